@@ -1,0 +1,183 @@
+package io.ferry.localmesh;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import kafka.tools.StorageTool;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.utils.Time;
+
+/**
+ * A real single-node Kafka broker (KRaft, combined broker and controller) on loopback ports, either in
+ * this JVM (starts in about two seconds) or as a child JVM (as deployed; can be killed and restarted
+ * like a real broker). Settings are the ones a one-node cluster needs: replication factor 1 for the
+ * internal topics, no rebalance delay, topics created only on purpose.
+ */
+public final class LocalKafka implements KafkaCluster {
+
+    public enum Mode { IN_PROCESS, FORKED }
+
+    private final Mode mode;
+    private final Path dir;
+    private final int brokerPort = FreePorts.next();
+    private final int controllerPort = FreePorts.next();
+    private final Path propertiesFile;
+    private KafkaRaftServer server;
+    private Process process;
+
+    private LocalKafka(Mode mode, Path dir) {
+        this.mode = mode;
+        this.dir = dir;
+        this.propertiesFile = dir.resolve("server.properties");
+    }
+
+    /** Formats a log directory under {@code dir} and starts the broker. */
+    public static LocalKafka start(Mode mode, Path dir) {
+        LocalKafka kafka = new LocalKafka(mode, dir);
+        kafka.format();
+        kafka.start();
+        return kafka;
+    }
+
+    private Properties brokerProperties() {
+        Properties p = new Properties();
+        p.put("process.roles", "broker,controller");
+        p.put("node.id", "1");
+        p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+        p.put("controller.listener.names", "CONTROLLER");
+        p.put("inter.broker.listener.name", "PLAINTEXT");
+        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.put("log.dirs", dir.resolve("data").toString());
+        p.put("num.partitions", "1");
+        p.put("auto.create.topics.enable", "false");
+        p.put("offsets.topic.replication.factor", "1");
+        p.put("offsets.topic.num.partitions", "4");
+        p.put("transaction.state.log.replication.factor", "1");
+        p.put("transaction.state.log.min.isr", "1");
+        p.put("transaction.state.log.num.partitions", "4");
+        p.put("share.coordinator.state.topic.replication.factor", "1");
+        p.put("share.coordinator.state.topic.min.isr", "1");
+        p.put("group.initial.rebalance.delay.ms", "0");
+        p.put("log.flush.interval.messages", String.valueOf(Long.MAX_VALUE));
+        return p;
+    }
+
+    private void format() {
+        try {
+            Files.createDirectories(dir.resolve("data"));
+            try (Writer out = Files.newBufferedWriter(propertiesFile)) {
+                brokerProperties().store(out, "Ferry local broker");
+            }
+            PrintStream quiet = new PrintStream(Files.newOutputStream(dir.resolve("format.log")));
+            int rc = StorageTool.execute(new String[] {"format", "-t", Uuid.randomUuid().toString(),
+                    "-c", propertiesFile.toString(), "--ignore-formatted"}, quiet);
+            quiet.close();
+            if (rc != 0) {
+                throw new IllegalStateException("kafka storage format failed (" + rc + "); see " + dir.resolve("format.log"));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare Kafka directory " + dir, e);
+        }
+    }
+
+    @Override
+    public synchronized void start() {
+        if (server != null || (process != null && process.isAlive())) {
+            return;
+        }
+        if (mode == Mode.IN_PROCESS) {
+            server = new KafkaRaftServer(KafkaConfig.fromProps(brokerProperties(), false), Time.SYSTEM);
+            server.startup();
+        } else {
+            List<String> command = new ArrayList<>(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx512m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+                    "kafka.Kafka", propertiesFile.toString()));
+            try {
+                process = new ProcessBuilder(command).redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("broker.log").toFile())).start();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot start the Kafka broker JVM", e);
+            }
+        }
+        awaitReady(Duration.ofSeconds(60));
+    }
+
+    private void awaitReady(Duration timeout) {
+        Properties props = new Properties();
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
+        props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "3000");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Exception last = null;
+        try (Admin admin = Admin.create(props)) {
+            while (System.nanoTime() < deadline) {
+                if (process != null && !process.isAlive()) {
+                    throw new IllegalStateException("Kafka broker exited with " + process.exitValue() + "; see " + dir.resolve("broker.log"));
+                }
+                try {
+                    if (!admin.describeCluster().nodes().get(3, TimeUnit.SECONDS).isEmpty()) {
+                        return;
+                    }
+                } catch (Exception e) {
+                    last = e;
+                }
+                Thread.sleep(100);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        throw new IllegalStateException("Kafka broker at " + bootstrap() + " not ready after " + timeout, last);
+    }
+
+    @Override
+    public String bootstrap() {
+        return "127.0.0.1:" + brokerPort;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** PID of the broker JVM (FORKED mode only). */
+    public long pid() {
+        if (process == null) {
+            throw new IllegalStateException("an in-process broker has no PID of its own");
+        }
+        return process.pid();
+    }
+
+    @Override
+    public synchronized void stop() {
+        if (server != null) {
+            server.shutdown();
+            server.awaitShutdown();
+            server = null;
+        }
+        if (process != null) {
+            process.destroy();
+            try {
+                if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            process = null;
+        }
+    }
+}

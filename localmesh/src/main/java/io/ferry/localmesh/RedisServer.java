@@ -1,0 +1,156 @@
+package io.ferry.localmesh;
+
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real redis-server process on a loopback port, owned by this JVM and stopped by PID. Persistence is
+ * off unless asked for; diskless sync starts at once.
+ */
+public final class RedisServer implements AutoCloseable {
+
+    private final RedisBinary binary;
+    private final int port;
+    private final Path dir;
+    private final List<String> extraArgs;
+    private Process process;
+    private String version;
+
+    private RedisServer(RedisBinary binary, int port, Path dir, List<String> extraArgs) {
+        this.binary = binary;
+        this.port = port;
+        this.dir = dir;
+        this.extraArgs = List.copyOf(extraArgs);
+    }
+
+    /** Starts a server on a free port; {@code extraArgs} are redis-server options such as "--requirepass", "x". */
+    public static RedisServer start(RedisBinary binary, Path dir, String... extraArgs) {
+        RedisServer server = new RedisServer(binary, FreePorts.next(), dir, List.of(extraArgs));
+        server.start();
+        return server;
+    }
+
+    /** Starts (or restarts) the process on the same port and directory. */
+    public synchronized void start() {
+        if (process != null && process.isAlive()) {
+            return;
+        }
+        try {
+            Files.createDirectories(dir);
+            List<String> command = new ArrayList<>(List.of(binary.path().toString(),
+                    "--port", String.valueOf(port), "--bind", "127.0.0.1", "--dir", dir.toString(),
+                    "--save", "", "--appendonly", "no", "--daemonize", "no",
+                    "--repl-diskless-sync-delay", "0", "--logfile", dir.resolve("redis.log").toString()));
+            command.addAll(extraArgs);
+            process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("redis.out").toFile()).start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start " + binary.path(), e);
+        }
+        awaitPing(Duration.ofSeconds(20));
+    }
+
+    private void awaitPing(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        RuntimeException last = null;
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("redis-server on port " + port + " exited with " + process.exitValue()
+                        + "; see " + dir.resolve("redis.log") + " and " + dir.resolve("redis.out"));
+            }
+            RedisClient client = RedisClient.create(RedisURI.create("127.0.0.1", port));
+            try (StatefulRedisConnection<String, String> c = client.connect()) {
+                c.sync().ping();
+                String info = c.sync().info("server");
+                version = info.lines().filter(l -> l.startsWith("redis_version:")).findFirst()
+                        .map(l -> l.substring("redis_version:".length()).trim()).orElse("?");
+                return;
+            } catch (RuntimeException e) {
+                last = e;
+                sleep(50);
+            } finally {
+                client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+            }
+        }
+        throw new IllegalStateException("redis-server on port " + port + " did not answer PING", last);
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public String version() {
+        return version;
+    }
+
+    public RedisBinary binary() {
+        return binary;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public String uri() {
+        return "redis://127.0.0.1:" + port;
+    }
+
+    public boolean isRunning() {
+        return process != null && process.isAlive();
+    }
+
+    /** Stops the process by PID (SIGTERM, then SIGKILL after 5 s). */
+    public synchronized void stop() {
+        if (process == null) {
+            return;
+        }
+        process.destroy();
+        try {
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Kills the process at once (SIGKILL): no shutdown save, like a crashed host. */
+    public synchronized void kill() {
+        if (process == null) {
+            return;
+        }
+        process.destroyForcibly();
+        try {
+            process.waitFor(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

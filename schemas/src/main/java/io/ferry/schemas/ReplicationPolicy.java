@@ -1,0 +1,101 @@
+package io.ferry.schemas;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * The one place that names Ferry's topics, record headers and reserved Redis keys, and that decides
+ * whether a write is Ferry's own echo. Capture and apply both ask this class; neither spells a name.
+ */
+public final class ReplicationPolicy {
+
+    /** Header carrying the origin instance id (UTF-8), so kcat -J and the console consumer show it. */
+    public static final String ORIGIN_HEADER = "ferry.origin";
+    /** Header carrying the {@link EventKind} name (UTF-8). */
+    public static final String KIND_HEADER = "ferry.kind";
+
+    /** Prefix of every key Ferry writes into a user's Redis; such keys are never replicated. */
+    public static final String RESERVED_PREFIX = "__ferry:";
+    private static final byte[] RESERVED_PREFIX_BYTES = RESERVED_PREFIX.getBytes(StandardCharsets.UTF_8);
+    private static final String CHECKPOINT_PREFIX = RESERVED_PREFIX + "ckpt:";
+
+    private ReplicationPolicy() {
+    }
+
+    /** Topic written only by {@code instance}'s capture agent: its change events, one partition per source shard. */
+    public static String changesTopic(String instance) {
+        return "ferry." + requireId(instance) + ".changes";
+    }
+
+    /** Compacted topic holding {@code instance}'s capture position, written transactionally with the events. */
+    public static String offsetsTopic(String instance) {
+        return "ferry." + requireId(instance) + ".offsets";
+    }
+
+    /** Records that {@code applier}'s apply agent could not apply. */
+    public static String deadLetterTopic(String applier) {
+        return "ferry." + requireId(applier) + ".deadletters";
+    }
+
+    /** Conflicts detected by {@code applier}'s apply agent. */
+    public static String conflictsTopic(String applier) {
+        return "ferry." + requireId(applier) + ".conflicts";
+    }
+
+    /** Kafka transactional.id of {@code instance}'s capture: fixed, so a second capture fences the first. */
+    public static String captureTransactionalId(String instance, int shard) {
+        return "ferry-capture-" + requireId(instance) + "-" + shard;
+    }
+
+    /** Consumer group of {@code applier}'s apply agent (offsets committed for visibility; Redis holds the truth). */
+    public static String applyGroup(String applier) {
+        return "ferry-apply-" + requireId(applier);
+    }
+
+    /** Key of the compacted offsets record for one shard. */
+    public static String positionKey(String instance, int shard) {
+        return requireId(instance) + "/" + shard;
+    }
+
+    /**
+     * Redis key where {@code applier} records the last Kafka offset applied from {@code origin}'s
+     * partition. Written in the same MULTI/EXEC as the commands, it is both the exactly-once marker and
+     * the origin tag the local capture recognises.
+     */
+    public static byte[] checkpointKey(String origin, int partition) {
+        return (CHECKPOINT_PREFIX + requireId(origin) + ":" + partition).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** True for keys Ferry owns (never published, never applied from a peer). */
+    public static boolean isReservedKey(byte[] key) {
+        return key != null && key.length >= RESERVED_PREFIX_BYTES.length
+                && Arrays.equals(key, 0, RESERVED_PREFIX_BYTES.length, RESERVED_PREFIX_BYTES, 0, RESERVED_PREFIX_BYTES.length);
+    }
+
+    /**
+     * The origin a checkpoint key names, if {@code key} is a checkpoint key. A block that writes one is a
+     * write the local apply agent made on behalf of that origin: the echo check.
+     */
+    public static Optional<String> checkpointOrigin(byte[] key) {
+        if (!isReservedKey(key)) {
+            return Optional.empty();
+        }
+        String text = new String(key, StandardCharsets.UTF_8);
+        if (!text.startsWith(CHECKPOINT_PREFIX)) {
+            return Optional.empty();
+        }
+        String rest = text.substring(CHECKPOINT_PREFIX.length());
+        int colon = rest.lastIndexOf(':');
+        return colon > 0 ? Optional.of(rest.substring(0, colon)) : Optional.empty();
+    }
+
+    /** Instance ids become topic names and Redis keys: keep them to a safe alphabet. */
+    public static String requireId(String instance) {
+        if (instance == null || !instance.matches("[A-Za-z0-9][A-Za-z0-9_-]{0,62}")) {
+            throw new IllegalArgumentException("instance id '" + instance
+                    + "' must be 1-63 characters of letters, digits, '-' or '_', starting with a letter or digit");
+        }
+        return instance;
+    }
+}

@@ -1,0 +1,35 @@
+package io.ferry.schemas;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class ReplicationPolicyTest {
+
+    @Test
+    void namesTopicsPerInstance() {
+        assertEquals("ferry.eu-1.changes", ReplicationPolicy.changesTopic("eu-1"));
+        assertEquals("ferry.eu-1.offsets", ReplicationPolicy.offsetsTopic("eu-1"));
+        assertEquals("ferry.eu-1.deadletters", ReplicationPolicy.deadLetterTopic("eu-1"));
+    }
+
+    @Test
+    void recognisesCheckpointKeysAsEchoesOfTheirOrigin() {
+        byte[] key = ReplicationPolicy.checkpointKey("us-east", 2);
+        assertTrue(ReplicationPolicy.isReservedKey(key));
+        assertEquals(Optional.of("us-east"), ReplicationPolicy.checkpointOrigin(key));
+        assertEquals(Optional.empty(), ReplicationPolicy.checkpointOrigin("user:1".getBytes(StandardCharsets.UTF_8)));
+        assertFalse(ReplicationPolicy.isReservedKey("__ferry".getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void rejectsInstanceIdsThatCannotBeTopicNames() {
+        assertThrows(IllegalArgumentException.class, () -> ReplicationPolicy.changesTopic("a b"));
+        assertThrows(IllegalArgumentException.class, () -> ReplicationPolicy.changesTopic(""));
+    }
+}

@@ -1,0 +1,19 @@
+package io.ferry.topology;
+
+/**
+ * How a capture agent batches and paces its work.
+ *
+ * @param heartbeatMillis        interval of heartbeat events when Redis is idle (at most 1000)
+ * @param transactionMaxEvents   events per Kafka transaction before it is committed
+ * @param transactionMaxMillis   longest time events wait in an open transaction
+ * @param maxRecordBytes         largest record the capture writes; bigger snapshot keys are chunked
+ * @param expiryToleranceMillis  a DEL of a key whose tracked expiry is at most this far in the future
+ *                               is taken as the source expiring it (clock skew between Redis and capture)
+ */
+public record CaptureSettings(int heartbeatMillis, int transactionMaxEvents, int transactionMaxMillis,
+                              int maxRecordBytes, int expiryToleranceMillis) {
+
+    public static CaptureSettings defaults() {
+        return new CaptureSettings(1000, 5000, 50, 900 * 1024, 50);
+    }
+}

@@ -1,0 +1,89 @@
+package io.ferry.topology;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class MeshConfigLoaderTest {
+
+    private static final String MESH = """
+            mesh: prod
+            kafka:
+              bootstrap: kafka-eu:9092
+              properties:
+                security.protocol: SSL
+            instances:
+              eu-1:
+                redis: {uri: "redis://10.0.0.1:6380", passwordEnv: EU_PASSWORD}
+              us-1:
+                redis: {uri: "rediss://default@10.1.0.1"}
+                kafka: {bootstrap: "kafka-us:9092"}
+              ap-1:
+                redis: "redis://10.2.0.1:6379"
+            apply:
+              maxBatchEvents: 200
+            """;
+
+    @Test
+    void readsEveryInstanceWithItsTopicsAndPeers() {
+        MeshConfig mesh = MeshConfigLoader.parse(MESH, "test", Map.of("EU_PASSWORD", "s3cret"));
+        assertEquals("prod", mesh.mesh());
+        assertEquals(List.of("eu-1", "us-1", "ap-1"), List.copyOf(mesh.instances().keySet()));
+        InstanceConfig eu = mesh.instance("eu-1");
+        assertEquals("s3cret", eu.redis().password());
+        assertEquals(6380, eu.redis().port());
+        assertEquals("kafka-eu:9092", eu.kafka().bootstrap());
+        assertEquals("SSL", eu.kafka().clientProperties().getProperty("security.protocol"));
+        InstanceConfig us = mesh.instance("us-1");
+        assertTrue(us.redis().tls());
+        assertEquals("default", us.redis().username());
+        assertEquals("kafka-us:9092", us.kafka().bootstrap());
+        assertEquals(List.of("ferry.us-1.changes", "ferry.ap-1.changes"), mesh.peerTopicsOf("eu-1"));
+        assertEquals(200, mesh.apply().maxBatchEvents());
+    }
+
+    @Test
+    void environmentOverridesSingleValues() {
+        MeshConfig mesh = MeshConfigLoader.parse(MESH, "test", Map.of(
+                "EU_PASSWORD", "x",
+                "FERRY_INSTANCES_AP_1_REDIS_URI", "redis://127.0.0.1:7000",
+                "FERRY_INSTANCES_AP_1_REDIS_PASSWORD", "from-env",
+                "FERRY_KAFKA_BOOTSTRAP", "127.0.0.1:9092"));
+        assertEquals(7000, mesh.instance("ap-1").redis().port());
+        assertEquals("from-env", mesh.instance("ap-1").redis().password());
+        assertEquals("127.0.0.1:9092", mesh.instance("eu-1").kafka().bootstrap());
+        assertEquals("kafka-us:9092", mesh.instance("us-1").kafka().bootstrap());
+    }
+
+    @Test
+    void reportsEveryProblemAtOnceWithWhatToFix() {
+        ConfigException e = assertThrows(ConfigException.class, () -> MeshConfigLoader.parse("""
+                instances:
+                  a: {redis: {uri: "http://x"}, colour: blue}
+                  b: {redis: {uri: "redis://:pw@h:1"}}
+                apply: {maxBatchEvents: lots}
+                """, "mesh.yaml", Map.of()));
+        List<String> problems = e.problems();
+        assertTrue(problems.stream().anyMatch(p -> p.startsWith("mesh: missing")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("instances.a.colour: unknown key")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("must be redis://host:port")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("do not put the password in the URI")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("apply.maxBatchEvents: 'lots'")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("no Kafka for this instance")), problems.toString());
+        assertTrue(e.getMessage().contains("mesh.yaml"));
+    }
+
+    @Test
+    void neverPrintsThePassword() {
+        MeshConfig mesh = MeshConfigLoader.parse(MESH, "test", Map.of("EU_PASSWORD", "s3cret"));
+        assertFalse(mesh.toString().contains("s3cret"));
+        assertFalse(mesh.instance("eu-1").redis().toString().contains("s3cret"));
+        assertNull(mesh.instance("ap-1").redis().password());
+    }
+}
