@@ -1,0 +1,88 @@
+package io.ferry.localmesh;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Ferry agent (or any main class) in a child JVM with this JVM's classpath, as it runs when
+ * deployed: tests kill -9 it and start it again; the demo and the benchmark run agents this way.
+ */
+public final class JvmProcess implements AutoCloseable {
+
+    private final String name;
+    private final Process process;
+
+    private JvmProcess(String name, Process process) {
+        this.name = name;
+        this.process = process;
+    }
+
+    /** Starts {@code mainClass} with {@code args}; stdout and stderr are appended to {@code logFile}. */
+    public static JvmProcess start(String name, Path logFile, Class<?> mainClass, List<String> jvmArgs, String... args) {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmArgs);
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(mainClass.getName());
+        command.addAll(List.of(args));
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
+            return new JvmProcess(name, process);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start " + name, e);
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** SIGKILL: no shutdown hook runs, like a crashed pod. */
+    public void kill() {
+        process.destroyForcibly();
+        waitFor(Duration.ofSeconds(10));
+    }
+
+    /** SIGTERM, then SIGKILL if it has not exited within 30 s; returns the exit code. */
+    public int stop() {
+        process.destroy();
+        int code = waitFor(Duration.ofSeconds(30));
+        if (code < 0) {
+            kill();
+            return waitFor(Duration.ofSeconds(5));
+        }
+        return code;
+    }
+
+    /** Waits for the process to exit; its exit code, or -1 if still running after {@code timeout}. */
+    public int waitFor(Duration timeout) {
+        try {
+            return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            stop();
+        }
+    }
+}
