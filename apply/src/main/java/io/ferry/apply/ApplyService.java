@@ -1,0 +1,330 @@
+package io.ferry.apply;
+
+import io.ferry.apply.batch.BatchBuilder;
+import io.ferry.apply.batch.EventBatch;
+import io.ferry.apply.batch.PartitionState;
+import io.ferry.apply.conflict.ConflictPublisher;
+import io.ferry.apply.consume.OffsetGapException;
+import io.ferry.apply.consume.PeerConsumer;
+import io.ferry.apply.deadletter.DeadLetterPublisher;
+import io.ferry.apply.metrics.ApplyMetrics;
+import io.ferry.apply.redis.RedisTargetClient;
+import io.ferry.apply.redis.RedisUnavailableException;
+import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.topology.ApplySettings;
+import io.ferry.topology.InstanceConfig;
+import io.ferry.topology.KafkaEndpoint;
+import io.ferry.topology.MeshConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The apply agent of one instance: consumes every peer's changes topic and applies the events to this
+ * instance's Redis exactly once, in pipelined {@code MULTI; …; SET <checkpoint>; EXEC} batches. The
+ * checkpoint in Redis decides where to resume after a crash, a rebalance or a Redis outage; it is also
+ * the origin tag this instance's capture agent recognises, so applied writes never travel back.
+ */
+public final class ApplyService implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ApplyService.class);
+    private static final Duration POLL = Duration.ofMillis(100);
+
+    private final MeshConfig mesh;
+    private final String self;
+    private final String memberId;
+    private final ApplySettings settings;
+    private final ApplyMetrics metrics;
+    private final RedisTargetClient redis;
+    private final BatchBuilder builder;
+    private final List<PeerConsumer> consumers = new ArrayList<>();
+    private Producer<byte[], byte[]> producer;
+    private BatchApplier applier;
+    private Thread thread;
+    private volatile boolean running;
+    private volatile boolean started;
+    private volatile String redisProblem;
+    private volatile String failure;
+    private long backoffMillis;
+    private long nextRedisAttempt;
+    private long nextLagUpdate;
+
+    public ApplyService(MeshConfig mesh, String instanceId, MeterRegistry registry) {
+        this(mesh, instanceId, registry, null);
+    }
+
+    /**
+     * @param memberId stable id of this replica in the consumer group (static membership: a restarted
+     *                 replica gets its partitions back at once); null for dynamic membership
+     */
+    public ApplyService(MeshConfig mesh, String instanceId, MeterRegistry registry, String memberId) {
+        this.mesh = mesh;
+        this.self = mesh.instance(instanceId).id();
+        this.memberId = memberId;
+        this.settings = mesh.apply();
+        this.metrics = new ApplyMetrics(registry, self, mesh.capture().heartbeatMillis());
+        this.redis = new RedisTargetClient(mesh.instance(self).redis(), Duration.ofSeconds(30));
+        this.builder = new BatchBuilder(self);
+        mesh.peersOf(self).forEach(peer -> metrics.peer(peer.id()));
+        this.backoffMillis = settings.retryBackoffMillis();
+    }
+
+    /** Creates the agent's own topics if needed and starts applying on a thread of its own. */
+    public synchronized void start() {
+        if (thread != null) {
+            throw new IllegalStateException("already started");
+        }
+        InstanceConfig own = mesh.instance(self);
+        ensureOwnTopics(own.kafka());
+        producer = new KafkaProducer<>(producerProperties(own.kafka()));
+        applier = new BatchApplier(redis, new DeadLetterPublisher(producer, self, metrics),
+                new ConflictPublisher(producer, self, metrics), metrics);
+        // One consumer per Kafka cluster: each peer's topic lives in that peer's (regional) Kafka.
+        Map<String, KafkaEndpoint> clusters = new LinkedHashMap<>();
+        Map<String, Map<String, String>> topicsByCluster = new LinkedHashMap<>();
+        for (InstanceConfig peer : mesh.peersOf(self)) {
+            clusters.putIfAbsent(peer.kafka().bootstrap(), peer.kafka());
+            topicsByCluster.computeIfAbsent(peer.kafka().bootstrap(), k -> new HashMap<>()).put(peer.changesTopic(), peer.id());
+        }
+        for (Map.Entry<String, KafkaEndpoint> cluster : clusters.entrySet()) {
+            PeerConsumer consumer = new PeerConsumer(self, cluster.getValue(), topicsByCluster.get(cluster.getKey()), settings, memberId);
+            consumer.subscribe();
+            consumers.add(consumer);
+        }
+        running = true;
+        thread = new Thread(this::run, "ferry-apply-" + self);
+        thread.start();
+        LOG.info("apply agent for '{}' started: applying {} into {}", self, mesh.peerTopicsOf(self), mesh.instance(self).redis());
+    }
+
+    /** Null when ready; otherwise why not (starting, Redis unreachable, reading checkpoints, stopped). */
+    public String readiness() {
+        if (failure != null) {
+            return "stopped: " + failure;
+        }
+        if (redisProblem != null) {
+            return "redis unavailable: " + redisProblem;
+        }
+        if (!started) {
+            return "starting";
+        }
+        return null;
+    }
+
+    /** Why the agent stopped on its own (for example a gap in Kafka), or null while it runs or after close(). */
+    public String failure() {
+        return failure;
+    }
+
+    public boolean isRunning() {
+        Thread t = thread;
+        return t != null && t.isAlive();
+    }
+
+    private void run() {
+        try {
+            while (running) {
+                if (!ensureRedis()) {
+                    for (PeerConsumer consumer : consumers) {
+                        consumer.poll(Duration.ofMillis(Math.max(1, Math.min(100, nextRedisAttempt - System.currentTimeMillis()))));
+                    }
+                    continue;
+                }
+                try {
+                    started = true;
+                    for (PeerConsumer consumer : consumers) {
+                        consumer.resolvePending(redis);
+                        applyAll(consumer, consumer.poll(consumers.size() == 1 ? POLL : POLL.dividedBy(consumers.size())));
+                    }
+                    backoffMillis = settings.retryBackoffMillis();
+                    updateLag();
+                } catch (RedisUnavailableException e) {
+                    redisLost(e);
+                }
+            }
+        } catch (OffsetGapException e) {
+            fail(e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            fail("unexpected " + e, e);
+        } finally {
+            shutdown();
+        }
+    }
+
+    private void applyAll(PeerConsumer consumer, ConsumerRecords<byte[], byte[]> records) {
+        if (records.isEmpty()) {
+            return;
+        }
+        Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> remaining = new LinkedHashMap<>();
+        for (TopicPartition tp : records.partitions()) {
+            remaining.put(tp, records.records(tp));
+        }
+        Map<TopicPartition, Integer> cursor = new HashMap<>();
+        // Rounds of at most one batch per partition; the poll's records are all applied before the next
+        // poll (a rebalance can only happen inside poll, never with a batch half done), unless close()
+        // asks to stop: then the round in flight finishes and the rest is read again next time.
+        while (!remaining.isEmpty() && running) {
+            List<EventBatch> batches = new ArrayList<>();
+            for (var it = remaining.entrySet().iterator(); it.hasNext(); ) {
+                var entry = it.next();
+                PartitionState state = consumer.state(entry.getKey());
+                List<ConsumerRecord<byte[], byte[]>> list = entry.getValue();
+                int from = cursor.getOrDefault(entry.getKey(), 0);
+                if (state == null || from >= list.size()) {
+                    it.remove();
+                    continue;
+                }
+                int to = Math.min(list.size(), from + settings.maxBatchEvents());
+                batches.add(builder.build(state, list.subList(from, to)));
+                cursor.put(entry.getKey(), to);
+            }
+            if (batches.isEmpty()) {
+                break;
+            }
+            applier.apply(batches);
+            consumer.commitAsync(batches.stream().map(EventBatch::partition).toList());
+        }
+    }
+
+    /** Connects to Redis when needed, respecting the backoff; false while Redis is still unavailable. */
+    private boolean ensureRedis() {
+        if (redis.isConnected()) {
+            return true;
+        }
+        long now = System.currentTimeMillis();
+        if (now < nextRedisAttempt) {
+            return false;
+        }
+        try {
+            redis.connect();
+            if (redisProblem != null) {
+                LOG.info("Redis {} is back; resuming every partition from its checkpoint", mesh.instance(self).redis());
+                metrics.reconnected();
+            }
+            redisProblem = null;
+            return true;
+        } catch (RedisUnavailableException e) {
+            redisLost(e);
+            return false;
+        }
+    }
+
+    private void redisLost(RedisUnavailableException e) {
+        if (redisProblem == null) {
+            LOG.warn("Redis unavailable ({}); retrying with backoff, nothing is skipped", e.getMessage());
+        } else {
+            LOG.debug("Redis still unavailable: {}", e.getMessage());
+        }
+        redisProblem = e.getMessage();
+        redis.disconnect();
+        // Whether the last EXEC ran is unknown: every partition resumes from the checkpoint Redis holds.
+        consumers.forEach(PeerConsumer::resetFromCheckpoints);
+        nextRedisAttempt = System.currentTimeMillis() + backoffMillis;
+        backoffMillis = Math.min(settings.maxBackoffMillis(), backoffMillis * 2);
+    }
+
+    private void updateLag() {
+        long now = System.currentTimeMillis();
+        if (now < nextLagUpdate) {
+            return;
+        }
+        nextLagUpdate = now + 500;
+        for (PeerConsumer consumer : consumers) {
+            consumer.lagByPeer().forEach((peer, lag) -> metrics.peer(peer).lagRecords(lag));
+        }
+    }
+
+    private void fail(String message, Throwable e) {
+        failure = message;
+        running = false;
+        LOG.error("apply agent for '{}' stopped: {}", self, message, e);
+    }
+
+    private void shutdown() {
+        for (PeerConsumer consumer : consumers) {
+            try {
+                consumer.close();
+            } catch (RuntimeException e) {
+                LOG.warn("closing consumer: {}", e.toString());
+            }
+        }
+        if (producer != null) {
+            try {
+                producer.close(Duration.ofSeconds(10));
+            } catch (RuntimeException e) {
+                LOG.warn("closing producer: {}", e.toString());
+            }
+        }
+        redis.close();
+    }
+
+    /** Finishes the batch in flight, commits group offsets and stops. */
+    @Override
+    public void close() {
+        Thread t;
+        synchronized (this) {
+            running = false;
+            t = thread;
+        }
+        if (t == null) {
+            redis.close();
+            return;
+        }
+        try {
+            t.join(TimeUnit.SECONDS.toMillis(60));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.info("apply agent for '{}' stopped", self);
+    }
+
+    private void ensureOwnTopics(KafkaEndpoint kafka) {
+        try (Admin admin = Admin.create(kafka.clientProperties())) {
+            for (String topic : List.of(ReplicationPolicy.deadLetterTopic(self), ReplicationPolicy.conflictsTopic(self))) {
+                try {
+                    admin.createTopics(List.of(new NewTopic(topic, Optional.of(1), Optional.empty()))).all().get(30, TimeUnit.SECONDS);
+                    LOG.info("created topic {}", topic);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        LOG.warn("cannot create topic {} ({}); dead letters or conflicts may not be recorded", topic, e.getCause().toString());
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.TimeoutException e) {
+            LOG.warn("Kafka {} did not answer while creating the apply topics: {}", kafka, e.toString());
+        }
+    }
+
+    private Map<String, Object> producerProperties(KafkaEndpoint kafka) {
+        Map<String, Object> props = new HashMap<>();
+        kafka.clientProperties().forEach((k, v) -> props.put(String.valueOf(k), v));
+        props.put(ProducerConfig.CLIENT_ID_CONFIG, "ferry-apply-" + self + "-findings");
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        return props;
+    }
+}

@@ -1,0 +1,150 @@
+package io.ferry.apply;
+
+import io.ferry.apply.batch.EventBatch;
+import io.ferry.apply.conflict.ConflictPublisher;
+import io.ferry.apply.deadletter.DeadLetterPublisher;
+import io.ferry.apply.deadletter.Rejection;
+import io.ferry.apply.metrics.ApplyMetrics;
+import io.ferry.apply.redis.RawCommand;
+import io.ferry.apply.redis.RedisError;
+import io.ferry.apply.redis.RedisTargetClient;
+import io.ferry.apply.redis.RedisUnavailableException;
+import io.ferry.apply.redis.Reply;
+import io.ferry.apply.redis.ReplyClassifier;
+import io.ferry.apply.redis.ReplyVerdict;
+import io.ferry.apply.redis.TransactionReply;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.EventKind;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends batches (at most one per source partition, so each source stays in order) as pipelined
+ * MULTI/EXEC transactions and settles every reply: results become conflicts and dead letters, an
+ * EXECABORT is narrowed down to the commands Redis refused to queue and the rest is run again, and a
+ * committed batch moves its partition's checkpoint.
+ */
+final class BatchApplier {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BatchApplier.class);
+    private static final int MAX_NARROWING_ROUNDS = 8;
+
+    private final RedisTargetClient redis;
+    private final DeadLetterPublisher deadLetters;
+    private final ConflictPublisher conflicts;
+    private final ApplyMetrics metrics;
+
+    BatchApplier(RedisTargetClient redis, DeadLetterPublisher deadLetters, ConflictPublisher conflicts, ApplyMetrics metrics) {
+        this.redis = redis;
+        this.deadLetters = deadLetters;
+        this.conflicts = conflicts;
+        this.metrics = metrics;
+    }
+
+    /** Applies the batches; throws {@link RedisUnavailableException} when Redis cannot take them now. */
+    void apply(List<EventBatch> batches) {
+        List<EventBatch> toRun = new ArrayList<>();
+        for (EventBatch batch : batches) {
+            // Records that never became commands are reported before anything is written (at least once).
+            for (Rejection rejection : batch.rejections()) {
+                deadLetter(batch, rejection);
+            }
+            if (batch.isEmpty()) {
+                settled(batch);
+            } else {
+                toRun.add(batch);
+            }
+        }
+        for (int round = 0; !toRun.isEmpty(); round++) {
+            if (round == MAX_NARROWING_ROUNDS) {
+                throw new RedisUnavailableException("Redis keeps aborting the batch for "
+                        + toRun.get(0).partition().partition() + " after " + round + " narrowing rounds", null);
+            }
+            List<TransactionReply> replies = redis.execute(toRun.stream().map(EventBatch::body).toList());
+            List<EventBatch> again = new ArrayList<>();
+            for (int i = 0; i < toRun.size(); i++) {
+                EventBatch retry = settle(toRun.get(i), replies.get(i));
+                if (retry != null) {
+                    again.add(retry);
+                }
+            }
+            toRun = again;
+        }
+    }
+
+    /** Handles one transaction's replies; returns the narrowed batch to run again after an EXECABORT. */
+    private EventBatch settle(EventBatch batch, TransactionReply reply) {
+        if (reply.committed()) {
+            List<Object> results = reply.results();
+            List<RawCommand> body = batch.body();
+            for (int i = 0; i < body.size(); i++) {
+                EventBatch.Source source = batch.source(i);
+                Object result = results.get(i);
+                if (source == null) {
+                    if (Reply.isError(result)) {
+                        // The data is in, the checkpoint is not: resume from the previous one is wrong, so stop here.
+                        throw new IllegalStateException("Redis rejected Ferry's own " + body.get(i).name() + " in a committed batch: "
+                                + result + "; the checkpoint of " + batch.partition().partition() + " may lag the data");
+                    }
+                    continue;
+                }
+                ReplyVerdict verdict = ReplyClassifier.classify(body.get(i), result);
+                if (verdict.conflict() != null) {
+                    conflicts.publish(verdict.conflict(), source.event(), source.command(), body.get(i).firstArg());
+                }
+                if (verdict.deadLetter()) {
+                    deadLetter(batch, new Rejection(source.kafkaOffset(), verdict.deadLetterReason(), verdict.error(),
+                            source.event(), source.command(), null));
+                }
+            }
+            settled(batch);
+            return null;
+        }
+        RedisError error = reply.execError();
+        if (error == null || !"EXECABORT".equals(error.code())) {
+            throw new RedisUnavailableException("EXEC answered " + Reply.describe(reply.exec()), null);
+        }
+        Set<Integer> refused = new HashSet<>();
+        for (int i = 0; i < reply.queued().size(); i++) {
+            Object queued = reply.queued().get(i);
+            if (Reply.isError(queued)) {
+                if (batch.source(i) == null) {
+                    // OOM, READONLY, NOPERM… on Ferry's own checkpoint: nothing can be applied; wait and retry.
+                    throw new RedisUnavailableException("Redis refuses Ferry's " + batch.body().get(i).name() + ": " + queued, null);
+                }
+                refused.add(i);
+            }
+        }
+        if (refused.isEmpty()) {
+            throw new RedisUnavailableException("EXECABORT without a refused command: " + error, null);
+        }
+        for (int i : refused) {
+            EventBatch.Source source = batch.source(i);
+            RedisError queueError = (RedisError) reply.queued().get(i);
+            String reason = ReplyClassifier.reasonOf(queueError);
+            deadLetter(batch, new Rejection(source.kafkaOffset(), "ERR".equals(reason) ? "EXECABORT" : reason,
+                    queueError.message() + " (refused while queueing: the rest of the batch is applied without it)",
+                    source.event(), source.command(), null));
+        }
+        LOG.info("EXECABORT on {}: re-running the batch without {} refused command(s)", batch.partition().partition(), refused.size());
+        return batch.without(refused);
+    }
+
+    private void settled(EventBatch batch) {
+        batch.partition().advanceTo(batch.checkpointOffset());
+        ApplyMetrics.Peer peer = metrics.peer(batch.partition().peer());
+        peer.applied(batch.events().size(), batch.commandCount(), !batch.isEmpty());
+        for (ChangeEvent event : batch.events()) {
+            peer.captured(event.getCaptureTimeMillis().toEpochMilli(), event.getKind() != EventKind.HEARTBEAT);
+        }
+    }
+
+    private void deadLetter(EventBatch batch, Rejection rejection) {
+        deadLetters.publish(batch.partition().peer(), batch.partition().partition().topic(),
+                batch.partition().partition().partition(), rejection);
+    }
+}

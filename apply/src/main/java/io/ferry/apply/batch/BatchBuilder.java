@@ -1,0 +1,123 @@
+package io.ferry.apply.batch;
+
+import io.ferry.apply.deadletter.Rejection;
+import io.ferry.apply.redis.RawCommand;
+import io.ferry.schemas.AvroSerde;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.Command;
+import io.ferry.schemas.EventKind;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.errors.SerializationException;
+
+/**
+ * Turns consecutive records of one peer partition into one {@link EventBatch}:
+ * {@code <commands…>; SELECT 0; SET <checkpoint> <last offset>}, wrapped in MULTI/EXEC by the client.
+ */
+public final class BatchBuilder {
+
+    private static final byte[] ZERO = "0".getBytes(StandardCharsets.US_ASCII);
+
+    private final String self;
+    private final AvroSerde<ChangeEvent> serde = AvroSerde.changeEvents();
+
+    /** @param self the applying instance: an event claiming to come from it would be a replication loop */
+    public BatchBuilder(String self) {
+        this.self = self;
+    }
+
+    public EventBatch build(PartitionState state, List<ConsumerRecord<byte[], byte[]>> records) {
+        List<RawCommand> body = new ArrayList<>();
+        List<EventBatch.Source> sources = new ArrayList<>();
+        List<ChangeEvent> events = new ArrayList<>();
+        List<Rejection> rejections = new ArrayList<>();
+        ChunkAssembler chunks = state.chunks();
+        int db = 0;
+        long last = state.checkpoint();
+        int consumed = 0;
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            long offset = record.offset();
+            if (offset <= state.checkpoint()) {
+                continue; // already applied according to Redis: never twice
+            }
+            consumed++;
+            last = offset;
+            ChangeEvent event;
+            try {
+                event = serde.decode(record.value());
+            } catch (SerializationException e) {
+                rejections.add(new Rejection(offset, "UNDECODABLE", e.getMessage(), null, null, record.value()));
+                continue;
+            }
+            if (self.equals(event.getOrigin())) {
+                rejections.add(new Rejection(offset, "OWN_ORIGIN", "event from " + self
+                        + " found in peer topic " + record.topic() + ": it would loop; not applied", event, null, null));
+                continue;
+            }
+            events.add(event);
+            EventKind kind = event.getKind();
+            if (kind != EventKind.SNAPSHOT_CHUNK && kind != EventKind.HEARTBEAT && chunks.incomplete()) {
+                rejections.add(new Rejection(chunks.firstOffset(), "INCOMPLETE_CHUNKS", kind + " at offset " + offset
+                        + " arrived while " + chunks.describe() + " was incomplete; the partial key is not restored", event, null, null));
+                chunks.reset();
+            }
+            switch (kind) {
+                case COMMAND, TRANSACTION, SNAPSHOT_KEY -> {
+                    for (Command command : event.getCommands()) {
+                        db = select(body, sources, db, event.getDb());
+                        body.add(toRaw(command));
+                        sources.add(new EventBatch.Source(event, offset, command));
+                    }
+                }
+                case SNAPSHOT_CHUNK -> {
+                    if (event.getChunk() == null) {
+                        rejections.add(new Rejection(offset, "BAD_CHUNK", "SNAPSHOT_CHUNK event without chunk", event, null, null));
+                        break;
+                    }
+                    ChunkAssembler.Step step = chunks.accept(event.getChunk(), offset);
+                    if (step.problem() != null) {
+                        rejections.add(new Rejection(offset, "INCOMPLETE_CHUNKS", step.problem(), event, null, null));
+                    }
+                    if (step.restore() != null) {
+                        db = select(body, sources, db, event.getDb());
+                        body.add(step.restore());
+                        sources.add(new EventBatch.Source(event, offset, new Command("RESTORE",
+                                List.of(ByteBuffer.wrap(step.restore().args().get(0))))));
+                    }
+                }
+                case SNAPSHOT_START, SNAPSHOT_END, HEARTBEAT -> {
+                    // nothing to write; they only move the checkpoint (and the lag clock)
+                }
+            }
+        }
+        // The checkpoint never passes the first chunk of a key still being reassembled.
+        long checkpoint = chunks.incomplete() ? Math.min(last, chunks.firstOffset() - 1) : last;
+        checkpoint = Math.max(checkpoint, state.checkpoint());
+        if (!body.isEmpty() || checkpoint > state.checkpoint()) {
+            select(body, sources, db, 0);
+            body.add(new RawCommand("SET", List.of(state.checkpointKey(),
+                    Long.toString(checkpoint).getBytes(StandardCharsets.US_ASCII))));
+            sources.add(null);
+        }
+        return new EventBatch(state, body, sources, events, rejections, checkpoint, consumed);
+    }
+
+    private static int select(List<RawCommand> body, List<EventBatch.Source> sources, int current, int wanted) {
+        if (current != wanted) {
+            body.add(new RawCommand("SELECT", List.of(wanted == 0 ? ZERO : Integer.toString(wanted).getBytes(StandardCharsets.US_ASCII))));
+            sources.add(null);
+        }
+        return wanted;
+    }
+
+    static RawCommand toRaw(Command command) {
+        List<byte[]> args = new ArrayList<>(command.getArgs().size());
+        for (ByteBuffer arg : command.getArgs()) {
+            args.add(ChunkAssembler.bytes(arg));
+        }
+        return new RawCommand(command.getName(), args);
+    }
+}

@@ -1,0 +1,55 @@
+package io.ferry.apply.batch;
+
+import io.ferry.schemas.ReplicationPolicy;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * What the apply agent knows about one partition of one peer's changes topic: the checkpoint (last
+ * Kafka offset applied, as stored in the target Redis) and any big snapshot key being reassembled.
+ */
+public final class PartitionState {
+
+    private final TopicPartition partition;
+    private final String peer;
+    private final byte[] checkpointKey;
+    private final ChunkAssembler chunks = new ChunkAssembler();
+    private long checkpoint;
+
+    /** @param checkpoint last applied offset, -1 when nothing was applied yet */
+    public PartitionState(TopicPartition partition, String peer, long checkpoint) {
+        this.partition = partition;
+        this.peer = peer;
+        this.checkpointKey = ReplicationPolicy.checkpointKey(peer, partition.partition());
+        this.checkpoint = checkpoint;
+    }
+
+    public TopicPartition partition() {
+        return partition;
+    }
+
+    public String peer() {
+        return peer;
+    }
+
+    public byte[] checkpointKey() {
+        return checkpointKey;
+    }
+
+    public long checkpoint() {
+        return checkpoint;
+    }
+
+    /** Called once the batch that wrote {@code offset} as checkpoint has been committed by Redis. */
+    public void advanceTo(long offset) {
+        checkpoint = Math.max(checkpoint, offset);
+    }
+
+    /** The offset Kafka should deliver next (group offsets use the same convention). */
+    public long nextOffset() {
+        return checkpoint + 1;
+    }
+
+    ChunkAssembler chunks() {
+        return chunks;
+    }
+}

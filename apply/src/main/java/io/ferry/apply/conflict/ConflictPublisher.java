@@ -1,0 +1,55 @@
+package io.ferry.apply.conflict;
+
+import io.ferry.apply.metrics.ApplyMetrics;
+import io.ferry.schemas.AvroSerde;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.Command;
+import io.ferry.schemas.Conflict;
+import io.ferry.schemas.ReplicationPolicy;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Records conflicts seen at apply time in {@code ferry.<applier>.conflicts} and counts them by type. */
+public final class ConflictPublisher {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ConflictPublisher.class);
+
+    private final Producer<byte[], byte[]> producer;
+    private final String applier;
+    private final String topic;
+    private final AvroSerde<Conflict> serde = AvroSerde.conflicts();
+    private final ApplyMetrics metrics;
+
+    public ConflictPublisher(Producer<byte[], byte[]> producer, String applier, ApplyMetrics metrics) {
+        this.producer = producer;
+        this.applier = applier;
+        this.topic = ReplicationPolicy.conflictsTopic(applier);
+        this.metrics = metrics;
+    }
+
+    public void publish(ConflictType type, ChangeEvent event, Command command, byte[] key) {
+        Conflict conflict = Conflict.newBuilder()
+                .setApplier(applier)
+                .setOrigin(event.getOrigin())
+                .setType(type.name())
+                .setKey(key != null ? ByteBuffer.wrap(key) : null)
+                .setPosition(event.getPosition())
+                .setCommand(command)
+                .setTimeMillis(Instant.now())
+                .build();
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, key, serde.encode(conflict));
+        record.headers().add(ReplicationPolicy.ORIGIN_HEADER, event.getOrigin().getBytes(StandardCharsets.UTF_8));
+        producer.send(record, (meta, e) -> {
+            if (e != null) {
+                LOG.error("could not record {} conflict in {}: {}", type, topic, e.toString());
+            }
+        });
+        metrics.peer(event.getOrigin()).conflict(type.name());
+        LOG.info("conflict {} on key from {} at {}", type, event.getOrigin(), event.getPosition());
+    }
+}

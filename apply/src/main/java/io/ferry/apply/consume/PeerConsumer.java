@@ -1,0 +1,264 @@
+package io.ferry.apply.consume;
+
+import io.ferry.apply.batch.PartitionState;
+import io.ferry.apply.redis.RedisTargetClient;
+import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.topology.ApplySettings;
+import io.ferry.topology.KafkaEndpoint;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Properties;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads the changes topics of the peers that live in one Kafka cluster, in the applier's consumer
+ * group. Where to read is decided by the target Redis, not by the group: each newly assigned
+ * partition is paused until its checkpoint has been read from Redis, then sought to checkpoint + 1
+ * (or the beginning when there is none, so a new member applies the peer's snapshot and history).
+ * Group offsets are committed only so Kafka's tools show the lag.
+ */
+public final class PeerConsumer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PeerConsumer.class);
+
+    private final String self;
+    private final KafkaEndpoint kafka;
+    private final Map<String, String> peerOfTopic;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Map<TopicPartition, PartitionState> states = new HashMap<>();
+    private final Set<TopicPartition> pending = new LinkedHashSet<>();
+
+    /**
+     * @param peerOfTopic the changes topics to read, each mapped to the peer that owns it
+     * @param memberId    static group member id (group.instance.id) so a restarted agent takes its
+     *                    partitions back without waiting for a session timeout; null for dynamic membership
+     */
+    public PeerConsumer(String self, KafkaEndpoint kafka, Map<String, String> peerOfTopic, ApplySettings settings, String memberId) {
+        this.self = self;
+        this.kafka = kafka;
+        this.peerOfTopic = Map.copyOf(peerOfTopic);
+        Properties props = kafka.clientProperties();
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, ReplicationPolicy.applyGroup(self));
+        props.put(ConsumerConfig.CLIENT_ID_CONFIG, ReplicationPolicy.applyGroup(self) + (memberId != null ? "-" + memberId : ""));
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(Math.max(500, settings.maxBatchEvents() * 4)));
+        props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 * 1024 * 1024));
+        props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
+        // Peers' topics may be created after this agent starts: notice them within seconds.
+        props.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "3000");
+        props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
+        props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "2000");
+        if (memberId != null) {
+            props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, ReplicationPolicy.applyGroup(self) + "-" + memberId);
+        }
+        this.consumer = new KafkaConsumer<>(props);
+    }
+
+    public void subscribe() {
+        consumer.subscribe(peerOfTopic.keySet(), new ConsumerRebalanceListener() {
+            @Override
+            public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                if (partitions.isEmpty()) {
+                    return;
+                }
+                LOG.info("assigned {}; reading checkpoints from Redis before consuming", partitions);
+                // Paused until the checkpoint is read; the placeholder reset only avoids a position error.
+                consumer.pause(partitions);
+                consumer.seekToBeginning(partitions);
+                pending.addAll(partitions);
+            }
+
+            @Override
+            public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                if (partitions.isEmpty()) {
+                    return;
+                }
+                LOG.info("revoked {}", partitions);
+                commitSync(partitions);
+                forget(partitions);
+            }
+
+            @Override
+            public void onPartitionsLost(Collection<TopicPartition> partitions) {
+                LOG.warn("lost {} without a clean revoke; the next owner resumes from Redis's checkpoints", partitions);
+                forget(partitions);
+            }
+        });
+    }
+
+    private void forget(Collection<TopicPartition> partitions) {
+        partitions.forEach(states::remove);
+        pending.removeAll(partitions);
+    }
+
+    public String peerOf(TopicPartition partition) {
+        return peerOfTopic.get(partition.topic());
+    }
+
+    public boolean hasPending() {
+        return !pending.isEmpty();
+    }
+
+    /**
+     * Reads the checkpoint of every partition waiting for one and positions the consumer after it.
+     * A Redis failure leaves the remaining partitions pending; a gap in Kafka is fatal.
+     */
+    public void resolvePending(RedisTargetClient redis) {
+        if (pending.isEmpty()) {
+            return;
+        }
+        List<TopicPartition> waiting = new ArrayList<>(pending);
+        Map<TopicPartition, Long> starts = consumer.beginningOffsets(waiting);
+        Map<TopicPartition, Long> ends = consumer.endOffsets(waiting);
+        for (TopicPartition tp : waiting) {
+            String peer = peerOf(tp);
+            Long checkpoint = redis.readCheckpoint(ReplicationPolicy.checkpointKey(peer, tp.partition()));
+            long start = starts.getOrDefault(tp, 0L);
+            long end = ends.getOrDefault(tp, 0L);
+            if (checkpoint == null) {
+                LOG.info("{}: no checkpoint in Redis; applying {}'s topic from its beginning (offset {})", tp, peer, start);
+                if (start > 0) {
+                    LOG.warn("{}: the topic no longer starts at offset 0 (starts at {}): {}'s snapshot may be gone;"
+                            + " this instance gets only what Kafka still holds", tp, start, peer);
+                }
+                consumer.seekToBeginning(List.of(tp));
+                states.put(tp, new PartitionState(tp, peer, -1));
+            } else {
+                long next = checkpoint + 1;
+                if (next < start) {
+                    throw new OffsetGapException(tp + ": instance '" + self + "' has applied " + peer + "'s changes up to offset "
+                            + checkpoint + ", but Kafka (" + kafka + ") now starts this partition at offset " + start
+                            + ": " + (start - next) + " records were deleted by retention before they were applied."
+                            + OffsetGapException.recovery(self, peer, tp.partition()), null);
+                }
+                if (next > end) {
+                    throw new OffsetGapException(tp + ": instance '" + self + "' has applied " + peer + "'s changes up to offset "
+                            + checkpoint + ", but the partition ends at offset " + end + " in Kafka (" + kafka
+                            + "): the topic was deleted or recreated." + OffsetGapException.recovery(self, peer, tp.partition()), null);
+                }
+                LOG.info("{}: resuming after checkpoint {} ({} records to catch up)", tp, checkpoint, end - next);
+                consumer.seek(tp, next);
+                states.put(tp, new PartitionState(tp, peer, checkpoint));
+            }
+            pending.remove(tp);
+            consumer.resume(List.of(tp));
+        }
+    }
+
+    /** Pauses everything and forgets positions: after a Redis failure every checkpoint is read again. */
+    public void resetFromCheckpoints() {
+        Set<TopicPartition> assigned = consumer.assignment();
+        consumer.pause(assigned);
+        states.clear();
+        pending.clear();
+        pending.addAll(assigned);
+    }
+
+    public ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
+        try {
+            return consumer.poll(timeout);
+        } catch (OffsetOutOfRangeException e) {
+            TopicPartition tp = e.partitions().iterator().next();
+            String peer = peerOf(tp);
+            throw new OffsetGapException(tp + ": Kafka (" + kafka + ") no longer holds offset " + e.offsetOutOfRangePartitions().get(tp)
+                    + " that instance '" + self + "' needs next from " + peer + " (retention passed it)."
+                    + OffsetGapException.recovery(self, peer, tp.partition()), e);
+        }
+    }
+
+    /** State of an assigned, positioned partition; null while it waits for its checkpoint. */
+    public PartitionState state(TopicPartition partition) {
+        return states.get(partition);
+    }
+
+    public Collection<PartitionState> states() {
+        return states.values();
+    }
+
+    /** Commits next offsets of these partitions' applied checkpoints, without waiting. */
+    public void commitAsync(Collection<PartitionState> applied) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = offsets(applied);
+        if (!offsets.isEmpty()) {
+            consumer.commitAsync(offsets, (o, e) -> {
+                if (e != null) {
+                    LOG.debug("group offset commit failed (Redis holds the truth): {}", e.toString());
+                }
+            });
+        }
+    }
+
+    public void commitSync(Collection<TopicPartition> partitions) {
+        List<PartitionState> applied = new ArrayList<>();
+        for (TopicPartition tp : partitions) {
+            PartitionState state = states.get(tp);
+            if (state != null) {
+                applied.add(state);
+            }
+        }
+        Map<TopicPartition, OffsetAndMetadata> offsets = offsets(applied);
+        if (offsets.isEmpty()) {
+            return;
+        }
+        try {
+            consumer.commitSync(offsets, Duration.ofSeconds(10));
+        } catch (RuntimeException e) {
+            LOG.warn("group offset commit failed (Redis holds the truth): {}", e.toString());
+        }
+    }
+
+    private static Map<TopicPartition, OffsetAndMetadata> offsets(Collection<PartitionState> applied) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (PartitionState state : applied) {
+            if (state.checkpoint() >= 0) {
+                offsets.put(state.partition(), new OffsetAndMetadata(state.nextOffset()));
+            }
+        }
+        return offsets;
+    }
+
+    /** Records behind, per peer, for the partitions whose position is known. */
+    public Map<String, Long> lagByPeer() {
+        Map<String, Long> lag = new HashMap<>();
+        for (TopicPartition tp : new HashSet<>(consumer.assignment())) {
+            OptionalLong behind = consumer.currentLag(tp);
+            lag.merge(peerOf(tp), behind.isPresent() ? behind.getAsLong() : 0L, Long::sum);
+        }
+        return lag;
+    }
+
+    public Set<TopicPartition> assignment() {
+        return consumer.assignment();
+    }
+
+    public void wakeup() {
+        consumer.wakeup();
+    }
+
+    @Override
+    public void close() {
+        commitSync(new ArrayList<>(states.keySet()));
+        consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(10)));
+    }
+}

@@ -1,0 +1,125 @@
+package io.ferry.apply.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The apply agent's meters. Prometheus names: ferry_apply_lag_seconds, ferry_apply_lag_records,
+ * ferry_apply_events_total, ferry_apply_commands_total, ferry_apply_batches_total,
+ * ferry_apply_dead_letters_total{reason}, ferry_apply_conflicts_total{type}, ferry_apply_latency_seconds,
+ * ferry_apply_reconnects_total; all tagged with {@code instance}, per-peer ones also with {@code peer}.
+ */
+public final class ApplyMetrics {
+
+    /** Meters of one peer. */
+    public final class Peer {
+        private final String peer;
+        private final Counter events;
+        private final Counter commands;
+        private final Counter batches;
+        private final Timer latency;
+        private final AtomicLong lagRecords = new AtomicLong();
+        private final AtomicLong newestCaptureMillis = new AtomicLong(-1);
+        private volatile boolean caughtUp;
+
+        Peer(String peer) {
+            this.peer = peer;
+            events = Counter.builder("ferry.apply.events").description("Change events from a peer applied (heartbeats and snapshot markers included)")
+                    .tags("instance", instance, "peer", peer).register(registry);
+            commands = Counter.builder("ferry.apply.commands").description("Redis commands from a peer applied to this instance")
+                    .tags("instance", instance, "peer", peer).register(registry);
+            batches = Counter.builder("ferry.apply.batches").description("MULTI/EXEC batches committed for a peer")
+                    .tags("instance", instance, "peer", peer).register(registry);
+            latency = Timer.builder("ferry.apply.latency").description("Time from the source capture of an event to its apply on this instance")
+                    .tags("instance", instance, "peer", peer).publishPercentileHistogram()
+                    .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(10)).register(registry);
+            Gauge.builder("ferry.apply.lag.records", lagRecords, AtomicLong::get)
+                    .description("Records in the peer's topic not yet applied (consumer lag)")
+                    .tags("instance", instance, "peer", peer).register(registry);
+            Gauge.builder("ferry.apply.lag.seconds", this, Peer::lagSeconds)
+                    .description("Seconds between now and the source capture time of the newest applied event (heartbeats included); 0 when caught up")
+                    .tags("instance", instance, "peer", peer).register(registry);
+        }
+
+        /** @param committed whether a MULTI/EXEC was committed for these events (not for chunk-only stretches) */
+        public void applied(int eventCount, int commandCount, boolean committed) {
+            events.increment(eventCount);
+            commands.increment(commandCount);
+            if (committed) {
+                batches.increment();
+            }
+        }
+
+        public void captured(long captureTimeMillis, boolean dataEvent) {
+            newestCaptureMillis.accumulateAndGet(captureTimeMillis, Math::max);
+            if (dataEvent) {
+                latency.record(Math.max(0, System.currentTimeMillis() - captureTimeMillis), java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
+        }
+
+        public void lagRecords(long records) {
+            lagRecords.set(records);
+            caughtUp = records == 0;
+        }
+
+        public void deadLetter(String reason) {
+            deadLetters.computeIfAbsent(peer + "\u0000" + reason, k -> Counter.builder("ferry.apply.dead.letters")
+                    .description("Peer records or commands that could not be applied and went to the dead-letter topic, by reason")
+                    .tags("instance", instance, "peer", peer, "reason", reason).register(registry)).increment();
+        }
+
+        public void conflict(String type) {
+            conflicts.computeIfAbsent(peer + "\u0000" + type, k -> Counter.builder("ferry.apply.conflicts")
+                    .description("Peer writes that met a different state here (unmet condition, type clash, existing key), by type")
+                    .tags("instance", instance, "peer", peer, "type", type).register(registry)).increment();
+        }
+
+        /**
+         * Now minus the capture time of the newest applied event. A caught-up peer whose heartbeats keep
+         * arriving reads 0; a silent peer (capture down) reads the time since it was last heard of.
+         */
+        double lagSeconds() {
+            long newest = newestCaptureMillis.get();
+            if (newest < 0) {
+                return 0;
+            }
+            long behind = Math.max(0, System.currentTimeMillis() - newest);
+            if (caughtUp && behind <= idleToleranceMillis) {
+                return 0;
+            }
+            return behind / 1000.0;
+        }
+    }
+
+    private final MeterRegistry registry;
+    private final String instance;
+    private final long idleToleranceMillis;
+    private final Map<String, Peer> peers = new ConcurrentHashMap<>();
+    private final Map<String, Counter> deadLetters = new ConcurrentHashMap<>();
+    private final Map<String, Counter> conflicts = new ConcurrentHashMap<>();
+    private final Counter reconnects;
+
+    /** @param heartbeatMillis the peers' heartbeat interval: a caught-up peer is idle, not lagging, within a few of them */
+    public ApplyMetrics(MeterRegistry registry, String instance, long heartbeatMillis) {
+        this.registry = registry;
+        this.instance = instance;
+        this.idleToleranceMillis = 2 * heartbeatMillis + 1000;
+        this.reconnects = Counter.builder("ferry.apply.reconnects")
+                .description("Times the apply agent lost its Redis connection and reconnected")
+                .tags("instance", instance).register(registry);
+    }
+
+    public Peer peer(String peer) {
+        return peers.computeIfAbsent(peer, Peer::new);
+    }
+
+    public void reconnected() {
+        reconnects.increment();
+    }
+}
