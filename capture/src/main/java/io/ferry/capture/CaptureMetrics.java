@@ -1,0 +1,116 @@
+package io.ferry.capture;
+
+import io.ferry.schemas.EventKind;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The capture's meters. Prometheus names: ferry_capture_events_total{instance,kind},
+ * ferry_capture_commands_total, ferry_capture_bytes_total, ferry_capture_lag_bytes,
+ * ferry_capture_position_offset, ferry_capture_full_resyncs_total, ferry_capture_reconnects_total,
+ * ferry_capture_filtered_commands_total{command}, ferry_capture_echoes_total{origin},
+ * ferry_capture_transactions_total; all tagged with instance.
+ */
+public final class CaptureMetrics {
+
+    private final MeterRegistry registry;
+    private final String instance;
+    private final Map<EventKind, Counter> events = new EnumMap<>(EventKind.class);
+    private final Counter commands;
+    private final Counter bytes;
+    private final Counter fullResyncs;
+    private final Counter reconnects;
+    private final Counter transactions;
+    private final Map<String, Counter> filtered = new ConcurrentHashMap<>();
+    private final Map<String, Counter> echoes = new ConcurrentHashMap<>();
+    private final AtomicLong sourceOffset = new AtomicLong(-1);
+    private final AtomicLong committedOffset = new AtomicLong(-1);
+
+    public CaptureMetrics(MeterRegistry registry, String instance) {
+        this.registry = registry;
+        this.instance = instance;
+        for (EventKind kind : EventKind.values()) {
+            events.put(kind, Counter.builder("ferry.capture.events").description("Change events published, by kind")
+                    .tag("instance", instance).tag("kind", kind.name()).register(registry));
+        }
+        commands = Counter.builder("ferry.capture.commands").description("Redis commands published (a transaction counts each of its commands)")
+                .tag("instance", instance).register(registry);
+        bytes = Counter.builder("ferry.capture.bytes").description("Bytes of change records published (record values, before compression)")
+                .tag("instance", instance).register(registry);
+        fullResyncs = Counter.builder("ferry.capture.full.resyncs").description("Times the source answered FULLRESYNC and a snapshot was published")
+                .tag("instance", instance).register(registry);
+        reconnects = Counter.builder("ferry.capture.reconnects").description("Times the capture reconnected to Redis or restarted its Kafka producer after a failure")
+                .tag("instance", instance).register(registry);
+        transactions = Counter.builder("ferry.capture.transactions").description("Kafka transactions committed")
+                .tag("instance", instance).register(registry);
+        Gauge.builder("ferry.capture.lag.bytes", this, CaptureMetrics::lagBytes)
+                .description("Source master_repl_offset minus the offset committed to Kafka").tag("instance", instance).register(registry);
+        Gauge.builder("ferry.capture.position.offset", committedOffset, AtomicLong::get)
+                .description("Replication offset of the last committed capture position").tag("instance", instance).register(registry);
+    }
+
+    public void event(EventKind kind, int recordBytes, int commandCount) {
+        events.get(kind).increment();
+        bytes.increment(recordBytes);
+        if (commandCount > 0) {
+            commands.increment(commandCount);
+        }
+    }
+
+    public void transactionCommitted(long offset) {
+        transactions.increment();
+        committedOffset.set(offset);
+    }
+
+    public void positionLoaded(long offset) {
+        committedOffset.set(offset);
+    }
+
+    public void fullResync() {
+        fullResyncs.increment();
+    }
+
+    public void reconnect() {
+        reconnects.increment();
+    }
+
+    public void filtered(String command) {
+        filtered.computeIfAbsent(command, c -> Counter.builder("ferry.capture.filtered.commands")
+                .description("Propagated commands deliberately not published, by command")
+                .tag("instance", instance).tag("command", c).register(registry)).increment();
+    }
+
+    public void echo(String origin) {
+        echoes.computeIfAbsent(origin, o -> Counter.builder("ferry.capture.echoes")
+                .description("Blocks written by the local apply agent on behalf of a peer, recognised and not published again")
+                .tag("instance", instance).tag("origin", o).register(registry)).increment();
+    }
+
+    public void sourceOffset(long offset) {
+        sourceOffset.set(offset);
+    }
+
+    public long sourceOffset() {
+        return sourceOffset.get();
+    }
+
+    public long committedOffset() {
+        return committedOffset.get();
+    }
+
+    public double fullResyncCount() {
+        return fullResyncs.count();
+    }
+
+    /** Source offset minus committed offset; 0 until both are known. */
+    public double lagBytes() {
+        long source = sourceOffset.get();
+        long committed = committedOffset.get();
+        return source < 0 || committed < 0 ? 0 : Math.max(0, source - committed);
+    }
+}

@@ -1,0 +1,406 @@
+package io.ferry.capture;
+
+import io.ferry.capture.position.PositionStore;
+import io.ferry.capture.position.SourceOffsetPoller;
+import io.ferry.capture.psync.PsyncClient;
+import io.ferry.capture.publish.ChangePublisher;
+import io.ferry.capture.publish.Outbox;
+import io.ferry.capture.publish.OutboxSink;
+import io.ferry.capture.publish.TopicProvisioner;
+import io.ferry.capture.snapshot.RdbKeyReader;
+import io.ferry.capture.snapshot.SnapshotMapper;
+import io.ferry.capture.stream.ExpiryTracker;
+import io.ferry.capture.stream.StreamMapper;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.EventKind;
+import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.schemas.SourcePosition;
+import io.ferry.topology.CaptureSettings;
+import io.ferry.topology.InstanceConfig;
+import io.ferry.topology.MeshConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The capture agent of one instance: reads its Redis's replication stream as a replica and publishes
+ * every change to {@code ferry.<instance>.changes} in Kafka transactions, together with the stream
+ * position they reach. Reader (socket → {@link StreamMapper} → {@link Outbox}) and writer
+ * ({@link ChangePublisher}) run on their own threads; a supervisor reconnects with backoff and always
+ * resumes with {@code PSYNC replid offset+1}.
+ */
+public final class CaptureService implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(CaptureService.class);
+    private static final int SHARD = 0;
+    private static final long READY_LAG_BYTES = 1024 * 1024;
+    private static final int OUTBOX_CAPACITY = 16 * 1024;
+
+    private final InstanceConfig instance;
+    private final CaptureSettings settings;
+    private final CaptureMetrics metrics;
+    private final Path spoolDir = Path.of(System.getProperty("java.io.tmpdir"));
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final AtomicLong continues = new AtomicLong();
+    private final AtomicReference<PsyncClient> client = new AtomicReference<>();
+    private volatile Thread supervisor;
+    private volatile boolean closing;
+    private volatile boolean streaming;
+    private volatile String state = "not started";
+    private volatile String failure;
+    private volatile PsyncClient.SyncMode lastSync;
+    private SourceOffsetPoller poller;
+
+    public CaptureService(MeshConfig mesh, String instanceId, MeterRegistry registry) {
+        this.instance = mesh.instance(instanceId);
+        this.settings = mesh.capture();
+        this.metrics = new CaptureMetrics(registry, instanceId);
+    }
+
+    /** Starts capturing in the background and returns at once. */
+    public synchronized void start() {
+        if (supervisor != null) {
+            return;
+        }
+        state = "starting";
+        poller = new SourceOffsetPoller(instance.redis(), settings.heartbeatMillis(), metrics::sourceOffset);
+        supervisor = new Thread(this::supervise, "ferry-capture-" + instance.id());
+        supervisor.start();
+    }
+
+    /** Null when connected to Redis, streaming and caught up; otherwise why not. */
+    public String readiness() {
+        if (failure != null) {
+            return "stopped: " + failure;
+        }
+        if (closing) {
+            return "stopping";
+        }
+        if (!streaming) {
+            return state;
+        }
+        double lag = metrics.lagBytes();
+        if (lag > READY_LAG_BYTES) {
+            return "behind the source by " + (long) lag + " bytes";
+        }
+        return null;
+    }
+
+    /** Why the capture stopped for good (for example fenced by another capture), or null. */
+    public String failure() {
+        return failure;
+    }
+
+    /** How the most recent replication session started, or null before the first one. */
+    public PsyncClient.SyncMode lastSync() {
+        return lastSync;
+    }
+
+    /** Sessions resumed with +CONTINUE since start. */
+    public long continuedSessions() {
+        return continues.get();
+    }
+
+    public CaptureMetrics metrics() {
+        return metrics;
+    }
+
+    /** Waits until the capture has stopped (closed or failed); false on timeout. */
+    public boolean awaitStop(Duration timeout) throws InterruptedException {
+        return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void supervise() {
+        long backoff = 200;
+        try {
+            while (!closing) {
+                try {
+                    runPipeline();
+                    backoff = 200;
+                } catch (ProducerFencedException | InvalidProducerEpochException e) {
+                    failure = "another capture for instance " + instance.id() + " took over (Kafka fenced this one)";
+                    log.error("{}; stopping", failure);
+                    return;
+                } catch (AuthorizationException | ChangePublisher.RecordTooLargeForTopicException e) {
+                    failure = e.getMessage();
+                    log.error("capture of {} cannot go on: {}", instance.id(), failure);
+                    return;
+                } catch (InterruptedException e) {
+                    return;
+                } catch (Exception e) {
+                    if (closing) {
+                        return;
+                    }
+                    if (fatalCause(e)) {
+                        continue;
+                    }
+                    metrics.reconnect();
+                    state = "retrying after: " + e.getMessage();
+                    log.warn("capture of {} interrupted ({}); restarting from the committed position in {} ms",
+                            instance.id(), describe(e), backoff);
+                    Thread.sleep(backoff);
+                    backoff = Math.min(backoff * 2, 10_000);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            streaming = false;
+            stopped.countDown();
+        }
+    }
+
+    private boolean fatalCause(Exception e) {
+        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
+                failure = "another capture for instance " + instance.id() + " took over (Kafka fenced this one)";
+                log.error("{}; stopping", failure);
+                closing = true;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String describe(Throwable e) {
+        String message = e.getMessage();
+        return e.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    }
+
+    /** One producer lifetime: Kafka writer plus as many Redis sessions as it takes. */
+    private void runPipeline() throws Exception {
+        Properties kafka = instance.kafka().clientProperties();
+        state = "connecting to Kafka at " + instance.kafka();
+        Properties adminProps = new Properties();
+        adminProps.putAll(kafka);
+        adminProps.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "20000");
+        adminProps.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
+        try (Admin admin = Admin.create(adminProps)) {
+            TopicProvisioner.ensure(admin, instance.id(), 1, settings.maxRecordBytes());
+        }
+        try (ChangePublisher publisher = new ChangePublisher(kafka, instance.id(), SHARD, settings, metrics, metrics::sourceOffset)) {
+            SourcePosition start = PositionStore.load(kafka, instance.id(), SHARD, Duration.ofSeconds(30)).orElse(null);
+            publisher.startFrom(start);
+            if (start != null) {
+                metrics.positionLoaded(start.getOffset());
+                log.info("capture of {} resumes from committed position {}:{} (db {})", instance.id(),
+                        start.getReplid(), start.getOffset(), start.getDb());
+            } else {
+                log.info("capture of {} has no committed position: starting with a full snapshot", instance.id());
+            }
+            Outbox outbox = new Outbox(OUTBOX_CAPACITY);
+            AtomicReference<Throwable> writerFailure = new AtomicReference<>();
+            Thread writer = new Thread(() -> {
+                try {
+                    publisher.run(outbox);
+                } catch (Throwable t) {
+                    writerFailure.set(t);
+                    PsyncClient current = client.get();
+                    if (current != null) {
+                        current.close();
+                    }
+                }
+            }, "ferry-capture-writer-" + instance.id());
+            writer.start();
+            OutboxSink sink = new OutboxSink(instance.id(), outbox, () -> closing || !writer.isAlive(), metrics);
+            try {
+                readSessions(start, sink, writer);
+            } finally {
+                streaming = false;
+                if (writer.isAlive()) {
+                    try {
+                        outbox.put(new Outbox.Stop(), () -> !writer.isAlive());
+                    } catch (Outbox.OutboxClosedException ignored) {
+                        // writer already gone
+                    }
+                    writer.join(60_000);
+                }
+            }
+            Throwable failed = writerFailure.get();
+            if (failed instanceof Exception ex) {
+                throw ex;
+            } else if (failed instanceof Error err) {
+                throw err;
+            }
+        }
+    }
+
+    /** Redis sessions, each resuming where the previous one's last complete event ended. */
+    private void readSessions(SourcePosition start, OutboxSink sink, Thread writer) throws InterruptedException {
+        ExpiryTracker expiries = new ExpiryTracker();
+        AtomicReference<SourcePosition> resume = new AtomicReference<>(start);
+        long backoff = 200;
+        while (!closing && writer.isAlive()) {
+            PsyncClient psync = new PsyncClient(instance.redis(), spoolDir, 10_000);
+            client.set(psync);
+            if (closing) {
+                psync.close();
+                return;
+            }
+            state = "connecting to Redis at " + instance.redis();
+            Session session = new Session(psync, sink, expiries, resume);
+            try {
+                SourcePosition from = resume.get();
+                psync.run(from == null ? null : from.getReplid(), from == null ? -1 : from.getOffset(), session);
+            } catch (Outbox.OutboxClosedException e) {
+                return;
+            } catch (InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                streaming = false;
+                if (closing || !writer.isAlive()) {
+                    return;
+                }
+                if (session.progressed) {
+                    backoff = 200;
+                }
+                metrics.reconnect();
+                state = "Redis at " + instance.redis() + " unavailable: " + e.getMessage();
+                log.warn("replication from {} for {} stopped ({}); reconnecting in {} ms", instance.redis(), instance.id(),
+                        describe(e), backoff);
+                Thread.sleep(backoff);
+                backoff = Math.min(backoff * 2, 10_000);
+            } finally {
+                client.set(null);
+            }
+        }
+    }
+
+    /** One replication connection: routes the stream into the mapper and the snapshot into the outbox. */
+    private final class Session implements PsyncClient.Listener, io.ferry.capture.stream.StreamSink {
+        private final PsyncClient psync;
+        private final OutboxSink sink;
+        private final ExpiryTracker expiries;
+        private final AtomicReference<SourcePosition> resume;
+        private StreamMapper mapper;
+        boolean progressed;
+
+        Session(PsyncClient psync, OutboxSink sink, ExpiryTracker expiries, AtomicReference<SourcePosition> resume) {
+            this.psync = psync;
+            this.sink = sink;
+            this.expiries = expiries;
+            this.resume = resume;
+        }
+
+        @Override
+        public void onContinue(String replid, long offset) throws Exception {
+            SourcePosition from = resume.get();
+            lastSync = PsyncClient.SyncMode.CONTINUE;
+            continues.incrementAndGet();
+            if (!replid.equals(from.getReplid())) {
+                log.info("source {} continues under a new replication id {} (was {}): failover or restart, no resync needed",
+                        instance.redis(), replid, from.getReplid());
+            }
+            log.info("resumed with +CONTINUE from {} at {}:{} (db {})", instance.redis(), replid, offset, from.getDb());
+            sink.replid(replid);
+            mapper = new StreamMapper(this, psync.keyExtractor(), expiries, System::currentTimeMillis,
+                    settings.expiryToleranceMillis(), from.getDb());
+            advance(offset, from.getDb());
+            streaming = true;
+            state = "streaming";
+        }
+
+        @Override
+        public void onFullResync(String replid, long offset, Path rdb) throws Exception {
+            lastSync = PsyncClient.SyncMode.FULLRESYNC;
+            metrics.fullResync();
+            SourcePosition from = resume.get();
+            log.warn("full resync from {}: {} (replication id {}, offset {}); publishing a snapshot", instance.redis(),
+                    from == null ? "first start" : "position " + from.getReplid() + ":" + from.getOffset() + " not in the source's backlog",
+                    replid, offset);
+            state = "publishing a snapshot";
+            sink.replid(replid);
+            expiries.clear();
+            SourcePosition position = sink.position(offset, 0);
+            sink.put(SnapshotMapper.marker(EventKind.SNAPSHOT_START, instance.id(), position, Instant.now()), false);
+            long[] skipped = {0};
+            long keys = RdbKeyReader.read(rdb, key -> {
+                if (closing) {
+                    throw new Outbox.OutboxClosedException();
+                }
+                if (ReplicationPolicy.isReservedKey(key.key())) {
+                    skipped[0]++;
+                    return;
+                }
+                if (key.expireAtMillis() > 0) {
+                    expiries.expireAt(key.db(), key.key(), key.expireAtMillis());
+                }
+                for (ChangeEvent event : SnapshotMapper.events(key, instance.id(), position, Instant.now(), settings.maxRecordBytes())) {
+                    sink.put(event, false);
+                }
+            });
+            sink.put(SnapshotMapper.marker(EventKind.SNAPSHOT_END, instance.id(), position, Instant.now()), true);
+            resume.set(position);
+            log.info("snapshot of {} published: {} keys ({} reserved keys skipped)", instance.id(), keys - skipped[0], skipped[0]);
+            mapper = new StreamMapper(this, psync.keyExtractor(), expiries, System::currentTimeMillis,
+                    settings.expiryToleranceMillis(), 0);
+            streaming = true;
+            state = "streaming";
+        }
+
+        @Override
+        public void onCommand(byte[][] argv, long endOffset) throws Exception {
+            mapper.accept(argv, endOffset);
+        }
+
+        @Override
+        public void publish(EventKind kind, int db, java.util.List<byte[][]> commands, java.util.List<byte[]> keys,
+                            long endOffset, int endDb) throws InterruptedException {
+            sink.publish(kind, db, commands, keys, endOffset, endDb);
+            resume.set(sink.position(endOffset, endDb));
+            progressed = true;
+        }
+
+        @Override
+        public void advance(long endOffset, int endDb) throws InterruptedException {
+            sink.advance(endOffset, endDb);
+            resume.set(sink.position(endOffset, endDb));
+            progressed = true;
+        }
+
+        @Override
+        public void filtered(String command, String reason) {
+            sink.filtered(command, reason);
+        }
+
+        @Override
+        public void echo(String origin) {
+            sink.echo(origin);
+        }
+    }
+
+    /** Commits the open transaction and stops; waits up to a minute. */
+    @Override
+    public void close() {
+        closing = true;
+        PsyncClient current = client.get();
+        if (current != null) {
+            current.close();
+        }
+        Thread thread = supervisor;
+        if (thread != null) {
+            try {
+                thread.join(60_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (poller != null) {
+            poller.close();
+        }
+        stopped.countDown();
+    }
+}

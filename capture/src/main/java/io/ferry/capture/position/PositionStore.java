@@ -1,0 +1,60 @@
+package io.ferry.capture.position;
+
+import io.ferry.schemas.AvroSerde;
+import io.ferry.schemas.CapturePosition;
+import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.schemas.SourcePosition;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * Reads a capture's last committed position from its compacted offsets topic (read_committed, so only
+ * positions whose events were committed with them count). Call after the transactional producer's
+ * initTransactions, which settles any transaction a previous process left open.
+ */
+public final class PositionStore {
+
+    private PositionStore() {
+    }
+
+    public static Optional<SourcePosition> load(Properties kafka, String instance, int shard, Duration timeout) {
+        Properties props = new Properties();
+        props.putAll(kafka);
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        props.put(ConsumerConfig.CLIENT_ID_CONFIG, "ferry-capture-" + instance + "-position-" + UUID.randomUUID());
+        String topic = ReplicationPolicy.offsetsTopic(instance);
+        String key = ReplicationPolicy.positionKey(instance, shard);
+        AvroSerde<CapturePosition> serde = AvroSerde.capturePositions();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            TopicPartition partition = new TopicPartition(topic, 0);
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            Map<TopicPartition, Long> ends = consumer.endOffsets(List.of(partition), timeout);
+            long end = ends.get(partition);
+            SourcePosition last = null;
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (consumer.position(partition, timeout) < end) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("could not read " + topic + " to its end within " + timeout);
+                }
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    if (record.key() != null && key.equals(new String(record.key(), java.nio.charset.StandardCharsets.UTF_8))
+                            && record.value() != null) {
+                        last = serde.decode(record.value()).getPosition();
+                    }
+                }
+            }
+            return Optional.ofNullable(last);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+package io.ferry.capture.publish;
+
+import io.ferry.capture.CaptureMetrics;
+import io.ferry.schemas.AvroSerde;
+import io.ferry.schemas.CapturePosition;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.EventKind;
+import io.ferry.schemas.Heartbeat;
+import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.schemas.SourcePosition;
+import io.ferry.topology.CaptureSettings;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Properties;
+import java.util.function.LongSupplier;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Kafka writer: drains the {@link Outbox} into Kafka transactions (transactional.id fixed per
+ * instance and shard, so a second capture fences the first). Each transaction carries its events and
+ * the position of the last resumable one, written to the offsets topic; a transaction is committed
+ * after {@code transactionMaxEvents} events or {@code transactionMaxMillis}. When nothing happens for
+ * {@code heartbeatMillis} a HEARTBEAT event is committed with the current position.
+ */
+public final class ChangePublisher implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ChangePublisher.class);
+
+    private final String instance;
+    private final int shard;
+    private final String changesTopic;
+    private final String offsetsTopic;
+    private final byte[] positionKey;
+    private final CaptureSettings settings;
+    private final CaptureMetrics metrics;
+    private final LongSupplier sourceOffset;
+    private final KafkaProducer<byte[], byte[]> producer;
+    private final AvroSerde<ChangeEvent> events = AvroSerde.changeEvents();
+    private final AvroSerde<CapturePosition> positions = AvroSerde.capturePositions();
+    private final byte[] originHeader;
+    private final byte[][] kindHeaders = new byte[EventKind.values().length][];
+    private final int recordLimit;
+
+    private SourcePosition committed;
+    private SourcePosition current;
+    private SourcePosition pending;
+    private boolean inTransaction;
+    private boolean inSnapshot;
+    private int transactionEvents;
+    private long transactionStart;
+    private long lastRecord = System.nanoTime();
+
+    /** Opens the transactional producer (fencing any older capture of this instance). */
+    public ChangePublisher(Properties kafka, String instance, int shard, CaptureSettings settings, CaptureMetrics metrics,
+                           LongSupplier sourceOffset) {
+        this.instance = instance;
+        this.shard = shard;
+        this.changesTopic = ReplicationPolicy.changesTopic(instance);
+        this.offsetsTopic = ReplicationPolicy.offsetsTopic(instance);
+        this.positionKey = ReplicationPolicy.positionKey(instance, shard).getBytes(StandardCharsets.UTF_8);
+        this.settings = settings;
+        this.metrics = metrics;
+        this.sourceOffset = sourceOffset;
+        this.originHeader = instance.getBytes(StandardCharsets.UTF_8);
+        for (EventKind kind : EventKind.values()) {
+            kindHeaders[kind.ordinal()] = kind.name().getBytes(StandardCharsets.UTF_8);
+        }
+        this.recordLimit = TopicProvisioner.recordLimit(settings.maxRecordBytes());
+        Properties props = new Properties();
+        props.putAll(kafka);
+        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, ReplicationPolicy.captureTransactionalId(instance, shard));
+        props.put(ProducerConfig.CLIENT_ID_CONFIG, "ferry-capture-" + instance + "-" + shard);
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "5");
+        props.putIfAbsent(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(256 * 1024));
+        props.putIfAbsent(ProducerConfig.BUFFER_MEMORY_CONFIG, Long.toString(128L * 1024 * 1024));
+        props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(recordLimit));
+        props.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "60000");
+        props.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000");
+        producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
+        try {
+            producer.initTransactions();
+        } catch (RuntimeException e) {
+            producer.close(Duration.ZERO);
+            throw e;
+        }
+    }
+
+    /** Where the writer starts: the last committed position (null when there is none). */
+    public void startFrom(SourcePosition position) {
+        committed = position;
+        current = position;
+    }
+
+    public SourcePosition committed() {
+        return committed;
+    }
+
+    /** Drains {@code outbox} until a {@link Outbox.Stop}; commits what is open before returning. */
+    public void run(Outbox outbox) throws InterruptedException {
+        long heartbeatNanos = settings.heartbeatMillis() * 1_000_000L;
+        long transactionNanos = settings.transactionMaxMillis() * 1_000_000L;
+        while (true) {
+            long now = System.nanoTime();
+            long wait = inTransaction ? transactionStart + transactionNanos - now : lastRecord + heartbeatNanos - now;
+            Outbox.Entry entry = outbox.poll(wait);
+            if (entry instanceof Outbox.Stop) {
+                commit();
+                return;
+            }
+            if (entry instanceof Outbox.Event event) {
+                send(event.event());
+                current = event.event().getPosition();
+                EventKind kind = event.event().getKind();
+                if (kind == EventKind.SNAPSHOT_START) {
+                    inSnapshot = true;
+                } else if (kind == EventKind.SNAPSHOT_END) {
+                    inSnapshot = false;
+                }
+                if (event.resumable() && !inSnapshot) {
+                    pending = current;
+                }
+            } else if (entry instanceof Outbox.Advance advance) {
+                current = advance.position();
+                if (!inSnapshot) {
+                    pending = current;
+                }
+            }
+            now = System.nanoTime();
+            if (!inTransaction && current != null && now - lastRecord >= heartbeatNanos) {
+                heartbeat();
+            }
+            if (inTransaction && (transactionEvents >= settings.transactionMaxEvents() || now - transactionStart >= transactionNanos)) {
+                commit();
+            }
+        }
+    }
+
+    private void heartbeat() {
+        long captured = current.getOffset();
+        long source = sourceOffset.getAsLong();
+        ChangeEvent beat = ChangeEvent.newBuilder()
+                .setOrigin(instance).setPosition(current).setKind(EventKind.HEARTBEAT).setDb(current.getDb())
+                .setCommands(List.of()).setKeys(List.of()).setCaptureTimeMillis(Instant.now()).setChunk(null)
+                .setHeartbeat(new Heartbeat(source < 0 ? captured : Math.max(source, captured), captured))
+                .build();
+        send(beat);
+        if (!inSnapshot) {
+            pending = current;
+        }
+        commit();
+    }
+
+    private void send(ChangeEvent event) {
+        if (!inTransaction) {
+            producer.beginTransaction();
+            inTransaction = true;
+            transactionEvents = 0;
+            transactionStart = System.nanoTime();
+        }
+        byte[] value = events.encode(event);
+        if (value.length > recordLimit) {
+            throw new RecordTooLargeForTopicException("a change of " + value.length + " bytes at " + event.getPosition()
+                    + " exceeds the record limit of " + recordLimit + " bytes; raise capture.maxRecordBytes (the topic "
+                    + changesTopic + " is raised to match on start)");
+        }
+        List<Header> headers = List.of(new RecordHeader(ReplicationPolicy.ORIGIN_HEADER, originHeader),
+                new RecordHeader(ReplicationPolicy.KIND_HEADER, kindHeaders[event.getKind().ordinal()]));
+        producer.send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value, headers));
+        transactionEvents++;
+        lastRecord = System.nanoTime();
+        metrics.event(event.getKind(), value.length, event.getCommands().size());
+    }
+
+    private void commit() {
+        if (!inTransaction) {
+            if (pending == null || pending.equals(committed)) {
+                return;
+            }
+            producer.beginTransaction();
+            inTransaction = true;
+        }
+        SourcePosition position = pending;
+        if (position != null && !position.equals(committed)) {
+            CapturePosition record = new CapturePosition(instance, shard, position, Instant.now());
+            producer.send(new ProducerRecord<>(offsetsTopic, 0, positionKey, positions.encode(record)));
+        }
+        producer.commitTransaction();
+        inTransaction = false;
+        lastRecord = System.nanoTime();
+        if (position != null) {
+            committed = position;
+            metrics.transactionCommitted(position.getOffset());
+        } else {
+            metrics.transactionCommitted(committed == null ? -1 : committed.getOffset());
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (inTransaction) {
+                producer.abortTransaction();
+            }
+        } catch (RuntimeException e) {
+            log.debug("abort on close failed: {}", e.toString());
+        }
+        producer.close(Duration.ofSeconds(10));
+    }
+
+    /** A single change cannot fit in one record: stop loudly, never skip it. */
+    public static final class RecordTooLargeForTopicException extends RuntimeException {
+        public RecordTooLargeForTopicException(String message) {
+            super(message);
+        }
+    }
+}

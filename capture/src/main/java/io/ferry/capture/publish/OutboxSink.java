@@ -1,0 +1,102 @@
+package io.ferry.capture.publish;
+
+import io.ferry.capture.CaptureMetrics;
+import io.ferry.capture.stream.Argv;
+import io.ferry.capture.stream.StreamSink;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.Command;
+import io.ferry.schemas.EventKind;
+import io.ferry.schemas.SourcePosition;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The reader's end of the {@link Outbox}: turns what the stream mapper decided into change events
+ * (origin, position with the current replid, capture time) and counts what was filtered.
+ */
+public final class OutboxSink implements StreamSink {
+
+    private static final Logger log = LoggerFactory.getLogger(OutboxSink.class);
+    private static final long FILTER_LOG_INTERVAL_NANOS = 10_000_000_000L;
+
+    private final String origin;
+    private final Outbox outbox;
+    private final BooleanSupplier stopped;
+    private final CaptureMetrics metrics;
+    private volatile String replid;
+    private long lastFilterLog;
+    private long filteredSinceLog;
+
+    public OutboxSink(String origin, Outbox outbox, BooleanSupplier stopped, CaptureMetrics metrics) {
+        this.origin = origin;
+        this.outbox = outbox;
+        this.stopped = stopped;
+        this.metrics = metrics;
+    }
+
+    /** Replication id positions are stamped with (changes on full resync and failover). */
+    public void replid(String replid) {
+        this.replid = replid;
+    }
+
+    public String replid() {
+        return replid;
+    }
+
+    public SourcePosition position(long offset, int db) {
+        return new SourcePosition(replid, offset, db);
+    }
+
+    public void put(ChangeEvent event, boolean resumable) throws InterruptedException {
+        outbox.put(new Outbox.Event(event, resumable), stopped);
+    }
+
+    @Override
+    public void publish(EventKind kind, int db, List<byte[][]> commands, List<byte[]> keys, long endOffset, int endDb)
+            throws InterruptedException {
+        List<Command> body = new ArrayList<>(commands.size());
+        for (byte[][] argv : commands) {
+            List<ByteBuffer> args = new ArrayList<>(argv.length - 1);
+            for (int i = 1; i < argv.length; i++) {
+                args.add(ByteBuffer.wrap(argv[i]));
+            }
+            body.add(new Command(Argv.name(argv), args));
+        }
+        List<ByteBuffer> keyBuffers = new ArrayList<>(keys.size());
+        for (byte[] key : keys) {
+            keyBuffers.add(ByteBuffer.wrap(key));
+        }
+        ChangeEvent event = new ChangeEvent(origin, position(endOffset, endDb), kind, db, body, keyBuffers,
+                Instant.now(), null, null);
+        put(event, true);
+    }
+
+    @Override
+    public void advance(long endOffset, int endDb) throws InterruptedException {
+        outbox.put(new Outbox.Advance(position(endOffset, endDb)), stopped);
+    }
+
+    @Override
+    public void filtered(String command, String reason) {
+        metrics.filtered(command);
+        filteredSinceLog++;
+        long now = System.nanoTime();
+        if (log.isDebugEnabled()) {
+            log.debug("not published: {} ({})", command, reason);
+        } else if (!command.equals("PING") && !command.equals("REPLCONF") && now - lastFilterLog > FILTER_LOG_INTERVAL_NANOS) {
+            log.info("not published: {} ({}); {} commands filtered since the last such line", command, reason, filteredSinceLog);
+            lastFilterLog = now;
+            filteredSinceLog = 0;
+        }
+    }
+
+    @Override
+    public void echo(String origin) {
+        metrics.echo(origin);
+    }
+}

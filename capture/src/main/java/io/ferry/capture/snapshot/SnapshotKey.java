@@ -1,0 +1,10 @@
+package io.ferry.capture.snapshot;
+
+/**
+ * One key of a source's RDB, as RESTORE takes it.
+ *
+ * @param payload        DUMP payload (value plus RDB version and checksum)
+ * @param expireAtMillis absolute expiry in Unix ms, 0 when the key does not expire
+ */
+public record SnapshotKey(int db, byte[] key, byte[] payload, long expireAtMillis) {
+}

@@ -1,0 +1,73 @@
+package io.ferry.capture.snapshot;
+
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.Command;
+import io.ferry.schemas.EventKind;
+import io.ferry.schemas.SnapshotChunk;
+import io.ferry.schemas.SourcePosition;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Turns one RDB key into the events that recreate it on a peer: a SNAPSHOT_KEY carrying
+ * {@code RESTORE key expireAt payload ABSTTL}, or, when that would not fit in one Kafka record,
+ * ordered SNAPSHOT_CHUNK events whose data concatenate to the payload. Pure.
+ */
+public final class SnapshotMapper {
+
+    /** Room left in a record for everything but the payload (Avro framing, origin, position, names). */
+    static final int RECORD_OVERHEAD = 1024;
+
+    private static final ByteBuffer ABSTTL = ByteBuffer.wrap("ABSTTL".getBytes(StandardCharsets.US_ASCII));
+
+    private SnapshotMapper() {
+    }
+
+    public static List<ChangeEvent> events(SnapshotKey key, String origin, SourcePosition position, Instant now,
+                                           int maxRecordBytes) {
+        int room = maxRecordBytes - RECORD_OVERHEAD - 2 * key.key().length;
+        if (room < 1024) {
+            throw new IllegalArgumentException("key of " + key.key().length + " bytes in db " + key.db()
+                    + " leaves no room in a record of " + maxRecordBytes + " bytes; raise capture.maxRecordBytes");
+        }
+        List<ByteBuffer> keys = List.of(ByteBuffer.wrap(key.key()));
+        if (key.payload().length <= room) {
+            Command restore = new Command("RESTORE", List.of(ByteBuffer.wrap(key.key()),
+                    ByteBuffer.wrap(Long.toString(key.expireAtMillis()).getBytes(StandardCharsets.US_ASCII)),
+                    ByteBuffer.wrap(key.payload()), ABSTTL.duplicate()));
+            return List.of(event(EventKind.SNAPSHOT_KEY, origin, position, key.db(), List.of(restore), keys, now, null));
+        }
+        int count = (key.payload().length + room - 1) / room;
+        List<ChangeEvent> events = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            int from = i * room;
+            byte[] data = Arrays.copyOfRange(key.payload(), from, Math.min(key.payload().length, from + room));
+            SnapshotChunk chunk = new SnapshotChunk(ByteBuffer.wrap(key.key()), i, count, key.expireAtMillis(), ByteBuffer.wrap(data));
+            events.add(event(EventKind.SNAPSHOT_CHUNK, origin, position, key.db(), List.of(), keys, now, chunk));
+        }
+        return events;
+    }
+
+    public static ChangeEvent marker(EventKind kind, String origin, SourcePosition position, Instant now) {
+        return event(kind, origin, position, position.getDb(), List.of(), List.of(), now, null);
+    }
+
+    private static ChangeEvent event(EventKind kind, String origin, SourcePosition position, int db, List<Command> commands,
+                                     List<ByteBuffer> keys, Instant now, SnapshotChunk chunk) {
+        return ChangeEvent.newBuilder()
+                .setOrigin(origin)
+                .setPosition(position)
+                .setKind(kind)
+                .setDb(db)
+                .setCommands(commands)
+                .setKeys(keys)
+                .setCaptureTimeMillis(now)
+                .setChunk(chunk)
+                .setHeartbeat(null)
+                .build();
+    }
+}

@@ -1,0 +1,160 @@
+package io.ferry.capture.stream;
+
+import io.ferry.schemas.EventKind;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.LongSupplier;
+
+/**
+ * Turns the replication stream (raw argv, in order, with end offsets) into change events: tracks the
+ * selected db, groups MULTI … EXEC into one TRANSACTION, rewrites TTLs to absolute times, tells
+ * expiries from user DELs, and drops what must not travel (see {@link CommandPolicy}). A block that
+ * writes an apply checkpoint is dropped entirely: all of its commands came from a peer.
+ *
+ * <p>Single-threaded: called by the stream reader only.
+ */
+public final class StreamMapper {
+
+    private final StreamSink sink;
+    private final KeyExtractor keyExtractor;
+    private final ExpiryTracker expiries;
+    private final LongSupplier clock;
+    private final long toleranceMillis;
+
+    private int db;
+    private Block block;
+
+    private static final class Block {
+        final int db;
+        final List<byte[][]> commands = new ArrayList<>();
+        final List<byte[]> keys = new ArrayList<>();
+        final List<CommandPolicy.Filter> filtered = new ArrayList<>();
+        String echoOrigin;
+        boolean hasWrite;
+
+        Block(int db) {
+            this.db = db;
+        }
+    }
+
+    public StreamMapper(StreamSink sink, KeyExtractor keyExtractor, ExpiryTracker expiries, LongSupplier clock,
+                        long toleranceMillis, int db) {
+        this.sink = sink;
+        this.keyExtractor = keyExtractor;
+        this.expiries = expiries;
+        this.clock = clock;
+        this.toleranceMillis = toleranceMillis;
+        this.db = db;
+    }
+
+    public int db() {
+        return db;
+    }
+
+    /** True between MULTI and EXEC: the position must not move past the MULTI yet. */
+    public boolean inBlock() {
+        return block != null;
+    }
+
+    public ExpiryTracker expiries() {
+        return expiries;
+    }
+
+    /** One propagated command; {@code endOffset} is the offset of its last byte. */
+    public void accept(byte[][] argv, long endOffset) throws InterruptedException {
+        String name = Argv.name(argv);
+        if (block != null) {
+            acceptInBlock(name, argv, endOffset);
+            return;
+        }
+        switch (name) {
+            case "MULTI" -> block = new Block(db);
+            case "EXEC" -> sink.advance(endOffset, db); // stray EXEC: nothing open
+            case "SELECT" -> {
+                select(argv);
+                sink.advance(endOffset, db);
+            }
+            default -> {
+                CommandPolicy.Decision decision = decide(name, argv);
+                if (decision instanceof CommandPolicy.Publish publish) {
+                    sink.publish(EventKind.COMMAND, db, List.<byte[][]>of(publish.argv()), publish.keys(), endOffset, db);
+                    return;
+                }
+                if (decision instanceof CommandPolicy.Echo echo) {
+                    sink.echo(echo.origin());
+                } else if (decision instanceof CommandPolicy.Filter filter) {
+                    sink.filtered(filter.command(), filter.reason());
+                }
+                sink.advance(endOffset, db);
+            }
+        }
+    }
+
+    private void acceptInBlock(String name, byte[][] argv, long endOffset) throws InterruptedException {
+        switch (name) {
+            case "EXEC" -> finishBlock(endOffset);
+            case "MULTI" -> {
+                // not produced by Redis; keep the open block
+            }
+            case "SELECT" -> {
+                select(argv);
+                // a block spanning dbs keeps its SELECTs so the body applies where it did on the source
+                block.commands.add(new byte[][] {Argv.ascii("SELECT"), Argv.ascii(db)});
+            }
+            default -> {
+                CommandPolicy.Decision decision = decide(name, argv);
+                if (decision instanceof CommandPolicy.Publish publish) {
+                    block.commands.add(publish.argv());
+                    block.keys.addAll(publish.keys());
+                    block.hasWrite = true;
+                } else if (decision instanceof CommandPolicy.Echo echo) {
+                    block.echoOrigin = echo.origin();
+                } else if (decision instanceof CommandPolicy.Filter filter) {
+                    block.filtered.add(filter);
+                }
+            }
+        }
+    }
+
+    private void finishBlock(long endOffset) throws InterruptedException {
+        Block done = block;
+        block = null;
+        if (done.echoOrigin != null) {
+            sink.echo(done.echoOrigin);
+            sink.advance(endOffset, db);
+            return;
+        }
+        for (CommandPolicy.Filter filter : done.filtered) {
+            sink.filtered(filter.command(), filter.reason());
+        }
+        if (!done.hasWrite) {
+            sink.advance(endOffset, db);
+            return;
+        }
+        EventKind kind = done.commands.size() == 1 ? EventKind.COMMAND : EventKind.TRANSACTION;
+        sink.publish(kind, done.db, done.commands, done.keys, endOffset, db);
+    }
+
+    /** Decides one command and records its effect on TTLs (whether published or not). */
+    private CommandPolicy.Decision decide(String name, byte[][] argv) {
+        byte[][] absolute = TtlMapper.toAbsolute(argv, clock.getAsLong());
+        List<byte[]> keys = keyExtractor.keys(absolute);
+        boolean expired = false;
+        if ((name.equals("DEL") || name.equals("UNLINK")) && !keys.isEmpty()) {
+            long now = clock.getAsLong();
+            expired = true;
+            for (byte[] key : keys) {
+                expired &= expiries.hasExpired(db, key, now, toleranceMillis);
+            }
+        }
+        expiries.observe(db, absolute);
+        return CommandPolicy.decide(Argv.name(absolute), absolute, keys, expired);
+    }
+
+    private void select(byte[][] argv) {
+        Long n = argv.length > 1 ? Argv.number(argv[1]) : null;
+        if (n != null) {
+            db = n.intValue();
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package io.ferry.capture.stream;
+
+import io.ferry.schemas.EventKind;
+import java.util.List;
+
+/** Receives what {@link StreamMapper} made of the replication stream, in stream order. */
+public interface StreamSink {
+
+    /**
+     * One change to publish.
+     *
+     * @param kind      COMMAND or TRANSACTION
+     * @param db        db the commands apply to
+     * @param commands  commands to apply, TTLs already absolute
+     * @param keys      keys touched
+     * @param endOffset replication offset of the last byte this event covers
+     * @param endDb     db selected after that byte
+     */
+    void publish(EventKind kind, int db, List<byte[][]> commands, List<byte[]> keys, long endOffset, int endDb)
+            throws InterruptedException;
+
+    /** The position advanced over bytes that produce no event (PING, SELECT, filtered commands, echoes). */
+    void advance(long endOffset, int endDb) throws InterruptedException;
+
+    /** A command deliberately not published (counted by name). */
+    void filtered(String command, String reason);
+
+    /** A block written by the local apply agent on behalf of {@code origin}: not published again. */
+    void echo(String origin);
+}
