@@ -177,7 +177,15 @@ spec:
         - name: {{ $role }}
           image: {{ include "ferry.image" $root | quote }}
           imagePullPolicy: {{ $values.image.pullPolicy }}
-          args: [{{ $role | quote }}, "--config", "/etc/ferry/mesh.yaml", "--instance", {{ $id | quote }}]
+          args:
+            - {{ $role }}
+            - --config
+            - /etc/ferry/mesh.yaml
+            - --instance
+            - {{ $id | quote }}
+            {{- range $values.extraArgs }}
+            - {{ . | quote }}
+            {{- end }}
           env:
             - name: JAVA_TOOL_OPTIONS
               value: {{ $values.jvmOptions | quote }}
