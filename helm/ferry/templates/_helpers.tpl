@@ -72,13 +72,30 @@ ferry.io/mesh: {{ .Values.mesh | quote }}
 {{- $_ := set $props "sasl.mechanism" $k.sasl.mechanism -}}
 {{- $_ := set $props "sasl.jaas.config" (printf "%s required username=%s password=\"${env:KAFKA_SASL_PASSWORD}\";" $module ($k.sasl.username | quote)) -}}
 {{- end -}}
+{{- range $name, $value := $k.properties -}}
+{{- if contains "${env:" (toString $value) }}{{ $providers = append $providers "env" }}{{ end -}}
+{{- if contains "${dir:" (toString $value) }}{{ $providers = append $providers "dir" }}{{ end -}}
+{{- end -}}
+{{- $providers = $providers | uniq | sortAlpha -}}
 {{- if $providers -}}
 {{- $_ := set $props "config.providers" (join "," $providers) -}}
 {{- if has "dir" $providers }}{{ $_ := set $props "config.providers.dir.class" "org.apache.kafka.common.config.provider.DirectoryConfigProvider" }}{{ end -}}
 {{- if has "env" $providers }}{{ $_ := set $props "config.providers.env.class" "org.apache.kafka.common.config.provider.EnvVarConfigProvider" }}{{ end -}}
 {{- end -}}
+{{- include "ferry.noSecretProperties" (list "kafka.properties" $k.properties) -}}
 {{- range $name, $value := $k.properties }}{{ $_ := set $props $name (toString $value) }}{{ end -}}
 {{- toJson $props -}}
+{{- end -}}
+
+{{/* Fails on a Kafka property that looks like a secret written out in values (it would land in the
+     ConfigMap); a ${provider:...} reference is fine. Called with (list <path> <properties>). */}}
+{{- define "ferry.noSecretProperties" -}}
+{{- $path := index . 0 -}}
+{{- range $name, $value := index . 1 -}}
+{{- if and (regexMatch "(?i)password|secret|jaas|\\.key$" $name) (not (contains "${" (toString $value))) -}}
+{{- fail (printf "%s.%s: a secret must not be written in values (it would land in the ConfigMap); keep it in a Secret and refer to it: kafka.sasl.passwordSecret, kafka.tls.clientCertSecret, or extraEnv with valueFrom.secretKeyRef plus ${env:NAME} as the property's value" $path $name) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The mesh file every agent reads, as a dict. */}}
@@ -96,6 +113,7 @@ ferry.io/mesh: {{ .Values.mesh | quote }}
 {{- with $inst.kafka -}}
 {{- $own := dict "bootstrap" .bootstrap -}}
 {{- $ownProps := merge (dict) ($props | deepCopy) -}}
+{{- include "ferry.noSecretProperties" (list (printf "instances.%s.kafka.properties" $id) .properties) -}}
 {{- range $name, $value := .properties }}{{ $_ := set $ownProps $name (toString $value) }}{{ end -}}
 {{- if $ownProps }}{{ $_ := set $own "properties" $ownProps }}{{ end -}}
 {{- $_ := set $entry "kafka" $own -}}
