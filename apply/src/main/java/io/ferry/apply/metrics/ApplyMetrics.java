@@ -39,6 +39,9 @@ public final class ApplyMetrics {
             latency = Timer.builder("ferry.apply.latency").description("Time from the source capture of an event to its apply on this instance")
                     .tags("instance", instance, "peer", peer).publishPercentileHistogram()
                     .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(10)).register(registry);
+            // A restarted service in the same registry (tests, embedding) must own the gauges, not its predecessor.
+            registry.find("ferry.apply.lag.records").tags("instance", instance, "peer", peer).meters().forEach(registry::remove);
+            registry.find("ferry.apply.lag.seconds").tags("instance", instance, "peer", peer).meters().forEach(registry::remove);
             Gauge.builder("ferry.apply.lag.records", lagRecords, AtomicLong::get)
                     .description("Records in the peer's topic not yet applied (consumer lag)")
                     .tags("instance", instance, "peer", peer).register(registry);

@@ -1,0 +1,97 @@
+package io.ferry.apply.batch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import io.ferry.schemas.AvroSerde;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.Command;
+import io.ferry.schemas.EventKind;
+import io.ferry.schemas.SnapshotChunk;
+import io.ferry.schemas.SourcePosition;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+
+class BatchBuilderTest {
+
+    private final TopicPartition tp = new TopicPartition("ferry.B.changes", 0);
+    private final BatchBuilder builder = new BatchBuilder("A");
+
+    private static ChangeEvent event(String origin, EventKind kind, int db, List<Command> commands) {
+        return ChangeEvent.newBuilder().setOrigin(origin).setPosition(new SourcePosition("r", 1L, db)).setKind(kind)
+                .setDb(db).setCommands(commands).setKeys(List.of()).setCaptureTimeMillis(Instant.now()).build();
+    }
+
+    private static Command cmd(String name, String... args) {
+        List<ByteBuffer> list = new ArrayList<>();
+        for (String a : args) {
+            list.add(ByteBuffer.wrap(a.getBytes(StandardCharsets.UTF_8)));
+        }
+        return new Command(name, list);
+    }
+
+    private List<ConsumerRecord<byte[], byte[]>> records(long firstOffset, ChangeEvent... events) {
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        for (ChangeEvent e : events) {
+            records.add(new ConsumerRecord<>(tp.topic(), 0, firstOffset++, null, AvroSerde.changeEvents().encode(e)));
+        }
+        return records;
+    }
+
+    private static List<String> lines(EventBatch batch) {
+        return batch.body().stream().map(c -> c.name() + c.args().stream()
+                .map(a -> " " + new String(a, StandardCharsets.UTF_8)).reduce("", String::concat)).toList();
+    }
+
+    @Test
+    void selectsDbsAsNeededAndEndsWithTheCheckpointInDbZero() {
+        PartitionState state = new PartitionState(tp, "B", 9);
+        EventBatch batch = builder.build(state, records(10,
+                event("B", EventKind.COMMAND, 0, List.of(cmd("SET", "a", "1"))),
+                event("B", EventKind.TRANSACTION, 3, List.of(cmd("INCR", "x"), cmd("INCR", "y"))),
+                event("B", EventKind.COMMAND, 3, List.of(cmd("DEL", "z")))));
+        assertEquals(List.of("SET a 1", "SELECT 3", "INCR x", "INCR y", "DEL z", "SELECT 0", "SET __ferry:ckpt:B:0 12"), lines(batch));
+        assertEquals(12, batch.checkpointOffset());
+        assertEquals(4, batch.commandCount());
+        assertNull(batch.source(1));
+    }
+
+    @Test
+    void recordsAtOrBelowTheCheckpointAreNeverAppliedAgain() {
+        PartitionState state = new PartitionState(tp, "B", 10);
+        EventBatch batch = builder.build(state, records(10,
+                event("B", EventKind.COMMAND, 0, List.of(cmd("INCR", "a"))),
+                event("B", EventKind.COMMAND, 0, List.of(cmd("INCR", "b")))));
+        assertEquals(List.of("INCR b", "SET __ferry:ckpt:B:0 11"), lines(batch));
+    }
+
+    @Test
+    void theCheckpointNeverPassesTheFirstChunkOfAnIncompleteKey() {
+        PartitionState state = new PartitionState(tp, "B", 4);
+        ChangeEvent chunk0 = event("B", EventKind.SNAPSHOT_CHUNK, 0, List.of());
+        chunk0.setChunk(new SnapshotChunk(ByteBuffer.wrap("big".getBytes()), 0, 2, 0L, ByteBuffer.wrap("ab".getBytes())));
+        EventBatch first = builder.build(state, records(5,
+                event("B", EventKind.SNAPSHOT_START, 0, List.of()), chunk0));
+        assertEquals(List.of("SET __ferry:ckpt:B:0 5"), lines(first));
+        state.advanceTo(first.checkpointOffset());
+
+        ChangeEvent chunk1 = event("B", EventKind.SNAPSHOT_CHUNK, 0, List.of());
+        chunk1.setChunk(new SnapshotChunk(ByteBuffer.wrap("big".getBytes()), 1, 2, 0L, ByteBuffer.wrap("cd".getBytes())));
+        EventBatch second = builder.build(state, records(7, chunk1));
+        assertEquals(List.of("RESTORE big 0 abcd ABSTTL", "SET __ferry:ckpt:B:0 7"), lines(second));
+    }
+
+    @Test
+    void anEventFromTheApplyingInstanceItselfIsRejectedNotApplied() {
+        PartitionState state = new PartitionState(tp, "B", -1);
+        EventBatch batch = builder.build(state, records(0, event("A", EventKind.COMMAND, 0, List.of(cmd("SET", "a", "1")))));
+        assertEquals(List.of("SET __ferry:ckpt:B:0 0"), lines(batch));
+        assertEquals("OWN_ORIGIN", batch.rejections().get(0).reason());
+    }
+}
