@@ -1,0 +1,169 @@
+package io.ferry.capture;
+
+import io.ferry.localmesh.Await;
+import io.ferry.localmesh.RedisServer;
+import io.ferry.localmesh.TestServers;
+import io.ferry.schemas.AvroSerde;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.Command;
+import io.ferry.schemas.EventKind;
+import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.topology.MeshConfig;
+import io.ferry.topology.MeshConfigLoader;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/** What the capture tests share: a mesh file for one Redis, a reader of the changes topic, Redis clients. */
+final class CaptureFixture {
+
+    private CaptureFixture() {
+    }
+
+    /** A unique instance id, so tests sharing the JVM's broker never share topics. */
+    static String instanceId(String prefix) {
+        return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    static String yaml(String id, String redisUri, String captureSection) {
+        return "mesh: capture-test\n"
+                + "kafka: {bootstrap: \"" + TestServers.kafka().bootstrap() + "\"}\n"
+                + "instances:\n"
+                + "  " + id + ": {redis: {uri: \"" + redisUri + "\"}, http: {capturePort: 0, applyPort: 0}}\n"
+                + "  " + id + "-peer: {redis: {uri: \"redis://127.0.0.1:1\"}, http: {capturePort: 0, applyPort: 0}}\n"
+                + (captureSection == null ? "" : "capture: " + captureSection + "\n");
+    }
+
+    static MeshConfig mesh(String id, RedisServer redis, String captureSection) {
+        return MeshConfigLoader.parse(yaml(id, redis.uri(), captureSection), "test", Map.of());
+    }
+
+    static Path meshFile(String id, RedisServer redis, String captureSection) {
+        try {
+            Path file = TestServers.tempDir("mesh").resolve("mesh.yaml");
+            Files.writeString(file, yaml(id, redis.uri(), captureSection));
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static StatefulRedisConnection<String, String> connect(RedisServer redis) {
+        return RedisClient.create(redis.uri()).connect();
+    }
+
+    static StatefulRedisConnection<byte[], byte[]> connectBytes(RedisServer redis) {
+        return RedisClient.create(redis.uri()).connect(ByteArrayCodec.INSTANCE);
+    }
+
+    static void awaitReady(CaptureService capture) {
+        Await.until(Duration.ofSeconds(60), "capture ready (last reason: see readiness)", () -> capture.readiness() == null);
+    }
+
+    static String text(ByteBuffer buffer) {
+        ByteBuffer copy = buffer.duplicate();
+        byte[] bytes = new byte[copy.remaining()];
+        copy.get(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    static byte[] bytes(ByteBuffer buffer) {
+        ByteBuffer copy = buffer.duplicate();
+        byte[] bytes = new byte[copy.remaining()];
+        copy.get(bytes);
+        return bytes;
+    }
+
+    /** "SET k v" for a command, for readable assertions. */
+    static String text(Command command) {
+        return command.getName() + (command.getArgs().isEmpty() ? "" : " "
+                + command.getArgs().stream().map(CaptureFixture::text).collect(Collectors.joining(" ")));
+    }
+
+    /** Reads an instance's changes topic (read_committed), accumulating every event. */
+    static final class ChangeLog implements AutoCloseable {
+        private final KafkaConsumer<byte[], byte[]> consumer;
+        private final AvroSerde<ChangeEvent> serde = AvroSerde.changeEvents();
+        private final List<ChangeEvent> events = new ArrayList<>();
+        private final List<Map<String, String>> headers = new ArrayList<>();
+
+        ChangeLog(String instance) {
+            Properties props = new Properties();
+            props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestServers.kafka().bootstrap());
+            props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "10000");
+            consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+            TopicPartition partition = new TopicPartition(ReplicationPolicy.changesTopic(instance), 0);
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+        }
+
+        /** Polls once and returns everything read so far. */
+        synchronized List<ChangeEvent> poll() {
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
+                events.add(serde.decode(record.value()));
+                Map<String, String> h = new java.util.HashMap<>();
+                record.headers().forEach(header -> h.put(header.key(), new String(header.value(), StandardCharsets.UTF_8)));
+                headers.add(h);
+            }
+            return events;
+        }
+
+        List<Map<String, String>> headers() {
+            return headers;
+        }
+
+        /** Every event that carries commands (COMMAND and TRANSACTION), in order. */
+        List<ChangeEvent> changes() {
+            return poll().stream().filter(e -> e.getKind() == EventKind.COMMAND || e.getKind() == EventKind.TRANSACTION).toList();
+        }
+
+        List<ChangeEvent> await(String what, Duration timeout, Predicate<List<ChangeEvent>> done) {
+            Await.until(timeout, what, () -> done.test(poll()));
+            return List.copyOf(events);
+        }
+
+        /** Waits for a COMMAND event whose first command is {@code text}; returns the changes before it. */
+        List<ChangeEvent> changesUntil(String text, Duration timeout) {
+            await("'" + text + "' in the changes topic", timeout,
+                    all -> all.stream().anyMatch(e -> isCommand(e, text)));
+            List<ChangeEvent> before = new ArrayList<>();
+            for (ChangeEvent e : changes()) {
+                if (isCommand(e, text)) {
+                    return before;
+                }
+                before.add(e);
+            }
+            throw new AssertionError("unreachable");
+        }
+
+        private static boolean isCommand(ChangeEvent e, String text) {
+            return e.getKind() == EventKind.COMMAND && text(e.getCommands().get(0)).equals(text);
+        }
+
+        @Override
+        public void close() {
+            consumer.close(Duration.ofSeconds(5));
+        }
+    }
+}

@@ -1,0 +1,148 @@
+package io.ferry.capture.stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.schemas.EventKind;
+import io.ferry.schemas.ReplicationPolicy;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class StreamMapperTest {
+
+    private long now = 1_700_000_000_000L;
+    private final List<String> published = new ArrayList<>();
+    private final List<String> filtered = new ArrayList<>();
+    private final List<String> echoes = new ArrayList<>();
+    private final List<String> positions = new ArrayList<>();
+    private long offset;
+
+    private final StreamSink sink = new StreamSink() {
+        @Override
+        public void publish(EventKind kind, int db, List<byte[][]> commands, List<byte[]> keys, long endOffset, int endDb) {
+            published.add(kind + " db" + db + " " + commands.stream().map(StreamMapperTest::text).collect(Collectors.joining("; "))
+                    + " keys=" + keys.stream().map(k -> new String(k, StandardCharsets.UTF_8)).collect(Collectors.joining(",")));
+            positions.add(endOffset + "/" + endDb);
+        }
+
+        @Override
+        public void advance(long endOffset, int endDb) {
+            positions.add(endOffset + "/" + endDb);
+        }
+
+        @Override
+        public void filtered(String command, String reason) {
+            filtered.add(command);
+        }
+
+        @Override
+        public void echo(String origin) {
+            echoes.add(origin);
+        }
+    };
+
+    private final StreamMapper mapper = new StreamMapper(sink, KeyExtractor.withoutMetadata(), new ExpiryTracker(), () -> now, 50, 0);
+
+    private static String text(byte[][] argv) {
+        return Arrays.stream(argv).map(b -> new String(b, StandardCharsets.UTF_8)).collect(Collectors.joining(" "));
+    }
+
+    private void feed(String... commands) throws InterruptedException {
+        for (String command : commands) {
+            byte[][] argv = Arrays.stream(command.split(" ")).map(s -> s.getBytes(StandardCharsets.UTF_8)).toArray(byte[][]::new);
+            offset += 10;
+            mapper.accept(argv, offset);
+        }
+    }
+
+    @Test
+    void groupsMultiExecIntoOneTransactionInTheDbItStartedIn() throws InterruptedException {
+        feed("SELECT 2", "MULTI", "SET a 1", "INCR b", "EXEC");
+        assertEquals(List.of("TRANSACTION db2 SET a 1; INCR b keys=a,b"), published);
+        assertEquals(List.of("10/2", "50/2"), positions, "no position inside the open block");
+    }
+
+    @Test
+    void keepsSelectInsideABlockThatSpansDbs() throws InterruptedException {
+        feed("MULTI", "SET a 1", "SELECT 1", "SET b 2", "EXEC", "SET c 3");
+        assertEquals(List.of("TRANSACTION db0 SET a 1; SELECT 1; SET b 2 keys=a,b", "COMMAND db1 SET c 3 keys=c"), published);
+        assertEquals(List.of("50/1", "60/1"), positions);
+    }
+
+    @Test
+    void publishesUnknownCommandsAsRawArgv() throws InterruptedException {
+        feed("ZRANGESTORE dst src 0 -1", "MYMODULE.WRITE k x y");
+        assertEquals(List.of("COMMAND db0 ZRANGESTORE dst src 0 -1 keys=dst", "COMMAND db0 MYMODULE.WRITE k x y keys=k"), published);
+    }
+
+    @Test
+    void filtersWhatEachInstanceOwnsAndCountsItByCommand() throws InterruptedException {
+        feed("FLUSHDB", "FLUSHALL", "PUBLISH ch hello", "SPUBLISH ch hello", "SWAPDB 0 1", "SCRIPT FLUSH",
+                "FUNCTION LOAD code", "PING", "REPLCONF GETACK *", "SELECT 3", "SET __ferry:lock 1");
+        assertEquals(List.of(), published);
+        assertEquals(List.of("FLUSHDB", "FLUSHALL", "PUBLISH", "SPUBLISH", "SWAPDB", "SCRIPT", "FUNCTION", "PING", "REPLCONF", "SET"), filtered);
+        assertEquals(11, positions.size(), "every filtered command still advances the position");
+        assertEquals("110/3", positions.get(10));
+    }
+
+    @Test
+    void dropsAWholeBlockThatWritesAnApplyCheckpoint() throws InterruptedException {
+        String checkpoint = new String(ReplicationPolicy.checkpointKey("eu-2", 0), StandardCharsets.UTF_8);
+        feed("MULTI", "SET a 1", "DEL b", "SET " + checkpoint + " 42", "EXEC", "SET " + checkpoint + " 43", "SET mine 1");
+        assertEquals(List.of("COMMAND db0 SET mine 1 keys=mine"), published);
+        assertEquals(List.of("eu-2", "eu-2"), echoes, "a checkpoint SET without MULTI is an echo too");
+        assertEquals(List.of(), filtered);
+    }
+
+    @Test
+    void publishesTheRestOfABlockWithoutItsFilteredCommands() throws InterruptedException {
+        feed("MULTI", "SET a 1", "PUBLISH ch x", "SET b 2", "EXEC", "MULTI", "PUBLISH ch y", "EXEC");
+        assertEquals(List.of("TRANSACTION db0 SET a 1; SET b 2 keys=a,b"), published);
+        assertEquals(List.of("PUBLISH", "PUBLISH"), filtered);
+    }
+
+    @Test
+    void tellsAnExpiryDelFromAUserDel() throws InterruptedException {
+        feed("SET soon v PX 1000", "SET later v EX 100", "SET forever v");
+        now += 2000;
+        feed("DEL soon", "DEL later", "DEL forever", "UNLINK soon");
+        assertEquals(List.of(
+                "COMMAND db0 SET soon v PXAT 1700000001000 keys=soon",
+                "COMMAND db0 SET later v PXAT 1700000100000 keys=later",
+                "COMMAND db0 SET forever v keys=forever",
+                "COMMAND db0 DEL later keys=later",
+                "COMMAND db0 DEL forever keys=forever",
+                "COMMAND db0 UNLINK soon keys=soon"), published, "UNLINK after the DEL: the key is no longer tracked");
+        assertEquals(List.of("DEL"), filtered);
+    }
+
+    @Test
+    void followsTtlChangesBeforeDecidingADelIsAnExpiry() throws InterruptedException {
+        feed("SET a v PX 100", "PERSIST a", "SET b v PX 100", "SET b w", "SET c v PX 100", "RENAME c d",
+                "SET e v", "PEXPIREAT e " + (now + 100), "SELECT 1", "SET a v PX 100");
+        now += 1000;
+        feed("SELECT 0", "DEL a", "DEL b", "DEL c", "DEL d", "DEL e", "SELECT 1", "DEL a");
+        List<String> dels = published.stream().filter(p -> p.contains(" DEL ")).toList();
+        assertEquals(List.of("COMMAND db0 DEL a keys=a", "COMMAND db0 DEL b keys=b", "COMMAND db0 DEL c keys=c"), dels);
+        assertEquals(List.of("DEL", "DEL", "DEL"), filtered, "d (renamed volatile key), e and db1's a expired");
+    }
+
+    @Test
+    void treatsADelOfAKeyExpiringWithinTheToleranceAsAnExpiry() throws InterruptedException {
+        feed("SET a v PX 1030", "SET b v PX 1100");
+        now += 1000;
+        feed("DEL a", "DEL b");
+        assertEquals(List.of("DEL"), filtered);
+        assertTrue(published.get(published.size() - 1).startsWith("COMMAND db0 DEL b"));
+    }
+
+    @Test
+    void rewritesRelativeTtlsInsideBlocks() throws InterruptedException {
+        feed("MULTI", "SETEX a 10 v", "EXPIRE b 5", "EXEC");
+        assertEquals(List.of("TRANSACTION db0 SET a v PXAT 1700000010000; PEXPIREAT b 1700000005000 keys=a,b"), published);
+    }
+}
