@@ -1,0 +1,41 @@
+package io.ferry.cli;
+
+import io.ferry.topology.ConfigException;
+import io.lettuce.core.RedisConnectionException;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
+
+/**
+ * The one place that decides which exit code a failure gets and how it is reported. Failures from
+ * code that knows the address (the connectors) arrive as {@link OperatorException} already; this class
+ * covers the rest.
+ */
+public final class FailureClassifier {
+
+    private FailureClassifier() {
+    }
+
+    public static OperatorException classify(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof OperatorException operator) {
+                return operator;
+            }
+            if (t instanceof ConfigException config) {
+                return new OperatorException(ExitCode.BAD_CONFIG, config.getMessage(), config);
+            }
+            if (t instanceof AuthenticationException || t instanceof AuthorizationException) {
+                return new OperatorException(ExitCode.ACCESS_DENIED, "Kafka refused access: " + t.getMessage()
+                        + ". Check kafka.properties in the mesh file and the ACLs of Ferry's principal.", t);
+            }
+            if (t instanceof org.apache.kafka.common.errors.TimeoutException) {
+                return new OperatorException(ExitCode.KAFKA_UNREACHABLE, "Kafka did not answer in time: " + t.getMessage()
+                        + ". Check kafka.bootstrap and that the brokers are reachable.", t);
+            }
+            if (t instanceof RedisConnectionException) {
+                return new OperatorException(ExitCode.REDIS_UNREACHABLE, "cannot reach Redis: " + t.getMessage()
+                        + ". Check the instance's redis.uri and that redis-server is running.", t);
+            }
+        }
+        return new OperatorException(ExitCode.FAILED, "unexpected failure: " + failure, failure);
+    }
+}

@@ -1,0 +1,103 @@
+package io.ferry.cli;
+
+import io.ferry.cli.agent.ApplyCommand;
+import io.ferry.cli.agent.CaptureCommand;
+import io.ferry.cli.demo.DemoCommand;
+import io.ferry.cli.inspect.InspectCommand;
+import io.ferry.cli.status.StatusCommand;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** {@code ferry}: one command for every role (capture, apply) and for operating a mesh. */
+@Command(name = "ferry", mixinStandardHelpOptions = true, versionProvider = FerryCli.Version.class,
+        description = "Kafka-backed active-active replication for Redis.",
+        subcommands = {CaptureCommand.class, ApplyCommand.class, InspectCommand.class, StatusCommand.class,
+                DemoCommand.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
+                "0:done",
+                "1:unexpected failure (see the message and stack trace)",
+                "2:bad command line or mesh file (every problem is listed)",
+                "3:cannot reach an instance's Redis",
+                "4:cannot reach Kafka",
+                "5:a Ferry topic does not exist yet (its agent has not run)",
+                "6:Redis or Kafka refused the credentials or ACLs"},
+        footer = {"", "Start with: ferry demo   (a local three-instance mesh)",
+                "Docs: README.md, sections \"Run the demo\" and \"Operate\"."})
+public final class FerryCli implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: capture, apply, inspect, status or demo");
+    }
+
+    public static void main(String[] args) {
+        configureLogging(args);
+        System.exit(execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+    }
+
+    /** Runs one command line; returns the exit code instead of exiting (tests call this). */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cli = commandLine();
+        cli.setOut(out);
+        cli.setErr(err);
+        return cli.execute(args);
+    }
+
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new FerryCli());
+        // every subcommand's --help lists the exit codes too
+        java.util.Map<String, String> exitCodes = cli.getCommandSpec().usageMessage().exitCodeList();
+        cli.getSubcommands().values().forEach(sub -> sub.getCommandSpec().usageMessage()
+                .exitCodeListHeading("%nExit codes:%n").exitCodeList(exitCodes));
+        cli.setExecutionExceptionHandler((failure, commandLine, parseResult) -> {
+            OperatorException problem = FailureClassifier.classify(failure);
+            PrintWriter err = commandLine.getErr();
+            err.println("ferry " + commandLine.getCommandName() + ": " + problem.getMessage());
+            if (problem.exitCode() == ExitCode.FAILED) {
+                failure.printStackTrace(err);
+            }
+            err.flush();
+            return problem.exitCode();
+        });
+        return cli;
+    }
+
+    /**
+     * slf4j-simple is configured by system properties, which must be set before the first logger exists.
+     * Agents log at info; the commands an operator reads at a terminal keep Kafka's client chatter out.
+     */
+    static void configureLogging(String[] args) {
+        String command = Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst().orElse("");
+        boolean agent = command.equals("capture") || command.equals("apply");
+        defaultProperty("org.slf4j.simpleLogger.defaultLogLevel", agent ? "info" : "warn");
+        defaultProperty("org.slf4j.simpleLogger.showDateTime", "true");
+        defaultProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSZ");
+        defaultProperty("org.slf4j.simpleLogger.log.org.apache.kafka", agent ? "warn" : "error");
+        defaultProperty("org.slf4j.simpleLogger.log.kafka", agent ? "warn" : "error");
+        defaultProperty("org.slf4j.simpleLogger.log.state.change.logger", "error");
+        defaultProperty("org.slf4j.simpleLogger.log.io.netty", "warn");
+        defaultProperty("org.slf4j.simpleLogger.log.io.lettuce", agent ? "warn" : "error");
+    }
+
+    private static void defaultProperty(String name, String value) {
+        if (System.getProperty(name) == null) {
+            System.setProperty(name, value);
+        }
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = FerryCli.class.getPackage().getImplementationVersion();
+            return new String[] {"ferry " + (version == null ? "(development build)" : version)};
+        }
+    }
+}

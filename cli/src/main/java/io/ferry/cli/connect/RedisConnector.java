@@ -1,0 +1,112 @@
+package io.ferry.cli.connect;
+
+import io.ferry.cli.ExitCode;
+import io.ferry.cli.OperatorException;
+import io.ferry.topology.InstanceConfig;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import java.time.Duration;
+
+/**
+ * Opens short-lived connections from the command line to an instance's Redis and turns every way that
+ * can fail into an {@link OperatorException} naming the instance, the address (never the password) and
+ * what to check.
+ */
+public final class RedisConnector implements AutoCloseable {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(5);
+
+    private final InstanceConfig instance;
+    private final RedisClient client;
+    private StatefulRedisConnection<byte[], byte[]> connection;
+
+    public RedisConnector(InstanceConfig instance) {
+        this.instance = instance;
+        RedisURI uri = RedisURI.create(instance.redis().uriWithCredentials());
+        uri.setTimeout(TIMEOUT);
+        this.client = RedisClient.create(uri);
+        client.setOptions(ClientOptions.builder()
+                .autoReconnect(false)
+                .socketOptions(SocketOptions.builder().connectTimeout(TIMEOUT).build())
+                .build());
+    }
+
+    /** A connection that has answered INFO (so reachability, credentials and the INFO permission are checked). */
+    public StatefulRedisConnection<byte[], byte[]> connect() {
+        if (connection == null) {
+            try {
+                connection = client.connect(ByteArrayCodec.INSTANCE);
+                connection.sync().info("server");
+            } catch (RuntimeException e) {
+                throw classify(e);
+            }
+        }
+        return connection;
+    }
+
+    /** The INFO replication section as a map of field to value. */
+    public java.util.Map<String, String> infoReplication() {
+        String text;
+        try {
+            text = connect().sync().info("replication");
+        } catch (OperatorException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw classify(e);
+        }
+        java.util.Map<String, String> fields = new java.util.LinkedHashMap<>();
+        text.lines().filter(l -> l.contains(":")).forEach(l -> {
+            int colon = l.indexOf(':');
+            fields.put(l.substring(0, colon).trim(), l.substring(colon + 1).trim());
+        });
+        return fields;
+    }
+
+    public OperatorException classify(RuntimeException e) {
+        String where = "Redis of instance '" + instance.id() + "' at " + instance.redis();
+        String error = rootMessage(e);
+        String upper = error.toUpperCase(java.util.Locale.ROOT);
+        if (upper.contains("WRONGPASS") || upper.contains("NOAUTH") || upper.contains("INVALID PASSWORD")
+                || upper.contains("AUTH") && upper.contains("ERR")) {
+            return new OperatorException(ExitCode.ACCESS_DENIED, where + " refused the credentials (" + error + "). "
+                    + "Check instances." + instance.id() + ".redis.username and the password (password, passwordEnv, "
+                    + "passwordFile or the environment variable " + passwordEnv() + ").", e);
+        }
+        if (upper.contains("NOPERM")) {
+            return new OperatorException(ExitCode.ACCESS_DENIED, where + ": the ACL user lacks a permission (" + error + "). "
+                    + "Ferry's user needs INFO and PSYNC/REPLCONF for capture, and read/write on all keys including __ferry:* for apply.", e);
+        }
+        return new OperatorException(ExitCode.REDIS_UNREACHABLE, "cannot reach the " + where + " (" + error + "). "
+                + "Check that redis-server is running and reachable from this host (host, port, firewall; "
+                + "rediss:// if it requires TLS), or fix instances." + instance.id() + ".redis.uri.", e);
+    }
+
+    private String passwordEnv() {
+        return "FERRY_INSTANCES_" + instance.id().replace('-', '_').toUpperCase(java.util.Locale.ROOT) + "_REDIS_PASSWORD";
+    }
+
+    static String rootMessage(Throwable e) {
+        String message = null;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) {
+                message = t.getMessage();
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return message == null ? e.getClass().getSimpleName() : message;
+    }
+
+    @Override
+    public void close() {
+        if (connection != null) {
+            connection.close();
+        }
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+}

@@ -1,0 +1,67 @@
+package io.ferry.cli.inspect;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Renders raw bytes (keys, values, arguments) for a terminal the way redis-cli does: in double quotes,
+ * printable ASCII as is, {@code \" \\ \n \r \t} escaped and every other byte as {@code \xHH}. User data is
+ * never decoded as text, so what is printed always maps back to the exact bytes.
+ */
+public final class ByteText {
+
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
+
+    private ByteText() {
+    }
+
+    /** The quoted form of all of {@code bytes}. */
+    public static String quote(byte[] bytes) {
+        return quote(bytes, Integer.MAX_VALUE);
+    }
+
+    /** The quoted form of at most {@code maxBytes} bytes; longer input ends in {@code …(+N bytes)}. */
+    public static String quote(byte[] bytes, int maxBytes) {
+        if (bytes == null) {
+            return "(nil)";
+        }
+        int shown = Math.min(bytes.length, Math.max(0, maxBytes));
+        StringBuilder out = new StringBuilder(shown + 8).append('"');
+        for (int i = 0; i < shown; i++) {
+            appendEscaped(out, bytes[i]);
+        }
+        out.append('"');
+        if (shown < bytes.length) {
+            out.append("…(+").append(bytes.length - shown).append(" bytes)");
+        }
+        return out.toString();
+    }
+
+    /** Same as {@link #quote(byte[], int)} for an Avro {@code bytes} value; the buffer's position is not moved. */
+    public static String quote(ByteBuffer buffer, int maxBytes) {
+        return buffer == null ? "(nil)" : quote(toArray(buffer), maxBytes);
+    }
+
+    public static byte[] toArray(ByteBuffer buffer) {
+        ByteBuffer view = buffer.duplicate();
+        byte[] bytes = new byte[view.remaining()];
+        view.get(bytes);
+        return bytes;
+    }
+
+    private static void appendEscaped(StringBuilder out, byte b) {
+        switch (b) {
+            case '"' -> out.append("\\\"");
+            case '\\' -> out.append("\\\\");
+            case '\n' -> out.append("\\n");
+            case '\r' -> out.append("\\r");
+            case '\t' -> out.append("\\t");
+            default -> {
+                if (b >= 0x20 && b < 0x7f) {
+                    out.append((char) b);
+                } else {
+                    out.append("\\x").append(HEX[(b >> 4) & 0xf]).append(HEX[b & 0xf]);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.ferry.cli.inspect;
+
+import io.ferry.schemas.AvroSerde;
+import io.ferry.schemas.CapturePosition;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.Conflict;
+import io.ferry.schemas.DeadLetter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.avro.SchemaNormalization;
+import org.apache.avro.specific.SpecificRecord;
+
+/**
+ * Decodes the value of a record from any Ferry topic. Ferry writes Avro single-object encoding
+ * (C3 01, 8-byte little-endian schema fingerprint, body), so the fingerprint says which record type it
+ * is: one decoder reads changes, offsets, dead-letter and conflicts topics without being told which.
+ */
+public final class RecordDecoder {
+
+    /** What a record value turned out to be. */
+    public sealed interface Decoded {
+    }
+
+    /** A Ferry record: a {@link ChangeEvent}, {@link CapturePosition}, {@link DeadLetter} or {@link Conflict}. */
+    public record Known(SpecificRecord record) implements Decoded {
+    }
+
+    /** A null value: a compaction tombstone. */
+    public record Tombstone() implements Decoded {
+    }
+
+    /** Bytes that are not a Ferry record this version knows, with why. */
+    public record Undecodable(String reason, byte[] bytes) implements Decoded {
+    }
+
+    private static final byte MAGIC_0 = (byte) 0xC3;
+    private static final byte MAGIC_1 = (byte) 0x01;
+    private static final int HEADER_LENGTH = 10;
+
+    private final Map<Long, AvroSerde<? extends SpecificRecord>> byFingerprint = new LinkedHashMap<>();
+
+    public RecordDecoder() {
+        register(ChangeEvent.getClassSchema(), AvroSerde.changeEvents());
+        register(CapturePosition.getClassSchema(), AvroSerde.capturePositions());
+        register(DeadLetter.getClassSchema(), AvroSerde.deadLetters());
+        register(Conflict.getClassSchema(), AvroSerde.conflicts());
+    }
+
+    private void register(org.apache.avro.Schema schema, AvroSerde<? extends SpecificRecord> serde) {
+        byFingerprint.put(SchemaNormalization.parsingFingerprint64(schema), serde);
+    }
+
+    public Decoded decode(byte[] value) {
+        if (value == null) {
+            return new Tombstone();
+        }
+        if (value.length < HEADER_LENGTH || value[0] != MAGIC_0 || value[1] != MAGIC_1) {
+            return new Undecodable("not Avro single-object encoded (no C3 01 header): not written by Ferry", value);
+        }
+        long fingerprint = 0;
+        for (int i = 9; i >= 2; i--) {
+            fingerprint = (fingerprint << 8) | (value[i] & 0xffL);
+        }
+        AvroSerde<? extends SpecificRecord> serde = byFingerprint.get(fingerprint);
+        if (serde == null) {
+            return new Undecodable(String.format("unknown schema fingerprint %016x (written by another Ferry version?)", fingerprint), value);
+        }
+        try {
+            return new Known(serde.decode(value));
+        } catch (RuntimeException e) {
+            return new Undecodable(e.getMessage(), value);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package io.ferry.cli.inspect;
+
+import io.ferry.cli.connect.KafkaConnector;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+
+/**
+ * Reads a topic's committed records outside any consumer group: from the beginning or the last few
+ * per partition, up to the end as it was when reading started, or on and on with {@code follow}.
+ */
+public final class TopicReader implements AutoCloseable {
+
+    /** Where to start and when to stop. {@code max} <= 0 means no limit. */
+    public record Range(boolean fromBeginning, long tail, long max, boolean follow) {
+    }
+
+    private final KafkaConnector kafka;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private volatile boolean stopped;
+
+    public TopicReader(KafkaConnector kafka) {
+        this.kafka = kafka;
+        this.consumer = kafka.newConsumer();
+    }
+
+    /** Hands each record to {@code sink}; returns how many. */
+    public long read(List<TopicPartition> partitions, Range range, Consumer<ConsumerRecord<byte[], byte[]>> sink) {
+        Map<TopicPartition, Long> beginning = kafka.beginningOffsets(consumer, partitions);
+        Map<TopicPartition, Long> end = kafka.endOffsets(consumer, partitions);
+        Map<TopicPartition, Long> start = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            start.put(tp, range.fromBeginning() ? beginning.get(tp) : Math.max(beginning.get(tp), end.get(tp) - range.tail()));
+        }
+        return read(start, end, range.follow(), range.max(), sink);
+    }
+
+    /** Reads each partition from its start offset up to the end offset it has now; returns how many records. */
+    public long readToEnd(Map<TopicPartition, Long> start, long max, Consumer<ConsumerRecord<byte[], byte[]>> sink) {
+        List<TopicPartition> partitions = List.copyOf(start.keySet());
+        Map<TopicPartition, Long> beginning = kafka.beginningOffsets(consumer, partitions);
+        Map<TopicPartition, Long> from = new HashMap<>();
+        start.forEach((tp, offset) -> from.put(tp, Math.max(offset, beginning.get(tp))));
+        return read(from, kafka.endOffsets(consumer, partitions), false, max, sink);
+    }
+
+    private long read(Map<TopicPartition, Long> start, Map<TopicPartition, Long> stopAt, boolean follow, long max,
+                      Consumer<ConsumerRecord<byte[], byte[]>> sink) {
+        List<TopicPartition> partitions = List.copyOf(start.keySet());
+        consumer.assign(partitions);
+        start.forEach(consumer::seek);
+        long count = 0;
+        try {
+            while (!stopped) {
+                if (!follow && caughtUp(partitions, stopAt)) {
+                    break;
+                }
+                for (ConsumerRecord<byte[], byte[]> record : kafka.call(() -> consumer.poll(Duration.ofMillis(200)))) {
+                    TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+                    if (!follow && record.offset() >= stopAt.get(tp)) {
+                        continue;
+                    }
+                    sink.accept(record);
+                    if (++count == max) {
+                        return count;
+                    }
+                }
+            }
+        } catch (WakeupException e) {
+            // stop() from a shutdown hook (Ctrl-C while following)
+        }
+        return count;
+    }
+
+    private boolean caughtUp(List<TopicPartition> partitions, Map<TopicPartition, Long> stopAt) {
+        for (TopicPartition tp : partitions) {
+            if (kafka.call(() -> consumer.position(tp)) < stopAt.get(tp)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Ends a {@link #read} in progress from another thread. */
+    public void stop() {
+        stopped = true;
+        consumer.wakeup();
+    }
+
+    @Override
+    public void close() {
+        consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(2)));
+    }
+}

@@ -1,0 +1,224 @@
+package io.ferry.cli.status;
+
+import io.ferry.cli.ExitCode;
+import io.ferry.cli.OperatorException;
+import io.ferry.cli.connect.KafkaConnector;
+import io.ferry.cli.connect.RedisConnector;
+import io.ferry.cli.inspect.RecordDecoder;
+import io.ferry.cli.inspect.TopicReader;
+import io.ferry.schemas.CapturePosition;
+import io.ferry.schemas.Conflict;
+import io.ferry.schemas.DeadLetter;
+import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.topology.InstanceConfig;
+import io.ferry.topology.MeshConfig;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.Function;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Reads the state of each instance from the servers themselves: the capture's committed position
+ * (offsets topic) against its Redis's master_repl_offset, each peer's apply checkpoint (in this
+ * instance's Redis) against the end of the peer's changes topic, and the dead-letter and conflicts
+ * topics. Reads only; joins no consumer group.
+ */
+final class MeshStatusReader implements AutoCloseable {
+
+    /** Counting stops here; beyond it the report says "more than". */
+    static final long COUNT_LIMIT = 1_000_000;
+
+    private final MeshConfig mesh;
+    private final StatusReport report;
+    private final Map<String, KafkaConnector> kafkaByBootstrap = new HashMap<>();
+    private final RecordDecoder decoder = new RecordDecoder();
+
+    MeshStatusReader(MeshConfig mesh, StatusReport report) {
+        this.mesh = mesh;
+        this.report = report;
+    }
+
+    void report(InstanceConfig instance) {
+        report.line("");
+        report.line("instance " + instance.id() + "   redis " + instance.redis() + "   kafka " + instance.kafka().bootstrap());
+        KafkaConnector kafka = kafka(instance);
+        boolean kafkaUp = check("  ", () -> kafka.checkReachable());
+        try (RedisConnector redis = new RedisConnector(instance)) {
+            Optional<Map<String, String>> replication = attempt("  ", redis::infoReplication);
+            replication.ifPresent(info -> report.line("  redis    " + info.getOrDefault("role", "?") + ", master_repl_offset "
+                    + info.getOrDefault("master_repl_offset", "?") + ", replid " + shortId(info.getOrDefault("master_replid", "?"))));
+            if (!kafkaUp) {
+                return;
+            }
+            capture(instance, kafka, replication);
+            for (InstanceConfig peer : mesh.peersOf(instance.id())) {
+                apply(instance, peer, redis, replication.isPresent());
+            }
+            tally(instance, kafka, "dead letters", ReplicationPolicy.deadLetterTopic(instance.id()),
+                    record -> record instanceof DeadLetter dead ? dead.getReason() : "UNDECODABLE");
+            tally(instance, kafka, "conflicts", ReplicationPolicy.conflictsTopic(instance.id()),
+                    record -> record instanceof Conflict conflict ? conflict.getType() : "UNDECODABLE");
+        }
+    }
+
+    private void capture(InstanceConfig instance, KafkaConnector kafka, Optional<Map<String, String>> replication) {
+        String offsetsTopic = ReplicationPolicy.offsetsTopic(instance.id());
+        Optional<List<TopicPartition>> partitions = attempt("  ", () -> kafka.partitions(offsetsTopic)).flatMap(p -> p);
+        if (partitions.isEmpty()) {
+            report.problem("  ", ExitCode.MISSING_TOPIC, "capture: " + offsetsTopic + " does not exist: the capture for '"
+                    + instance.id() + "' has not run yet (ferry capture --config FILE --instance " + instance.id() + ")");
+            return;
+        }
+        Map<Integer, CapturePosition> latest = new TreeMap<>();
+        readAll(kafka, partitions.get(), record -> {
+            if (record instanceof CapturePosition position) {
+                latest.put(position.getShard(), position);
+            }
+        });
+        if (latest.isEmpty()) {
+            report.line("  capture  no position committed yet (the first snapshot may still be running)");
+        }
+        for (CapturePosition position : latest.values()) {
+            StringBuilder line = new StringBuilder("  capture  shard " + position.getShard() + " at "
+                    + shortId(position.getPosition().getReplid()) + ":" + position.getPosition().getOffset()
+                    + " db " + position.getPosition().getDb()
+                    + ", committed " + age(position.getCommittedAtMillis()) + " ago");
+            replication.ifPresent(info -> {
+                String replid = info.get("master_replid");
+                long sourceOffset = parseLong(info.get("master_repl_offset"), -1);
+                if (!position.getPosition().getReplid().equals(replid) && !position.getPosition().getReplid().equals(info.get("master_replid2"))) {
+                    line.append("; Redis now has replid ").append(shortId(replid))
+                            .append(" (restarted or failed over: the capture resynchronises)");
+                } else if (sourceOffset >= 0) {
+                    line.append("; lag ").append(Math.max(0, sourceOffset - position.getPosition().getOffset())).append(" bytes");
+                }
+            });
+            report.line(line.toString());
+        }
+    }
+
+    private void apply(InstanceConfig instance, InstanceConfig peer, RedisConnector redis, boolean redisUp) {
+        KafkaConnector peerKafka = kafka(peer);
+        String topic = ReplicationPolicy.changesTopic(peer.id());
+        Optional<List<TopicPartition>> partitions = attempt("  ", () -> peerKafka.partitions(topic)).flatMap(p -> p);
+        if (partitions.isEmpty()) {
+            report.line("  apply    from " + peer.id() + ": " + topic + " does not exist yet (the capture for '" + peer.id() + "' has not run)");
+            return;
+        }
+        for (TopicPartition tp : partitions.get()) {
+            if (!redisUp) {
+                report.line("  apply    from " + peer.id() + " " + tp + ": checkpoint unknown (Redis unreachable)");
+                continue;
+            }
+            Optional<Long> checkpoint = attempt("  ", () -> checkpoint(redis, peer.id(), tp.partition())).flatMap(c -> c);
+            long from = checkpoint.map(c -> c + 1).orElse(0L);
+            long[] behind = {0};
+            try (TopicReader reader = new TopicReader(peerKafka)) {
+                reader.readToEnd(Map.of(tp, from), COUNT_LIMIT, record -> behind[0]++);
+            }
+            report.line("  apply    from " + peer.id() + " " + tp + ": checkpoint "
+                    + checkpoint.map(String::valueOf).orElse("none (nothing applied yet)")
+                    + ", " + (behind[0] >= COUNT_LIMIT ? "more than " : "") + behind[0] + " record(s) behind"
+                    + (behind[0] == 0 ? " (caught up)" : ""));
+        }
+    }
+
+    /** The apply checkpoint: the last Kafka offset of {@code origin}'s partition applied to this Redis, in db 0. */
+    private static Optional<Long> checkpoint(RedisConnector redis, String origin, int partition) {
+        try {
+            byte[] value = redis.connect().sync().get(ReplicationPolicy.checkpointKey(origin, partition));
+            return value == null ? Optional.empty() : Optional.of(Long.parseLong(new String(value, StandardCharsets.US_ASCII).trim()));
+        } catch (OperatorException e) {
+            throw e;
+        } catch (NumberFormatException e) {
+            throw new OperatorException(ExitCode.FAILED, "checkpoint key of " + origin + ":" + partition + " does not hold an offset");
+        } catch (RuntimeException e) {
+            throw redis.classify(e);
+        }
+    }
+
+    private void tally(InstanceConfig instance, KafkaConnector kafka, String what, String topic,
+                       Function<Object, String> classOf) {
+        Optional<List<TopicPartition>> partitions = attempt("  ", () -> kafka.partitions(topic)).flatMap(p -> p);
+        String label = String.format("  %-12s ", what);
+        if (partitions.isEmpty()) {
+            report.line(label + "0 (" + topic + " not created yet)");
+            return;
+        }
+        Map<String, Long> byClass = new TreeMap<>();
+        long total = readAll(kafka, partitions.get(), record -> byClass.merge(classOf.apply(record), 1L, Long::sum));
+        StringBuilder line = new StringBuilder(label).append(total >= COUNT_LIMIT ? "more than " + total : String.valueOf(total));
+        if (!byClass.isEmpty()) {
+            line.append("  (");
+            byClass.forEach((name, count) -> line.append(line.charAt(line.length() - 1) == '(' ? "" : ", ").append(name).append(' ').append(count));
+            line.append(")  ferry inspect -c FILE ").append(topic).append(" --from-beginning");
+        }
+        report.line(line.toString());
+    }
+
+    private long readAll(KafkaConnector kafka, List<TopicPartition> partitions, java.util.function.Consumer<Object> sink) {
+        Map<TopicPartition, Long> start = new HashMap<>();
+        partitions.forEach(tp -> start.put(tp, 0L));
+        try (TopicReader reader = new TopicReader(kafka)) {
+            return reader.readToEnd(start, COUNT_LIMIT, record -> {
+                RecordDecoder.Decoded decoded = decoder.decode(record.value());
+                sink.accept(decoded instanceof RecordDecoder.Known known ? known.record() : decoded);
+            });
+        }
+    }
+
+    private KafkaConnector kafka(InstanceConfig instance) {
+        return kafkaByBootstrap.computeIfAbsent(instance.kafka().bootstrap() + instance.kafka().properties(),
+                key -> new KafkaConnector(instance.kafka()));
+    }
+
+    private boolean check(String indent, Runnable action) {
+        return attempt(indent, () -> {
+            action.run();
+            return Boolean.TRUE;
+        }).isPresent();
+    }
+
+    private <T> Optional<T> attempt(String indent, java.util.function.Supplier<T> action) {
+        try {
+            return Optional.ofNullable(action.get());
+        } catch (OperatorException e) {
+            report.problem(indent, e.exitCode(), e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private static String shortId(String replid) {
+        return replid == null ? "?" : replid.length() > 8 ? replid.substring(0, 8) : replid;
+    }
+
+    private static String age(Instant at) {
+        Duration age = Duration.between(at, Instant.now());
+        if (age.isNegative()) {
+            return "0s";
+        }
+        long seconds = age.toSeconds();
+        return seconds < 120 ? String.format("%.1fs", age.toMillis() / 1000.0)
+                : seconds < 7200 ? (seconds / 60) + "m" : (seconds / 3600) + "h";
+    }
+
+    private static long parseLong(String text, long fallback) {
+        try {
+            return text == null ? fallback : Long.parseLong(text.trim());
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    @Override
+    public void close() {
+        kafkaByBootstrap.values().forEach(KafkaConnector::close);
+    }
+}

@@ -1,0 +1,45 @@
+package io.ferry.cli.status;
+
+import io.ferry.cli.MeshOptions;
+import io.ferry.topology.InstanceConfig;
+import io.ferry.topology.MeshConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code ferry status}: how far each capture and each apply is, and what went wrong, from the servers themselves. */
+@Command(name = "status", mixinStandardHelpOptions = true,
+        header = "Per instance: capture position and lag, apply lag per peer, dead letters, conflicts.",
+        description = {"Per instance: its Redis (role, master_repl_offset); the capture's committed position and its lag in "
+                + "bytes behind master_repl_offset; for each peer, the apply checkpoint stored in this Redis and how many "
+                + "records of the peer's topic are not applied yet; dead letters and conflicts counted by reason.",
+                "Reads Redis and Kafka only (no agent needs to be up); exits non-zero if something is unreachable or a capture has not run."})
+public final class StatusCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    MeshOptions mesh;
+
+    @Option(names = {"-i", "--instance"}, paramLabel = "ID", description = "Only these instances (repeatable; default all).")
+    List<String> instances = new ArrayList<>();
+
+    @Override
+    public Integer call() {
+        MeshConfig config = mesh.load();
+        StatusReport report = new StatusReport(spec.commandLine().getOut());
+        report.line("mesh " + config.mesh() + ": " + config.instances().size() + " instances " + config.instances().keySet());
+        List<InstanceConfig> selected = instances.isEmpty() ? List.copyOf(config.instances().values())
+                : instances.stream().map(id -> MeshOptions.instance(config, id)).toList();
+        try (MeshStatusReader reader = new MeshStatusReader(config, report)) {
+            selected.forEach(reader::report);
+        }
+        return report.exitCode();
+    }
+}
