@@ -62,7 +62,7 @@ public final class ApplyMain {
             mesh = MeshConfigLoader.load(Path.of(config));
             mesh.instance(instance);
         } catch (ConfigException e) {
-            System.err.println(e.getMessage());
+            System.err.println("ferry apply: " + e.getMessage());
             System.exit(EXIT_CONFIG);
             return;
         }
@@ -73,7 +73,14 @@ public final class ApplyMain {
         PrometheusMeterRegistry registry = AgentHttpServer.newRegistry();
         ApplyService service = new ApplyService(mesh, instance, registry, memberId);
         int port = httpPort != null ? httpPort : mesh.instance(instance).applyHttpPort();
-        AgentHttpServer http = new AgentHttpServer("0.0.0.0", port, registry, service::readiness);
+        AgentHttpServer http;
+        try {
+            http = new AgentHttpServer("0.0.0.0", port, registry, service::readiness);
+        } catch (RuntimeException e) {
+            System.err.println("ferry apply: " + e.getMessage());
+            service.close();
+            return EXIT_CONFIG;
+        }
         CountDownLatch closed = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             service.close();
@@ -104,7 +111,7 @@ public final class ApplyMain {
 
     private static void usage(String problem) {
         if (problem != null) {
-            System.err.println(problem);
+            System.err.println("ferry apply: " + problem);
         }
         System.err.println("usage: ApplyMain --config <mesh.yaml> --instance <id> [--http-port N] [--member-id ID]");
         System.exit(problem == null ? 0 : EXIT_CONFIG);

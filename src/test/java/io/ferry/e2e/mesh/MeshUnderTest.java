@@ -1,0 +1,249 @@
+package io.ferry.e2e.mesh;
+
+import io.ferry.apply.ApplyMain;
+import io.ferry.capture.CaptureMain;
+import io.ferry.localmesh.Await;
+import io.ferry.localmesh.JvmProcess;
+import io.ferry.localmesh.KafkaCluster;
+import io.ferry.localmesh.LocalMesh;
+import io.ferry.localmesh.TestServers;
+import io.ferry.schemas.AvroSerde;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.topology.InstanceConfig;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * A mesh for end-to-end tests: the {@link LocalMesh} servers (one redis-server per instance, a Kafka
+ * broker) plus, per instance, a capture and an apply agent each in a child JVM (as deployed, so tests
+ * can kill -9 them). Instance ids get a random suffix so tests sharing one broker never share topics.
+ */
+final class MeshUnderTest implements AutoCloseable {
+
+    static final Duration CONVERGE = Duration.ofSeconds(90);
+    private static final List<String> AGENT_JVM = List.of("-Xmx256m", "-XX:+UseSerialGC", "-Xshare:auto");
+
+    private final LocalMesh mesh;
+    private final Map<String, String> ids = new LinkedHashMap<>();
+    private final Map<String, JvmProcess> captures = new LinkedHashMap<>();
+    private final Map<String, JvmProcess> applies = new LinkedHashMap<>();
+    private final Map<String, RedisClient> clients = new LinkedHashMap<>();
+    private final Map<String, StatefulRedisConnection<String, String>> connections = new LinkedHashMap<>();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final Path dir;
+
+    private MeshUnderTest(List<String> names, KafkaCluster kafka, String extraYaml) {
+        String suffix = UUID.randomUUID().toString().substring(0, 6);
+        for (String name : names) {
+            ids.put(name, name + "-" + suffix);
+        }
+        dir = TestServers.tempDir("mesh");
+        mesh = LocalMesh.start(dir, new ArrayList<>(ids.values()), TestServers.redis70(), kafka,
+                "capture: {heartbeatMillis: 200}\n" + (extraYaml == null ? "" : extraYaml));
+    }
+
+    /** Servers only; start agents with {@link #startAgents()} or one by one. */
+    static MeshUnderTest servers(KafkaCluster kafka, String extraYaml, String... names) {
+        return new MeshUnderTest(List.of(names), kafka, extraYaml);
+    }
+
+    /** Servers on the JVM's shared broker and every agent running and ready. */
+    static MeshUnderTest start(String... names) {
+        MeshUnderTest mesh = servers(TestServers.kafka(), null, names);
+        mesh.startAgents();
+        return mesh;
+    }
+
+    void startAgents() {
+        ids.keySet().forEach(this::startCapture);
+        ids.keySet().forEach(this::startApply);
+        ids.keySet().forEach(name -> {
+            awaitReady(name, "capture");
+            awaitReady(name, "apply");
+        });
+    }
+
+    /** Instance id of a short name (A → A-1f2e3d). */
+    String id(String name) {
+        return ids.get(name);
+    }
+
+    List<String> names() {
+        return new ArrayList<>(ids.keySet());
+    }
+
+    LocalMesh local() {
+        return mesh;
+    }
+
+    InstanceConfig instance(String name) {
+        return mesh.config().instance(id(name));
+    }
+
+    void startCapture(String name) {
+        captures.put(name, JvmProcess.start("capture-" + name, dir.resolve("capture-" + name + ".log"), CaptureMain.class, AGENT_JVM,
+                "--config", mesh.configFile().toString(), "--instance", id(name)));
+    }
+
+    /** Starts the apply agent with a stable member id, so a restart takes its partitions back at once. */
+    void startApply(String name) {
+        applies.put(name, JvmProcess.start("apply-" + name, dir.resolve("apply-" + name + ".log"), ApplyMain.class, AGENT_JVM,
+                "--config", mesh.configFile().toString(), "--instance", id(name), "--member-id", "replica-0"));
+    }
+
+    JvmProcess apply(String name) {
+        return applies.get(name);
+    }
+
+    JvmProcess capture(String name) {
+        return captures.get(name);
+    }
+
+    Path log(String role, String name) {
+        return dir.resolve(role + "-" + name + ".log");
+    }
+
+    int port(String role, String name) {
+        return "capture".equals(role) ? instance(name).captureHttpPort() : instance(name).applyHttpPort();
+    }
+
+    void awaitReady(String name, String role) {
+        Await.until(Duration.ofSeconds(60), role + " " + name + " ready (log " + log(role, name) + ")", () -> {
+            JvmProcess process = "capture".equals(role) ? captures.get(name) : applies.get(name);
+            if (!process.isAlive()) {
+                throw new AssertionError(role + " " + name + " exited; see " + log(role, name));
+            }
+            return httpGet(name, role, "/readyz").startsWith("ready");
+        });
+    }
+
+    String httpGet(String name, String role, String path) {
+        try {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + port(role, name) + path)).timeout(Duration.ofSeconds(5)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return response.body();
+        } catch (IOException e) {
+            return "unreachable: " + e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Sum of a metric's samples on an agent's /metrics whose labels contain every {@code label="value"} given. */
+    double metric(String name, String role, String metric, String... labels) {
+        String body = httpGet(name, role, "/metrics");
+        Pattern line = Pattern.compile("^" + Pattern.quote(metric) + "(\\{[^}]*\\})? ([^ ]+)$", Pattern.MULTILINE);
+        Matcher m = line.matcher(body);
+        double sum = 0;
+        while (m.find()) {
+            String tags = m.group(1) == null ? "" : m.group(1);
+            boolean all = true;
+            for (String label : labels) {
+                all &= tags.contains(label);
+            }
+            if (all) {
+                sum += Double.parseDouble(m.group(2));
+            }
+        }
+        return sum;
+    }
+
+    RedisCommands<String, String> redis(String name) {
+        return connection(name).sync();
+    }
+
+    StatefulRedisConnection<String, String> connection(String name) {
+        StatefulRedisConnection<String, String> c = connections.get(name);
+        if (c == null || !c.isOpen()) {
+            RedisClient client = clients.computeIfAbsent(name, n -> RedisClient.create(mesh.redis(id(n)).uri()));
+            c = client.connect();
+            connections.put(name, c);
+        }
+        return c;
+    }
+
+    /** A fresh client of its own (for a writer thread). */
+    RedisClient newClient(String name) {
+        return RedisClient.create(mesh.redis(id(name)).uri());
+    }
+
+    /** Applied checkpoint on {@code target} for {@code origin}'s partition 0, -1 when none. */
+    long checkpoint(String target, String origin) {
+        String value = redis(target).get(new String(ReplicationPolicy.checkpointKey(id(origin), 0), StandardCharsets.UTF_8));
+        return value == null ? -1 : Long.parseLong(value);
+    }
+
+    /** Every record of a topic (read_committed), decoded only as far as the caller wants. */
+    List<ConsumerRecord<byte[], byte[]>> records(String topic) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, mesh.kafka().bootstrap());
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 * 1024 * 1024));
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
+            List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(10));
+            if (infos == null || infos.isEmpty()) {
+                return records;
+            }
+            List<TopicPartition> partitions = infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (partitions.stream().anyMatch(tp -> consumer.position(tp) < ends.get(tp)) && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+            }
+        }
+        return records;
+    }
+
+    List<ChangeEvent> changeEvents(String origin) {
+        return records(ReplicationPolicy.changesTopic(id(origin))).stream()
+                .map(r -> AvroSerde.changeEvents().decode(r.value())).toList();
+    }
+
+    @Override
+    public void close() {
+        List<JvmProcess> all = new ArrayList<>(applies.values());
+        all.addAll(captures.values());
+        all.forEach(JvmProcess::close);
+        connections.values().forEach(c -> {
+            try {
+                c.close();
+            } catch (RuntimeException ignored) {
+                // the server may be gone already
+            }
+        });
+        clients.values().forEach(c -> c.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
+        mesh.close();
+    }
+}
