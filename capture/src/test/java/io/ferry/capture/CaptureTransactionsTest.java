@@ -1,0 +1,53 @@
+package io.ferry.capture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.ferry.localmesh.RedisServer;
+import io.ferry.localmesh.TestServers;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.EventKind;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class CaptureTransactionsTest {
+
+    @Test
+    void aMultiExecBlockAndALuaScriptWritingSeveralKeysEachArriveAsOneEvent() {
+        RedisServer redis = TestServers.redis();
+        String id = CaptureFixture.instanceId("tx");
+        try (CaptureService capture = new CaptureService(CaptureFixture.mesh(id, redis, null), id, new SimpleMeterRegistry());
+             CaptureFixture.ChangeLog log = new CaptureFixture.ChangeLog(id);
+             StatefulRedisConnection<String, String> connection = CaptureFixture.connect(redis)) {
+            capture.start();
+            CaptureFixture.awaitReady(capture);
+            RedisCommands<String, String> r = connection.sync();
+            r.set("before", "0");
+            r.multi();
+            r.set("a", "1");
+            r.incr("b");
+            r.rpush("c", "x", "y");
+            r.exec();
+            r.eval("redis.call('SET', KEYS[1], ARGV[1]); redis.call('HSET', KEYS[2], 'f', ARGV[1]); "
+                    + "redis.call('SADD', KEYS[3], ARGV[1]); return 1", ScriptOutputType.INTEGER,
+                    new String[] {"lua:s", "lua:h", "lua:set"}, "v");
+            r.set("end", "1");
+
+            List<ChangeEvent> changes = log.changesUntil("SET end 1", Duration.ofSeconds(30));
+            assertEquals(3, changes.size(), "SET before, the MULTI block and the script: " + changes);
+            ChangeEvent multi = changes.get(1);
+            assertEquals(EventKind.TRANSACTION, multi.getKind());
+            assertEquals(List.of("SET a 1", "INCR b", "RPUSH c x y"), multi.getCommands().stream().map(CaptureFixture::text).toList());
+            assertEquals(List.of("a", "b", "c"), multi.getKeys().stream().map(CaptureFixture::text).toList());
+            ChangeEvent script = changes.get(2);
+            assertEquals(EventKind.TRANSACTION, script.getKind());
+            assertEquals(List.of("SET lua:s v", "HSET lua:h f v", "SADD lua:set v"),
+                    script.getCommands().stream().map(CaptureFixture::text).toList());
+            assertEquals(true, script.getPosition().getOffset() > multi.getPosition().getOffset());
+        }
+    }
+}
