@@ -1,0 +1,86 @@
+package io.ferry.e2e.ops;
+
+import io.ferry.apply.metrics.ApplyMetrics;
+import io.ferry.capture.CaptureMetrics;
+import io.ferry.schemas.EventKind;
+import io.ferry.topology.AgentHttpServer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The metric names Ferry's agents export (the contract the dashboard and the alert rules are written
+ * against), and the agents' real meter classes ({@link CaptureMetrics}, {@link ApplyMetrics}) driven
+ * with made-up activity, so tests can check that contract against what the code registers and let a
+ * real Prometheus scrape it without running Redis or Kafka.
+ */
+final class AgentMeters {
+
+    /** Every name the dashboard and the rules may use: the agents' metrics plus Prometheus's own {@code up}. */
+    static final Set<String> EXPORTED = Set.of(
+            "ferry_capture_events_total", "ferry_capture_commands_total", "ferry_capture_bytes_total",
+            "ferry_capture_lag_bytes", "ferry_capture_position_offset", "ferry_capture_full_resyncs_total",
+            "ferry_capture_reconnects_total", "ferry_capture_filtered_commands_total", "ferry_capture_echoes_total",
+            "ferry_capture_transactions_total",
+            "ferry_apply_lag_seconds", "ferry_apply_lag_records", "ferry_apply_events_total", "ferry_apply_commands_total",
+            "ferry_apply_batches_total", "ferry_apply_dead_letters_total", "ferry_apply_conflicts_total",
+            "ferry_apply_latency_seconds_bucket", "ferry_apply_latency_seconds_sum", "ferry_apply_latency_seconds_count",
+            "ferry_apply_reconnects_total");
+
+    static final Set<String> FROM_PROMETHEUS = Set.of("up");
+
+    private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", Pattern.MULTILINE);
+
+    final String instance;
+    final String peer;
+    final PrometheusMeterRegistry captureRegistry = AgentHttpServer.newRegistry();
+    final PrometheusMeterRegistry applyRegistry = AgentHttpServer.newRegistry();
+    private final CaptureMetrics capture;
+    private final ApplyMetrics apply;
+    private long offset = 1000;
+
+    /** Meters of one instance's capture agent and of its apply agent applying {@code peer}. */
+    AgentMeters(String instance, String peer) {
+        this.instance = instance;
+        this.peer = peer;
+        capture = new CaptureMetrics(captureRegistry, instance);
+        apply = new ApplyMetrics(applyRegistry, instance, 1000);
+    }
+
+    /** Some activity of every kind, so every meter exists and every counter moves. */
+    synchronized void tick() {
+        offset += 512;
+        capture.sourceOffset(offset + 128);
+        for (EventKind kind : EventKind.values()) {
+            capture.event(kind, 200, 2);
+        }
+        capture.transactionCommitted(offset);
+        capture.fullResync();
+        capture.reconnect();
+        capture.filtered("FLUSHALL");
+        capture.echo(peer);
+
+        ApplyMetrics.Peer fromPeer = apply.peer(peer);
+        fromPeer.applied(5, 7, true);
+        fromPeer.captured(System.currentTimeMillis() - 40, true);
+        fromPeer.lagRecords(3);
+        fromPeer.deadLetter("WRONGTYPE");
+        fromPeer.conflict("setnx");
+        apply.reconnected();
+    }
+
+    /** Metric names in both agents' /metrics text. */
+    Set<String> scrapedNames() {
+        Set<String> names = new TreeSet<>();
+        for (String text : List.of(captureRegistry.scrape(), applyRegistry.scrape())) {
+            Matcher m = SAMPLE.matcher(text);
+            while (m.find()) {
+                names.add(m.group(1));
+            }
+        }
+        return names;
+    }
+}
