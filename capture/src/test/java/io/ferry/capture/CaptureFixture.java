@@ -11,6 +11,7 @@ import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.MeshConfig;
 import io.ferry.topology.MeshConfigLoader;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import java.io.IOException;
@@ -67,12 +68,15 @@ final class CaptureFixture {
         }
     }
 
+    /** One Lettuce client for every test connection in this JVM (its threads are shared). */
+    private static final RedisClient CLIENT = RedisClient.create();
+
     static StatefulRedisConnection<String, String> connect(RedisServer redis) {
-        return RedisClient.create(redis.uri()).connect();
+        return CLIENT.connect(RedisURI.create(redis.uri()));
     }
 
     static StatefulRedisConnection<byte[], byte[]> connectBytes(RedisServer redis) {
-        return RedisClient.create(redis.uri()).connect(ByteArrayCodec.INSTANCE);
+        return CLIENT.connect(ByteArrayCodec.INSTANCE, RedisURI.create(redis.uri()));
     }
 
     static void awaitReady(CaptureService capture) {
