@@ -1,0 +1,174 @@
+package io.ferry.bench;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a benchmark run is told, parsed once from the command line. {@code --quick} shrinks every
+ * duration and count so the whole run takes about a minute (the test suite uses it); the defaults are
+ * the full run the README's figures come from.
+ */
+record BenchConfig(
+        boolean quick,
+        Path out,
+        Path workDir,
+        boolean keepWorkDir,
+        double ceilingSeconds,
+        double probeSeconds,
+        long probeMaxItems,
+        double windowSeconds,
+        int maxWindows,
+        double mixedWindowSeconds,
+        int mixedMaxWindows,
+        double latencySeconds,
+        double latencyWarmupSeconds,
+        List<Integer> latencyRates,
+        long catchUpOps,
+        double warmupSeconds,
+        long warmupMaxItems,
+        int valueBytes,
+        int mixedKeysPerType,
+        long lagBoundMillis,
+        long markerIntervalMillis,
+        List<String> agentJvmArgs,
+        boolean profile,
+        Map<String, String> captureSettings,
+        Map<String, String> applySettings,
+        Map<String, String> kafkaProperties) {
+
+    static final String USAGE = """
+            usage: ferry-bench [--quick] [--out results.json] [options]
+              --quick                   tiny run (about a minute): proves the pipeline, not the speed
+              --out FILE                JSON results (default results.json)
+              --work-dir DIR            where servers and agents keep data and logs (default: a temp dir)
+              --keep-work-dir           keep it afterwards (logs, JFR recordings)
+              --window-seconds N        sustained-throughput window (full: 60)
+              --max-windows N           windows tried per system to find the sustained rate (full: 3)
+              --mixed-window-seconds N  mixed-workload window (full: 30)
+              --latency-seconds N       measured seconds per latency rate (full: 30)
+              --latency-rates A,B       open-loop rates for latency, ops/s (default 1000,10000)
+              --catch-up-ops N          writes accumulated while apply is stopped (full: 1000000)
+              --value-bytes N           SET value size (default 32)
+              --lag-bound-ms N          lag allowed in the second half of a window (default 2000)
+              --agent-jvm-opts "..."    JVM options of capture and apply (default "-Xmx256m")
+              --profile                 JFR recording of each agent into the work dir
+              --capture.KEY=V           mesh 'capture:' setting, e.g. --capture.transactionMaxMillis=5
+              --apply.KEY=V             mesh 'apply:' setting, e.g. --apply.maxBatchEvents=2000
+              --kafka.PROP=V            Kafka client property for the agents, e.g. --kafka.compression.type=lz4
+            """;
+
+    static BenchConfig parse(String... args) {
+        boolean quick = Arrays.asList(args).contains("--quick");
+        Map<String, String> options = new LinkedHashMap<>();
+        Map<String, String> capture = new LinkedHashMap<>();
+        Map<String, String> apply = new LinkedHashMap<>();
+        Map<String, String> kafka = new LinkedHashMap<>();
+        List<String> problems = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (arg.equals("--quick") || arg.equals("--keep-work-dir") || arg.equals("--profile")) {
+                options.put(arg, "true");
+            } else if (arg.startsWith("--capture.") || arg.startsWith("--apply.") || arg.startsWith("--kafka.")) {
+                int eq = arg.indexOf('=');
+                if (eq < 0) {
+                    problems.add(arg + ": write " + arg + "=VALUE");
+                    continue;
+                }
+                String key = arg.substring(arg.indexOf('.') + 1, eq);
+                String value = arg.substring(eq + 1);
+                (arg.startsWith("--capture.") ? capture : arg.startsWith("--apply.") ? apply : kafka).put(key, value);
+            } else if (arg.startsWith("--") && i + 1 < args.length) {
+                options.put(arg, args[++i]);
+            } else {
+                problems.add("unknown argument '" + arg + "'");
+            }
+        }
+        BenchConfig config;
+        try {
+            config = new BenchConfig(
+                    quick,
+                    Path.of(options.getOrDefault("--out", "results.json")),
+                    options.containsKey("--work-dir") ? Path.of(options.get("--work-dir")) : null,
+                    options.containsKey("--keep-work-dir"),
+                    quick ? 1 : 10,
+                    quick ? 1 : 10,
+                    quick ? 40_000 : Long.MAX_VALUE,
+                    number(options, "--window-seconds", quick ? 2 : 60),
+                    (int) number(options, "--max-windows", quick ? 2 : 3),
+                    number(options, "--mixed-window-seconds", quick ? 2 : 30),
+                    2,
+                    number(options, "--latency-seconds", quick ? 1 : 30),
+                    quick ? 0.5 : 2,
+                    rates(options.getOrDefault("--latency-rates", "1000,10000")),
+                    (long) number(options, "--catch-up-ops", quick ? 10_000 : 1_000_000),
+                    quick ? 1 : 10,
+                    quick ? 5_000 : 300_000,
+                    (int) number(options, "--value-bytes", 32),
+                    quick ? 200 : 2000,
+                    (long) number(options, "--lag-bound-ms", 2000),
+                    10,
+                    List.of(options.getOrDefault("--agent-jvm-opts", "-Xmx256m").trim().split("\\s+")),
+                    options.containsKey("--profile"),
+                    capture, apply, kafka);
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+            config = null;
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(String.join("\n", problems) + "\n" + USAGE);
+        }
+        return config;
+    }
+
+    /** The mesh file's capture: and apply: sections for the configured settings. */
+    String meshSettings() {
+        StringBuilder yaml = new StringBuilder();
+        if (!captureSettings.isEmpty()) {
+            yaml.append("capture:\n");
+            captureSettings.forEach((k, v) -> yaml.append("  ").append(k).append(": ").append(v).append('\n'));
+        }
+        if (!applySettings.isEmpty()) {
+            yaml.append("apply:\n");
+            applySettings.forEach((k, v) -> yaml.append("  ").append(k).append(": ").append(v).append('\n'));
+        }
+        return yaml.toString();
+    }
+
+    /** JVM options of each agent, with a JFR recording when profiling. */
+    List<String> agentJvmOptions() {
+        List<String> jvm = new ArrayList<>(agentJvmArgs);
+        jvm.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=info");
+        if (profile) {
+            jvm.add("-XX:StartFlightRecording=filename={dir}/{name}.jfr,settings=profile,dumponexit=true");
+        }
+        return jvm;
+    }
+
+    private static double number(Map<String, String> options, String key, double fallback) {
+        String text = options.get(key);
+        if (text == null) {
+            return fallback;
+        }
+        try {
+            double value = Double.parseDouble(text);
+            if (value <= 0) {
+                throw new IllegalArgumentException(key + ": must be positive, got " + text);
+            }
+            return value;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + ": '" + text + "' is not a number");
+        }
+    }
+
+    private static List<Integer> rates(String text) {
+        try {
+            return Arrays.stream(text.split(",")).map(String::trim).map(Integer::parseInt).toList();
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--latency-rates: '" + text + "' is not a list like 1000,10000");
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package io.ferry.bench;
+
+import io.ferry.bench.Results.Ceiling;
+import io.ferry.bench.Results.Machine;
+import io.ferry.bench.Results.SystemResult;
+import io.ferry.bench.Results.TargetCheck;
+import io.ferry.localmesh.LocalKafka;
+import io.ferry.localmesh.RedisBinary;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * {@code java -jar bench/target/ferry-bench.jar [--quick] [--out results.json]}: starts every server and
+ * agent on loopback, measures the source's own write rate, native replication and Ferry one way in the
+ * same run, prints the table and writes the JSON file.
+ */
+public final class BenchMain {
+
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (List.of(args).contains("--help")) {
+            System.out.print(BenchConfig.USAGE);
+            return;
+        }
+        BenchConfig config;
+        try {
+            config = BenchConfig.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
+        Results results = run(config);
+        System.out.println();
+        System.out.print(ResultsTable.render(results));
+        System.out.println();
+        for (TargetCheck check : results.targets()) {
+            System.out.printf("%-4s %s: %s (target %s%s)%n", check.met() ? "ok" : "MISS", check.figure(),
+                    check.value() == null ? "-" : String.format(java.util.Locale.ROOT, "%.2f", check.value()),
+                    check.target(), check.aim().isEmpty() ? "" : ", aim " + check.aim());
+        }
+        System.out.println("results: " + config.out().toAbsolutePath());
+    }
+
+    /** Runs the whole benchmark and writes {@code config.out()}; every process it started is stopped. */
+    public static Results run(BenchConfig config) throws IOException {
+        quietLogging();
+        long started = System.nanoTime();
+        Benchmark.Progress progress = message -> System.err.printf("[bench %6.1fs] %s%n", (System.nanoTime() - started) / 1e9, message);
+        String loadBefore = loadAverage();
+        Path dir = config.workDir() != null ? Files.createDirectories(config.workDir()) : Files.createTempDirectory("ferry-bench");
+        progress.say("work dir " + dir + ", load average " + loadBefore);
+        RedisBinary binary = RedisBinary.system().orElseThrow(() -> new IllegalStateException(
+                "redis-server is not installed (apt-get install -y redis-server redis-tools)"));
+        Benchmark benchmark = new Benchmark(config, progress);
+        SystemResult nativeResult;
+        SystemResult ferryResult;
+        Ceiling ceiling;
+        String redisVersion;
+        LocalKafka kafka = null;
+        try {
+            progress.say("starting the Kafka broker (own JVM)");
+            kafka = LocalKafka.start(LocalKafka.Mode.FORKED, dir.resolve("kafka"));
+            try (NativeReplication nat = NativeReplication.start(binary, dir)) {
+                redisVersion = nat.source().version();
+                ceiling = Ceilings.measure(nat, binary, config, progress);
+                nat.attach();
+                nativeResult = benchmark.measure(nat);
+            }
+            progress.say("starting Ferry: redis a, capture(a), apply(b), redis b");
+            try (FerryOneWay ferry = FerryOneWay.start(binary, kafka, kafka.pid(), dir, config.meshSettings(),
+                    config.kafkaProperties(), config.agentJvmOptions())) {
+                ferry.startAgents(Duration.ofMinutes(2));
+                ferryResult = benchmark.measure(ferry);
+            }
+        } finally {
+            if (kafka != null) {
+                kafka.stop();
+            }
+        }
+        Machine machine = new Machine(Runtime.getRuntime().availableProcessors(), Instant.now().minusNanos(System.nanoTime() - started).toString(),
+                loadBefore, loadAverage(), (System.nanoTime() - started) / 1e9, redisVersion, System.getProperty("java.version"));
+        Results results = new Results(machine, settings(config), ceiling, nativeResult, ferryResult,
+                ResultsTable.ratios(nativeResult, ferryResult), targets(nativeResult, ferryResult));
+        Files.writeString(config.out(), Json.write(results));
+        if (!config.keepWorkDir() && config.workDir() == null) {
+            deleteTree(dir);
+        } else {
+            progress.say("kept " + dir + " (logs" + (config.profile() ? ", JFR recordings" : "") + ")");
+        }
+        return results;
+    }
+
+    private static Map<String, Object> settings(BenchConfig c) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("mode", c.quick() ? "quick" : "full");
+        s.put("windowSeconds", c.windowSeconds());
+        s.put("mixedWindowSeconds", c.mixedWindowSeconds());
+        s.put("latencySeconds", c.latencySeconds());
+        s.put("lagBoundMillis", c.lagBoundMillis());
+        s.put("valueBytes", c.valueBytes());
+        s.put("catchUpOps", c.catchUpOps());
+        s.put("agentJvmOptions", c.agentJvmOptions());
+        s.put("capture", c.captureSettings());
+        s.put("apply", c.applySettings());
+        s.put("kafkaProperties", c.kafkaProperties());
+        return s;
+    }
+
+    private static List<TargetCheck> targets(SystemResult n, SystemResult f) {
+        List<TargetCheck> checks = new ArrayList<>();
+        Double sustained = f.set().opsPerSecond();
+        checks.add(new TargetCheck("sustained one-way SET ops/s", ">= 50000", "100000", sustained, sustained != null && sustained >= 50_000));
+        Double ratio = ResultsTable.ratio(sustained, n.set().opsPerSecond());
+        checks.add(new TargetCheck("sustained ratio to native", ">= 0.3", "0.5", ratio, ratio != null && ratio >= 0.3));
+        Results.Latency at10k = f.latencyAt(10_000);
+        if (at10k != null) {
+            checks.add(new TargetCheck("p99 e2e latency at 10k ops/s, ms", "<= 25", "10", at10k.p99Ms(), at10k.p99Ms() <= 25 && at10k.missing() == 0));
+        }
+        checks.add(new TargetCheck("catch-up ops/s", ">= 100000", "", f.catchUp().opsPerSecond(), f.catchUp().opsPerSecond() >= 100_000));
+        for (String role : List.of("capture", "apply")) {
+            Long rss = f.peakRssBytes().get(role);
+            double mib = rss == null ? Double.NaN : rss / 1048576.0;
+            checks.add(new TargetCheck("peak RSS " + role + ", MiB", "< 512", "", mib, rss != null && rss > 0 && mib < 512));
+        }
+        checks.add(new TargetCheck("every write delivered (1 = yes)", "1", "", f.delivered().allWritesDelivered() ? 1.0 : 0.0,
+                f.delivered().allWritesDelivered()));
+        return checks;
+    }
+
+    /** The benchmark's own Kafka and Lettuce clients log only problems; the agents keep their logs. */
+    private static void quietLogging() {
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        System.setProperty("org.slf4j.simpleLogger.log.org.apache.kafka", "error");
+    }
+
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            System.err.println("could not delete " + dir + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,320 @@
+package io.ferry.bench;
+
+import io.ferry.bench.Results.CatchUp;
+import io.ferry.bench.Results.Delivered;
+import io.ferry.bench.Results.Latency;
+import io.ferry.bench.Results.Sustained;
+import io.ferry.bench.Results.SystemResult;
+import io.ferry.bench.Results.Window;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Measures one replication (native or Ferry) with the same load, the same probes and the same
+ * criteria: sustained throughput (SET, then a mixed workload), end-to-end latency at fixed open-loop
+ * rates, catch-up after delivery was paused, CPU per operation, peak memory, and whether every write
+ * arrived.
+ */
+final class Benchmark {
+
+    private final BenchConfig config;
+    private final Progress progress;
+
+    Benchmark(BenchConfig config, Progress progress) {
+        this.config = config;
+        this.progress = progress;
+    }
+
+    /** Prints what the benchmark is doing, with the elapsed time, so a long run can be followed. */
+    interface Progress {
+        void say(String message);
+    }
+
+    SystemResult measure(ReplicationUnderTest system) {
+        String name = system.name();
+        try (RedisPipe pipe = new RedisPipe("127.0.0.1", system.source().port());
+             RedisAdmin sourceAdmin = new RedisAdmin(system.source().port());
+             RedisAdmin targetAdmin = new RedisAdmin(system.target().port())) {
+            LoadGenerator generator = new LoadGenerator(pipe, config.markerIntervalMillis());
+            try (VisibilityWatch watch = new VisibilityWatch(system.target().port(), generator.markers(), 5)) {
+                Measurement m = new Measurement(system, generator, watch, targetAdmin);
+                progress.say(name + ": warm-up");
+                generator.run(new SetWorkload("warm-up", "w:", config.valueBytes()), 0, config.warmupSeconds(),
+                        config.warmupMaxItems(), System.nanoTime());
+                m.drain();
+                Sustained set = m.sustained(new SetWorkload("set", "k:", config.valueBytes()),
+                        config.windowSeconds(), config.maxWindows());
+                List<Latency> latency = new ArrayList<>();
+                for (int rate : config.latencyRates()) {
+                    latency.add(m.latency(rate));
+                }
+                MixedWorkload mixed = new MixedWorkload(config.mixedKeysPerType(), config.valueBytes());
+                Sustained mixedResult = m.sustained(mixed, config.mixedWindowSeconds(), config.mixedMaxWindows());
+                CatchUp catchUp = m.catchUp();
+                Map<String, Long> rss = new LinkedHashMap<>();
+                system.processes().forEach((role, pid) -> rss.put(role, ProcessStats.peakRssBytes(pid)));
+                Map<String, Double> agentMetrics = new LinkedHashMap<>();
+                if (system instanceof FerryOneWay ferry) {
+                    rss.put("apply", ferry.applyPeakRss());
+                    agentMetrics.putAll(ferryMetrics(ferry));
+                }
+                Delivered delivered = m.verify(sourceAdmin, mixed);
+                return new SystemResult(name, set, mixedResult, latency, catchUp, rss, agentMetrics, delivered);
+            }
+        }
+    }
+
+    private static Map<String, Double> ferryMetrics(FerryOneWay ferry) {
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        for (AgentEndpoint endpoint : List.of(ferry.captureEndpoint(), ferry.applyEndpoint())) {
+            for (String line : endpoint.metrics().split("\n")) {
+                if (line.startsWith("ferry_") && !line.startsWith("#")) {
+                    int space = line.lastIndexOf(' ');
+                    String series = line.substring(0, space);
+                    try {
+                        metrics.merge(series, Double.parseDouble(line.substring(space + 1)), Double::sum);
+                    } catch (NumberFormatException ignored) {
+                        // not a sample
+                    }
+                }
+            }
+        }
+        return metrics;
+    }
+
+    /** The measurements of one system, sharing its generator (sequence numbers never repeat) and watch. */
+    private final class Measurement {
+
+        private final ReplicationUnderTest system;
+        private final LoadGenerator generator;
+        private final VisibilityWatch watch;
+        private final RedisAdmin targetAdmin;
+
+        Measurement(ReplicationUnderTest system, LoadGenerator generator, VisibilityWatch watch, RedisAdmin targetAdmin) {
+            this.system = system;
+            this.generator = generator;
+            this.watch = watch;
+            this.targetAdmin = targetAdmin;
+        }
+
+        private String name() {
+            return system.name();
+        }
+
+        /** Waits until the target shows every write so far; false if it did not within the timeout. */
+        boolean drain() {
+            Duration timeout = Duration.ofSeconds((long) Math.max(60, 3 * config.windowSeconds() + 30));
+            boolean done = watch.awaitSeq(generator.nextSeq(), timeout);
+            if (!done) {
+                progress.say(name() + ": target still behind after " + timeout + " (at " + watch.seenSeq()
+                        + " of " + generator.nextSeq() + ")");
+            }
+            return done;
+        }
+
+        /**
+         * A short closed-loop probe suggests a rate; open-loop windows then look for the highest offered
+         * rate at which the lag stays bounded: up by 20% after a bounded window, down to 90% of what the
+         * target managed after an unbounded one, at most {@code maxWindows} windows.
+         */
+        Sustained sustained(Workload workload, double seconds, int maxWindows) {
+            progress.say(name() + ": " + workload.name() + " probe (closed loop, " + config.probeSeconds() + " s)");
+            long start = System.nanoTime() + 20_000_000L;
+            LoadGenerator.Run probe = generator.run(workload, 0, config.probeSeconds(), config.probeMaxItems(), start);
+            double opsPerItem = (double) probe.ops() / Math.max(1, probe.items());
+            // the target's rate: everything the probe wrote, until the target showed the last of it
+            double probeTarget = drain() && watch.seenAtNanos() > start
+                    ? probe.items() / ((watch.seenAtNanos() - start) / 1e9) : 0;
+            double candidate = 0.9 * Math.min(probeTarget, probe.itemsPerSecond());
+            List<Window> windows = new ArrayList<>();
+            Window best = null;
+            boolean failed = false;
+            for (int i = 0; i < maxWindows && candidate > 0; i++) {
+                Window window = window(workload, candidate, seconds, opsPerItem);
+                windows.add(window);
+                if (window.bounded()) {
+                    best = best == null || window.offeredOpsPerSecond() > best.offeredOpsPerSecond() ? window : best;
+                    if (failed) {
+                        break;
+                    }
+                    candidate *= 1.2;
+                } else {
+                    failed = true;
+                    if (best != null) {
+                        break;
+                    }
+                    double managed = window.targetOpsPerSecond() / opsPerItem;
+                    candidate = 0.9 * Math.min(managed, 0.95 * candidate);
+                }
+            }
+            Window reported = best != null ? best : windows.isEmpty() ? null : windows.get(windows.size() - 1);
+            return new Sustained(workload.name(), best == null ? null : best.achievedOpsPerSecond(),
+                    probeTarget * opsPerItem, windows, reported == null ? Map.of() : reported.cpuSecondsPer1kOps());
+        }
+
+        private double targetItemsPerSecond(long from, long to, double fallback) {
+            List<VisibilityWatch.Sample> samples = watch.between(from, to);
+            if (samples.size() < 2) {
+                return fallback;
+            }
+            VisibilityWatch.Sample first = samples.get(0);
+            VisibilityWatch.Sample last = samples.get(samples.size() - 1);
+            if (last.nanos() == first.nanos()) {
+                return fallback;
+            }
+            return (last.seq() - first.seq()) / ((last.nanos() - first.nanos()) / 1e9);
+        }
+
+        private Window window(Workload workload, double itemsPerSecond, double seconds, double opsPerItem) {
+            progress.say(String.format("%s: %s window at %.0f ops/s for %.0f s", name(), workload.name(),
+                    itemsPerSecond * opsPerItem, seconds));
+            Map<String, Double> cpuBefore = cpu();
+            long start = System.nanoTime() + 20_000_000L;
+            LoadGenerator.Run run = generator.run(workload, itemsPerSecond, seconds, Long.MAX_VALUE, start);
+            long end = run.endNanos();
+            List<VisibilityWatch.Sample> secondHalf = watch.between(start + (end - start) / 2, end);
+            double maxLagMs = secondHalf.stream().mapToLong(VisibilityWatch.Sample::lagNanos).max().orElse(0) / 1e6;
+            double endLagMs = secondHalf.isEmpty() ? 0 : secondHalf.get(secondHalf.size() - 1).lagNanos() / 1e6;
+            double target = targetItemsPerSecond(start, end, 0) * opsPerItem;
+            long drainStart = System.nanoTime();
+            boolean drained = drain();
+            double drainSeconds = (System.nanoTime() - drainStart) / 1e9;
+            Map<String, Double> perThousand = new LinkedHashMap<>();
+            Map<String, Double> cpuAfter = cpu();
+            cpuBefore.forEach((role, before) -> perThousand.put(role,
+                    (cpuAfter.getOrDefault(role, Double.NaN) - before) / (run.ops() / 1000.0)));
+            boolean bounded = run.itemsPerSecond() >= 0.95 * itemsPerSecond
+                    && maxLagMs <= config.lagBoundMillis() && drained;
+            progress.say(String.format("%s:   achieved %.0f ops/s, target %.0f ops/s, max lag %.0f ms -> %s", name(),
+                    run.achievedOpsPerSecond(), target, maxLagMs, bounded ? "bounded" : "NOT bounded"));
+            return new Window(workload.name(), itemsPerSecond * opsPerItem, run.achievedOpsPerSecond(), target,
+                    maxLagMs, endLagMs, drainSeconds, bounded, perThousand);
+        }
+
+        private Map<String, Double> cpu() {
+            Map<String, Double> cpu = new LinkedHashMap<>();
+            system.processes().forEach((role, pid) -> cpu.put(role, ProcessStats.cpuSeconds(pid)));
+            cpu.put("load-generator", ProcessStats.cpuSeconds(ProcessHandle.current().pid()));
+            return cpu;
+        }
+
+        /** Open loop at {@code rate}; latency from each item's intended send time to its keyspace event on the target. */
+        Latency latency(int rate) {
+            progress.say(name() + ": latency at " + rate + " ops/s (open loop)");
+            targetAdmin.sync().configSet("notify-keyspace-events", "E$");
+            try (ArrivalRecorder recorder = new ArrivalRecorder(system.target().port())) {
+                long warm = (long) (rate * config.latencyWarmupSeconds());
+                long measured = (long) (rate * config.latencySeconds());
+                long first = generator.nextSeq();
+                long start = System.nanoTime() + 50_000_000L;
+                recorder.arm(first, first + warm, first + warm + measured - 1, start, 1e9 / rate);
+                generator.run(new SetWorkload("latency", "lat:", config.valueBytes()), rate,
+                        config.latencyWarmupSeconds() + config.latencySeconds() + 5, warm + measured, start);
+                drain();
+                long deadline = System.nanoTime() + 5_000_000_000L;
+                while (recorder.received() < measured && System.nanoTime() < deadline) {
+                    NativeReplication.sleep(10);
+                }
+                Histogram h = recorder.snapshot();
+                Latency result = new Latency(rate, ms(h.getValueAtPercentile(50)), ms(h.getValueAtPercentile(99)),
+                        ms(h.getValueAtPercentile(99.9)), ms(h.getMaxValue()), h.getTotalCount(),
+                        measured - recorder.received());
+                progress.say(String.format("%s:   p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms (%d measured, %d missing)",
+                        name(), result.p50Ms(), result.p99Ms(), result.p999Ms(), result.measured(), result.missing()));
+                if (result.missing() > 0) {
+                    progress.say(name() + ":   missing e.g. lat:" + recorder.missingSample() + " (armed " + (first + warm)
+                            + ".." + (first + warm + measured - 1) + ", highest seen " + recorder.maxSeqSeen() + ")");
+                }
+                return result;
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot subscribe to the target's keyspace events", e);
+            } finally {
+                targetAdmin.sync().configSet("notify-keyspace-events", "");
+            }
+        }
+
+        /** Delivery paused while {@code catchUpOps} writes pile up, then resumed: how fast does the target catch up? */
+        CatchUp catchUp() {
+            drain();
+            progress.say(name() + ": catch-up, delivery paused, writing " + config.catchUpOps() + " SETs");
+            system.pauseDelivery();
+            long bytesBefore = system.streamBytes();
+            long seenBefore = watch.seenSeq();
+            long writesBefore = generator.writes();
+            LoadGenerator.Run run = generator.run(new SetWorkload("catch-up", "u:", config.valueBytes()), 0,
+                    3600, config.catchUpOps(), System.nanoTime());
+            long writes = generator.writes() - writesBefore;
+            system.awaitStored(writes, Duration.ofMinutes(10));
+            double storedSeconds = (System.nanoTime() - run.startNanos()) / 1e9;
+            long bytesAfter = system.streamBytes();
+            long resumed = System.nanoTime();
+            system.resumeDelivery();
+            long deadline = resumed + Duration.ofMinutes(10).toNanos();
+            while (watch.seenSeq() == seenBefore && System.nanoTime() < deadline) {
+                NativeReplication.sleep(1);
+            }
+            long firstAt = watch.seenAtNanos();
+            long firstSeq = watch.seenSeq();
+            boolean done = watch.awaitSeq(generator.nextSeq(), Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            long doneAt = watch.seenAtNanos();
+            // from the first visible progress (the resume handshake is reported apart); if everything became
+            // visible at once, from the resume itself
+            double rate = !done ? 0 : doneAt > firstAt
+                    ? (generator.nextSeq() - firstSeq) / ((doneAt - firstAt) / 1e9)
+                    : (generator.nextSeq() - seenBefore) / ((doneAt - resumed) / 1e9);
+            CatchUp result = new CatchUp(run.items(), rate, (firstAt - resumed) / 1e9, (doneAt - resumed) / 1e9,
+                    run.items() / storedSeconds, (double) (bytesAfter - bytesBefore) / writes,
+                    (double) run.bytes() / writes, system.resumeMode());
+            progress.say(String.format("%s:   caught up at %.0f ops/s (first progress after %.2f s, %.1f stored bytes/op, %.1f RESP bytes/op)",
+                    name(), result.opsPerSecond(), result.secondsToFirstProgress(), result.streamBytesPerOp(), result.respBytesPerOp()));
+            return result;
+        }
+
+        /** Every write visible on the target: key counts (every SET key is new) and the mixed keys compared value by value. */
+        Delivered verify(RedisAdmin sourceAdmin, MixedWorkload mixed) {
+            boolean drained = watch.awaitSeq(generator.nextSeq(), Duration.ofMinutes(5));
+            long sourceKeys = sourceAdmin.sync().dbsize();
+            long targetKeys = targetAdmin.sync().dbsize();
+            long reserved = targetAdmin.countKeys("__ferry:*");
+            int mismatches = 0;
+            List<String> keys = mixed.allKeys();
+            for (String key : keys) {
+                if (!sameValue(sourceAdmin, targetAdmin, key)) {
+                    mismatches++;
+                }
+            }
+            boolean all = drained && targetKeys - reserved == sourceKeys && mismatches == 0 && generator.errors() == 0;
+            progress.say(String.format("%s: delivered: source %d keys, target %d (+%d reserved), %d of %d mixed keys differ, %d write errors -> %s",
+                    name(), sourceKeys, targetKeys - reserved, reserved, mismatches, keys.size(), generator.errors(),
+                    all ? "every write delivered" : "NOT every write delivered"));
+            if (generator.errors() > 0) {
+                progress.say(name() + ": last write error: " + generator.lastError());
+            }
+            return new Delivered(sourceKeys, targetKeys, reserved, keys.size(), mismatches, generator.errors(), all);
+        }
+    }
+
+    private static boolean sameValue(RedisAdmin source, RedisAdmin target, String key) {
+        String type = source.sync().type(key);
+        if (!type.equals(target.sync().type(key))) {
+            return false;
+        }
+        return switch (type) {
+            case "string" -> java.util.Objects.equals(source.sync().get(key), target.sync().get(key));
+            case "hash" -> source.sync().hgetall(key).equals(target.sync().hgetall(key));
+            case "list" -> source.sync().lrange(key, 0, -1).equals(target.sync().lrange(key, 0, -1));
+            case "zset" -> source.sync().zrangeWithScores(key, 0, -1).equals(target.sync().zrangeWithScores(key, 0, -1));
+            default -> true;
+        };
+    }
+
+    private static double ms(long micros) {
+        return micros / 1000.0;
+    }
+}

@@ -1,0 +1,254 @@
+package io.ferry.bench;
+
+import io.ferry.localmesh.FreePorts;
+import io.ferry.localmesh.JvmProcess;
+import io.ferry.localmesh.KafkaCluster;
+import io.ferry.localmesh.RedisBinary;
+import io.ferry.localmesh.RedisServer;
+import io.ferry.schemas.ReplicationPolicy;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Ferry one way, as deployed: Redis A, capture(A) in its own JVM, the Kafka broker, apply(B) in its own
+ * JVM, Redis B. The mesh file is written here so the benchmark can tune capture, apply and the Kafka
+ * clients like an operator would.
+ */
+final class FerryOneWay implements ReplicationUnderTest {
+
+    static final String SOURCE_ID = "a";
+    static final String TARGET_ID = "b";
+    private static final String CAPTURE_MAIN = "io.ferry.capture.CaptureMain";
+    private static final String APPLY_MAIN = "io.ferry.apply.ApplyMain";
+
+    private final Path dir;
+    private final KafkaCluster kafka;
+    private final long kafkaPid;
+    private final RedisServer source;
+    private final RedisServer target;
+    private final Path meshFile;
+    private final int captureHttpPort = FreePorts.next();
+    private final int applyHttpPort = FreePorts.next();
+    private final List<String> agentJvmArgs;
+    private final TopicStats topics;
+    private JvmProcess capture;
+    private JvmProcess apply;
+    private int applyStarts;
+    private long peakApplyRss = -1;
+    private double retiredApplyCpu;
+    private long offsetAtPause;
+
+    private FerryOneWay(Path dir, KafkaCluster kafka, long kafkaPid, RedisServer source, RedisServer target,
+                        List<String> agentJvmArgs) {
+        this.dir = dir;
+        this.kafka = kafka;
+        this.kafkaPid = kafkaPid;
+        this.source = source;
+        this.target = target;
+        this.meshFile = dir.resolve("mesh.yaml");
+        this.agentJvmArgs = agentJvmArgs;
+        this.topics = new TopicStats(kafka.bootstrap());
+    }
+
+    /**
+     * Starts both Redis servers and writes the mesh file; {@link #startAgents(Duration)} starts the agents.
+     *
+     * @param meshSettings extra top-level mesh sections (capture:, apply:), YAML
+     * @param kafkaProperties client properties every agent passes to its Kafka clients
+     */
+    static FerryOneWay start(RedisBinary binary, KafkaCluster kafka, long kafkaPid, Path dir, String meshSettings,
+                             Map<String, String> kafkaProperties, List<String> agentJvmArgs) {
+        RedisServer a = RedisServer.start(binary, dir.resolve("ferry-" + SOURCE_ID));
+        RedisServer b;
+        try {
+            b = RedisServer.start(binary, dir.resolve("ferry-" + TARGET_ID));
+        } catch (RuntimeException e) {
+            a.stop();
+            throw e;
+        }
+        FerryOneWay ferry = new FerryOneWay(dir, kafka, kafkaPid, a, b, agentJvmArgs);
+        ferry.writeMesh(meshSettings, kafkaProperties);
+        return ferry;
+    }
+
+    private void writeMesh(String meshSettings, Map<String, String> kafkaProperties) {
+        StringBuilder yaml = new StringBuilder("mesh: bench\nkafka:\n  bootstrap: \"").append(kafka.bootstrap()).append("\"\n");
+        if (!kafkaProperties.isEmpty()) {
+            yaml.append("  properties:\n");
+            kafkaProperties.forEach((k, v) -> yaml.append("    \"").append(k).append("\": \"").append(v).append("\"\n"));
+        }
+        yaml.append("instances:\n");
+        yaml.append("  ").append(SOURCE_ID).append(":\n    redis: {uri: \"").append(source.uri())
+                .append("\"}\n    http: {capturePort: ").append(captureHttpPort).append(", applyPort: ").append(FreePorts.next()).append("}\n");
+        yaml.append("  ").append(TARGET_ID).append(":\n    redis: {uri: \"").append(target.uri())
+                .append("\"}\n    http: {capturePort: ").append(FreePorts.next()).append(", applyPort: ").append(applyHttpPort).append("}\n");
+        if (meshSettings != null && !meshSettings.isBlank()) {
+            yaml.append(meshSettings.endsWith("\n") ? meshSettings : meshSettings + "\n");
+        }
+        try {
+            Files.writeString(meshFile, yaml.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + meshFile, e);
+        }
+    }
+
+    /** Starts capture(A) and apply(B) and waits until both report ready. */
+    void startAgents(Duration timeout) {
+        capture = startAgent("capture-" + SOURCE_ID, CAPTURE_MAIN, SOURCE_ID);
+        startApply();
+        awaitReady(capture, new AgentEndpoint(captureHttpPort), timeout);
+        awaitReady(apply, new AgentEndpoint(applyHttpPort), timeout);
+    }
+
+    private void startApply() {
+        applyStarts++;
+        apply = startAgent("apply-" + TARGET_ID + (applyStarts > 1 ? "-" + applyStarts : ""), APPLY_MAIN, TARGET_ID);
+    }
+
+    private JvmProcess startAgent(String name, String mainClass, String instance) {
+        Class<?> main;
+        try {
+            main = Class.forName(mainClass);
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException(mainClass + " is not on the classpath: build capture and apply first", e);
+        }
+        List<String> jvm = new ArrayList<>();
+        for (String arg : agentJvmArgs) {
+            jvm.add(arg.replace("{name}", name).replace("{dir}", dir.toString()));
+        }
+        return JvmProcess.start(name, dir.resolve(name + ".log"), main, jvm, "--config", meshFile.toString(), "--instance", instance);
+    }
+
+    private void awaitReady(JvmProcess process, AgentEndpoint endpoint, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!endpoint.ready()) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException(process.name() + " exited; see " + dir.resolve(process.name() + ".log"));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(process.name() + " not ready after " + timeout + ": "
+                        + endpoint.readiness() + "; see " + dir.resolve(process.name() + ".log"));
+            }
+            NativeReplication.sleep(50);
+        }
+    }
+
+    AgentEndpoint captureEndpoint() {
+        return new AgentEndpoint(captureHttpPort);
+    }
+
+    AgentEndpoint applyEndpoint() {
+        return new AgentEndpoint(applyHttpPort);
+    }
+
+    String changesTopic() {
+        return ReplicationPolicy.changesTopic(SOURCE_ID);
+    }
+
+    TopicStats topics() {
+        return topics;
+    }
+
+    long capturePid() {
+        return capture.pid();
+    }
+
+    long applyPid() {
+        return apply.pid();
+    }
+
+    /** Peak RSS of apply over all its lifetimes (it is restarted for the catch-up run). */
+    long applyPeakRss() {
+        return Math.max(peakApplyRss, ProcessStats.peakRssBytes(apply.pid()));
+    }
+
+    /** CPU of apply processes that have exited (so totals stay monotonic across a restart). */
+    double retiredApplyCpu() {
+        return retiredApplyCpu;
+    }
+
+    @Override
+    public String name() {
+        return "ferry";
+    }
+
+    @Override
+    public RedisServer source() {
+        return source;
+    }
+
+    @Override
+    public RedisServer target() {
+        return target;
+    }
+
+    @Override
+    public Map<String, Long> processes() {
+        Map<String, Long> pids = new LinkedHashMap<>();
+        pids.put("capture", capture.pid());
+        pids.put("apply", apply.pid());
+        pids.put("kafka", kafkaPid);
+        pids.put("source-redis", source.pid());
+        pids.put("target-redis", target.pid());
+        return pids;
+    }
+
+    @Override
+    public void pauseDelivery() {
+        peakApplyRss = applyPeakRss();
+        double cpu = ProcessStats.cpuSeconds(apply.pid());
+        apply.stop();
+        retiredApplyCpu += Double.isNaN(cpu) ? 0 : cpu;
+        offsetAtPause = topics.endOffset(changesTopic());
+    }
+
+    @Override
+    public void resumeDelivery() {
+        startApply();
+    }
+
+    @Override
+    public String resumeMode() {
+        return "apply restarted, resumed from its checkpoint in the target";
+    }
+
+    @Override
+    public long streamBytes() {
+        return topics.bytes(changesTopic());
+    }
+
+    @Override
+    public void awaitStored(long writes, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long previous = -1;
+        while (System.nanoTime() < deadline) {
+            long end = topics.endOffset(changesTopic());
+            // offsets also count transaction markers and heartbeats: require the count, then no more growth
+            if (end - offsetAtPause >= writes && end - previous <= 5) {
+                return;
+            }
+            previous = end;
+            NativeReplication.sleep(250);
+        }
+        throw new IllegalStateException("capture did not publish " + writes + " writes within " + timeout);
+    }
+
+    @Override
+    public void close() {
+        for (JvmProcess process : new JvmProcess[] {apply, capture}) {
+            if (process != null) {
+                process.close();
+            }
+        }
+        topics.close();
+        target.stop();
+        source.stop();
+    }
+}

@@ -1,0 +1,139 @@
+package io.ferry.bench;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Writes a workload to the source over one pipelined connection, either as fast as Redis takes it
+ * (closed loop, bounded in flight) or open loop at a fixed rate: item i is due at start + i/rate whether
+ * or not earlier items have been answered, so a stall shows up as latency instead of hiding it
+ * (no coordinated omission). Every few milliseconds it adds a progress marker (see {@link MarkerLog}).
+ * Sequence numbers run on across runs, so keys never repeat within a benchmark.
+ */
+final class LoadGenerator {
+
+    static final String MARKER_KEY = "bench:seq";
+    private static final byte[] SET = "SET".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MARKER = MARKER_KEY.getBytes(StandardCharsets.US_ASCII);
+    private static final int MAX_BATCH = 1024;
+    private static final long MAX_IN_FLIGHT_REPLIES = 64 * 1024;
+
+    private final RedisPipe pipe;
+    private final MarkerLog markers = new MarkerLog();
+    private final long markerIntervalNanos;
+    private final RespBuffer buffer = new RespBuffer();
+    private long nextSeq;
+    private long repliesExpected;
+    private long opsSent;
+    private long bytesSent;
+    private long markersSent;
+
+    LoadGenerator(RedisPipe pipe, long markerIntervalMillis) {
+        this.pipe = pipe;
+        this.markerIntervalNanos = markerIntervalMillis * 1_000_000L;
+    }
+
+    /** What one run did. */
+    record Run(String workload, double offeredRate, long firstSeq, long items, long ops, long bytes,
+               long startNanos, long endNanos) {
+
+        double seconds() {
+            return (endNanos - startNanos) / 1e9;
+        }
+
+        /** Commands the source accepted per second during the run. */
+        double achievedOpsPerSecond() {
+            return ops / seconds();
+        }
+
+        double itemsPerSecond() {
+            return items / seconds();
+        }
+    }
+
+    /**
+     * Writes {@code workload} from {@code startNanos} (a System.nanoTime value, may be slightly in the
+     * future so a recorder can be armed first) for {@code seconds} or until {@code maxItems}, at
+     * {@code rate} items per second ({@code rate <= 0}: as fast as possible). Returns once every reply arrived.
+     */
+    Run run(Workload workload, double rate, double seconds, long maxItems, long startNanos) {
+        long firstSeq = nextSeq;
+        long opsBefore = opsSent;
+        long bytesBefore = bytesSent;
+        long end = startNanos + (long) (seconds * 1e9);
+        double periodNanos = rate > 0 ? 1e9 / rate : 0;
+        while (System.nanoTime() < startNanos) {
+            LockSupport.parkNanos(Math.max(10_000, (startNanos - System.nanoTime()) / 2));
+        }
+        long nextMarker = startNanos;
+        long sent = 0;
+        while (sent < maxItems) {
+            long now = System.nanoTime();
+            if (now >= end) {
+                break;
+            }
+            long due = rate > 0 ? Math.min(maxItems, (long) ((now - startNanos) / periodNanos) + 1) : maxItems;
+            long batch = Math.min(due - sent, MAX_BATCH);
+            if (rate <= 0 || repliesExpected - pipe.replies() > MAX_IN_FLIGHT_REPLIES) {
+                // closed loop (or a source that fell far behind): wait for replies instead of piling up
+                while (repliesExpected - pipe.replies() > MAX_IN_FLIGHT_REPLIES / 2 && System.nanoTime() < end) {
+                    LockSupport.parkNanos(50_000);
+                }
+            }
+            if (batch <= 0) {
+                long wait = (long) (startNanos + (sent) * periodNanos) - now;
+                LockSupport.parkNanos(Math.max(20_000, Math.min(wait, 1_000_000)));
+                continue;
+            }
+            buffer.clear();
+            for (long i = 0; i < batch; i++) {
+                Workload.Shape shape = workload.encode(nextSeq++, buffer);
+                repliesExpected += shape.replies;
+                opsSent += shape.ops;
+            }
+            sent += batch;
+            if (now >= nextMarker) {
+                appendMarker(now);
+                nextMarker = now + markerIntervalNanos;
+            }
+            bytesSent += buffer.size();
+            pipe.send(buffer);
+        }
+        long stop = System.nanoTime();
+        buffer.clear();
+        appendMarker(stop);
+        pipe.send(buffer);
+        pipe.awaitReplies(repliesExpected, 120_000);
+        return new Run(workload.name(), rate, firstSeq, sent, opsSent - opsBefore, bytesSent - bytesBefore,
+                startNanos, stop);
+    }
+
+    private void appendMarker(long now) {
+        buffer.command(3).bulk(SET).bulk(MARKER).bulk(nextSeq);
+        repliesExpected++;
+        markersSent++;
+        markers.add(nextSeq, now);
+    }
+
+    MarkerLog markers() {
+        return markers;
+    }
+
+    /** The sequence the next item will get; the target is caught up when it shows this in {@link #MARKER_KEY}. */
+    long nextSeq() {
+        return nextSeq;
+    }
+
+    /** Every write command sent so far, progress markers included. */
+    long writes() {
+        return opsSent + markersSent;
+    }
+
+    long errors() {
+        return pipe.errors();
+    }
+
+    String lastError() {
+        return pipe.lastError();
+    }
+}

@@ -1,0 +1,54 @@
+package io.ferry.bench;
+
+import java.util.List;
+import java.util.Map;
+
+/** What a benchmark run measured; serialised as-is to the JSON file (component names are the JSON keys). */
+record Results(Machine machine, Map<String, Object> settings, Ceiling ceiling, SystemResult nativeReplication,
+               SystemResult ferry, Map<String, Double> ferryToAnchor, List<TargetCheck> targets) {
+
+    record Machine(int cores, String startedAt, String loadBefore, String loadAfter, double wallSeconds,
+                   String redisVersion, String java) {
+    }
+
+    /** The source's own write rate: one pipelined connection (the benchmark's generator) and redis-benchmark. */
+    record Ceiling(double setOpsPerSecond, Double redisBenchmarkSetOpsPerSecond, int valueBytes, int respBytesPerSet) {
+    }
+
+    /** One open-loop window at a fixed offered rate. */
+    record Window(String workload, double offeredOpsPerSecond, double achievedOpsPerSecond,
+                  double targetOpsPerSecond, double maxLagMsSecondHalf, double endLagMs, double drainSeconds,
+                  boolean bounded, Map<String, Double> cpuSecondsPer1kOps) {
+    }
+
+    /**
+     * The highest offered rate whose window kept the lag bounded (null if none did), the probe that
+     * suggested where to start, and every window tried.
+     */
+    record Sustained(String workload, Double opsPerSecond, double probeTargetOpsPerSecond, List<Window> windows,
+                     Map<String, Double> cpuSecondsPer1kOps) {
+    }
+
+    record Latency(int offeredOpsPerSecond, double p50Ms, double p99Ms, double p999Ms, double maxMs,
+                   long measured, long missing) {
+    }
+
+    record CatchUp(long ops, double opsPerSecond, double secondsToFirstProgress, double secondsUntilCaughtUp,
+                   double storedOpsPerSecond, double streamBytesPerOp, double respBytesPerOp, String mode) {
+    }
+
+    record Delivered(long sourceKeys, long targetKeys, long reservedTargetKeys, int mixedKeysCompared,
+                     int mixedMismatches, long writeErrors, boolean allWritesDelivered) {
+    }
+
+    record SystemResult(String name, Sustained set, Sustained mixed, List<Latency> latency, CatchUp catchUp,
+                        Map<String, Long> peakRssBytes, Map<String, Double> agentMetrics, Delivered delivered) {
+
+        Latency latencyAt(int rate) {
+            return latency.stream().filter(l -> l.offeredOpsPerSecond() == rate).findFirst().orElse(null);
+        }
+    }
+
+    record TargetCheck(String figure, String target, String aim, Double value, boolean met) {
+    }
+}
