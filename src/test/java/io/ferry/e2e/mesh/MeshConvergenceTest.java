@@ -35,12 +35,14 @@ class MeshConvergenceTest {
                 writers.add(CompletableFuture.runAsync(() -> writeEverything(mesh, name)));
             }
             writers.forEach(CompletableFuture::join);
+            long written = System.nanoTime();
 
             Await.until(MeshUnderTest.CONVERGE, "A, B and C hold the same keys", () -> {
                 Keyspace a = Keyspace.of(mesh.redis("A"));
                 return a.keys().size() > 0 && a.differences(Keyspace.of(mesh.redis("B")), 1000).isEmpty()
                         && a.differences(Keyspace.of(mesh.redis("C")), 1000).isEmpty();
             });
+            System.out.printf("converged %d ms after the writers finished%n", (System.nanoTime() - written) / 1_000_000);
             Keyspace a = Keyspace.of(mesh.redis("A"));
             assertEquals(List.of(), a.differences(Keyspace.of(mesh.redis("B")), 1000));
             assertEquals(List.of(), a.differences(Keyspace.of(mesh.redis("C")), 1000));

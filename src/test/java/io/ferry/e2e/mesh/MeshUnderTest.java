@@ -80,12 +80,16 @@ final class MeshUnderTest implements AutoCloseable {
     }
 
     void startAgents() {
+        long start = System.nanoTime();
         ids.keySet().forEach(this::startCapture);
         ids.keySet().forEach(this::startApply);
         ids.keySet().forEach(name -> {
             awaitReady(name, "capture");
+            System.out.printf("capture %s ready after %d ms%n", name, (System.nanoTime() - start) / 1_000_000);
             awaitReady(name, "apply");
+            System.out.printf("apply %s ready after %d ms%n", name, (System.nanoTime() - start) / 1_000_000);
         });
+        System.out.printf("agents of %s ready in %d ms%n", ids.values(), (System.nanoTime() - start) / 1_000_000);
     }
 
     /** Instance id of a short name (A → A-1f2e3d). */
