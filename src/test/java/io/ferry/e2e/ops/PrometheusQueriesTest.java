@@ -70,7 +70,7 @@ class PrometheusQueriesTest {
 
     @Test
     void everyDashboardQueryReturnsData() {
-        prometheus.awaitData(Duration.ofSeconds(30), dashboardQueries(MESH));
+        prometheus.awaitData(Duration.ofSeconds(30), PrometheusServer.dashboardQueries(MESH));
     }
 
     @Test
@@ -92,9 +92,7 @@ class PrometheusQueriesTest {
         assertEquals(Map.of(), unhealthy, "rules that failed to evaluate");
         assertEquals(AlertRulesTest.alerts().size(), prometheus.rules().size(), "every rule of ferry-rules.yaml is loaded");
 
-        List<String> selectors = new ArrayList<>();
-        DashboardTest.ruleQueries().forEach(expr -> selectors.addAll(PromQl.selectors(expr)));
-        prometheus.awaitData(Duration.ofSeconds(30), selectors);
+        prometheus.awaitData(Duration.ofSeconds(30), PrometheusServer.ruleSelectors());
     }
 
     @Test
@@ -107,23 +105,9 @@ class PrometheusQueriesTest {
                 || a.startsWith("FerryApplyDown") || a.startsWith("FerryCaptureMissing")), "healthy agents fire no other alert: " + firing());
     }
 
-    /** The dashboard's panel queries as Grafana would send them for mesh {@code mesh} and all instances. */
-    public static List<String> dashboardQueries(String mesh) {
-        List<String> queries = new ArrayList<>();
-        for (String expr : DashboardTest.panelQueries()) {
-            queries.add(grafanaVariables(expr, mesh));
-        }
-        return queries;
-    }
-
-    private static String grafanaVariables(String expr, String mesh) {
-        return expr.replace("$mesh", mesh).replace("$instance", ".+")
-                .replace("$__rate_interval", "5s").replace("$__range", "1m");
-    }
-
     private static Set<String> labelValues(String variableQuery, String label) {
         Set<String> values = new TreeSet<>();
-        for (Object series : prometheus.query(grafanaVariables(PromQl.unwrapLabelValues(variableQuery), MESH))) {
+        for (Object series : prometheus.query(PrometheusServer.asGrafanaSends(PromQl.unwrapLabelValues(variableQuery), MESH))) {
             values.add(String.valueOf(OpsTools.at(series, "metric", label)));
         }
         return values;

@@ -37,7 +37,8 @@ import java.util.stream.Stream;
  *         new PrometheusServer.Target("127.0.0.1:" + capturePortOfA, "capture", "a"),
  *         new PrometheusServer.Target("127.0.0.1:" + applyPortOfA, "apply", "a"), ...))) {
  *     prometheus.awaitTargetsUp(Duration.ofSeconds(30));
- *     prometheus.awaitData(Duration.ofSeconds(30), PrometheusQueriesTest.dashboardQueries("demo"));
+ *     prometheus.awaitData(Duration.ofSeconds(30), PrometheusServer.dashboardQueries("demo"));
+ *     prometheus.awaitData(Duration.ofSeconds(30), PrometheusServer.ruleSelectors());
  * }
  * }</pre>
  * {@link PrometheusQueriesTest} does exactly that against agents' real meter classes served by
@@ -111,6 +112,28 @@ public final class PrometheusServer implements AutoCloseable {
 
     public long pid() {
         return process.pid();
+    }
+
+    /** Every panel query of grafana/dashboards/ferry.json as Grafana sends it for mesh {@code mesh} and all instances. */
+    public static List<String> dashboardQueries(String mesh) {
+        List<String> queries = new ArrayList<>();
+        for (String expr : DashboardTest.panelQueries()) {
+            queries.add(asGrafanaSends(expr, mesh));
+        }
+        return queries;
+    }
+
+    /** Every vector selector of the alert rules (e.g. {@code up{role="capture"}}): each should return data from a healthy mesh. */
+    public static List<String> ruleSelectors() {
+        List<String> selectors = new ArrayList<>();
+        DashboardTest.ruleQueries().forEach(expr -> selectors.addAll(PromQl.selectors(expr)));
+        return selectors;
+    }
+
+    /** A dashboard expression with Grafana's variables filled in: the mesh, All instances, short windows for second-scale data. */
+    public static String asGrafanaSends(String expr, String mesh) {
+        return expr.replace("$mesh", mesh).replace("$instance", ".+")
+                .replace("$__rate_interval", "5s").replace("$__range", "1m");
     }
 
     /** Waits until Prometheus has scraped every target successfully at least once. */
