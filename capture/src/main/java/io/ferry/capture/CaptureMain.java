@@ -77,6 +77,7 @@ public final class CaptureMain {
             System.err.println("ferry capture: " + e.getMessage());
             return 2;
         }
+        String id = instanceId;
         PrometheusMeterRegistry registry = AgentHttpServer.newRegistry();
         CaptureService service = new CaptureService(mesh, instanceId, registry);
         AgentHttpServer http;
@@ -91,6 +92,9 @@ public final class CaptureMain {
         Thread shutdown = new Thread(() -> {
             service.close();
             http.close();
+            System.err.println("ferry capture " + id + " stopped" + (service.failure() == null ? "" : ": " + service.failure()));
+            // a SIGTERM is the normal way to stop: report the outcome, not the signal (143)
+            Runtime.getRuntime().halt(service.failure() == null ? 0 : 1);
         }, "ferry-capture-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdown);
         service.start();

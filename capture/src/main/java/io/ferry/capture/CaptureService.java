@@ -401,6 +401,7 @@ public final class CaptureService implements AutoCloseable {
         if (poller != null) {
             poller.close();
         }
+        log.info("capture of {} stopped; committed position offset {}", instance.id(), metrics.committedOffset());
         stopped.countDown();
     }
 }
