@@ -33,6 +33,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
@@ -159,6 +160,10 @@ public final class ApplyService implements AutoCloseable {
                     updateLag();
                 } catch (RedisUnavailableException e) {
                     redisLost(e);
+                } catch (RetriableException e) {
+                    // Kafka unreachable for a moment (broker restart): nothing was applied for the
+                    // partitions concerned; the consumer reconnects by itself.
+                    LOG.warn("Kafka not answering ({}); retrying", e.toString());
                 }
             }
         } catch (OffsetGapException e) {

@@ -75,7 +75,12 @@ final class MeshUnderTest implements AutoCloseable {
     /** Servers on the JVM's shared broker and every agent running and ready. */
     static MeshUnderTest start(String... names) {
         MeshUnderTest mesh = servers(TestServers.kafka(), null, names);
-        mesh.startAgents();
+        try {
+            mesh.startAgents();
+        } catch (RuntimeException | Error e) {
+            mesh.close();
+            throw e;
+        }
         return mesh;
     }
 
@@ -137,7 +142,7 @@ final class MeshUnderTest implements AutoCloseable {
     }
 
     void awaitReady(String name, String role) {
-        Await.until(Duration.ofSeconds(60), role + " " + name + " ready (log " + log(role, name) + ")", () -> {
+        Await.until(Duration.ofSeconds(120), role + " " + name + " ready (log " + log(role, name) + ")", () -> {
             JvmProcess process = "capture".equals(role) ? captures.get(name) : applies.get(name);
             if (!process.isAlive()) {
                 throw new AssertionError(role + " " + name + " exited; see " + log(role, name));

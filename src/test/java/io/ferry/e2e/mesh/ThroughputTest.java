@@ -1,0 +1,52 @@
+package io.ferry.e2e.mesh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.localmesh.Await;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * End-to-end throughput: {@code redis-benchmark -t set -P 64} writes on A; the clock stops when B's
+ * apply agent has applied every one of those SETs (its ferry_apply_commands_total for peer A).
+ * Ops per second = benchmark SETs / (time until all are applied on B − benchmark start).
+ * {@code -Dferry.throughput.ops=N} sizes the run (default 300000).
+ */
+class ThroughputTest {
+
+    @Test
+    void measuresWritesPerSecondFromOneInstanceUntilVisibleOnAnother() throws Exception {
+        int ops = Integer.getInteger("ferry.throughput.ops", 300_000);
+        try (MeshUnderTest mesh = MeshUnderTest.start("A", "B")) {
+            String peerA = "peer=\"" + mesh.id("A") + "\"";
+            double base = mesh.metric("B", "apply", "ferry_apply_commands_total", peerA);
+            Path log = Files.createTempFile("redis-benchmark", ".log");
+            long start = System.nanoTime();
+            Process bench = new ProcessBuilder(List.of("redis-benchmark", "-h", "127.0.0.1",
+                    "-p", String.valueOf(mesh.local().redis(mesh.id("A")).port()),
+                    "-t", "set", "-n", String.valueOf(ops), "-P", "64", "-r", "100000", "-q"))
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            assertTrue(bench.waitFor(5, TimeUnit.MINUTES), "redis-benchmark did not finish");
+            assertEquals(0, bench.exitValue(), Files.readString(log));
+            long benchDone = System.nanoTime();
+            Await.until(Duration.ofMinutes(5), "B applied all " + ops + " SETs",
+                    () -> mesh.metric("B", "apply", "ferry_apply_commands_total", peerA) - base >= ops);
+            long applied = System.nanoTime();
+            Await.until(Duration.ofSeconds(60), "same number of keys on A and B",
+                    () -> mesh.redis("A").dbsize().equals(mesh.redis("B").dbsize() - 0));
+            double benchSeconds = (benchDone - start) / 1e9;
+            double endToEndSeconds = (applied - start) / 1e9;
+            double p99 = mesh.metric("B", "apply", "ferry_apply_latency_seconds_max", peerA);
+            System.out.printf("THROUGHPUT: %d SETs (redis-benchmark -P 64) written on A in %.1f s (%.0f ops/s), all applied on B"
+                    + " after %.1f s: %.0f ops/s end to end; max apply latency %.2f s; %s%n",
+                    ops, benchSeconds, ops / benchSeconds, endToEndSeconds, ops / endToEndSeconds, p99,
+                    Files.readString(log).strip().replace('\r', ' ').replace('\n', ' '));
+            assertTrue(ops / endToEndSeconds > 1000, "end-to-end throughput below 1000 ops/s");
+        }
+    }
+}
