@@ -88,6 +88,10 @@ public final class ChangePublisher implements AutoCloseable {
         props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(recordLimit));
         props.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "60000");
         props.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000");
+        // the first send of a transaction may meet the previous commit's markers still being written
+        // (CONCURRENT_TRANSACTIONS); retry soon instead of stalling the stream for the default 100 ms
+        props.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, "5");
+        props.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, "500");
         producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
         try {
             producer.initTransactions();
