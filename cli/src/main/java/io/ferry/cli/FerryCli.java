@@ -34,7 +34,6 @@ public final class FerryCli implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(spec.commandLine().getErr());
         throw new CommandLine.ParameterException(spec.commandLine(), "name a command: capture, apply, inspect, status or demo");
     }
 

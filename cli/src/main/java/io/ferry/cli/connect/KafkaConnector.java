@@ -91,6 +91,8 @@ public final class KafkaConnector implements AutoCloseable {
         Properties props = endpoint.clientProperties();
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        // a command line waits for nobody: return what there is at once
+        props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "50");
         props.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(TIMEOUT_MS / 2));
         props.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(TIMEOUT_MS));
         props.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "ferry-cli");
@@ -147,7 +149,8 @@ public final class KafkaConnector implements AutoCloseable {
         }
         if (e instanceof org.apache.kafka.common.errors.TimeoutException || e instanceof java.util.concurrent.TimeoutException
                 || e instanceof KafkaException && error.contains("bootstrap")) {
-            return new OperatorException(ExitCode.KAFKA_UNREACHABLE, "cannot reach Kafka at " + bootstrap() + " (" + error
+            return new OperatorException(ExitCode.KAFKA_UNREACHABLE, "cannot reach Kafka at " + bootstrap() + " (no answer within "
+                    + TIMEOUT_MS / 1000 + " s: " + error
                     + "). Check that the brokers are running and reachable from this host, the kafka.bootstrap address "
                     + "(or FERRY_KAFKA_BOOTSTRAP) and kafka.properties (security.protocol must match the listener).", e);
         }

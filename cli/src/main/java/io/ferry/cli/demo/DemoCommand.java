@@ -275,7 +275,8 @@ public final class DemoCommand implements Callable<Integer> {
             AutoCloseable next = started.pop();
             try {
                 next.close();
-            } catch (Exception e) {
+            } catch (Exception | Error e) {
+                // best effort: whatever fails, the rest is still stopped and the directory removed
                 System.err.println("demo: while stopping: " + e);
             }
         }

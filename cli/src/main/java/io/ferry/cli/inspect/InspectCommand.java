@@ -53,7 +53,7 @@ public final class InspectCommand implements Callable<Integer> {
     @Option(names = "--from-beginning", description = "Start at the oldest record instead of the last --tail per partition.")
     boolean fromBeginning;
 
-    @Option(names = "--tail", paramLabel = "N", defaultValue = "10", description = "Without --from-beginning: start N records before the end of each partition (default ${DEFAULT-VALUE}).")
+    @Option(names = "--tail", paramLabel = "N", defaultValue = "10", description = "Without --from-beginning: print the last N records of each partition first (default ${DEFAULT-VALUE}).")
     long tail;
 
     @Option(names = "--max", paramLabel = "N", defaultValue = "0", description = "Stop after N records (default: no limit).")
@@ -61,6 +61,9 @@ public final class InspectCommand implements Callable<Integer> {
 
     @Option(names = {"-f", "--follow"}, description = "Keep printing new records until Ctrl-C.")
     boolean follow;
+
+    @Option(names = "--no-heartbeats", description = "Leave out HEARTBEAT events (a capture sends one a second).")
+    boolean noHeartbeats;
 
     @Option(names = "--partition", paramLabel = "P", description = "Only this partition.")
     Integer partition;
@@ -95,6 +98,7 @@ public final class InspectCommand implements Callable<Integer> {
                     Runtime.getRuntime().addShutdownHook(stopper);
                 }
                 long count = reader.read(partitions, new TopicReader.Range(fromBeginning, tail, max, follow),
+                        noHeartbeats ? record -> !RecordDecoder.isHeartbeat(record.headers(), record.value()) : TopicReader.ALL,
                         record -> out.println(renderer.render(record)));
                 out.flush();
                 err.println(count + " record(s) from " + address.topic() + " at " + kafka.bootstrap());

@@ -50,6 +50,18 @@ public final class RecordDecoder {
         byFingerprint.put(SchemaNormalization.parsingFingerprint64(schema), serde);
     }
 
+    /** True for a capture's heartbeat event; the kind header says so without decoding the record. */
+    public static boolean isHeartbeat(org.apache.kafka.common.header.Headers headers, byte[] value) {
+        org.apache.kafka.common.header.Header kind = headers.lastHeader(io.ferry.schemas.ReplicationPolicy.KIND_HEADER);
+        if (kind != null && kind.value() != null) {
+            return io.ferry.schemas.EventKind.HEARTBEAT.name().equals(new String(kind.value(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return HEARTBEAT_DECODER.decode(value) instanceof Known known && known.record() instanceof ChangeEvent event
+                && event.getKind() == io.ferry.schemas.EventKind.HEARTBEAT;
+    }
+
+    private static final RecordDecoder HEARTBEAT_DECODER = new RecordDecoder();
+
     public Decoded decode(byte[] value) {
         if (value == null) {
             return new Tombstone();

@@ -2,7 +2,11 @@ package io.ferry.cli.inspect;
 
 import io.ferry.cli.connect.KafkaConnector;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.TreeMap;
+import java.util.function.Predicate;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -30,16 +34,52 @@ public final class TopicReader implements AutoCloseable {
         this.consumer = kafka.newConsumer();
     }
 
-    /** Hands each record to {@code sink}; returns how many. */
-    public long read(List<TopicPartition> partitions, Range range, Consumer<ConsumerRecord<byte[], byte[]>> sink) {
+    /**
+     * Hands each record {@code filter} accepts to {@code sink}; returns how many. Without
+     * {@code fromBeginning} it reads a window before the end and keeps the last {@code tail} accepted
+     * records of each partition (offsets are not records: transaction markers take offsets too).
+     */
+    public long read(List<TopicPartition> partitions, Range range, Predicate<ConsumerRecord<byte[], byte[]>> filter,
+                     Consumer<ConsumerRecord<byte[], byte[]>> sink) {
         Map<TopicPartition, Long> beginning = kafka.beginningOffsets(consumer, partitions);
         Map<TopicPartition, Long> end = kafka.endOffsets(consumer, partitions);
-        Map<TopicPartition, Long> start = new HashMap<>();
-        for (TopicPartition tp : partitions) {
-            start.put(tp, range.fromBeginning() ? beginning.get(tp) : Math.max(beginning.get(tp), end.get(tp) - range.tail()));
+        if (range.fromBeginning()) {
+            return read(beginning, end, range.follow(), range.max(), filter, sink);
         }
-        return read(start, end, range.follow(), range.max(), sink);
+        long window = 2 * range.tail() + (filter == ALL ? 0 : 20_000);
+        Map<TopicPartition, Long> start = new HashMap<>();
+        Map<TopicPartition, ArrayDeque<ConsumerRecord<byte[], byte[]>>> last = new TreeMap<>(
+                Comparator.comparing(TopicPartition::partition));
+        for (TopicPartition tp : partitions) {
+            start.put(tp, Math.max(beginning.get(tp), end.get(tp) - window));
+            last.put(tp, new ArrayDeque<>());
+        }
+        read(start, end, false, 0, filter, record -> {
+            ArrayDeque<ConsumerRecord<byte[], byte[]>> kept = last.get(new TopicPartition(record.topic(), record.partition()));
+            kept.addLast(record);
+            if (kept.size() > range.tail()) {
+                kept.removeFirst();
+            }
+        });
+        long count = 0;
+        for (ArrayDeque<ConsumerRecord<byte[], byte[]>> kept : last.values()) {
+            for (ConsumerRecord<byte[], byte[]> record : kept) {
+                sink.accept(record);
+                if (++count == range.max()) {
+                    return count;
+                }
+            }
+        }
+        if (!range.follow() || stopped) {
+            return count;
+        }
+        Map<TopicPartition, Long> now = new HashMap<>();
+        partitions.forEach(tp -> now.put(tp, kafka.call(() -> consumer.position(tp))));
+        return count + read(now, end, true, range.max() <= 0 ? 0 : range.max() - count, filter, sink);
     }
+
+    /** Accepts every record. */
+    public static final Predicate<ConsumerRecord<byte[], byte[]>> ALL = record -> true;
 
     /** Reads each partition from its start offset up to the end offset it has now; returns how many records. */
     public long readToEnd(Map<TopicPartition, Long> start, long max, Consumer<ConsumerRecord<byte[], byte[]>> sink) {
@@ -47,11 +87,11 @@ public final class TopicReader implements AutoCloseable {
         Map<TopicPartition, Long> beginning = kafka.beginningOffsets(consumer, partitions);
         Map<TopicPartition, Long> from = new HashMap<>();
         start.forEach((tp, offset) -> from.put(tp, Math.max(offset, beginning.get(tp))));
-        return read(from, kafka.endOffsets(consumer, partitions), false, max, sink);
+        return read(from, kafka.endOffsets(consumer, partitions), false, max, ALL, sink);
     }
 
     private long read(Map<TopicPartition, Long> start, Map<TopicPartition, Long> stopAt, boolean follow, long max,
-                      Consumer<ConsumerRecord<byte[], byte[]>> sink) {
+                      Predicate<ConsumerRecord<byte[], byte[]>> filter, Consumer<ConsumerRecord<byte[], byte[]>> sink) {
         List<TopicPartition> partitions = List.copyOf(start.keySet());
         consumer.assign(partitions);
         start.forEach(consumer::seek);
@@ -63,7 +103,7 @@ public final class TopicReader implements AutoCloseable {
                 }
                 for (ConsumerRecord<byte[], byte[]> record : kafka.call(() -> consumer.poll(Duration.ofMillis(200)))) {
                     TopicPartition tp = new TopicPartition(record.topic(), record.partition());
-                    if (!follow && record.offset() >= stopAt.get(tp)) {
+                    if (!follow && record.offset() >= stopAt.get(tp) || !filter.test(record)) {
                         continue;
                     }
                     sink.accept(record);

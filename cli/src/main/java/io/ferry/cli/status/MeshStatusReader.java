@@ -38,6 +38,8 @@ final class MeshStatusReader implements AutoCloseable {
     private final MeshConfig mesh;
     private final StatusReport report;
     private final Map<String, KafkaConnector> kafkaByBootstrap = new HashMap<>();
+    private final Map<KafkaConnector, Boolean> reachable = new HashMap<>();
+    private final Map<KafkaConnector, TopicReader> readers = new HashMap<>();
     private final RecordDecoder decoder = new RecordDecoder();
 
     MeshStatusReader(MeshConfig mesh, StatusReport report) {
@@ -49,7 +51,12 @@ final class MeshStatusReader implements AutoCloseable {
         report.line("");
         report.line("instance " + instance.id() + "   redis " + instance.redis() + "   kafka " + instance.kafka().bootstrap());
         KafkaConnector kafka = kafka(instance);
-        boolean kafkaUp = check("  ", () -> kafka.checkReachable());
+        Boolean known = reachable.get(kafka);
+        boolean kafkaUp = known != null ? known : check("  ", kafka::checkReachable);
+        reachable.put(kafka, kafkaUp);
+        if (known != null && !known) {
+            report.problem("  ", ExitCode.KAFKA_UNREACHABLE, "Kafka at " + kafka.bootstrap() + " is unreachable (see above)");
+        }
         try (RedisConnector redis = new RedisConnector(instance)) {
             Optional<Map<String, String>> replication = attempt("  ", redis::infoReplication);
             replication.ifPresent(info -> report.line("  redis    " + info.getOrDefault("role", "?") + ", master_repl_offset "
@@ -120,9 +127,7 @@ final class MeshStatusReader implements AutoCloseable {
             Optional<Long> checkpoint = attempt("  ", () -> checkpoint(redis, peer.id(), tp.partition())).flatMap(c -> c);
             long from = checkpoint.map(c -> c + 1).orElse(0L);
             long[] behind = {0};
-            try (TopicReader reader = new TopicReader(peerKafka)) {
-                reader.readToEnd(Map.of(tp, from), COUNT_LIMIT, record -> behind[0]++);
-            }
+            reader(peerKafka).readToEnd(Map.of(tp, from), COUNT_LIMIT, record -> behind[0]++);
             report.line("  apply    from " + peer.id() + " " + tp + ": checkpoint "
                     + checkpoint.map(String::valueOf).orElse("none (nothing applied yet)")
                     + ", " + (behind[0] >= COUNT_LIMIT ? "more than " : "") + behind[0] + " record(s) behind"
@@ -166,12 +171,15 @@ final class MeshStatusReader implements AutoCloseable {
     private long readAll(KafkaConnector kafka, List<TopicPartition> partitions, java.util.function.Consumer<Object> sink) {
         Map<TopicPartition, Long> start = new HashMap<>();
         partitions.forEach(tp -> start.put(tp, 0L));
-        try (TopicReader reader = new TopicReader(kafka)) {
-            return reader.readToEnd(start, COUNT_LIMIT, record -> {
-                RecordDecoder.Decoded decoded = decoder.decode(record.value());
-                sink.accept(decoded instanceof RecordDecoder.Known known ? known.record() : decoded);
-            });
-        }
+        return reader(kafka).readToEnd(start, COUNT_LIMIT, record -> {
+            RecordDecoder.Decoded decoded = decoder.decode(record.value());
+            sink.accept(decoded instanceof RecordDecoder.Known known ? known.record() : decoded);
+        });
+    }
+
+    /** One group-less consumer per Kafka cluster, reassigned for each read. */
+    private TopicReader reader(KafkaConnector kafka) {
+        return readers.computeIfAbsent(kafka, TopicReader::new);
     }
 
     private KafkaConnector kafka(InstanceConfig instance) {
@@ -219,6 +227,7 @@ final class MeshStatusReader implements AutoCloseable {
 
     @Override
     public void close() {
+        readers.values().forEach(TopicReader::close);
         kafkaByBootstrap.values().forEach(KafkaConnector::close);
     }
 }
