@@ -96,7 +96,7 @@ record BenchConfig(
                     options.containsKey("--keep-work-dir"),
                     quick ? 1 : 10,
                     quick ? 1 : 10,
-                    quick ? 40_000 : Long.MAX_VALUE,
+                    quick ? 20_000 : 300_000,
                     number(options, "--window-seconds", quick ? 2 : 60),
                     (int) number(options, "--max-windows", quick ? 2 : 3),
                     number(options, "--mixed-window-seconds", quick ? 2 : 30),

@@ -72,6 +72,9 @@ public final class BenchMain {
         try {
             progress.say("starting the Kafka broker (own JVM)");
             kafka = LocalKafka.start(LocalKafka.Mode.FORKED, dir.resolve("kafka"));
+            if (config.profile()) {
+                jcmd(kafka.pid(), "JFR.start", "name=bench", "settings=profile", "filename=" + dir.resolve("kafka.jfr"));
+            }
             try (NativeReplication nat = NativeReplication.start(binary, dir)) {
                 redisVersion = nat.source().version();
                 ceiling = Ceilings.measure(nat, binary, config, progress);
@@ -86,6 +89,9 @@ public final class BenchMain {
             }
         } finally {
             if (kafka != null) {
+                if (config.profile()) {
+                    jcmd(kafka.pid(), "JFR.dump", "name=bench", "filename=" + dir.resolve("kafka.jfr"));
+                }
                 kafka.stop();
             }
         }
@@ -143,6 +149,20 @@ public final class BenchMain {
     private static void quietLogging() {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         System.setProperty("org.slf4j.simpleLogger.log.org.apache.kafka", "error");
+    }
+
+    /** Runs a jcmd diagnostic command against a JVM this benchmark started (profiling the broker). */
+    private static void jcmd(long pid, String... command) {
+        List<String> args = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), Long.toString(pid)));
+        args.addAll(List.of(command));
+        try {
+            Process process = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (IOException e) {
+            System.err.println("jcmd failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     static String loadAverage() {

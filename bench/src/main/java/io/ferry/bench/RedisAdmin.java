@@ -7,7 +7,13 @@ import io.lettuce.core.ScanCursor;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.RedisFuture;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** Control commands for one Redis the benchmark runs (INFO, CONFIG SET, REPLICAOF, counting keys). */
 final class RedisAdmin implements AutoCloseable {
@@ -38,6 +44,26 @@ final class RedisAdmin implements AutoCloseable {
     long infoLong(String section, String field) {
         String value = info(section, field);
         return value == null ? -1 : Long.parseLong(value);
+    }
+
+    /** DUMP of each key (null for a missing key), pipelined. */
+    List<byte[]> dumpAll(List<String> keys) {
+        List<RedisFuture<byte[]>> futures = new ArrayList<>(keys.size());
+        for (String key : keys) {
+            futures.add(connection.async().dump(key));
+        }
+        List<byte[]> dumps = new ArrayList<>(keys.size());
+        for (RedisFuture<byte[]> future : futures) {
+            try {
+                dumps.add(future.get(60, TimeUnit.SECONDS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            } catch (ExecutionException | TimeoutException e) {
+                throw new IllegalStateException("DUMP failed", e);
+            }
+        }
+        return dumps;
     }
 
     /** Keys matching {@code pattern}, counted with SCAN. */

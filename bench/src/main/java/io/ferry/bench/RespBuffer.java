@@ -28,6 +28,17 @@ final class RespBuffer {
         return crlf();
     }
 
+    /** A bulk string holding {@code len} bytes of {@code source} from {@code offset}. */
+    RespBuffer bulk(byte[] source, int offset, int len) {
+        put((byte) '$');
+        number(len);
+        crlf();
+        ensure(len);
+        System.arraycopy(source, offset, bytes, size, len);
+        size += len;
+        return crlf();
+    }
+
     /** An ASCII argument (command names, field names): never user data. */
     RespBuffer bulk(String ascii) {
         return bulk(ascii.getBytes(StandardCharsets.US_ASCII));
