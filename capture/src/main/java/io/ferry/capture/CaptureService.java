@@ -9,6 +9,7 @@ import io.ferry.capture.publish.OutboxSink;
 import io.ferry.capture.publish.TopicProvisioner;
 import io.ferry.capture.snapshot.RdbKeyReader;
 import io.ferry.capture.snapshot.SnapshotMapper;
+import io.ferry.capture.stream.ExpirySeeder;
 import io.ferry.capture.stream.ExpiryTracker;
 import io.ferry.capture.stream.StreamMapper;
 import io.ferry.schemas.ChangeEvent;
@@ -19,6 +20,7 @@ import io.ferry.topology.CaptureSettings;
 import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.MeshConfig;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -243,7 +245,11 @@ public final class CaptureService implements AutoCloseable {
         ExpiryTracker expiries = new ExpiryTracker();
         AtomicReference<SourcePosition> resume = new AtomicReference<>(start);
         long backoff = 200;
+        boolean seeded = start == null;
         while (!closing && writer.isAlive()) {
+            if (!seeded) {
+                seeded = seedExpiries(expiries);
+            }
             PsyncClient psync = new PsyncClient(instance.redis(), spoolDir, 10_000);
             client.set(psync);
             if (closing) {
@@ -276,6 +282,19 @@ public final class CaptureService implements AutoCloseable {
             } finally {
                 client.set(null);
             }
+        }
+    }
+
+    /** Resuming: learn the TTLs set before the committed position, which the stream will not repeat. */
+    private boolean seedExpiries(ExpiryTracker expiries) {
+        state = "reading TTLs from Redis at " + instance.redis();
+        try {
+            ExpirySeeder.seed(instance.redis(), expiries, System::currentTimeMillis);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            log.warn("could not read TTLs from {} ({}); until they are learnt again, an expiry of a key whose TTL was set "
+                    + "before this restart is published like a user's DEL", instance.redis(), describe(e));
+            return false;
         }
     }
 

@@ -34,6 +34,8 @@ class CaptureFailoverTest {
                 for (int i = 0; i < 500; i++) {
                     onMaster.sync().set("before:" + i, Integer.toString(i));
                 }
+                // outlives the switch: the resumed capture must learn its TTL from the keyspace, not the stream
+                onMaster.sync().set("short-lived", "v", io.lettuce.core.SetArgs.Builder.px(10_000));
                 onMaster.sync().select(5);
                 onMaster.sync().set("before:db5", "x");
                 long masterOffset = offset(onMaster);
@@ -51,11 +53,14 @@ class CaptureFailoverTest {
                 capture.start();
                 CaptureFixture.awaitReady(capture);
                 assertEquals(PsyncClient.SyncMode.CONTINUE, capture.lastSync());
+                assertEquals(1, onReplica.sync().exists("short-lived"), "precondition: short-lived still alive when the capture resumed");
                 assertEquals(0.0, capture.metrics().fullResyncCount(), "no full resync after the failover");
                 onReplica.sync().set("after:db0", "y"); // the promoted replica's stream starts with SELECT 0
                 for (int i = 0; i < 500; i++) {
                     onReplica.sync().set("after:" + i, Integer.toString(i));
                 }
+                Await.until(Duration.ofSeconds(20), "short-lived expired on the promoted replica",
+                        () -> onReplica.sync().exists("short-lived") == 0);
                 onReplica.sync().set("end", "1");
                 List<ChangeEvent> changes = log.changesUntil("SET end 1", Duration.ofSeconds(30));
                 List<String> keys = new ArrayList<>();
@@ -66,12 +71,16 @@ class CaptureFailoverTest {
                 for (int i = 0; i < 500; i++) {
                     expected.add("0:before:" + i);
                 }
+                expected.add("0:short-lived");
                 expected.add("5:before:db5");
                 expected.add("0:after:db0");
                 for (int i = 0; i < 500; i++) {
                     expected.add("0:after:" + i);
                 }
+                assertEquals(expected.size(), keys.size(), "every write before and after the switch, once (the expiry DEL is not published)");
                 assertEquals(expected, keys, "every write before and after the switch, once, in order, in its db");
+                assertEquals(1.0, registry.find("ferry.capture.filtered.commands").tag("command", "DEL").counter().count(),
+                        "the expiry on the promoted replica is filtered");
                 assertEquals(1, log.poll().stream().filter(e -> e.getKind() == EventKind.SNAPSHOT_START).count());
                 assertNotEquals(oldReplid, changes.get(changes.size() - 1).getPosition().getReplid(),
                         "positions carry the promoted replica's new replication id");

@@ -73,14 +73,29 @@ public final class RedisConnection implements AutoCloseable {
     }
 
     /** Sends one command without waiting; the reply is read with {@link #readReply()}. */
-    public synchronized void send(String... args) throws IOException {
-        ByteArrayOutputStream encoded = new ByteArrayOutputStream(64);
-        encoded.writeBytes(("*" + args.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
-        for (String arg : args) {
-            byte[] bytes = arg.getBytes(StandardCharsets.UTF_8);
-            encoded.writeBytes(("$" + bytes.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
-            encoded.writeBytes(bytes);
-            encoded.writeBytes(new byte[] {'\r', '\n'});
+    public void send(String... args) throws IOException {
+        byte[][] argv = new byte[args.length][];
+        for (int i = 0; i < args.length; i++) {
+            argv[i] = args[i].getBytes(StandardCharsets.UTF_8);
+        }
+        send(argv);
+    }
+
+    /** Sends one command of raw arguments without waiting. */
+    public void send(byte[]... argv) throws IOException {
+        sendAll(java.util.List.<byte[][]>of(argv));
+    }
+
+    /** Pipelines several commands in one write; read their replies in order with {@link #readReply()}. */
+    public synchronized void sendAll(java.util.List<byte[][]> commands) throws IOException {
+        ByteArrayOutputStream encoded = new ByteArrayOutputStream(64 * commands.size());
+        for (byte[][] argv : commands) {
+            encoded.writeBytes(("*" + argv.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            for (byte[] bytes : argv) {
+                encoded.writeBytes(("$" + bytes.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                encoded.writeBytes(bytes);
+                encoded.writeBytes(new byte[] {'\r', '\n'});
+            }
         }
         out.write(encoded.toByteArray());
         out.flush();
