@@ -8,6 +8,7 @@ import io.ferry.localmesh.RedisServer;
 import io.ferry.localmesh.TestServers;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
+import io.ferry.schemas.EventKind;
 import io.ferry.schemas.ReplicationPolicy;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -83,6 +84,13 @@ class CaptureDataTypesTest {
             assertEquals("hash-db-3", CaptureFixture.text(changes.get(13).getKeys().get(0)));
             ChangeEvent last = changes.get(changes.size() - 1);
             assertEquals(0, last.getPosition().getDb());
+            long endOffset = last.getPosition().getOffset();
+            List<ChangeEvent> all = log.await("heartbeats while Redis is idle", Duration.ofSeconds(10),
+                    events -> events.stream().filter(e -> e.getKind() == EventKind.HEARTBEAT
+                            && e.getHeartbeat().getCapturedOffset() > endOffset).count() >= 2);
+            ChangeEvent beat = all.stream().filter(e -> e.getKind() == EventKind.HEARTBEAT).reduce((a, b) -> b).orElseThrow();
+            assertEquals(beat.getPosition().getOffset(), beat.getHeartbeat().getCapturedOffset());
+            assertTrue(beat.getHeartbeat().getSourceOffset() >= beat.getHeartbeat().getCapturedOffset(), beat.toString());
             assertTrue(log.headers().stream().allMatch(h -> id.equals(h.get(ReplicationPolicy.ORIGIN_HEADER))
                     && h.get(ReplicationPolicy.KIND_HEADER) != null), "origin and kind headers on every record");
         }
