@@ -154,7 +154,14 @@ public final class ApplyService implements AutoCloseable {
                     started = true;
                     for (PeerConsumer consumer : consumers) {
                         consumer.resolvePending(redis);
-                        applyAll(consumer, consumer.poll(consumers.size() == 1 ? POLL : POLL.dividedBy(consumers.size())));
+                        long polling = System.nanoTime();
+                        ConsumerRecords<byte[], byte[]> records = consumer.poll(consumers.size() == 1 ? POLL : POLL.dividedBy(consumers.size()));
+                        long applying = System.nanoTime();
+                        applyAll(consumer, records);
+                        if (LOG.isDebugEnabled() && !records.isEmpty()) {
+                            LOG.debug("poll: {} records in {} µs, applied in {} µs", records.count(),
+                                    (applying - polling) / 1000, (System.nanoTime() - applying) / 1000);
+                        }
                     }
                     backoffMillis = settings.retryBackoffMillis();
                     updateLag();

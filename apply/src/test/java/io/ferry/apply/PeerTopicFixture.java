@@ -84,6 +84,7 @@ final class PeerTopicFixture implements AutoCloseable {
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         props.put(ProducerConfig.LINGER_MS_CONFIG, "2");
+        props.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(256 * 1024));
         producer = new KafkaProducer<>(props);
         client = RedisClient.create(redis.uri());
         connection = client.connect(ByteArrayCodec.INSTANCE);
@@ -154,6 +155,21 @@ final class PeerTopicFixture implements AutoCloseable {
             last = produceRaw(AvroSerde.changeEvents().encode(event));
         }
         return last;
+    }
+
+    /** Produces {@code count} events without waiting for each; returns the offset of the last one. */
+    long produceMany(int count, java.util.function.IntFunction<ChangeEvent> event) {
+        java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> last = null;
+        AvroSerde<ChangeEvent> serde = AvroSerde.changeEvents();
+        for (int i = 0; i < count; i++) {
+            last = producer.send(new ProducerRecord<>(topic(), serde.encode(event.apply(i))));
+        }
+        try {
+            producer.flush();
+            return last.get(60, TimeUnit.SECONDS).offset();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     long produceRaw(byte[] value) {

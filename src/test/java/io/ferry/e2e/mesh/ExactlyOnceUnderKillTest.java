@@ -18,13 +18,15 @@ class ExactlyOnceUnderKillTest {
             CounterLoad onB = new CounterLoad(mesh, "B", 50_000, 20, Duration.ofSeconds(12)).start();
             int kills = 0;
             while (!(onA.isDone() && onB.isDone()) || kills < 5) {
-                // the fault schedule: let C's agent apply for a moment, then SIGKILL it mid-batch
-                Thread.sleep(ThreadLocalRandom.current().nextLong(800, 2000));
+                // the fault schedule: once C's agent is applying again, let it run a moment, then SIGKILL it mid-batch
+                long before = mesh.checkpoint("C", "A");
+                Await.until(Duration.ofSeconds(60), "C's apply agent applying", () -> onA.isDone() || mesh.checkpoint("C", "A") > before);
+                Thread.sleep(ThreadLocalRandom.current().nextLong(300, 1500));
                 mesh.apply("C").kill();
                 kills++;
                 mesh.startApply("C");
-                mesh.awaitReady("C", "apply");
             }
+            mesh.awaitReady("C", "apply");
             onA.await();
             onB.await();
             Await.until(MeshUnderTest.CONVERGE, "C applied A's and B's writes", () -> onA.appliedOn("C") && onB.appliedOn("C"));

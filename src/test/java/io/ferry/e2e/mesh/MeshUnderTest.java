@@ -46,7 +46,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 final class MeshUnderTest implements AutoCloseable {
 
     static final Duration CONVERGE = Duration.ofSeconds(90);
-    private static final List<String> AGENT_JVM = List.of("-Xmx256m", "-XX:+UseSerialGC", "-Xshare:auto");
+    /** Agents start on C1 only: several JVMs share two cores in these tests and correctness needs no peak speed. */
+    private static final List<String> AGENT_JVM = List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+    private static final List<String> AGENT_JVM_FULL_JIT = List.of("-Xmx384m", "-XX:+UseParallelGC");
 
     private final LocalMesh mesh;
     private final Map<String, String> ids = new LinkedHashMap<>();
@@ -56,6 +58,7 @@ final class MeshUnderTest implements AutoCloseable {
     private final Map<String, StatefulRedisConnection<String, String>> connections = new LinkedHashMap<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final Path dir;
+    private List<String> agentJvm = AGENT_JVM;
 
     private MeshUnderTest(List<String> names, KafkaCluster kafka, String extraYaml) {
         String suffix = UUID.randomUUID().toString().substring(0, 6);
@@ -82,6 +85,12 @@ final class MeshUnderTest implements AutoCloseable {
             throw e;
         }
         return mesh;
+    }
+
+    /** Agents get the full JIT (for throughput measurements); call before starting them. */
+    MeshUnderTest withFullJit() {
+        agentJvm = AGENT_JVM_FULL_JIT;
+        return this;
     }
 
     void startAgents() {
@@ -115,13 +124,13 @@ final class MeshUnderTest implements AutoCloseable {
     }
 
     void startCapture(String name) {
-        captures.put(name, JvmProcess.start("capture-" + name, dir.resolve("capture-" + name + ".log"), CaptureMain.class, AGENT_JVM,
+        captures.put(name, JvmProcess.start("capture-" + name, dir.resolve("capture-" + name + ".log"), CaptureMain.class, agentJvm,
                 "--config", mesh.configFile().toString(), "--instance", id(name)));
     }
 
     /** Starts the apply agent with a stable member id, so a restart takes its partitions back at once. */
     void startApply(String name) {
-        applies.put(name, JvmProcess.start("apply-" + name, dir.resolve("apply-" + name + ".log"), ApplyMain.class, AGENT_JVM,
+        applies.put(name, JvmProcess.start("apply-" + name, dir.resolve("apply-" + name + ".log"), ApplyMain.class, agentJvm,
                 "--config", mesh.configFile().toString(), "--instance", id(name), "--member-id", "replica-0"));
     }
 
