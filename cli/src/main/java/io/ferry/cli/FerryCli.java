@@ -84,6 +84,9 @@ public final class FerryCli implements Runnable {
         defaultProperty("org.slf4j.simpleLogger.log.state.change.logger", "error");
         defaultProperty("org.slf4j.simpleLogger.log.io.netty", "warn");
         defaultProperty("org.slf4j.simpleLogger.log.io.lettuce", agent ? "warn" : "error");
+        defaultProperty("org.slf4j.simpleLogger.log.com.moilioncircle", "warn");
+        // a peer topic that does not exist yet is reported by the agents; the client would warn every second
+        defaultProperty("org.slf4j.simpleLogger.log.org.apache.kafka.clients.NetworkClient", "error");
     }
 
     private static void defaultProperty(String name, String value) {

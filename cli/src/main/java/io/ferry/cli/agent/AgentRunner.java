@@ -57,6 +57,11 @@ final class AgentRunner {
             agent.close();
             http.close();
             closed.countDown();
+            String failure = agent.failure();
+            out.println("ferry " + role + " " + instance.id() + ": stopped" + (failure == null ? "" : " (" + failure + ")"));
+            out.flush();
+            // SIGTERM is the normal way to stop an agent: the exit code reports the outcome, not the signal (143)
+            Runtime.getRuntime().halt(failure == null ? ExitCode.OK : ExitCode.FAILED);
         }, "ferry-" + role + "-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         agent.start();

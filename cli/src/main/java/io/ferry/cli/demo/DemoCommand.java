@@ -59,6 +59,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--no-traffic", description = "Do not write the sample keys.")
     boolean noTraffic;
 
+    @Option(names = "--no-agents", description = "Start only Kafka and the Redis servers; run 'ferry capture' and 'ferry apply' yourself with the mesh file it prints.")
+    boolean noAgents;
+
     @Option(names = "--dir", paramLabel = "DIR", description = "Directory for the servers' files (default: a new temporary directory).")
     Path dir;
 
@@ -85,9 +88,12 @@ public final class DemoCommand implements Callable<Integer> {
         try {
             LocalMesh mesh = startServers(workDir, out);
             if (stopRequested.getCount() > 0) {
+                printInstances(mesh, out);
+            }
+            if (stopRequested.getCount() > 0 && !noAgents) {
                 startAgents(mesh, out);
             }
-            if (stopRequested.getCount() > 0 && !noTraffic) {
+            if (stopRequested.getCount() > 0 && !noTraffic && !noAgents) {
                 converged = showTraffic(mesh, out);
             }
             if (stopRequested.getCount() > 0) {
@@ -136,6 +142,17 @@ public final class DemoCommand implements Callable<Integer> {
         return mesh;
     }
 
+    private void printInstances(LocalMesh mesh, PrintWriter out) {
+        out.println();
+        out.println("Instances (connect with redis-cli; metrics in Prometheus text format):");
+        for (InstanceConfig instance : mesh.config().instances().values()) {
+            out.printf("  %-3s redis-cli -p %d    capture http://127.0.0.1:%d/metrics    apply http://127.0.0.1:%d/metrics%n",
+                    instance.id(), instance.redis().port(), instance.captureHttpPort(), instance.applyHttpPort());
+        }
+        out.println(noAgents ? "      (no agents started: run them yourself, see below)" : "      (each agent also serves /healthz and /readyz)");
+        out.flush();
+    }
+
     private void startAgents(LocalMesh mesh, PrintWriter out) {
         long t0 = System.nanoTime();
         List<DemoAgent> agents = new ArrayList<>();
@@ -149,14 +166,6 @@ public final class DemoCommand implements Callable<Integer> {
             started.push(apply);
             agents.add(apply);
         }
-        out.println();
-        out.println("Instances (connect with redis-cli; metrics in Prometheus text format):");
-        for (InstanceConfig instance : mesh.config().instances().values()) {
-            out.printf("  %-3s redis-cli -p %d    capture http://127.0.0.1:%d/metrics    apply http://127.0.0.1:%d/metrics%n",
-                    instance.id(), instance.redis().port(), instance.captureHttpPort(), instance.applyHttpPort());
-        }
-        out.println("      (each agent also serves /healthz and /readyz)");
-        out.flush();
         Map<String, String> notReady = awaitReady(agents, Duration.ofSeconds(60));
         if (notReady.isEmpty()) {
             out.printf("Agents ready in %.1f s.%n", (System.nanoTime() - t0) / 1e9);
@@ -251,6 +260,11 @@ public final class DemoCommand implements Callable<Integer> {
         out.println();
         out.println("Try it:");
         out.printf("  redis-cli -p %d SET hello world      then   redis-cli -p %d GET hello%n", first, second);
+        if (noAgents) {
+            for (String id : ids) {
+                out.printf("  ./ferry capture -c %s -i %s      ./ferry apply -c %s -i %s%n", config, id, config, id);
+            }
+        }
         out.printf("  ./ferry status  -c %s%n", config);
         out.printf("  ./ferry inspect -c %s %s --follow%n", config, ids.get(0));
         out.println();
@@ -260,11 +274,16 @@ public final class DemoCommand implements Callable<Integer> {
         out.flush();
     }
 
-    /** SIGINT/SIGTERM: ask the main thread to stop and wait (bounded) until it has cleaned up. */
+    /**
+     * SIGINT/SIGTERM: ask the main thread to stop and wait (bounded) until it has cleaned up; then exit
+     * 0, since Ctrl-C is how the demo is meant to end (not 130/143).
+     */
     private void stopFromSignal() {
         stopRequested.countDown();
         try {
-            stopped.await(60, TimeUnit.SECONDS);
+            if (stopped.await(60, TimeUnit.SECONDS)) {
+                Runtime.getRuntime().halt(ExitCode.OK);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
