@@ -69,13 +69,32 @@ public final class BenchMain {
         Ceiling ceiling;
         String redisVersion;
         LocalKafka kafka = null;
+        // interrupted (Ctrl-C, SIGTERM): stop every server and agent started so far, newest first
+        List<AutoCloseable> running = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread cleanup = new Thread(() -> {
+            List<AutoCloseable> toStop;
+            synchronized (running) {
+                toStop = new ArrayList<>(running);
+            }
+            java.util.Collections.reverse(toStop);
+            for (AutoCloseable resource : toStop) {
+                try {
+                    resource.close();
+                } catch (Exception e) {
+                    System.err.println("stopping " + resource + ": " + e);
+                }
+            }
+        }, "bench-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             progress.say("starting the Kafka broker (own JVM)");
             kafka = LocalKafka.start(LocalKafka.Mode.FORKED, dir.resolve("kafka"));
+            running.add(kafka);
             if (config.profile()) {
                 jcmd(kafka.pid(), "JFR.start", "name=bench", "settings=profile", "filename=" + dir.resolve("kafka.jfr"));
             }
             try (NativeReplication nat = NativeReplication.start(binary, dir)) {
+                running.add(nat);
                 redisVersion = nat.source().version();
                 ceiling = Ceilings.measure(nat, binary, config, progress);
                 nat.attach();
@@ -84,6 +103,7 @@ public final class BenchMain {
             progress.say("starting Ferry: redis a, capture(a), apply(b), redis b");
             try (FerryOneWay ferry = FerryOneWay.start(binary, kafka, kafka.pid(), dir, config.meshSettings(),
                     config.kafkaProperties(), config.agentJvmOptions())) {
+                running.add(ferry);
                 ferry.startAgents(Duration.ofMinutes(2));
                 ferryResult = benchmark.measure(ferry);
             }
@@ -93,6 +113,12 @@ public final class BenchMain {
                     jcmd(kafka.pid(), "JFR.dump", "name=bench", "filename=" + dir.resolve("kafka.jfr"));
                 }
                 kafka.stop();
+            }
+            running.clear();
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running: it finds nothing left to stop
             }
         }
         Machine machine = new Machine(Runtime.getRuntime().availableProcessors(), Instant.now().minusNanos(System.nanoTime() - started).toString(),
