@@ -151,8 +151,8 @@ public final class CaptureService implements AutoCloseable {
                     }
                     metrics.reconnect();
                     state = "retrying after: " + e.getMessage();
-                    log.warn("capture of {} interrupted ({}); restarting from the committed position in {} ms",
-                            instance.id(), describe(e), backoff);
+                    log.warn("capture of {} interrupted ({}); retrying from the committed position in {} ms",
+                            instance.id(), e instanceof IOException ? e.getMessage() : describe(e), backoff);
                     Thread.sleep(backoff);
                     backoff = Math.min(backoff * 2, 10_000);
                 }
@@ -192,6 +192,13 @@ public final class CaptureService implements AutoCloseable {
         adminProps.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
         try (Admin admin = Admin.create(adminProps)) {
             TopicProvisioner.ensure(admin, instance.id(), 1, settings.maxRecordBytes());
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof AuthorizationException auth) {
+                throw auth;
+            }
+            throw new IOException("Kafka at " + instance.kafka() + " is unreachable or refused to set up the topics of "
+                    + instance.id() + ": " + describe(cause), cause);
         }
         try (ChangePublisher publisher = new ChangePublisher(kafka, instance.id(), SHARD, settings, metrics, metrics::sourceOffset)) {
             SourcePosition start = PositionStore.load(kafka, instance.id(), SHARD, Duration.ofSeconds(30)).orElse(null);
@@ -412,7 +419,11 @@ public final class CaptureService implements AutoCloseable {
         Thread thread = supervisor;
         if (thread != null) {
             try {
-                thread.join(60_000);
+                thread.join(5_000);
+                if (thread.isAlive()) {
+                    thread.interrupt(); // blocked waiting for Kafka or Redis: give up waiting
+                }
+                thread.join(55_000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
