@@ -12,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -92,10 +94,18 @@ public final class InspectCommand implements Callable<Integer> {
                     throw new OperatorException(ExitCode.BAD_CONFIG, address.topic() + " has no partition " + partition);
                 }
             }
+            CountDownLatch finished = new CountDownLatch(1);
             try (TopicReader reader = new TopicReader(kafka)) {
-                Thread stopper = new Thread(reader::stop, "ferry-inspect-stop");
                 if (follow) {
-                    Runtime.getRuntime().addShutdownHook(stopper);
+                    // Ctrl-C ends --follow: stop reading, let this thread print its summary, then exit
+                    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                        reader.stop();
+                        try {
+                            finished.await(5, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }, "ferry-inspect-stop"));
                 }
                 long count = reader.read(partitions, new TopicReader.Range(fromBeginning, tail, max, follow),
                         noHeartbeats ? record -> !RecordDecoder.isHeartbeat(record.headers(), record.value()) : TopicReader.ALL,
@@ -103,6 +113,8 @@ public final class InspectCommand implements Callable<Integer> {
                 out.flush();
                 err.println(count + " record(s) from " + address.topic() + " at " + kafka.bootstrap());
                 err.flush();
+            } finally {
+                finished.countDown();
             }
         }
         return ExitCode.OK;

@@ -87,7 +87,7 @@ public final class RecordRenderer {
             line.append(" at=").append(time(dead.getTimeMillis()))
                     .append(" error=").append(ByteText.quote(dead.getError().getBytes(StandardCharsets.UTF_8), 300));
             if (dead.getRecord() != null) {
-                line.append(" record=").append(dead.getRecord().remaining()).append(" bytes");
+                line.append(" record=").append(ByteText.quote(dead.getRecord(), 64));
             }
             if (dead.getCommand() != null) {
                 line.append("  ").append(command(dead.getCommand()));

@@ -108,6 +108,16 @@ class RecordRendererTest {
     }
 
     @Test
+    void showsTheBytesOfARecordThePeerCouldNotDecode() {
+        DeadLetter dead = DeadLetter.newBuilder().setApplier("b").setTopic("ferry.a.changes").setPartition(0)
+                .setKafkaOffset(3L).setReason("UNDECODABLE").setError("not a Ferry ChangeEvent")
+                .setRecord(ByteBuffer.wrap(new byte[] {1, 'x', (byte) 0x80})).setTimeMillis(AT).build();
+        String line = renderer.render(record("ferry.b.deadletters", 1, null, AvroSerde.deadLetters().encode(dead), null));
+        assertTrue(line.contains(" origin=? source=ferry.a.changes-0@3 reason=UNDECODABLE "), line);
+        assertTrue(line.endsWith(" record=\"\\x01x\\x80\""), line);
+    }
+
+    @Test
     void rendersConflictsWithTypeAndKey() {
         Conflict conflict = Conflict.newBuilder().setApplier("b").setOrigin("a").setType("CONDITIONAL_WRITE")
                 .setKey(bytes("lock")).setPosition(new SourcePosition(REPLID, 7L, 0))
