@@ -34,6 +34,12 @@ public final class KeyExtractor {
      */
     public static KeyExtractor fromCommandReply(List<Object> entries) {
         Map<String, Spec> specs = new HashMap<>();
+        addSpecs(entries, specs);
+        return new KeyExtractor(specs);
+    }
+
+    /** Entries, and (Redis 7) their subcommands at index 9, named like "XGROUP|CREATE". */
+    private static void addSpecs(List<Object> entries, Map<String, Spec> specs) {
         for (Object entry : entries) {
             if (!(entry instanceof List<?> fields) || fields.size() < 6) {
                 continue;
@@ -46,8 +52,12 @@ public final class KeyExtractor {
                 continue;
             }
             specs.put(text.toUpperCase(Locale.ROOT), new Spec(first.intValue(), last.intValue(), step.intValue()));
+            if (fields.size() > 9 && fields.get(9) instanceof List<?> subcommands) {
+                @SuppressWarnings("unchecked")
+                List<Object> nested = (List<Object>) subcommands;
+                addSpecs(nested, specs);
+            }
         }
-        return new KeyExtractor(specs);
     }
 
     public int knownCommands() {
@@ -102,6 +112,10 @@ public final class KeyExtractor {
             }
         }
         Spec spec = specs.get(name);
+        if (spec != null && spec.first() == 0 && argv.length > 1) {
+            Spec sub = specs.get(name + "|" + new String(argv[1], StandardCharsets.ISO_8859_1).toUpperCase(Locale.ROOT));
+            spec = sub != null ? sub : spec;
+        }
         if (spec == null) {
             if (specs.isEmpty()) {
                 addIf(keys, argv, 1);
