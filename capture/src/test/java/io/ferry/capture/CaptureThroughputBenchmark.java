@@ -23,6 +23,75 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 @EnabledIfSystemProperty(named = "ferry.benchmark", matches = "true")
 class CaptureThroughputBenchmark {
 
+    /**
+     * The capture's own CPU cost per event, without Redis or Kafka: decode, map and Avro-encode 1M
+     * propagated SETs on one thread.
+     */
+    @Test
+    void decodesMapsAndEncodesOnOneCore() throws Exception {
+        int n = 1_000_000;
+        java.io.ByteArrayOutputStream wire = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < 10_000; i++) {
+            String key = "key:" + String.format("%012d", i);
+            String value = "xxx";
+            wire.writeBytes(("*3\r\n$3\r\nSET\r\n$" + key.length() + "\r\n" + key + "\r\n$3\r\n" + value + "\r\n").getBytes());
+        }
+        byte[] chunk = wire.toByteArray();
+        io.ferry.schemas.AvroSerde<io.ferry.schemas.ChangeEvent> serde = io.ferry.schemas.AvroSerde.changeEvents();
+        long[] bytes = {0};
+        io.ferry.capture.stream.StreamSink sink = new io.ferry.capture.stream.StreamSink() {
+            @Override
+            public void publish(EventKind kind, int db, List<byte[][]> commands, List<byte[]> keys, long endOffset, int endDb) {
+                List<io.ferry.schemas.Command> body = new java.util.ArrayList<>();
+                for (byte[][] argv : commands) {
+                    List<java.nio.ByteBuffer> args = new java.util.ArrayList<>();
+                    for (int i = 1; i < argv.length; i++) {
+                        args.add(java.nio.ByteBuffer.wrap(argv[i]));
+                    }
+                    body.add(new io.ferry.schemas.Command(io.ferry.capture.stream.Argv.name(argv), args));
+                }
+                io.ferry.schemas.ChangeEvent event = new io.ferry.schemas.ChangeEvent("bench",
+                        new io.ferry.schemas.SourcePosition("8de1787ba490483314a4d30f1c628bc5025eb761", endOffset, endDb), kind, db, body,
+                        keys.stream().map(java.nio.ByteBuffer::wrap).toList(), java.time.Instant.now(), null, null);
+                bytes[0] += serde.encode(event).length;
+            }
+
+            @Override
+            public void advance(long endOffset, int endDb) {
+            }
+
+            @Override
+            public void filtered(String command, String reason) {
+            }
+
+            @Override
+            public void echo(String origin) {
+            }
+        };
+        io.ferry.capture.stream.StreamMapper mapper = new io.ferry.capture.stream.StreamMapper(sink,
+                io.ferry.capture.stream.KeyExtractor.withoutMetadata(), new io.ferry.capture.stream.ExpiryTracker(),
+                System::currentTimeMillis, 50, 0);
+        for (int round = 0; round < 2; round++) {
+            io.ferry.capture.psync.RespReader reader = new io.ferry.capture.psync.RespReader();
+            long offset = 0;
+            long events = 0;
+            long start = System.nanoTime();
+            while (events < n) {
+                reader.feed(chunk, 0, chunk.length);
+                io.ferry.capture.psync.RespMessage m;
+                while ((m = reader.next()) != null) {
+                    io.ferry.capture.psync.RespMessage.Command c = (io.ferry.capture.psync.RespMessage.Command) m;
+                    offset += c.wireBytes();
+                    mapper.accept(c.argv(), offset);
+                    events++;
+                }
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            System.out.printf("BENCHMARK one core: %d SETs decoded, mapped and encoded in %.2f s: %.0f events/s (%d bytes/event)%n",
+                    events, seconds, events / seconds, bytes[0] / Math.max(1, events * (round + 1)));
+        }
+    }
+
     @Test
     void publishesPipelinedSetsFastEnough() throws Exception {
         int writes = Integer.getInteger("ferry.benchmark.writes", 500_000);
