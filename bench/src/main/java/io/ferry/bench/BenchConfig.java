@@ -38,7 +38,9 @@ record BenchConfig(
         boolean profile,
         Map<String, String> captureSettings,
         Map<String, String> applySettings,
-        Map<String, String> kafkaProperties) {
+        Map<String, String> kafkaProperties,
+        Map<String, String> latencyCaptureSettings,
+        Map<String, String> latencyKafkaProperties) {
 
     static final String USAGE = """
             usage: ferry-bench [--quick] [--out results.json] [options]
@@ -58,7 +60,9 @@ record BenchConfig(
               --profile                 JFR recording of each agent into the work dir
               --capture.KEY=V           mesh 'capture:' setting, e.g. --capture.transactionMaxMillis=5
               --apply.KEY=V             mesh 'apply:' setting, e.g. --apply.maxBatchEvents=2000
-              --kafka.PROP=V            Kafka client property for the agents, e.g. --kafka.compression.type=lz4
+              --kafka.PROP=V            Kafka client property for the agents, e.g. --kafka.linger.ms=1
+              --latency.capture.KEY=V   also measure Ferry's latency with capture restarted with these
+              --latency.kafka.PROP=V    settings (the transaction length trades latency for throughput)
             """;
 
     static BenchConfig parse(String... args) {
@@ -67,20 +71,27 @@ record BenchConfig(
         Map<String, String> capture = new LinkedHashMap<>();
         Map<String, String> apply = new LinkedHashMap<>();
         Map<String, String> kafka = new LinkedHashMap<>();
+        Map<String, String> latencyCapture = new LinkedHashMap<>();
+        Map<String, String> latencyKafka = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (arg.equals("--quick") || arg.equals("--keep-work-dir") || arg.equals("--profile")) {
                 options.put(arg, "true");
-            } else if (arg.startsWith("--capture.") || arg.startsWith("--apply.") || arg.startsWith("--kafka.")) {
+            } else if (arg.startsWith("--capture.") || arg.startsWith("--apply.") || arg.startsWith("--kafka.")
+                    || arg.startsWith("--latency.capture.") || arg.startsWith("--latency.kafka.")) {
                 int eq = arg.indexOf('=');
                 if (eq < 0) {
                     problems.add(arg + ": write " + arg + "=VALUE");
                     continue;
                 }
-                String key = arg.substring(arg.indexOf('.') + 1, eq);
+                boolean latency = arg.startsWith("--latency.");
+                String path = arg.substring(latency ? "--latency.".length() : 2, eq);
+                String key = path.substring(path.indexOf('.') + 1);
                 String value = arg.substring(eq + 1);
-                (arg.startsWith("--capture.") ? capture : arg.startsWith("--apply.") ? apply : kafka).put(key, value);
+                Map<String, String> target = path.startsWith("capture.") ? (latency ? latencyCapture : capture)
+                        : path.startsWith("apply.") ? apply : (latency ? latencyKafka : kafka);
+                target.put(key, value);
             } else if (arg.startsWith("--") && i + 1 < args.length) {
                 options.put(arg, args[++i]);
             } else {
@@ -113,7 +124,7 @@ record BenchConfig(
                     10,
                     List.of(options.getOrDefault("--agent-jvm-opts", "-Xmx256m").trim().split("\\s+")),
                     options.containsKey("--profile"),
-                    capture, apply, kafka);
+                    capture, apply, kafka, latencyCapture, latencyKafka);
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
             config = null;
@@ -126,10 +137,39 @@ record BenchConfig(
 
     /** The mesh file's capture: and apply: sections for the configured settings. */
     String meshSettings() {
+        return meshSettings(captureSettings);
+    }
+
+    boolean hasLatencyProfile() {
+        return !latencyCaptureSettings.isEmpty() || !latencyKafkaProperties.isEmpty();
+    }
+
+    /** The mesh sections for the latency measurement: the main ones with the latency capture settings on top. */
+    String latencyMeshSettings() {
+        Map<String, String> merged = new LinkedHashMap<>(captureSettings);
+        merged.putAll(latencyCaptureSettings);
+        return meshSettings(merged);
+    }
+
+    /** Kafka client properties for the latency measurement: the main ones with the latency ones on top. */
+    Map<String, String> latencyClientProperties() {
+        Map<String, String> merged = new LinkedHashMap<>(kafkaProperties);
+        merged.putAll(latencyKafkaProperties);
+        return merged;
+    }
+
+    String latencyProfileDescription() {
+        List<String> parts = new ArrayList<>();
+        latencyCaptureSettings.forEach((k, v) -> parts.add("capture." + k + "=" + v));
+        latencyKafkaProperties.forEach((k, v) -> parts.add(k + "=" + v));
+        return String.join(", ", parts);
+    }
+
+    private String meshSettings(Map<String, String> capture) {
         StringBuilder yaml = new StringBuilder();
-        if (!captureSettings.isEmpty()) {
+        if (!capture.isEmpty()) {
             yaml.append("capture:\n");
-            captureSettings.forEach((k, v) -> yaml.append("  ").append(k).append(": ").append(v).append('\n'));
+            capture.forEach((k, v) -> yaml.append("  ").append(k).append(": ").append(v).append('\n'));
         }
         if (!applySettings.isEmpty()) {
             yaml.append("apply:\n");

@@ -44,15 +44,23 @@ final class Benchmark {
             LoadGenerator generator = new LoadGenerator(pipe, config.markerIntervalMillis());
             try (VisibilityWatch watch = new VisibilityWatch(system.target().port(), generator.markers(), 5)) {
                 Measurement m = new Measurement(system, generator, watch, targetAdmin);
-                progress.say(name + ": warm-up");
-                generator.run(new SetWorkload("warm-up", "w:", config.valueBytes()), 0, config.warmupSeconds(),
-                        config.warmupMaxItems(), System.nanoTime());
-                m.drain();
+                m.warmUp();
                 Sustained set = m.sustained(new SetWorkload("set", "k:", config.valueBytes()),
                         config.windowSeconds(), config.maxWindows());
                 List<Latency> latency = new ArrayList<>();
                 for (int rate : config.latencyRates()) {
-                    latency.add(m.latency(rate));
+                    latency.add(m.latency(rate, "main"));
+                }
+                if (system instanceof FerryOneWay ferry && config.hasLatencyProfile()) {
+                    // the capture's transaction length trades latency for throughput: measure both settings
+                    progress.say(name + ": restarting capture with the latency settings " + config.latencyProfileDescription());
+                    ferry.restartCapture(config.latencyMeshSettings(), config.latencyClientProperties(), Duration.ofMinutes(2));
+                    m.warmUp();
+                    for (int rate : config.latencyRates()) {
+                        latency.add(m.latency(rate, "latency"));
+                    }
+                    progress.say(name + ": restarting capture with the main settings");
+                    ferry.restartCapture(config.meshSettings(), config.kafkaProperties(), Duration.ofMinutes(2));
                 }
                 MixedWorkload mixed = new MixedWorkload(config.mixedKeysPerType(), config.valueBytes());
                 Sustained mixedResult = m.sustained(mixed, config.mixedWindowSeconds(), config.mixedMaxWindows());
@@ -62,6 +70,7 @@ final class Benchmark {
                 Map<String, Double> agentMetrics = new LinkedHashMap<>();
                 if (system instanceof FerryOneWay ferry) {
                     rss.put("apply", ferry.applyPeakRss());
+                    rss.put("capture", ferry.capturePeakRss());
                     agentMetrics.putAll(ferryMetrics(ferry));
                 }
                 Delivered delivered = m.verify(sourceAdmin, mixed);
@@ -105,6 +114,14 @@ final class Benchmark {
 
         private String name() {
             return system.name();
+        }
+
+        /** Writes flat out for a while (JIT compilation, connection set-up), then waits for the target. */
+        void warmUp() {
+            progress.say(name() + ": warm-up");
+            generator.run(new SetWorkload("warm-up", "w:", config.valueBytes()), 0, config.warmupSeconds(),
+                    config.warmupMaxItems(), System.nanoTime());
+            drain();
         }
 
         /** Waits until the target shows every write so far; false if it did not within the timeout. */
@@ -209,8 +226,8 @@ final class Benchmark {
         }
 
         /** Open loop at {@code rate}; latency from each item's intended send time to its keyspace event on the target. */
-        Latency latency(int rate) {
-            progress.say(name() + ": latency at " + rate + " ops/s (open loop)");
+        Latency latency(int rate, String profile) {
+            progress.say(name() + ": latency at " + rate + " ops/s (open loop" + (profile.equals("main") ? "" : ", " + profile + " settings") + ")");
             targetAdmin.sync().configSet("notify-keyspace-events", "E$");
             try (ArrivalRecorder recorder = new ArrivalRecorder(system.target().port())) {
                 long warm = (long) (rate * config.latencyWarmupSeconds());
@@ -226,7 +243,7 @@ final class Benchmark {
                     NativeReplication.sleep(10);
                 }
                 Histogram h = recorder.snapshot();
-                Latency result = new Latency(rate, ms(h.getValueAtPercentile(50)), ms(h.getValueAtPercentile(99)),
+                Latency result = new Latency(profile, rate, ms(h.getValueAtPercentile(50)), ms(h.getValueAtPercentile(99)),
                         ms(h.getValueAtPercentile(99.9)), ms(h.getMaxValue()), h.getTotalCount(),
                         measured - recorder.received());
                 progress.say(String.format("%s:   p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms (%d measured, %d missing)",

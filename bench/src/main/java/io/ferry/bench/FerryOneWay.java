@@ -36,12 +36,16 @@ final class FerryOneWay implements ReplicationUnderTest {
     private final Path meshFile;
     private final int captureHttpPort = FreePorts.next();
     private final int applyHttpPort = FreePorts.next();
+    private final int unusedApplyPort = FreePorts.next();
+    private final int unusedCapturePort = FreePorts.next();
     private final List<String> agentJvmArgs;
     private final TopicStats topics;
     private JvmProcess capture;
     private JvmProcess apply;
     private int applyStarts;
+    private int captureStarts = 1;
     private long peakApplyRss = -1;
+    private long peakCaptureRss = -1;
     private double retiredApplyCpu;
     private long offsetAtPause;
 
@@ -78,6 +82,16 @@ final class FerryOneWay implements ReplicationUnderTest {
         return ferry;
     }
 
+    /** Stops capture (SIGTERM: it commits what is open), rewrites the mesh file and starts it again. */
+    void restartCapture(String meshSettings, Map<String, String> kafkaProperties, Duration timeout) {
+        peakCaptureRss = capturePeakRss();
+        capture.stop();
+        writeMesh(meshSettings, kafkaProperties);
+        captureStarts++;
+        capture = startAgent("capture-" + SOURCE_ID + "-" + captureStarts, CAPTURE_MAIN, SOURCE_ID);
+        awaitReady(capture, new AgentEndpoint(captureHttpPort), timeout);
+    }
+
     private void writeMesh(String meshSettings, Map<String, String> kafkaProperties) {
         StringBuilder yaml = new StringBuilder("mesh: bench\nkafka:\n  bootstrap: \"").append(kafka.bootstrap()).append("\"\n");
         if (!kafkaProperties.isEmpty()) {
@@ -86,9 +100,9 @@ final class FerryOneWay implements ReplicationUnderTest {
         }
         yaml.append("instances:\n");
         yaml.append("  ").append(SOURCE_ID).append(":\n    redis: {uri: \"").append(source.uri())
-                .append("\"}\n    http: {capturePort: ").append(captureHttpPort).append(", applyPort: ").append(FreePorts.next()).append("}\n");
+                .append("\"}\n    http: {capturePort: ").append(captureHttpPort).append(", applyPort: ").append(unusedApplyPort).append("}\n");
         yaml.append("  ").append(TARGET_ID).append(":\n    redis: {uri: \"").append(target.uri())
-                .append("\"}\n    http: {capturePort: ").append(FreePorts.next()).append(", applyPort: ").append(applyHttpPort).append("}\n");
+                .append("\"}\n    http: {capturePort: ").append(unusedCapturePort).append(", applyPort: ").append(applyHttpPort).append("}\n");
         if (meshSettings != null && !meshSettings.isBlank()) {
             yaml.append(meshSettings.endsWith("\n") ? meshSettings : meshSettings + "\n");
         }
@@ -167,6 +181,11 @@ final class FerryOneWay implements ReplicationUnderTest {
     /** Peak RSS of apply over all its lifetimes (it is restarted for the catch-up run). */
     long applyPeakRss() {
         return Math.max(peakApplyRss, ProcessStats.peakRssBytes(apply.pid()));
+    }
+
+    /** Peak RSS of capture over all its lifetimes (it is restarted for the latency settings). */
+    long capturePeakRss() {
+        return Math.max(peakCaptureRss, ProcessStats.peakRssBytes(capture.pid()));
     }
 
     /** CPU of apply processes that have exited (so totals stay monotonic across a restart). */

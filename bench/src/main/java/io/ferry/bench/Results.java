@@ -29,7 +29,8 @@ record Results(Machine machine, Map<String, Object> settings, Ceiling ceiling, S
                      Map<String, Double> cpuSecondsPer1kOps) {
     }
 
-    record Latency(int offeredOpsPerSecond, double p50Ms, double p99Ms, double p999Ms, double maxMs,
+    /** {@code profile}: "main" (the run's settings) or "latency" (capture restarted with the latency settings). */
+    record Latency(String profile, int offeredOpsPerSecond, double p50Ms, double p99Ms, double p999Ms, double maxMs,
                    long measured, long missing) {
     }
 
@@ -45,7 +46,12 @@ record Results(Machine machine, Map<String, Object> settings, Ceiling ceiling, S
                         Map<String, Long> peakRssBytes, Map<String, Double> agentMetrics, Delivered delivered) {
 
         Latency latencyAt(int rate) {
-            return latency.stream().filter(l -> l.offeredOpsPerSecond() == rate).findFirst().orElse(null);
+            return latencyAt("main", rate);
+        }
+
+        Latency latencyAt(String profile, int rate) {
+            return latency.stream().filter(l -> l.profile().equals(profile) && l.offeredOpsPerSecond() == rate)
+                    .findFirst().orElse(null);
         }
     }
 

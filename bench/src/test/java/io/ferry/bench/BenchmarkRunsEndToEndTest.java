@@ -27,7 +27,7 @@ class BenchmarkRunsEndToEndTest {
                 "--work-dir", dir.resolve("work").toString()));
 
         String json = Files.readString(out);
-        for (String figure : List.of("ceiling", "setOpsPerSecond", "nativeReplication", "ferry", "sustained", "windows",
+        for (String figure : List.of("ceiling", "setOpsPerSecond", "nativeReplication", "ferry", "set", "probeTargetOpsPerSecond", "windows",
                 "mixed", "latency", "p50Ms", "p99Ms", "p999Ms", "catchUp", "opsPerSecond", "cpuSecondsPer1kOps",
                 "peakRssBytes", "streamBytesPerOp", "respBytesPerOp", "ferryToAnchor", "allWritesDelivered", "loadBefore")) {
             assertTrue(json.contains("\"" + figure + "\""), "results.json lacks " + figure);
