@@ -99,7 +99,7 @@ class CliErrorsTest {
     void unreachableRedisExitsWithThreeNamingTheAddress() throws IOException {
         int closedPort = FreePorts.next();
         Path file = meshFile(twoInstances(TestServers.kafka().bootstrap(), closedPort, FreePorts.next(), ""));
-        Run run = ferry("capture", "--config", file.toString(), "--instance", "a");
+        Run run = ferry("capture", "--config", file.toString(), "--instance", "a", "--wait-for-servers", "0");
         assertEquals(3, run.exitCode(), run.toString());
         assertTrue(run.err().contains("cannot reach the Redis of instance 'a' at redis://127.0.0.1:" + closedPort), run.toString());
         assertTrue(run.err().contains("Check that redis-server is running"), run.toString());
@@ -110,7 +110,7 @@ class CliErrorsTest {
         String nowhere = "127.0.0.1:" + FreePorts.next();
         RedisServer redis = TestServers.redis(TestServers.redis62());
         Path file = meshFile(twoInstances(nowhere, redis.port(), redis.port(), ""));
-        Run run = ferry("apply", "--config", file.toString(), "--instance", "a");
+        Run run = ferry("apply", "--config", file.toString(), "--instance", "a", "--wait-for-servers", "0");
         assertEquals(4, run.exitCode(), run.toString());
         assertTrue(run.err().contains("cannot reach Kafka at " + nowhere), run.toString());
         assertTrue(run.err().contains("kafka.bootstrap"), run.toString());

@@ -1,15 +1,22 @@
 package io.ferry.cli.agent;
 
+import io.ferry.cli.ExitCode;
 import io.ferry.cli.MeshOptions;
+import io.ferry.cli.OperatorException;
 import io.ferry.cli.connect.KafkaConnector;
 import io.ferry.cli.connect.RedisConnector;
 import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.MeshConfig;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** What {@code ferry capture} and {@code ferry apply} share: the mesh file, the instance, the HTTP port, the pre-flight check. */
 public final class AgentOptions {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AgentOptions.class);
 
     @Mixin
     MeshOptions mesh;
@@ -25,6 +32,11 @@ public final class AgentOptions {
     @Option(names = "--http-bind", paramLabel = "ADDRESS", defaultValue = "0.0.0.0",
             description = "Address for the HTTP endpoints (default ${DEFAULT-VALUE}).")
     String httpBind;
+
+    @Option(names = "--wait-for-servers", paramLabel = "SECONDS", defaultValue = "60",
+            description = "At start, wait this long for the instance's Redis and Kafka to answer before giving up with "
+                    + "exit code 3 or 4 (default ${DEFAULT-VALUE}; 0: do not wait). Bad credentials fail at once.")
+    int waitForServers;
 
     @Option(names = "--skip-checks", description = "Start even if Redis or Kafka does not answer yet (the agent then retries on its own).")
     boolean skipChecks;
@@ -46,15 +58,41 @@ public final class AgentOptions {
     InstanceConfig preflight() {
         MeshConfig config = config();
         InstanceConfig self = MeshOptions.instance(config, instance);
-        if (!skipChecks) {
-            try (RedisConnector redis = new RedisConnector(self)) {
-                redis.infoReplication();
-            }
-            try (KafkaConnector kafka = new KafkaConnector(self.kafka())) {
-                kafka.checkReachable();
+        if (skipChecks) {
+            return self;
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(waitForServers);
+        String lastWarning = null;
+        while (true) {
+            try {
+                checkServers(self);
+                return self;
+            } catch (OperatorException e) {
+                boolean unreachable = e.exitCode() == ExitCode.REDIS_UNREACHABLE || e.exitCode() == ExitCode.KAFKA_UNREACHABLE;
+                if (!unreachable || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                if (!e.getMessage().equals(lastWarning)) {
+                    LOG.warn("{} (waiting up to {} s for it)", e.getMessage(), waitForServers);
+                    lastWarning = e.getMessage();
+                }
+                try {
+                    Thread.sleep(2000);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
             }
         }
-        return self;
+    }
+
+    private static void checkServers(InstanceConfig self) {
+        try (RedisConnector redis = new RedisConnector(self)) {
+            redis.infoReplication();
+        }
+        try (KafkaConnector kafka = new KafkaConnector(self.kafka())) {
+            kafka.checkReachable();
+        }
     }
 
     int httpPort(int configured) {

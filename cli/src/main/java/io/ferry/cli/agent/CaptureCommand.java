@@ -17,7 +17,8 @@ import picocli.CommandLine.Spec;
                 + "(ferry.<instance>.offsets). Resumes from that position after a restart. Run exactly one per instance: "
                 + "a second one fences the first.",
                 "Serves /metrics, /healthz and /readyz. SIGTERM (or Ctrl-C) commits the open transaction and stops.",
-                "Before starting it checks that the instance's Redis and Kafka answer (see --skip-checks)."},
+                "Before starting it checks that the instance's Redis and Kafka answer with the configured credentials "
+                + "(see --wait-for-servers and --skip-checks)."},
         footer = {"", "Example: ferry capture --config mesh.yaml --instance eu-1"})
 public final class CaptureCommand implements Callable<Integer> {
 
