@@ -50,6 +50,7 @@ public final class CaptureService implements AutoCloseable {
     private static final int SHARD = 0;
     private static final long READY_LAG_BYTES = 1024 * 1024;
     private static final int OUTBOX_CAPACITY = 16 * 1024;
+    private static final long OUTBOX_BYTES = 64L * 1024 * 1024;
 
     private final InstanceConfig instance;
     private final CaptureSettings settings;
@@ -210,7 +211,7 @@ public final class CaptureService implements AutoCloseable {
             } else {
                 log.info("capture of {} has no committed position: starting with a full snapshot", instance.id());
             }
-            Outbox outbox = new Outbox(OUTBOX_CAPACITY);
+            Outbox outbox = new Outbox(OUTBOX_CAPACITY, OUTBOX_BYTES);
             AtomicReference<Throwable> writerFailure = new AtomicReference<>();
             Thread writer = new Thread(() -> {
                 try {

@@ -5,11 +5,14 @@ import io.ferry.schemas.SourcePosition;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /**
- * The bounded queue between the stream reader and the Kafka writer. A full outbox blocks the reader
- * (Redis then buffers the stream for us), never drops.
+ * The bounded queue between the stream reader and the Kafka writer, bounded both in entries and in
+ * bytes (snapshot chunks and big values are large). A full outbox blocks the reader (Redis then
+ * buffers the stream for us), never drops.
  */
 public final class Outbox {
 
@@ -21,7 +24,7 @@ public final class Outbox {
      * An event to publish. {@code resumable} is false for snapshot events before SNAPSHOT_END: a
      * position inside an unfinished snapshot must never be committed as a place to resume from.
      */
-    public record Event(ChangeEvent event, boolean resumable) implements Entry {
+    public record Event(ChangeEvent event, boolean resumable, int approxBytes) implements Entry {
     }
 
     /** The stream advanced without an event (PING, SELECT, filtered commands, echoes). */
@@ -33,13 +36,28 @@ public final class Outbox {
     }
 
     private final BlockingQueue<Entry> queue;
+    private final long maxBytes;
+    private final AtomicLong bytes = new AtomicLong();
 
-    public Outbox(int capacity) {
-        queue = new ArrayBlockingQueue<>(capacity);
+    public Outbox(int capacity, long maxBytes) {
+        this.queue = new ArrayBlockingQueue<>(capacity);
+        this.maxBytes = maxBytes;
     }
 
     /** Waits for room; gives up with {@link OutboxClosedException} once {@code stopped} says so. */
     public void put(Entry entry, BooleanSupplier stopped) throws InterruptedException {
+        int size = entry instanceof Event event ? event.approxBytes() : 0;
+        // one entry bigger than the whole budget still goes through, alone
+        while (size > 0 && bytes.get() + size > maxBytes && !queue.isEmpty()) {
+            if (stopped.getAsBoolean()) {
+                throw new OutboxClosedException();
+            }
+            LockSupport.parkNanos(200_000);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+        }
+        bytes.addAndGet(size);
         while (!queue.offer(entry, 100, TimeUnit.MILLISECONDS)) {
             if (stopped.getAsBoolean()) {
                 throw new OutboxClosedException();
@@ -48,7 +66,11 @@ public final class Outbox {
     }
 
     public Entry poll(long timeoutNanos) throws InterruptedException {
-        return timeoutNanos <= 0 ? queue.poll() : queue.poll(timeoutNanos, TimeUnit.NANOSECONDS);
+        Entry entry = timeoutNanos <= 0 ? queue.poll() : queue.poll(timeoutNanos, TimeUnit.NANOSECONDS);
+        if (entry instanceof Event event) {
+            bytes.addAndGet(-event.approxBytes());
+        }
+        return entry;
     }
 
     public int size() {

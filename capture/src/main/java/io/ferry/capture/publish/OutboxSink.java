@@ -53,7 +53,25 @@ public final class OutboxSink implements StreamSink {
     }
 
     public void put(ChangeEvent event, boolean resumable) throws InterruptedException {
-        outbox.put(new Outbox.Event(event, resumable), stopped);
+        outbox.put(new Outbox.Event(event, resumable, approxBytes(event)), stopped);
+    }
+
+    /** Payload bytes an event holds (arguments, keys, chunk data) plus a fixed overhead. */
+    static int approxBytes(ChangeEvent event) {
+        long size = 128;
+        for (Command command : event.getCommands()) {
+            size += 16;
+            for (ByteBuffer arg : command.getArgs()) {
+                size += arg.remaining() + 8;
+            }
+        }
+        for (ByteBuffer key : event.getKeys()) {
+            size += key.remaining() + 8;
+        }
+        if (event.getChunk() != null) {
+            size += event.getChunk().getData().remaining() + event.getChunk().getKey().remaining();
+        }
+        return (int) Math.min(Integer.MAX_VALUE, size);
     }
 
     @Override
