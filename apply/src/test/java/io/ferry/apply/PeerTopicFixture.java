@@ -57,6 +57,7 @@ final class PeerTopicFixture implements AutoCloseable {
     final KafkaCluster kafka = TestServers.kafka();
     final RedisServer redis;
     final MeshConfig mesh;
+    final String yaml;
     final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final KafkaProducer<byte[], byte[]> producer;
     private final RedisClient client;
@@ -73,6 +74,7 @@ final class PeerTopicFixture implements AutoCloseable {
                 + "  " + peer + ": {redis: {uri: \"redis://127.0.0.1:1\"}, http: {capturePort: 0, applyPort: 0}}\n"
                 + "capture: {heartbeatMillis: 200}\n"
                 + (applyYaml == null ? "" : applyYaml + "\n");
+        this.yaml = yaml;
         mesh = MeshConfigLoader.parse(yaml, "test", Map.of());
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrap()))) {
             admin.createTopics(List.of(new NewTopic(ReplicationPolicy.changesTopic(peer), 1, (short) 1))).all().get(30, TimeUnit.SECONDS);

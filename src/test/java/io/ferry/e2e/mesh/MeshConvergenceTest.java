@@ -56,6 +56,19 @@ class MeshConvergenceTest {
                 assertEquals("6", a.keys().get(p + "multi:counter").value(), "MULTI/EXEC replicated");
             }
 
+            for (String on : mesh.names()) {
+                RedisClient client = mesh.newClient(on);
+                try (StatefulRedisConnection<String, String> db2 = client.connect()) {
+                    db2.sync().select(2);
+                    for (String name : mesh.names()) {
+                        String key = name.toLowerCase() + ":db2";
+                        Await.equal(MeshUnderTest.CONVERGE, key + " in db 2 of " + on, "in db 2", () -> db2.sync().get(key));
+                    }
+                } finally {
+                    client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+                }
+            }
+
             // Each topic holds only its own instance's client writes: nothing applied came back.
             for (String name : mesh.names()) {
                 String topic = ReplicationPolicy.changesTopic(mesh.id(name));
