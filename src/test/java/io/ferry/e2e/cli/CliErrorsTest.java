@@ -136,6 +136,24 @@ class CliErrorsTest {
     }
 
     @Test
+    void anAclUserWithoutTheRightsFerryNeedsExitsWithSixAndSaysWhichOnes() throws IOException {
+        RedisServer redis = TestServers.redis(TestServers.redis62());
+        RedisClient client = RedisClient.create(RedisURI.create("127.0.0.1", redis.port()));
+        try (StatefulRedisConnection<String, String> connection = client.connect()) {
+            connection.sync().aclSetuser("limited", io.lettuce.core.AclSetuserArgs.Builder.on().addPassword("pw")
+                    .allKeys().allCommands().removeCommand(io.lettuce.core.protocol.CommandType.INFO));
+        } finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        }
+        Path file = meshFile(twoInstances(TestServers.kafka().bootstrap(), redis.port(), redis.port(),
+                ", username: limited, password: pw"));
+        Run run = ferry("capture", "--config", file.toString(), "--instance", "a");
+        assertEquals(6, run.exitCode(), run.toString());
+        assertTrue(run.err().contains("the ACL user lacks a permission"), run.toString());
+        assertTrue(run.err().contains("PSYNC/REPLCONF"), run.toString());
+    }
+
+    @Test
     void inspectingATopicNobodyWroteYetExitsWithFiveAndSaysWhichCaptureHasNotRun() throws IOException {
         RedisServer redis = TestServers.redis(TestServers.redis62());
         Path file = meshFile(twoInstances(TestServers.kafka().bootstrap(), redis.port(), redis.port(), ""));
