@@ -25,6 +25,12 @@ public final class RespReader {
     private int start;
     private int end;
 
+    // A top-level array still arriving (a huge RPUSH or HSET): the items decoded so far and where the
+    // next one starts, relative to start, so each new read does not decode them all again.
+    private List<Object> partialItems;
+    private long partialCount;
+    private int partialNext;
+
     public RespReader() {
         this(64 * 1024);
     }
@@ -162,6 +168,10 @@ public final class RespReader {
      */
     private Object parse(int[] pos, boolean top) {
         int p = pos[0];
+        if (top && partialItems != null) {
+            pos[0] = start + partialNext;
+            return parseItems(pos, p, partialCount, partialItems, true);
+        }
         if (p >= end) {
             return null;
         }
@@ -222,32 +232,47 @@ public final class RespReader {
                 if (count < 0) {
                     return NULL;
                 }
-                List<Object> items = new ArrayList<>((int) Math.min(count, 1024));
-                boolean allBulk = true;
-                for (long i = 0; i < count; i++) {
-                    Object item = parse(pos, false);
-                    if (item == null) {
-                        pos[0] = p;
-                        return null;
-                    }
-                    allBulk &= item instanceof Bulk;
-                    items.add(item);
-                }
-                if (top && allBulk && count > 0) {
-                    byte[][] argv = new byte[items.size()][];
-                    for (int i = 0; i < argv.length; i++) {
-                        argv[i] = ((Bulk) items.get(i)).bytes;
-                    }
-                    return argv;
-                }
-                List<Object> plain = new ArrayList<>(items.size());
-                for (Object item : items) {
-                    plain.add(plainValue(item));
-                }
-                return new NestedArray(plain);
+                return parseItems(pos, p, count, new ArrayList<>((int) Math.min(count, 1024)), top);
             }
             default -> throw new RespProtocolException("unexpected type byte 0x" + Integer.toHexString(type & 0xff));
         }
+    }
+
+    /** Decodes the remaining items of an array whose header started at {@code p}; null when incomplete. */
+    private Object parseItems(int[] pos, int p, long count, List<Object> items, boolean top) {
+        for (long i = items.size(); i < count; i++) {
+            int itemStart = pos[0];
+            Object item = parse(pos, false);
+            if (item == null) {
+                if (top) {
+                    partialItems = items;
+                    partialCount = count;
+                    partialNext = itemStart - start;
+                }
+                pos[0] = p;
+                return null;
+            }
+            items.add(item);
+        }
+        if (top) {
+            partialItems = null;
+        }
+        boolean allBulk = true;
+        for (Object item : items) {
+            allBulk &= item instanceof Bulk;
+        }
+        if (top && allBulk && count > 0) {
+            byte[][] argv = new byte[items.size()][];
+            for (int i = 0; i < argv.length; i++) {
+                argv[i] = ((Bulk) items.get(i)).bytes;
+            }
+            return argv;
+        }
+        List<Object> plain = new ArrayList<>(items.size());
+        for (Object item : items) {
+            plain.add(plainValue(item));
+        }
+        return new NestedArray(plain);
     }
 
     /** Values inside nested arrays: byte[] for bulk, Long, String (simple), RespMessage.Error, List, null. */

@@ -76,6 +76,31 @@ class RespReaderTest {
     }
 
     @Test
+    void decodesAHugeCommandArrivingInSmallReadsWithoutStartingOverEachTime() {
+        int elements = 200_000;
+        java.io.ByteArrayOutputStream wire = new java.io.ByteArrayOutputStream();
+        wire.writeBytes(bytes("*" + (elements + 2) + "\r\n$5\r\nRPUSH\r\n$4\r\nlist\r\n"));
+        for (int i = 0; i < elements; i++) {
+            String element = Integer.toString(i);
+            wire.writeBytes(bytes("$" + element.length() + "\r\n" + element + "\r\n"));
+        }
+        byte[] all = wire.toByteArray();
+        RespMessage.Command command = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> {
+            RespReader reader = new RespReader(1024);
+            RespMessage message = null;
+            for (int off = 0; off < all.length; off += 1024) {
+                assertNull(message, "complete before its last byte");
+                reader.feed(all, off, Math.min(1024, all.length - off));
+                message = reader.next();
+            }
+            return (RespMessage.Command) message;
+        });
+        assertEquals(elements + 2, command.argv().length);
+        assertArrayEquals(bytes("199999"), command.argv()[elements + 1]);
+        assertEquals(all.length, command.wireBytes());
+    }
+
+    @Test
     void decodesHandshakeReplies() {
         String replies = "+FULLRESYNC 8de1787ba490483314a4d30f1c628bc5025eb761 0\r\n-NOAUTH Authentication required.\r\n:42\r\n"
                 + "$-1\r\n*2\r\n*6\r\n$3\r\nget\r\n:2\r\n*1\r\n+readonly\r\n:1\r\n:1\r\n:1\r\n:7\r\n\n";
