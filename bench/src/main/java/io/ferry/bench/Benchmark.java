@@ -61,6 +61,7 @@ final class Benchmark {
                     }
                     progress.say(name + ": restarting capture with the main settings");
                     ferry.restartCapture(config.meshSettings(), config.kafkaProperties(), Duration.ofMinutes(2));
+                    m.warmUp();
                 }
                 MixedWorkload mixed = new MixedWorkload(config.mixedKeysPerType(), config.valueBytes());
                 Sustained mixedResult = m.sustained(mixed, config.mixedWindowSeconds(), config.mixedMaxWindows());
