@@ -137,9 +137,9 @@ final class Benchmark {
         }
 
         /**
-         * A short closed-loop probe suggests a rate; open-loop windows then look for the highest offered
-         * rate at which the lag stays bounded: up by 20% after a bounded window, down to 90% of what the
-         * target managed after an unbounded one, at most {@code maxWindows} windows.
+         * A short closed-loop probe suggests a rate (what the target absorbed); open-loop windows then look
+         * for the highest offered rate at which the lag stays bounded: up by 20% after a bounded window,
+         * down to 90% of what the target managed after an unbounded one, at most {@code maxWindows} windows.
          */
         Sustained sustained(Workload workload, double seconds, int maxWindows) {
             progress.say(name() + ": " + workload.name() + " probe (closed loop, " + config.probeSeconds() + " s)");
@@ -149,7 +149,7 @@ final class Benchmark {
             // the target's rate: everything the probe wrote, until the target showed the last of it
             double probeTarget = drain() && watch.seenAtNanos() > start
                     ? probe.items() / ((watch.seenAtNanos() - start) / 1e9) : 0;
-            double candidate = 0.9 * Math.min(probeTarget, probe.itemsPerSecond());
+            double candidate = Math.min(probeTarget, probe.itemsPerSecond());
             List<Window> windows = new ArrayList<>();
             Window best = null;
             boolean failed = false;
@@ -172,7 +172,7 @@ final class Benchmark {
                 }
             }
             Window reported = best != null ? best : windows.isEmpty() ? null : windows.get(windows.size() - 1);
-            return new Sustained(workload.name(), best == null ? null : best.achievedOpsPerSecond(),
+            return new Sustained(workload.name(), best == null ? null : best.achievedOpsPerSecond(), failed,
                     probeTarget * opsPerItem, windows, reported == null ? Map.of() : reported.cpuSecondsPer1kOps());
         }
 

@@ -25,8 +25,9 @@ record Results(Machine machine, Map<String, Object> settings, Ceiling ceiling, S
      * The highest offered rate whose window kept the lag bounded (null if none did), the probe that
      * suggested where to start, and every window tried.
      */
-    record Sustained(String workload, Double opsPerSecond, double probeTargetOpsPerSecond, List<Window> windows,
-                     Map<String, Double> cpuSecondsPer1kOps) {
+    /** {@code limitFound}: some window was not bounded; if false, the figure is a lower bound (windows ran out). */
+    record Sustained(String workload, Double opsPerSecond, boolean limitFound, double probeTargetOpsPerSecond,
+                     List<Window> windows, Map<String, Double> cpuSecondsPer1kOps) {
     }
 
     /** {@code profile}: "main" (the run's settings) or "latency" (capture restarted with the latency settings). */
