@@ -117,6 +117,8 @@ class CaptureThroughputBenchmark {
                     (long) registry.get("ferry.capture.transactions").counter().count(),
                     registry.get("ferry.capture.bytes").counter().count() / 1e6);
             assertTrue(commands >= writes, "every SET captured: " + commands);
+            double beats = registry.get("ferry.capture.events").tag("kind", EventKind.HEARTBEAT.name()).counter().count();
+            assertTrue(beats >= Math.floor(seconds) - 1, "a heartbeat every second while busy too: " + beats + " in " + seconds + " s");
         }
     }
 }

@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * The Kafka writer: drains the {@link Outbox} into Kafka transactions (transactional.id fixed per
  * instance and shard, so a second capture fences the first). Each transaction carries its events and
  * the position of the last resumable one, written to the offsets topic; a transaction is committed
- * after {@code transactionMaxEvents} events or {@code transactionMaxMillis}. When nothing happens for
- * {@code heartbeatMillis} a HEARTBEAT event is committed with the current position.
+ * after {@code transactionMaxEvents} events or {@code transactionMaxMillis}. Every {@code heartbeatMillis}
+ * a HEARTBEAT event goes out with the current position, busy or idle (when idle it is committed alone).
  */
 public final class ChangePublisher implements AutoCloseable {
 
@@ -57,7 +57,7 @@ public final class ChangePublisher implements AutoCloseable {
     private boolean inSnapshot;
     private int transactionEvents;
     private long transactionStart;
-    private long lastRecord = System.nanoTime();
+    private long lastHeartbeat = System.nanoTime();
 
     /** Opens the transactional producer (fencing any older capture of this instance). */
     public ChangePublisher(Properties kafka, String instance, int shard, CaptureSettings settings, CaptureMetrics metrics,
@@ -117,7 +117,8 @@ public final class ChangePublisher implements AutoCloseable {
         long transactionNanos = settings.transactionMaxMillis() * 1_000_000L;
         while (true) {
             long now = System.nanoTime();
-            long wait = inTransaction ? transactionStart + transactionNanos - now : lastRecord + heartbeatNanos - now;
+            long nextBeat = lastHeartbeat + heartbeatNanos;
+            long wait = (inTransaction ? Math.min(transactionStart + transactionNanos, nextBeat) : nextBeat) - now;
             Outbox.Entry entry = outbox.poll(wait);
             if (entry instanceof Outbox.Stop) {
                 commit();
@@ -142,7 +143,7 @@ public final class ChangePublisher implements AutoCloseable {
                 }
             }
             now = System.nanoTime();
-            if (!inTransaction && current != null && now - lastRecord >= heartbeatNanos) {
+            if (current != null && now - lastHeartbeat >= heartbeatNanos) {
                 heartbeat();
             }
             if (inTransaction && (transactionEvents >= settings.transactionMaxEvents() || now - transactionStart >= transactionNanos)) {
@@ -159,11 +160,15 @@ public final class ChangePublisher implements AutoCloseable {
                 .setCommands(List.of()).setKeys(List.of()).setCaptureTimeMillis(Instant.now()).setChunk(null)
                 .setHeartbeat(new Heartbeat(source < 0 ? captured : Math.max(source, captured), captured))
                 .build();
+        boolean alone = !inTransaction;
         send(beat);
+        lastHeartbeat = System.nanoTime();
         if (!inSnapshot) {
             pending = current;
         }
-        commit();
+        if (alone) {
+            commit(); // idle: the heartbeat is the transaction; otherwise it rides with the open one
+        }
     }
 
     private void send(ChangeEvent event) {
@@ -183,7 +188,6 @@ public final class ChangePublisher implements AutoCloseable {
                 new RecordHeader(ReplicationPolicy.KIND_HEADER, kindHeaders[event.getKind().ordinal()]));
         producer.send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value, headers));
         transactionEvents++;
-        lastRecord = System.nanoTime();
         metrics.event(event.getKind(), value.length, event.getCommands().size());
     }
 
@@ -202,7 +206,6 @@ public final class ChangePublisher implements AutoCloseable {
         }
         producer.commitTransaction();
         inTransaction = false;
-        lastRecord = System.nanoTime();
         if (position != null) {
             committed = position;
             metrics.transactionCommitted(position.getOffset());
