@@ -51,7 +51,7 @@ record BenchConfig(
               --window-seconds N        sustained-throughput window (full: 60)
               --max-windows N           windows tried per system to find the sustained rate (full: 3)
               --mixed-window-seconds N  mixed-workload window (full: 30)
-              --latency-seconds N       measured seconds per latency rate (full: 30)
+              --latency-seconds N       measured seconds per latency rate (full: 20)
               --latency-rates A,B       open-loop rates for latency, ops/s (default 1000,10000)
               --catch-up-ops N          writes accumulated while apply is stopped (full: 1000000)
               --value-bytes N           SET value size (default 32)
@@ -112,7 +112,7 @@ record BenchConfig(
                     (int) number(options, "--max-windows", quick ? 2 : 3),
                     number(options, "--mixed-window-seconds", quick ? 2 : 30),
                     2,
-                    number(options, "--latency-seconds", quick ? 1 : 30),
+                    number(options, "--latency-seconds", quick ? 1 : 20),
                     quick ? 0.5 : 2,
                     rates(options.getOrDefault("--latency-rates", "1000,10000")),
                     (long) number(options, "--catch-up-ops", quick ? 10_000 : 1_000_000),
