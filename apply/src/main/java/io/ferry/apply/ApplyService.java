@@ -49,6 +49,7 @@ public final class ApplyService implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ApplyService.class);
     private static final Duration POLL = Duration.ofMillis(100);
+    private static final long MAX_BATCH_BYTES = 16L * 1024 * 1024;
 
     private final MeshConfig mesh;
     private final String self;
@@ -205,7 +206,7 @@ public final class ApplyService implements AutoCloseable {
                     it.remove();
                     continue;
                 }
-                int to = Math.min(list.size(), from + settings.maxBatchEvents());
+                int to = batchEnd(list, from);
                 batches.add(builder.build(state, list.subList(from, to)));
                 cursor.put(entry.getKey(), to);
             }
@@ -215,6 +216,23 @@ public final class ApplyService implements AutoCloseable {
             applier.apply(batches);
             consumer.commitAsync(batches.stream().map(EventBatch::partition).toList());
         }
+    }
+
+    /**
+     * End (exclusive) of the next batch from {@code from}: at most maxBatchEvents records and, so that a
+     * run of big snapshot keys does not become one huge transaction, about {@link #MAX_BATCH_BYTES}.
+     */
+    private int batchEnd(List<ConsumerRecord<byte[], byte[]>> records, int from) {
+        int limit = Math.min(records.size(), from + settings.maxBatchEvents());
+        long bytes = 0;
+        for (int i = from; i < limit; i++) {
+            byte[] value = records.get(i).value();
+            bytes += value == null ? 0 : value.length;
+            if (bytes >= MAX_BATCH_BYTES) {
+                return i + 1;
+            }
+        }
+        return limit;
     }
 
     /** Connects to Redis when needed, respecting the backoff; false while Redis is still unavailable. */

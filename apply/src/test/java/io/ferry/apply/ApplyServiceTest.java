@@ -60,7 +60,7 @@ class ApplyServiceTest {
             assertEquals(500L, f.redisCommands.llen(b("list")));
             assertEquals("v499", new String(f.redisCommands.lindex(b("list"), -1), StandardCharsets.UTF_8), "source order kept");
             Await.equal(WAIT, "group offsets follow the checkpoint", 1000L, () -> groupOffset(f));
-            assertEquals(1000.0, f.count("ferry.apply.commands", null, null));
+            Await.equal(WAIT, "f.count('ferry.apply.commands', null, null)", 1000.0, () -> f.count("ferry.apply.commands", null, null));
         }
     }
 
@@ -118,8 +118,8 @@ class ApplyServiceTest {
             assertEquals(f.topic(), letter.getTopic());
             assertEquals(bad, letter.getKafkaOffset());
             assertNotNull(letter.getPosition());
-            assertEquals(1.0, f.count("ferry.apply.dead.letters", "reason", "WRONGTYPE"));
-            assertEquals(1.0, f.count("ferry.apply.conflicts", "type", "TYPE_CLASH"));
+            Await.equal(WAIT, "f.count('ferry.apply.dead.letters', 'reason', 'WRONGTYPE')", 1.0, () -> f.count("ferry.apply.dead.letters", "reason", "WRONGTYPE"));
+            Await.equal(WAIT, "f.count('ferry.apply.conflicts', 'type', 'TYPE_CLASH')", 1.0, () -> f.count("ferry.apply.conflicts", "type", "TYPE_CLASH"));
             Conflict conflict = AvroSerde.conflicts().decode(f.readAll(ReplicationPolicy.conflictsTopic(f.self)).get(0).value());
             assertEquals("TYPE_CLASH", conflict.getType());
             assertEquals("s", StandardCharsets.UTF_8.decode(conflict.getKey()).toString());
@@ -143,7 +143,7 @@ class ApplyServiceTest {
                 refused.add(letter.getCommand().getName());
             }
             assertEquals(List.of("NOSUCHCOMMAND", "GET"), refused);
-            assertEquals(2.0, f.count("ferry.apply.dead.letters", "reason", "EXECABORT"));
+            Await.equal(WAIT, "f.count('ferry.apply.dead.letters', 'reason', 'EXECABORT')", 2.0, () -> f.count("ferry.apply.dead.letters", "reason", "EXECABORT"));
         }
     }
 
@@ -191,8 +191,8 @@ class ApplyServiceTest {
             assertNull(f.get("fresh"));
             assertEquals("peer", f.get("new"));
             assertEquals("local", new String(f.redisCommands.hget(b("h"), b("f")), StandardCharsets.UTF_8));
-            assertEquals(5.0, f.count("ferry.apply.conflicts", "type", "CONDITIONAL_WRITE"));
-            assertEquals(1.0, f.count("ferry.apply.conflicts", "type", "RESTORE_EXISTS"));
+            Await.equal(WAIT, "f.count('ferry.apply.conflicts', 'type', 'CONDITIONAL_WRITE')", 5.0, () -> f.count("ferry.apply.conflicts", "type", "CONDITIONAL_WRITE"));
+            Await.equal(WAIT, "f.count('ferry.apply.conflicts', 'type', 'RESTORE_EXISTS')", 1.0, () -> f.count("ferry.apply.conflicts", "type", "RESTORE_EXISTS"));
             assertEquals(0.0, f.count("ferry.apply.dead.letters", "reason", "BUSYKEY"), "an existing key is a conflict, not an error");
             Await.until(WAIT, "six conflicts recorded", () -> f.readAll(ReplicationPolicy.conflictsTopic(f.self)).size() == 6);
         }
