@@ -56,14 +56,22 @@ record BenchConfig(
               --catch-up-ops N          writes accumulated while apply is stopped (full: 1000000)
               --value-bytes N           SET value size (default 32)
               --lag-bound-ms N          lag allowed in the second half of a window (default 2000)
-              --agent-jvm-opts "..."    JVM options of capture and apply (default "-Xmx256m")
+              --agent-jvm-opts "..."    JVM options of capture and apply (default "-Xmx256m -XX:+UseParallelGC")
               --profile                 JFR recording of each agent into the work dir
               --capture.KEY=V           mesh 'capture:' setting, e.g. --capture.transactionMaxMillis=5
               --apply.KEY=V             mesh 'apply:' setting, e.g. --apply.maxBatchEvents=2000
               --kafka.PROP=V            Kafka client property for the agents, e.g. --kafka.linger.ms=1
               --latency.capture.KEY=V   also measure Ferry's latency with capture restarted with these
-              --latency.kafka.PROP=V    settings (the transaction length trades latency for throughput)
+              --latency.kafka.PROP=V    settings (the transaction length trades latency for throughput);
+                                        full run default: --latency.capture.transactionMaxMillis=5
+                                        --latency.kafka.linger.ms=1 (--no-latency-profile: skip it)
             """;
+
+    /** Agents as an operator would run them: a bounded heap and the throughput collector. */
+    static final String DEFAULT_AGENT_JVM = "-Xmx256m -XX:+UseParallelGC";
+    /** The full run also measures latency with short capture transactions (the default 50 ms sets its floor). */
+    static final Map<String, String> DEFAULT_LATENCY_CAPTURE = Map.of("transactionMaxMillis", "5");
+    static final Map<String, String> DEFAULT_LATENCY_KAFKA = Map.of("linger.ms", "1");
 
     static BenchConfig parse(String... args) {
         boolean quick = Arrays.asList(args).contains("--quick");
@@ -76,7 +84,7 @@ record BenchConfig(
         List<String> problems = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
-            if (arg.equals("--quick") || arg.equals("--keep-work-dir") || arg.equals("--profile")) {
+            if (arg.equals("--quick") || arg.equals("--keep-work-dir") || arg.equals("--profile") || arg.equals("--no-latency-profile")) {
                 options.put(arg, "true");
             } else if (arg.startsWith("--capture.") || arg.startsWith("--apply.") || arg.startsWith("--kafka.")
                     || arg.startsWith("--latency.capture.") || arg.startsWith("--latency.kafka.")) {
@@ -97,6 +105,10 @@ record BenchConfig(
             } else {
                 problems.add("unknown argument '" + arg + "'");
             }
+        }
+        if (!quick && latencyCapture.isEmpty() && latencyKafka.isEmpty() && !options.containsKey("--no-latency-profile")) {
+            latencyCapture.putAll(DEFAULT_LATENCY_CAPTURE);
+            latencyKafka.putAll(DEFAULT_LATENCY_KAFKA);
         }
         BenchConfig config;
         try {
@@ -122,7 +134,7 @@ record BenchConfig(
                     quick ? 200 : 2000,
                     (long) number(options, "--lag-bound-ms", 2000),
                     10,
-                    List.of(options.getOrDefault("--agent-jvm-opts", "-Xmx256m").trim().split("\\s+")),
+                    List.of(options.getOrDefault("--agent-jvm-opts", DEFAULT_AGENT_JVM).trim().split("\\s+")),
                     options.containsKey("--profile"),
                     capture, apply, kafka, latencyCapture, latencyKafka);
         } catch (IllegalArgumentException e) {
