@@ -138,8 +138,9 @@ final class Benchmark {
 
         /**
          * A short closed-loop probe suggests a rate (what the target absorbed); open-loop windows then look
-         * for the highest offered rate at which the lag stays bounded: up by 20% after a bounded window,
-         * down to 90% of what the target managed after an unbounded one, at most {@code maxWindows} windows.
+         * for the highest offered rate at which the lag stays bounded: up by half while every window is
+         * bounded, then halfway between the best bounded and the lowest unbounded rate (below what the
+         * target managed while none is bounded), at most {@code maxWindows} windows.
          */
         Sustained sustained(Workload workload, double seconds, int maxWindows) {
             progress.say(name() + ": " + workload.name() + " probe (closed loop, " + config.probeSeconds() + " s)");
@@ -152,23 +153,27 @@ final class Benchmark {
             double candidate = Math.min(probeTarget, probe.itemsPerSecond());
             List<Window> windows = new ArrayList<>();
             Window best = null;
+            double lowestUnbounded = Double.MAX_VALUE;
             boolean failed = false;
             for (int i = 0; i < maxWindows && candidate > 0; i++) {
                 Window window = window(workload, candidate, seconds, opsPerItem);
                 windows.add(window);
                 if (window.bounded()) {
                     best = best == null || window.offeredOpsPerSecond() > best.offeredOpsPerSecond() ? window : best;
-                    if (failed) {
-                        break;
-                    }
-                    candidate *= 1.2;
                 } else {
                     failed = true;
-                    if (best != null) {
-                        break;
-                    }
-                    double managed = window.targetOpsPerSecond() / opsPerItem;
-                    candidate = 0.9 * Math.min(managed, 0.95 * candidate);
+                    lowestUnbounded = Math.min(lowestUnbounded, candidate);
+                }
+                double bestRate = best == null ? 0 : best.offeredOpsPerSecond() / opsPerItem;
+                if (best == null) {
+                    // nothing bounded yet: below what the target managed
+                    candidate = 0.9 * Math.min(window.targetOpsPerSecond() / opsPerItem, 0.95 * candidate);
+                } else if (!failed) {
+                    candidate *= 1.5;
+                } else if (lowestUnbounded / bestRate > 1.05) {
+                    candidate = (bestRate + lowestUnbounded) / 2;
+                } else {
+                    break;
                 }
             }
             Window reported = best != null ? best : windows.isEmpty() ? null : windows.get(windows.size() - 1);
