@@ -7,14 +7,9 @@ import io.ferry.capture.publish.ChangePublisher;
 import io.ferry.capture.publish.Outbox;
 import io.ferry.capture.publish.OutboxSink;
 import io.ferry.capture.publish.TopicProvisioner;
-import io.ferry.capture.snapshot.RdbKeyReader;
-import io.ferry.capture.snapshot.SnapshotMapper;
 import io.ferry.capture.stream.ExpirySeeder;
 import io.ferry.capture.stream.ExpiryTracker;
 import io.ferry.capture.stream.StreamMapper;
-import io.ferry.schemas.ChangeEvent;
-import io.ferry.schemas.EventKind;
-import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
 import io.ferry.topology.CaptureSettings;
 import io.ferry.topology.InstanceConfig;
@@ -23,7 +18,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -265,7 +259,8 @@ public final class CaptureService implements AutoCloseable {
                 return;
             }
             state = "connecting to Redis at " + instance.redis();
-            Session session = new Session(psync, sink, expiries, resume);
+            ReplicationSession session = new ReplicationSession(instance, settings, metrics, psync, sink, expiries, resume,
+                    status, () -> closing);
             try {
                 SourcePosition from = resume.get();
                 psync.run(from == null ? null : from.getReplid(), from == null ? -1 : from.getOffset(), session);
@@ -278,7 +273,7 @@ public final class CaptureService implements AutoCloseable {
                 if (closing || !writer.isAlive()) {
                     return;
                 }
-                if (session.progressed) {
+                if (session.progressed()) {
                     backoff = 200;
                 }
                 metrics.reconnect();
@@ -293,6 +288,22 @@ public final class CaptureService implements AutoCloseable {
         }
     }
 
+    private final ReplicationSession.Status status = new ReplicationSession.Status() {
+        @Override
+        public void synced(PsyncClient.SyncMode mode) {
+            lastSync = mode;
+            if (mode == PsyncClient.SyncMode.CONTINUE) {
+                continues.incrementAndGet();
+            }
+        }
+
+        @Override
+        public void state(String description, boolean isStreaming) {
+            state = description;
+            streaming = isStreaming;
+        }
+    };
+
     /** Resuming: learn the TTLs set before the committed position, which the stream will not repeat. */
     private boolean seedExpiries(ExpiryTracker expiries) {
         state = "reading TTLs from Redis at " + instance.redis();
@@ -303,109 +314,6 @@ public final class CaptureService implements AutoCloseable {
             log.warn("could not read TTLs from {} ({}); until they are learnt again, an expiry of a key whose TTL was set "
                     + "before this restart is published like a user's DEL", instance.redis(), describe(e));
             return false;
-        }
-    }
-
-    /** One replication connection: routes the stream into the mapper and the snapshot into the outbox. */
-    private final class Session implements PsyncClient.Listener, io.ferry.capture.stream.StreamSink {
-        private final PsyncClient psync;
-        private final OutboxSink sink;
-        private final ExpiryTracker expiries;
-        private final AtomicReference<SourcePosition> resume;
-        private StreamMapper mapper;
-        boolean progressed;
-
-        Session(PsyncClient psync, OutboxSink sink, ExpiryTracker expiries, AtomicReference<SourcePosition> resume) {
-            this.psync = psync;
-            this.sink = sink;
-            this.expiries = expiries;
-            this.resume = resume;
-        }
-
-        @Override
-        public void onContinue(String replid, long offset) throws Exception {
-            SourcePosition from = resume.get();
-            lastSync = PsyncClient.SyncMode.CONTINUE;
-            continues.incrementAndGet();
-            if (!replid.equals(from.getReplid())) {
-                log.info("source {} continues under a new replication id {} (was {}): failover or restart, no resync needed",
-                        instance.redis(), replid, from.getReplid());
-            }
-            log.info("resumed with +CONTINUE from {} at {}:{} (db {})", instance.redis(), replid, offset, from.getDb());
-            sink.replid(replid);
-            mapper = new StreamMapper(this, psync.keyExtractor(), expiries, System::currentTimeMillis,
-                    settings.expiryToleranceMillis(), from.getDb());
-            advance(offset, from.getDb());
-            streaming = true;
-            state = "streaming";
-        }
-
-        @Override
-        public void onFullResync(String replid, long offset, Path rdb) throws Exception {
-            lastSync = PsyncClient.SyncMode.FULLRESYNC;
-            metrics.fullResync();
-            SourcePosition from = resume.get();
-            log.warn("full resync from {}: {} (replication id {}, offset {}); publishing a snapshot", instance.redis(),
-                    from == null ? "first start" : "position " + from.getReplid() + ":" + from.getOffset() + " not in the source's backlog",
-                    replid, offset);
-            state = "publishing a snapshot";
-            sink.replid(replid);
-            expiries.clear();
-            SourcePosition position = sink.position(offset, 0);
-            sink.put(SnapshotMapper.marker(EventKind.SNAPSHOT_START, instance.id(), position, Instant.now()), false);
-            long[] skipped = {0};
-            long keys = RdbKeyReader.read(rdb, key -> {
-                if (closing) {
-                    throw new Outbox.OutboxClosedException();
-                }
-                if (ReplicationPolicy.isReservedKey(key.key())) {
-                    skipped[0]++;
-                    return;
-                }
-                if (key.expireAtMillis() > 0) {
-                    expiries.expireAt(key.db(), key.key(), key.expireAtMillis());
-                }
-                for (ChangeEvent event : SnapshotMapper.events(key, instance.id(), position, Instant.now(), settings.maxRecordBytes())) {
-                    sink.put(event, false);
-                }
-            });
-            sink.put(SnapshotMapper.marker(EventKind.SNAPSHOT_END, instance.id(), position, Instant.now()), true);
-            resume.set(position);
-            log.info("snapshot of {} published: {} keys ({} reserved keys skipped)", instance.id(), keys - skipped[0], skipped[0]);
-            mapper = new StreamMapper(this, psync.keyExtractor(), expiries, System::currentTimeMillis,
-                    settings.expiryToleranceMillis(), 0);
-            streaming = true;
-            state = "streaming";
-        }
-
-        @Override
-        public void onCommand(byte[][] argv, long endOffset) throws Exception {
-            mapper.accept(argv, endOffset);
-        }
-
-        @Override
-        public void publish(EventKind kind, int db, java.util.List<byte[][]> commands, java.util.List<byte[]> keys,
-                            long endOffset, int endDb) throws InterruptedException {
-            sink.publish(kind, db, commands, keys, endOffset, endDb);
-            resume.set(sink.position(endOffset, endDb));
-            progressed = true;
-        }
-
-        @Override
-        public void advance(long endOffset, int endDb) throws InterruptedException {
-            sink.advance(endOffset, endDb);
-            resume.set(sink.position(endOffset, endDb));
-            progressed = true;
-        }
-
-        @Override
-        public void filtered(String command, String reason) {
-            sink.filtered(command, reason);
-        }
-
-        @Override
-        public void echo(String origin) {
-            sink.echo(origin);
         }
     }
 
