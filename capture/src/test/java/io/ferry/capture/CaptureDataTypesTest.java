@@ -49,6 +49,10 @@ class CaptureDataTypesTest {
             r.pfadd("hll", "a", "b", "c");
             r.setbit("bits", 7, 1);
             r.geoadd("geo", 13.361389, 38.115556, "Palermo");
+            long before = System.currentTimeMillis();
+            r.setex("ttl", 100, "v"); // 6.2 propagates SETEX/EXPIRE relative, 7.0 absolute: both arrive absolute
+            r.expire("hash", 600);
+            long after = System.currentTimeMillis();
             r.select(3);
             r.set("in-db-3", "three");
             r.hset("hash-db-3", "f", "v");
@@ -76,12 +80,18 @@ class CaptureDataTypesTest {
                     "0 [PFADD hll a b c]",
                     "0 [SETBIT bits 7 1]",
                     "0 [" + geo + " geo <args>]",
+                    "0 [SET ttl v PXAT <abs>]",
+                    "0 [PEXPIREAT hash <abs>]",
                     "3 [SET in-db-3 three]",
                     "3 [HSET hash-db-3 f v]",
                     "0 [RPUSH back-in-0 z]"), seen);
             assertTrue(geo.equals("ZADD") || geo.equals("GEOADD"), geo);
             assertEquals("str", CaptureFixture.text(changes.get(0).getKeys().get(0)));
-            assertEquals("hash-db-3", CaptureFixture.text(changes.get(13).getKeys().get(0)));
+            assertEquals("hash-db-3", CaptureFixture.text(changes.get(15).getKeys().get(0)));
+            long ttlAt = Long.parseLong(CaptureFixture.text(changes.get(12).getCommands().get(0).getArgs().get(3)));
+            assertTrue(ttlAt >= before + 100_000 - 1000 && ttlAt <= after + 100_000 + 1000, "SETEX 100 became PXAT now+100 s: " + ttlAt);
+            long expireAt = Long.parseLong(CaptureFixture.text(changes.get(13).getCommands().get(0).getArgs().get(1)));
+            assertTrue(expireAt >= before + 600_000 - 1000 && expireAt <= after + 600_000 + 1000, "EXPIRE 600 became PEXPIREAT: " + expireAt);
             ChangeEvent last = changes.get(changes.size() - 1);
             assertEquals(0, last.getPosition().getDb());
             long endOffset = last.getPosition().getOffset();
@@ -100,6 +110,10 @@ class CaptureDataTypesTest {
     private static String shape(Command command) {
         if (command.getArgs().size() > 1 && CaptureFixture.text(command.getArgs().get(0)).equals("geo")) {
             return command.getName() + " geo <args>";
+        }
+        String text = CaptureFixture.text(command);
+        if (text.matches("(SET ttl v PXAT|PEXPIREAT hash) \\d{13}")) {
+            return text.substring(0, text.length() - 13) + "<abs>";
         }
         return CaptureFixture.text(command);
     }
