@@ -62,6 +62,23 @@ final class AgentEndpoint {
         return found ? OptionalDouble.of(sum) : OptionalDouble.empty();
     }
 
+    /** A Prometheus histogram as cumulative counts by upper bound ("le"), summed over its other labels. */
+    java.util.TreeMap<Double, Double> histogram(String metric) {
+        java.util.TreeMap<Double, Double> buckets = new java.util.TreeMap<>();
+        String prefix = metric + "_bucket{";
+        for (String line : metrics().split("\n")) {
+            if (!line.startsWith(prefix)) {
+                continue;
+            }
+            int le = line.indexOf("le=\"");
+            int end = line.indexOf('"', le + 4);
+            String bound = line.substring(le + 4, end);
+            double upper = bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound);
+            buckets.merge(upper, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)), Double::sum);
+        }
+        return buckets;
+    }
+
     private HttpResponse<String> get(String path) throws IOException {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                 .timeout(Duration.ofSeconds(3)).GET().build();

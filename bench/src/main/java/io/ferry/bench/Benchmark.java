@@ -238,6 +238,9 @@ final class Benchmark {
             try (ArrivalRecorder recorder = new ArrivalRecorder(system.target().port())) {
                 long warm = (long) (rate * config.latencyWarmupSeconds());
                 long measured = (long) (rate * config.latencySeconds());
+                AgentEndpoint apply = system instanceof FerryOneWay ferry ? ferry.applyEndpoint() : null;
+                java.util.TreeMap<Double, Double> stageBefore = apply == null ? null : apply.histogram(APPLY_LATENCY);
+                double stageSumBefore = apply == null ? 0 : apply.metric(APPLY_LATENCY + "_sum").orElse(0);
                 long first = generator.nextSeq();
                 long start = System.nanoTime() + 50_000_000L;
                 recorder.arm(first, first + warm, first + warm + measured - 1, start, 1e9 / rate);
@@ -249,11 +252,18 @@ final class Benchmark {
                     NativeReplication.sleep(10);
                 }
                 Histogram h = recorder.snapshot();
+                Results.ApplyStage stage = apply == null ? null
+                        : applyStage(stageBefore, apply.histogram(APPLY_LATENCY),
+                                apply.metric(APPLY_LATENCY + "_sum").orElse(0) - stageSumBefore);
                 Latency result = new Latency(profile, rate, ms(h.getValueAtPercentile(50)), ms(h.getValueAtPercentile(99)),
                         ms(h.getValueAtPercentile(99.9)), ms(h.getMaxValue()), h.getTotalCount(),
-                        measured - recorder.received());
+                        measured - recorder.received(), stage);
                 progress.say(String.format("%s:   p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms (%d measured, %d missing)",
                         name(), result.p50Ms(), result.p99Ms(), result.p999Ms(), result.measured(), result.missing()));
+                if (stage != null) {
+                    progress.say(String.format("%s:   of which capture read -> applied: mean %.2f ms, p50 <= %.2f ms, p99 <= %.2f ms",
+                            name(), stage.meanMs(), stage.p50UpToMs(), stage.p99UpToMs()));
+                }
                 if (result.missing() > 0) {
                     progress.say(name() + ":   missing e.g. lat:" + recorder.missingSample() + " (armed " + (first + warm)
                             + ".." + (first + warm + measured - 1) + ", highest seen " + recorder.maxSeqSeen() + ")");
@@ -343,6 +353,29 @@ final class Benchmark {
             case "zset" -> source.sync().zrangeWithScores(key, 0, -1).equals(target.sync().zrangeWithScores(key, 0, -1));
             default -> true;
         };
+    }
+
+    private static final String APPLY_LATENCY = "ferry_apply_latency_seconds";
+
+    /** The histogram's growth between two scrapes: event count, mean and the bucket bounds holding p50 and p99. */
+    private static Results.ApplyStage applyStage(java.util.TreeMap<Double, Double> before, java.util.TreeMap<Double, Double> after,
+                                                 double sumSeconds) {
+        if (after.isEmpty()) {
+            return null;
+        }
+        double total = after.lastEntry().getValue() - before.getOrDefault(after.lastKey(), 0.0);
+        double p50 = Double.NaN;
+        double p99 = Double.NaN;
+        for (Map.Entry<Double, Double> bucket : after.entrySet()) {
+            double cumulative = bucket.getValue() - before.getOrDefault(bucket.getKey(), 0.0);
+            if (Double.isNaN(p50) && cumulative >= 0.5 * total) {
+                p50 = bucket.getKey() * 1000;
+            }
+            if (Double.isNaN(p99) && cumulative >= 0.99 * total) {
+                p99 = bucket.getKey() * 1000;
+            }
+        }
+        return new Results.ApplyStage((long) total, total == 0 ? Double.NaN : sumSeconds * 1000 / total, p50, p99);
     }
 
     private static double ms(long micros) {

@@ -32,7 +32,15 @@ record Results(Machine machine, Map<String, Object> settings, Ceiling ceiling, S
 
     /** {@code profile}: "main" (the run's settings) or "latency" (capture restarted with the latency settings). */
     record Latency(String profile, int offeredOpsPerSecond, double p50Ms, double p99Ms, double p999Ms, double maxMs,
-                   long measured, long missing) {
+                   long measured, long missing, ApplyStage applyStage) {
+    }
+
+    /**
+     * Ferry only: the apply agent's own histogram (ferry_apply_latency_seconds, capture read → applied on
+     * the target) over the same run, upper bucket bounds; the rest of the end-to-end time is Redis A →
+     * capture read. Null for native replication.
+     */
+    record ApplyStage(long events, double meanMs, double p50UpToMs, double p99UpToMs) {
     }
 
     record CatchUp(long ops, double opsPerSecond, double secondsToFirstProgress, double secondsUntilCaughtUp,

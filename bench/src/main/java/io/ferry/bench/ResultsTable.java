@@ -74,6 +74,10 @@ final class ResultsTable {
             addLatency(rows, String.format(label, "p99"), nl, fl, Latency::p99Ms, r.ferryToAnchor().get("latencyP99At" + at + suffix),
                     at == 10_000 ? "<=25 ms (aim 10)" : "");
             addLatency(rows, String.format(label, "p99.9"), nl, fl, Latency::p999Ms, r.ferryToAnchor().get("latencyP999At" + at + suffix), "");
+            if (fl.applyStage() != null) {
+                rows.add(new String[] {"  of which capture read -> applied", "",
+                        String.format(Locale.ROOT, "mean %.1f, p99 <=%.0f ms", fl.applyStage().meanMs(), fl.applyStage().p99UpToMs()), "", ""});
+            }
         }
         rows.add(new String[] {"catch-up after " + f.catchUp().ops() + " writes", rate(n.catchUp().opsPerSecond()),
                 rate(f.catchUp().opsPerSecond()), x(r.ferryToAnchor().get("catchUpOpsPerSecond")), ">=100k ops/s"});
