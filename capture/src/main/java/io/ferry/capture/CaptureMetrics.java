@@ -30,6 +30,7 @@ public final class CaptureMetrics {
     private final Map<String, Counter> echoes = new ConcurrentHashMap<>();
     private final AtomicLong sourceOffset = new AtomicLong(-1);
     private final AtomicLong committedOffset = new AtomicLong(-1);
+    private volatile long lastCommitNanos = System.nanoTime();
 
     public CaptureMetrics(MeterRegistry registry, String instance) {
         this.registry = registry;
@@ -65,6 +66,12 @@ public final class CaptureMetrics {
     public void transactionCommitted(long offset) {
         transactions.increment();
         committedOffset.set(offset);
+        lastCommitNanos = System.nanoTime();
+    }
+
+    /** Milliseconds since the last committed Kafka transaction (or since these meters were created). */
+    public long millisSinceLastCommit() {
+        return (System.nanoTime() - lastCommitNanos) / 1_000_000;
     }
 
     public void positionLoaded(long offset) {

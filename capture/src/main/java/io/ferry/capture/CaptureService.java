@@ -93,6 +93,11 @@ public final class CaptureService implements AutoCloseable {
         if (lag > READY_LAG_BYTES) {
             return "behind the source by " + (long) lag + " bytes";
         }
+        // heartbeats commit at least every heartbeatMillis: a long silence means Kafka is not taking them
+        long silent = metrics.millisSinceLastCommit();
+        if (silent > Math.max(5_000, 5L * settings.heartbeatMillis())) {
+            return "no Kafka transaction committed for " + silent / 1000 + " s (Kafka at " + instance.kafka() + ")";
+        }
         return null;
     }
 
