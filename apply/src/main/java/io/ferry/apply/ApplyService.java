@@ -195,27 +195,40 @@ public final class ApplyService implements AutoCloseable {
         // Rounds of at most one batch per partition; the poll's records are all applied before the next
         // poll (a rebalance can only happen inside poll, never with a batch half done), unless close()
         // asks to stop: then the round in flight finishes and the rest is read again next time.
-        while (!remaining.isEmpty() && running) {
-            List<EventBatch> batches = new ArrayList<>();
-            for (var it = remaining.entrySet().iterator(); it.hasNext(); ) {
-                var entry = it.next();
-                PartitionState state = consumer.state(entry.getKey());
-                List<ConsumerRecord<byte[], byte[]>> list = entry.getValue();
-                int from = cursor.getOrDefault(entry.getKey(), 0);
-                if (state == null || from >= list.size()) {
-                    it.remove();
-                    continue;
-                }
-                int to = batchEnd(list, from);
-                batches.add(builder.build(state, list.subList(from, to)));
-                cursor.put(entry.getKey(), to);
+        // While one round is in Redis the next one is decoded and built, but not sent before the first
+        // is settled, so an EXECABORT re-run can never overtake a later batch of the same source.
+        BatchApplier.InFlight flying = null;
+        while (true) {
+            List<EventBatch> next = running ? nextRound(consumer, remaining, cursor) : List.of();
+            if (flying != null) {
+                applier.finish(flying);
+                consumer.commitAsync(flying.partitions());
+                flying = null;
             }
-            if (batches.isEmpty()) {
-                break;
+            if (next.isEmpty()) {
+                return;
             }
-            applier.apply(batches);
-            consumer.commitAsync(batches.stream().map(EventBatch::partition).toList());
+            flying = applier.send(next);
         }
+    }
+
+    private List<EventBatch> nextRound(PeerConsumer consumer, Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> remaining,
+                                       Map<TopicPartition, Integer> cursor) {
+        List<EventBatch> batches = new ArrayList<>();
+        for (var it = remaining.entrySet().iterator(); it.hasNext(); ) {
+            var entry = it.next();
+            PartitionState state = consumer.state(entry.getKey());
+            List<ConsumerRecord<byte[], byte[]>> list = entry.getValue();
+            int from = cursor.getOrDefault(entry.getKey(), 0);
+            if (state == null || from >= list.size()) {
+                it.remove();
+                continue;
+            }
+            int to = batchEnd(list, from);
+            batches.add(builder.build(state, list.subList(from, to)));
+            cursor.put(entry.getKey(), to);
+        }
+        return batches;
     }
 
     /**

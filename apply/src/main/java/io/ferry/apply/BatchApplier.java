@@ -1,6 +1,7 @@
 package io.ferry.apply;
 
 import io.ferry.apply.batch.EventBatch;
+import io.ferry.apply.batch.PartitionState;
 import io.ferry.apply.conflict.ConflictPublisher;
 import io.ferry.apply.deadletter.DeadLetterPublisher;
 import io.ferry.apply.deadletter.Rejection;
@@ -45,8 +46,31 @@ final class BatchApplier {
         this.metrics = metrics;
     }
 
-    /** Applies the batches; throws {@link RedisUnavailableException} when Redis cannot take them now. */
+    /** Batches sent to Redis whose replies are not settled yet. */
+    static final class InFlight {
+        private final List<EventBatch> batches;
+        private final RedisTargetClient.Pending pending;
+
+        private InFlight(List<EventBatch> batches, RedisTargetClient.Pending pending) {
+            this.batches = batches;
+            this.pending = pending;
+        }
+
+        List<PartitionState> partitions() {
+            return batches.stream().map(EventBatch::partition).toList();
+        }
+    }
+
+    /** Applies the batches and settles them; throws {@link RedisUnavailableException} when Redis cannot take them now. */
     void apply(List<EventBatch> batches) {
+        finish(send(batches));
+    }
+
+    /**
+     * Sends the batches without waiting, so the caller can build the next round meanwhile. Nothing else
+     * may be sent for these partitions before {@link #finish(InFlight)}: an EXECABORT is re-run first.
+     */
+    InFlight send(List<EventBatch> batches) {
         List<EventBatch> toRun = new ArrayList<>();
         for (EventBatch batch : batches) {
             // Records that never became commands are reported before anything is written (at least once).
@@ -59,12 +83,17 @@ final class BatchApplier {
                 toRun.add(batch);
             }
         }
-        for (int round = 0; !toRun.isEmpty(); round++) {
-            if (round == MAX_NARROWING_ROUNDS) {
-                throw new RedisUnavailableException("Redis keeps aborting the batch for "
-                        + toRun.get(0).partition().partition() + " after " + round + " narrowing rounds", null);
-            }
-            List<TransactionReply> replies = redis.execute(toRun.stream().map(EventBatch::body).toList());
+        return new InFlight(toRun, toRun.isEmpty() ? null : redis.submit(toRun.stream().map(EventBatch::body).toList()));
+    }
+
+    /** Reads the replies of {@code inFlight}, settles them and re-runs what an EXECABORT narrowed down. */
+    void finish(InFlight inFlight) {
+        if (inFlight.pending == null) {
+            return;
+        }
+        List<EventBatch> toRun = inFlight.batches;
+        List<TransactionReply> replies = redis.await(inFlight.pending);
+        for (int round = 1; ; round++) {
             List<EventBatch> again = new ArrayList<>();
             for (int i = 0; i < toRun.size(); i++) {
                 EventBatch retry = settle(toRun.get(i), replies.get(i));
@@ -72,7 +101,15 @@ final class BatchApplier {
                     again.add(retry);
                 }
             }
+            if (again.isEmpty()) {
+                return;
+            }
+            if (round == MAX_NARROWING_ROUNDS) {
+                throw new RedisUnavailableException("Redis keeps aborting the batch for "
+                        + again.get(0).partition().partition() + " after " + round + " narrowing rounds", null);
+            }
             toRun = again;
+            replies = redis.execute(toRun.stream().map(EventBatch::body).toList());
         }
     }
 

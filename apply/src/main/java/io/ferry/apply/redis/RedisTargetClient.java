@@ -108,11 +108,32 @@ public final class RedisTargetClient implements AutoCloseable {
                 + " answered " + Reply.describe(reply), null);
     }
 
+    /** Transactions written to Redis whose replies have not been read yet. */
+    public static final class Pending {
+        private final List<List<RawCommand>> transactions;
+        private final List<AsyncCommand<byte[], byte[], Object>> commands;
+        private final StatefulRedisConnection<byte[], byte[]> connection;
+        private final long deadline;
+
+        private Pending(List<List<RawCommand>> transactions, List<AsyncCommand<byte[], byte[], Object>> commands,
+                        StatefulRedisConnection<byte[], byte[]> connection, long deadline) {
+            this.transactions = transactions;
+            this.commands = commands;
+            this.connection = connection;
+            this.deadline = deadline;
+        }
+    }
+
     /**
-     * Sends every transaction as {@code MULTI; body…; EXEC} in one pipelined write and waits for all
-     * replies. Transactions are independent: the caller never pipelines two for the same source partition.
+     * Sends every transaction as {@code MULTI; body…; EXEC} and waits for all replies.
+     * Transactions are independent: the caller never pipelines two for the same source partition.
      */
     public List<TransactionReply> execute(List<List<RawCommand>> transactions) {
+        return await(submit(transactions));
+    }
+
+    /** Writes the transactions in one pipelined write without waiting; {@link #await(Pending)} reads the replies. */
+    public Pending submit(List<List<RawCommand>> transactions) {
         List<AsyncCommand<byte[], byte[], Object>> commands = new ArrayList<>();
         for (List<RawCommand> body : transactions) {
             commands.add(async(MULTI, new CommandArgs<>(ByteArrayCodec.INSTANCE)));
@@ -121,10 +142,14 @@ public final class RedisTargetClient implements AutoCloseable {
             }
             commands.add(async(EXEC, new CommandArgs<>(ByteArrayCodec.INSTANCE)));
         }
-        List<Object> replies = await(commands);
-        List<TransactionReply> result = new ArrayList<>(transactions.size());
+        return new Pending(transactions, commands, dispatch(commands), System.nanoTime() + timeout.toNanos());
+    }
+
+    public List<TransactionReply> await(Pending pending) {
+        List<Object> replies = replies(pending.connection, pending.commands, pending.deadline);
+        List<TransactionReply> result = new ArrayList<>(pending.transactions.size());
         int at = 0;
-        for (List<RawCommand> body : transactions) {
+        for (List<RawCommand> body : pending.transactions) {
             Object multi = replies.get(at++);
             if (Reply.isError(multi)) {
                 throw new RedisUnavailableException("MULTI refused: " + multi, null);
@@ -149,6 +174,10 @@ public final class RedisTargetClient implements AutoCloseable {
     }
 
     private List<Object> await(List<AsyncCommand<byte[], byte[], Object>> commands) {
+        return replies(dispatch(commands), commands, System.nanoTime() + timeout.toNanos());
+    }
+
+    private StatefulRedisConnection<byte[], byte[]> dispatch(List<AsyncCommand<byte[], byte[], Object>> commands) {
         StatefulRedisConnection<byte[], byte[]> current;
         synchronized (this) {
             current = connection;
@@ -157,9 +186,18 @@ public final class RedisTargetClient implements AutoCloseable {
             disconnect();
             throw new RedisUnavailableException("not connected to " + endpoint, null);
         }
-        long deadline = System.nanoTime() + timeout.toNanos();
         try {
             current.dispatch(new ArrayList<RedisCommand<byte[], byte[], ?>>(commands));
+            return current;
+        } catch (RuntimeException e) {
+            disconnect();
+            throw new RedisUnavailableException("cannot send to " + endpoint + ": " + rootMessage(e), e);
+        }
+    }
+
+    private List<Object> replies(StatefulRedisConnection<byte[], byte[]> sentOn, List<AsyncCommand<byte[], byte[], Object>> commands,
+                                 long deadline) {
+        try {
             List<Object> replies = new ArrayList<>(commands.size());
             for (AsyncCommand<byte[], byte[], Object> command : commands) {
                 long left = Math.max(1, deadline - System.nanoTime());
@@ -178,7 +216,11 @@ public final class RedisTargetClient implements AutoCloseable {
             throw new RedisUnavailableException("interrupted while waiting for " + endpoint, e);
         } catch (RuntimeException e) {
             disconnect();
-            throw new RedisUnavailableException("cannot send to " + endpoint + ": " + rootMessage(e), e);
+            throw new RedisUnavailableException("lost " + endpoint + ": " + rootMessage(e), e);
+        } finally {
+            if (sentOn != null && !sentOn.isOpen()) {
+                disconnect();
+            }
         }
     }
 
