@@ -46,7 +46,6 @@ final class FerryOneWay implements ReplicationUnderTest {
     private int captureStarts = 1;
     private long peakApplyRss = -1;
     private long peakCaptureRss = -1;
-    private double retiredApplyCpu;
     private long offsetAtPause;
 
     private FerryOneWay(Path dir, KafkaCluster kafka, long kafkaPid, RedisServer source, RedisServer target,
@@ -188,11 +187,6 @@ final class FerryOneWay implements ReplicationUnderTest {
         return Math.max(peakCaptureRss, ProcessStats.peakRssBytes(capture.pid()));
     }
 
-    /** CPU of apply processes that have exited (so totals stay monotonic across a restart). */
-    double retiredApplyCpu() {
-        return retiredApplyCpu;
-    }
-
     @Override
     public String name() {
         return "ferry";
@@ -222,9 +216,7 @@ final class FerryOneWay implements ReplicationUnderTest {
     @Override
     public void pauseDelivery() {
         peakApplyRss = applyPeakRss();
-        double cpu = ProcessStats.cpuSeconds(apply.pid());
         apply.stop();
-        retiredApplyCpu += Double.isNaN(cpu) ? 0 : cpu;
         offsetAtPause = topics.endOffset(changesTopic());
     }
 
