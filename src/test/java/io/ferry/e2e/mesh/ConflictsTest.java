@@ -42,59 +42,55 @@ class ConflictsTest {
 
     @Test
     void concurrentSetnxOnTwoInstancesRaisesConditionalWriteConflicts() {
-        {
-            atOnce(mesh, (name, c) -> {
-                for (int i = 0; i < KEYS; i++) {
-                    c.async().setnx("nx:" + i, name);
-                }
-            });
-            Await.until(MeshUnderTest.CONVERGE, "conditional-write conflicts counted", () ->
-                    mesh.metric("A", "apply", "ferry_apply_conflicts_total", "type=\"CONDITIONAL_WRITE\"")
-                            + mesh.metric("B", "apply", "ferry_apply_conflicts_total", "type=\"CONDITIONAL_WRITE\"") >= KEYS);
-            List<Conflict> recorded = new java.util.ArrayList<>();
-            for (String name : List.of("A", "B")) {
-                mesh.records(ReplicationPolicy.conflictsTopic(mesh.id(name)))
-                        .forEach(r -> recorded.add(AvroSerde.conflicts().decode(r.value())));
+        atOnce(mesh, (name, c) -> {
+            for (int i = 0; i < KEYS; i++) {
+                c.async().setnx("nx:" + i, name);
             }
-            assertTrue(recorded.stream().filter(c -> "CONDITIONAL_WRITE".equals(c.getType())).count() >= KEYS,
-                    "conflicts recorded: " + recorded.size());
-            for (Conflict conflict : recorded) {
-                if (!"CONDITIONAL_WRITE".equals(conflict.getType())) {
-                    continue; // the other test's type clashes share this mesh
-                }
-                assertTrue(StandardCharsets.UTF_8.decode(conflict.getKey()).toString().startsWith("nx:"));
-                assertEquals("SETNX", conflict.getCommand().getName());
+        });
+        Await.until(MeshUnderTest.CONVERGE, "conditional-write conflicts counted", () ->
+                mesh.metric("A", "apply", "ferry_apply_conflicts_total", "type=\"CONDITIONAL_WRITE\"")
+                        + mesh.metric("B", "apply", "ferry_apply_conflicts_total", "type=\"CONDITIONAL_WRITE\"") >= KEYS);
+        List<Conflict> recorded = new java.util.ArrayList<>();
+        for (String name : List.of("A", "B")) {
+            mesh.records(ReplicationPolicy.conflictsTopic(mesh.id(name)))
+                    .forEach(r -> recorded.add(AvroSerde.conflicts().decode(r.value())));
+        }
+        assertTrue(recorded.stream().filter(c -> "CONDITIONAL_WRITE".equals(c.getType())).count() >= KEYS,
+                "conflicts recorded: " + recorded.size());
+        for (Conflict conflict : recorded) {
+            if (!"CONDITIONAL_WRITE".equals(conflict.getType())) {
+                continue; // the other test's type clashes share this mesh
             }
+            assertTrue(StandardCharsets.UTF_8.decode(conflict.getKey()).toString().startsWith("nx:"));
+            assertEquals("SETNX", conflict.getCommand().getName());
         }
     }
 
     @Test
     void hashOnOneInstanceAndStringOnAnotherRaisesATypeClashAndADeadLetter() {
-        {
-            atOnce(mesh, (name, c) -> {
-                for (int i = 0; i < KEYS; i++) {
-                    if (name.equals("A")) {
-                        c.async().hset("clash:" + i, "field", "hash on A");
-                    } else {
-                        c.async().set("clash:" + i, "string on B");
-                    }
+        atOnce(mesh, (name, c) -> {
+            for (int i = 0; i < KEYS; i++) {
+                if (name.equals("A")) {
+                    c.async().hset("clash:" + i, "field", "hash on A");
+                } else {
+                    c.async().set("clash:" + i, "string on B");
                 }
-            });
-            // On B, A's HSET meets B's string: WRONGTYPE. (On A, B's SET simply replaces the hash.)
-            Await.until(MeshUnderTest.CONVERGE, "type clashes counted on B",
-                    () -> mesh.metric("B", "apply", "ferry_apply_conflicts_total", "type=\"TYPE_CLASH\"") >= 1);
-            Await.until(MeshUnderTest.CONVERGE, "dead letters counted on B",
-                    () -> mesh.metric("B", "apply", "ferry_apply_dead_letters_total", "reason=\"WRONGTYPE\"") >= 1);
-            List<DeadLetter> letters = mesh.records(ReplicationPolicy.deadLetterTopic(mesh.id("B"))).stream()
-                    .map(r -> AvroSerde.deadLetters().decode(r.value())).toList();
-            assertTrue(!letters.isEmpty());
-            DeadLetter letter = letters.get(0);
-            assertEquals("WRONGTYPE", letter.getReason());
-            assertEquals("HSET", letter.getCommand().getName());
-            assertEquals(mesh.id("A"), letter.getOrigin());
-            assertEquals(ReplicationPolicy.changesTopic(mesh.id("A")), letter.getTopic());
-            assertTrue(letter.getError().startsWith("WRONGTYPE"), letter.getError());
-        }
+            }
+        });
+        // On B, A's HSET meets B's string: WRONGTYPE. (On A, B's SET simply replaces the hash.)
+        Await.until(MeshUnderTest.CONVERGE, "type clashes counted on B",
+                () -> mesh.metric("B", "apply", "ferry_apply_conflicts_total", "type=\"TYPE_CLASH\"") >= 1);
+        Await.until(MeshUnderTest.CONVERGE, "dead letters counted on B",
+                () -> mesh.metric("B", "apply", "ferry_apply_dead_letters_total", "reason=\"WRONGTYPE\"") >= 1);
+        List<DeadLetter> letters = mesh.records(ReplicationPolicy.deadLetterTopic(mesh.id("B"))).stream()
+                .map(r -> AvroSerde.deadLetters().decode(r.value())).toList();
+        assertTrue(!letters.isEmpty());
+        DeadLetter letter = letters.get(0);
+        assertEquals("WRONGTYPE", letter.getReason());
+        assertEquals("HSET", letter.getCommand().getName());
+        assertEquals(mesh.id("A"), letter.getOrigin());
+        assertEquals(ReplicationPolicy.changesTopic(mesh.id("A")), letter.getTopic());
+        assertTrue(letter.getError().startsWith("WRONGTYPE"), letter.getError());
     }
 
     /** Runs the same burst on A and B at the same moment, pipelined, so neither has seen the other's yet. */
