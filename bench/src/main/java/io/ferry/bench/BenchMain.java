@@ -59,6 +59,22 @@ public final class BenchMain {
         long started = System.nanoTime();
         Benchmark.Progress progress = message -> System.err.printf("[bench %6.1fs] %s%n", (System.nanoTime() - started) / 1e9, message);
         String loadBefore = loadAverage();
+        List<Double> loads = new ArrayList<>();
+        java.util.concurrent.ScheduledExecutorService loadSampler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "bench-load-sampler");
+            t.setDaemon(true);
+            return t;
+        });
+        java.util.concurrent.ScheduledFuture<?> load = loadSampler.scheduleAtFixedRate(() -> {
+            try {
+                double oneMinute = Double.parseDouble(loadAverage().split(" ")[0]);
+                synchronized (loads) {
+                    loads.add(oneMinute);
+                }
+            } catch (RuntimeException ignored) {
+                // no sample this time
+            }
+        }, 0, 10, java.util.concurrent.TimeUnit.SECONDS);
         Path dir = config.workDir() != null ? Files.createDirectories(config.workDir()) : Files.createTempDirectory("ferry-bench");
         progress.say("work dir " + dir + ", load average " + loadBefore);
         RedisBinary binary = RedisBinary.system().orElseThrow(() -> new IllegalStateException(
@@ -121,8 +137,19 @@ public final class BenchMain {
                 // the hook is running: it finds nothing left to stop
             }
         }
+        load.cancel(false);
+        loadSampler.shutdownNow();
+        double loadMean;
+        double loadMax;
+        synchronized (loads) {
+            loadMean = loads.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+            loadMax = loads.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+        }
         Machine machine = new Machine(Runtime.getRuntime().availableProcessors(), Instant.now().minusNanos(System.nanoTime() - started).toString(),
-                loadBefore, loadAverage(), (System.nanoTime() - started) / 1e9, redisVersion, System.getProperty("java.version"));
+                loadBefore, loadAverage(), loadMean, loadMax, (System.nanoTime() - started) / 1e9, redisVersion,
+                System.getProperty("java.version"));
+        progress.say(String.format("machine load during the run (1-min average): mean %.1f, max %.1f on %d cores",
+                loadMean, loadMax, machine.cores()));
         Results results = new Results(machine, settings(config), ceiling, nativeResult, ferryResult,
                 ResultsTable.ratios(nativeResult, ferryResult), targets(nativeResult, ferryResult));
         Files.writeString(config.out(), Json.write(results));

@@ -7,8 +7,12 @@ import java.util.Map;
 record Results(Machine machine, Map<String, Object> settings, Ceiling ceiling, SystemResult nativeReplication,
                SystemResult ferry, Map<String, Double> ferryToAnchor, List<TargetCheck> targets) {
 
-    record Machine(int cores, String startedAt, String loadBefore, String loadAfter, double wallSeconds,
-                   String redisVersion, String java) {
+    /**
+     * The machine the run shared: 1-minute load averages sampled every 10 s during the run (mean and
+     * max), since every figure depends on what else ran on the same cores.
+     */
+    record Machine(int cores, String startedAt, String loadBefore, String loadAfter, double loadMeanDuringRun,
+                   double loadMaxDuringRun, double wallSeconds, String redisVersion, String java) {
     }
 
     /** The source's own write rate: one pipelined connection (the benchmark's generator) and redis-benchmark. */

@@ -104,7 +104,9 @@ final class ResultsTable {
                 num(n.catchUp().streamBytesPerOp(), 1), num(f.catchUp().streamBytesPerOp(), 1),
                 x(r.ferryToAnchor().get("streamBytesPerOp")), ""});
         rows.add(new String[] {"every write delivered", yes(n.delivered().allWritesDelivered()), yes(f.delivered().allWritesDelivered()), "", "yes"});
-        return format(rows);
+        Results.Machine m = r.machine();
+        return String.format(Locale.ROOT, "%d cores, 1-min load average during the run: mean %.1f, max %.1f (before: %s)%n",
+                m.cores(), m.loadMeanDuringRun(), m.loadMaxDuringRun(), m.loadBefore()) + format(rows);
     }
 
     private static void addLatency(List<String[]> rows, String label, Latency n, Latency f, Function<Latency, Double> pick,
