@@ -66,6 +66,7 @@ public final class ApplyService implements AutoCloseable {
     private volatile boolean started;
     private volatile String redisProblem;
     private volatile String failure;
+    private boolean connectedBefore;
     private long backoffMillis;
     private long nextRedisAttempt;
     private long nextLagUpdate;
@@ -84,7 +85,7 @@ public final class ApplyService implements AutoCloseable {
         this.memberId = memberId;
         this.settings = mesh.apply();
         this.metrics = new ApplyMetrics(registry, self, mesh.capture().heartbeatMillis());
-        this.redis = new RedisTargetClient(mesh.instance(self).redis(), Duration.ofSeconds(30));
+        this.redis = new RedisTargetClient(mesh.instance(self).redis(), Duration.ofSeconds(30), ReplicationPolicy.applyGroup(self));
         this.builder = new BatchBuilder(self);
         mesh.peersOf(self).forEach(peer -> metrics.peer(peer.id()));
         this.backoffMillis = settings.retryBackoffMillis();
@@ -259,10 +260,14 @@ public final class ApplyService implements AutoCloseable {
         }
         try {
             redis.connect();
-            if (redisProblem != null) {
-                LOG.info("Redis {} is back; resuming every partition from its checkpoint", mesh.instance(self).redis());
+            if (connectedBefore) {
+                // Lost (or cut off by a replica that was handed partitions): what this replica holds in
+                // memory may be stale, so every partition resumes from the checkpoint Redis holds.
+                consumers.forEach(PeerConsumer::resetFromCheckpoints);
                 metrics.reconnected();
+                LOG.info("reconnected to Redis {}; resuming every partition from its checkpoint", mesh.instance(self).redis());
             }
+            connectedBefore = true;
             redisProblem = null;
             return true;
         } catch (RedisUnavailableException e) {

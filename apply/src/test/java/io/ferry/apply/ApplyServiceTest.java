@@ -75,6 +75,40 @@ class ApplyServiceTest {
     }
 
     @Test
+    void replicasJoiningAndLeavingTheGroupApplyEveryEventExactlyOnce() throws Exception {
+        try (PeerTopicFixture f = new PeerTopicFixture(null, 2)) {
+            var firstMeters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+            ApplyService first = f.startApply(firstMeters);
+            AtomicReference<Throwable> writerFailure = new AtomicReference<>();
+            Thread writer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 1500; i++) {
+                        f.produceTo(0, AvroSerde.changeEvents().encode(f.command("INCR", "c0")));
+                        f.produceTo(1, AvroSerde.changeEvents().encode(f.command("INCR", "c1")));
+                    }
+                } catch (Throwable e) {
+                    writerFailure.set(e);
+                }
+            });
+            writer.start();
+            Await.until(WAIT, "first replica applying", () -> f.checkpoint(0) != null && f.checkpoint(0) > 200);
+            ApplyService second = f.startApply(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+            // The second replica takes a partition over and cuts the first one's connection off: the first
+            // must reconnect and re-read its checkpoints rather than trust what it held in memory.
+            Await.until(WAIT, "first replica fenced and reconnected", () -> firstMeters.get("ferry.apply.reconnects").counter().count() >= 1);
+            Await.until(WAIT, "more applied", () -> f.checkpoint(0) > 1000 || f.checkpoint(1) > 1000);
+            first.close();
+            writer.join();
+            assertNull(writerFailure.get());
+            Await.equal(WAIT, "c0 exactly once", "1500", () -> f.get("c0"));
+            Await.equal(WAIT, "c1 exactly once", "1500", () -> f.get("c1"));
+            assertEquals(1499L, f.checkpoint(0));
+            assertEquals(1499L, f.checkpoint(1));
+            assertNull(second.failure());
+        }
+    }
+
+    @Test
     void appliesTransactionEventsAtomically() throws Exception {
         try (PeerTopicFixture f = new PeerTopicFixture()) {
             f.startApply();

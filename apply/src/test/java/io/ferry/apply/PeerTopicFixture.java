@@ -67,6 +67,10 @@ final class PeerTopicFixture implements AutoCloseable {
     private final List<ApplyService> services = new ArrayList<>();
 
     PeerTopicFixture(String applyYaml, String... redisArgs) {
+        this(applyYaml, 1, redisArgs);
+    }
+
+    PeerTopicFixture(String applyYaml, int partitions, String... redisArgs) {
         redis = TestServers.redis(redisArgs);
         String yaml = "mesh: test\nkafka: {bootstrap: \"" + kafka.bootstrap() + "\"}\n"
                 + "instances:\n"
@@ -77,7 +81,7 @@ final class PeerTopicFixture implements AutoCloseable {
         this.yaml = yaml;
         mesh = MeshConfigLoader.parse(yaml, "test", Map.of());
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrap()))) {
-            admin.createTopics(List.of(new NewTopic(ReplicationPolicy.changesTopic(peer), 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            admin.createTopics(List.of(new NewTopic(ReplicationPolicy.changesTopic(peer), partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
@@ -102,7 +106,11 @@ final class PeerTopicFixture implements AutoCloseable {
     }
 
     ApplyService startApply() {
-        ApplyService service = new ApplyService(mesh, self, registry);
+        return startApply(registry);
+    }
+
+    ApplyService startApply(MeterRegistry meters) {
+        ApplyService service = new ApplyService(mesh, self, meters);
         services.add(service);
         service.start();
         return service;
@@ -175,7 +183,11 @@ final class PeerTopicFixture implements AutoCloseable {
     }
 
     long produceRaw(byte[] value) {
-        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic(), value);
+        return produceTo(0, value);
+    }
+
+    long produceTo(int partition, byte[] value) {
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic(), partition, null, value);
         record.headers().add(ReplicationPolicy.ORIGIN_HEADER, peer.getBytes(StandardCharsets.UTF_8));
         try {
             return producer.send(record).get(30, TimeUnit.SECONDS).offset();
@@ -192,7 +204,11 @@ final class PeerTopicFixture implements AutoCloseable {
     }
 
     Long checkpoint() {
-        String value = get(new String(ReplicationPolicy.checkpointKey(peer, 0), StandardCharsets.UTF_8));
+        return checkpoint(0);
+    }
+
+    Long checkpoint(int partition) {
+        String value = get(new String(ReplicationPolicy.checkpointKey(peer, partition), StandardCharsets.UTF_8));
         return value == null ? null : Long.parseLong(value);
     }
 

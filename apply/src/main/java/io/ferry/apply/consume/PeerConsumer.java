@@ -45,6 +45,7 @@ public final class PeerConsumer implements AutoCloseable {
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Map<TopicPartition, PartitionState> states = new HashMap<>();
     private final Set<TopicPartition> pending = new LinkedHashSet<>();
+    private boolean fenceNeeded;
 
     /**
      * @param peerOfTopic the changes topics to read, each mapped to the peer that owns it
@@ -88,6 +89,7 @@ public final class PeerConsumer implements AutoCloseable {
                 consumer.pause(partitions);
                 consumer.seekToBeginning(partitions);
                 pending.addAll(partitions);
+                fenceNeeded = true;
             }
 
             @Override
@@ -128,6 +130,16 @@ public final class PeerConsumer implements AutoCloseable {
     public void resolvePending(RedisTargetClient redis) {
         if (pending.isEmpty()) {
             return;
+        }
+        if (fenceNeeded) {
+            // Only for partitions Kafka just handed over, not after a Redis outage: replicas reconnecting
+            // after an outage must not disconnect each other in turn.
+            int fenced = redis.fenceOthers();
+            if (fenced > 0) {
+                LOG.info("disconnected {} other apply connection(s) of '{}' so that no stale owner of {} writes after this rebalance",
+                        fenced, self, pending);
+            }
+            fenceNeeded = false;
         }
         List<TopicPartition> waiting = new ArrayList<>(pending);
         Map<TopicPartition, Long> starts = consumer.beginningOffsets(waiting);

@@ -31,18 +31,24 @@ import java.util.concurrent.TimeoutException;
  */
 public final class RedisTargetClient implements AutoCloseable {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RedisTargetClient.class);
+
     private static final RawKeyword MULTI = new RawKeyword("MULTI");
     private static final RawKeyword EXEC = new RawKeyword("EXEC");
 
     private final RedisEndpoint endpoint;
+    private final String clientName;
+    private boolean fenceUnsupported;
     private final Duration timeout;
     private final ClientResources resources;
     private final RedisClient client;
     private final ConcurrentHashMap<String, RawKeyword> keywords = new ConcurrentHashMap<>();
     private StatefulRedisConnection<byte[], byte[]> connection;
 
-    public RedisTargetClient(RedisEndpoint endpoint, Duration timeout) {
+    /** @param clientName CLIENT SETNAME of the connection; every replica of one applier uses the same name */
+    public RedisTargetClient(RedisEndpoint endpoint, Duration timeout, String clientName) {
         this.endpoint = endpoint;
+        this.clientName = clientName;
         this.timeout = timeout;
         this.resources = ClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
         RedisURI uri = RedisURI.create(endpoint.uriWithCredentials());
@@ -66,6 +72,49 @@ public final class RedisTargetClient implements AutoCloseable {
         } catch (RuntimeException e) {
             throw new RedisUnavailableException("cannot connect to " + endpoint + ": " + rootMessage(e), e);
         }
+        Object named = call(RawCommand.of("CLIENT", "SETNAME", clientName));
+        if (Reply.isError(named)) {
+            LOG.warn("CLIENT SETNAME refused by {} ({}); stale replicas cannot be fenced", endpoint, named);
+        }
+    }
+
+    /**
+     * Disconnects every other connection carrying this applier's client name. Called when Kafka hands
+     * this replica partitions: a replica that lost them without knowing (a long GC pause, cut off from
+     * Kafka) could otherwise still write a batch it had built; cut off, it must reconnect and re-read
+     * the checkpoints first. Healthy replicas simply reconnect. Returns how many were disconnected.
+     */
+    public int fenceOthers() {
+        if (fenceUnsupported) {
+            return 0;
+        }
+        Object me = call(RawCommand.of("CLIENT", "ID"));
+        Object list = call(RawCommand.of("CLIENT", "LIST", "TYPE", "normal"));
+        if (!(me instanceof Long myId) || !(list instanceof byte[] text)) {
+            fenceUnsupported = true;
+            LOG.warn("CLIENT ID/LIST refused by {} ({} / {}); stale replicas cannot be fenced", endpoint,
+                    Reply.describe(me), Reply.describe(list));
+            return 0;
+        }
+        int killed = 0;
+        for (String line : new String(text, StandardCharsets.UTF_8).split("\n")) {
+            String id = field(line, "id");
+            if (clientName.equals(field(line, "name")) && id != null && !id.equals(Long.toString(myId))) {
+                if (Reply.isInteger(call(RawCommand.of("CLIENT", "KILL", "ID", id)), 1)) {
+                    killed++;
+                }
+            }
+        }
+        return killed;
+    }
+
+    private static String field(String clientLine, String name) {
+        for (String part : clientLine.trim().split(" ")) {
+            if (part.startsWith(name + "=")) {
+                return part.substring(name.length() + 1);
+            }
+        }
+        return null;
     }
 
     public synchronized boolean isConnected() {
