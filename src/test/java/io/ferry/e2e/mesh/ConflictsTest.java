@@ -94,7 +94,7 @@ class ConflictsTest {
     }
 
     /** Runs the same burst on A and B at the same moment, pipelined, so neither has seen the other's yet. */
-    private static void atOnce(MeshUnderTest mesh, BiConsumer<String, StatefulRedisConnection<String, String>> burst) {
+    static void atOnce(MeshUnderTest mesh, BiConsumer<String, StatefulRedisConnection<String, String>> burst) {
         CountDownLatch go = new CountDownLatch(1);
         List<CompletableFuture<Void>> runs = List.of("A", "B").stream().map(name -> {
             RedisClient client = mesh.newClient(name);
