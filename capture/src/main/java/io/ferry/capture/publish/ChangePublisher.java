@@ -28,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * The Kafka writer: drains the {@link Outbox} into Kafka transactions (transactional.id fixed per
  * instance and shard, so a second capture fences the first). Each transaction carries its events and
  * the position of the last resumable one, written to the offsets topic; a transaction is committed
- * after {@code transactionMaxEvents} events or {@code transactionMaxMillis}. Every {@code heartbeatMillis}
+ * as soon as the outbox has nothing more immediately available (adaptive: what arrives during a commit
+ * rides in the next one), or at the latest after {@code transactionMaxEvents} events or
+ * {@code transactionMaxMillis}. Inside a snapshot only the limits apply. Every {@code heartbeatMillis}
  * a HEARTBEAT event goes out with the current position, busy or idle (when idle it is committed alone).
  */
 public final class ChangePublisher implements AutoCloseable {
@@ -82,7 +84,8 @@ public final class ChangePublisher implements AutoCloseable {
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
-        props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "5");
+        // commits are adaptive and flush the transaction's batches anyway; lingering only adds latency
+        props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "1");
         props.putIfAbsent(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(256 * 1024));
         props.putIfAbsent(ProducerConfig.BUFFER_MEMORY_CONFIG, Long.toString(128L * 1024 * 1024));
         props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(recordLimit));
@@ -118,8 +121,16 @@ public final class ChangePublisher implements AutoCloseable {
         while (true) {
             long now = System.nanoTime();
             long nextBeat = lastHeartbeat + heartbeatNanos;
-            long wait = (inTransaction ? Math.min(transactionStart + transactionNanos, nextBeat) : nextBeat) - now;
+            // Adaptive commits: an open transaction (outside a snapshot) takes whatever is already in
+            // the outbox and is committed as soon as nothing more is immediately available, so at low
+            // rates each commit carries what arrived while the previous one was in flight, and at high
+            // rates transactions grow up to the limits. Read-committed peers see events only after the
+            // commit, so waiting for more would only add latency.
+            boolean adaptive = inTransaction && !inSnapshot;
+            long wait = adaptive ? 0
+                    : (inTransaction ? Math.min(transactionStart + transactionNanos, nextBeat) : nextBeat) - now;
             Outbox.Entry entry = outbox.poll(wait);
+            boolean drained = adaptive && entry == null;
             if (entry instanceof Outbox.Stop) {
                 commit();
                 return;
@@ -146,7 +157,8 @@ public final class ChangePublisher implements AutoCloseable {
             if (current != null && now - lastHeartbeat >= heartbeatNanos) {
                 heartbeat();
             }
-            if (inTransaction && (transactionEvents >= settings.transactionMaxEvents() || now - transactionStart >= transactionNanos)) {
+            if (inTransaction && (drained || transactionEvents >= settings.transactionMaxEvents()
+                    || now - transactionStart >= transactionNanos)) {
                 commit();
             }
         }
