@@ -62,16 +62,11 @@ record BenchConfig(
               --apply.KEY=V             mesh 'apply:' setting, e.g. --apply.maxBatchEvents=2000
               --kafka.PROP=V            Kafka client property for the agents, e.g. --kafka.linger.ms=1
               --latency.capture.KEY=V   also measure Ferry's latency with capture restarted with these
-              --latency.kafka.PROP=V    settings (the transaction length trades latency for throughput);
-                                        full run default: --latency.capture.transactionMaxMillis=5
-                                        --latency.kafka.linger.ms=1 (--no-latency-profile: skip it)
+              --latency.kafka.PROP=V    settings (e.g. a transaction length that trades throughput for latency)
             """;
 
     /** Agents as an operator would run them: a bounded heap and the throughput collector. */
     static final String DEFAULT_AGENT_JVM = "-Xmx256m -XX:+UseParallelGC";
-    /** The full run also measures latency with short capture transactions (the default 50 ms sets its floor). */
-    static final Map<String, String> DEFAULT_LATENCY_CAPTURE = Map.of("transactionMaxMillis", "5");
-    static final Map<String, String> DEFAULT_LATENCY_KAFKA = Map.of("linger.ms", "1");
 
     static BenchConfig parse(String... args) {
         boolean quick = Arrays.asList(args).contains("--quick");
@@ -84,7 +79,7 @@ record BenchConfig(
         List<String> problems = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
-            if (arg.equals("--quick") || arg.equals("--keep-work-dir") || arg.equals("--profile") || arg.equals("--no-latency-profile")) {
+            if (arg.equals("--quick") || arg.equals("--keep-work-dir") || arg.equals("--profile")) {
                 options.put(arg, "true");
             } else if (arg.startsWith("--capture.") || arg.startsWith("--apply.") || arg.startsWith("--kafka.")
                     || arg.startsWith("--latency.capture.") || arg.startsWith("--latency.kafka.")) {
@@ -105,10 +100,6 @@ record BenchConfig(
             } else {
                 problems.add("unknown argument '" + arg + "'");
             }
-        }
-        if (!quick && latencyCapture.isEmpty() && latencyKafka.isEmpty() && !options.containsKey("--no-latency-profile")) {
-            latencyCapture.putAll(DEFAULT_LATENCY_CAPTURE);
-            latencyKafka.putAll(DEFAULT_LATENCY_KAFKA);
         }
         BenchConfig config;
         try {
