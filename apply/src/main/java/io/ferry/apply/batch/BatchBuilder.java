@@ -2,7 +2,6 @@ package io.ferry.apply.batch;
 
 import io.ferry.apply.deadletter.Rejection;
 import io.ferry.apply.redis.RawCommand;
-import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.EventKind;
@@ -22,7 +21,7 @@ public final class BatchBuilder {
     private static final byte[] ZERO = "0".getBytes(StandardCharsets.US_ASCII);
 
     private final String self;
-    private final AvroSerde<ChangeEvent> serde = AvroSerde.changeEvents();
+    private final ChangeEventDecoder decoder = new ChangeEventDecoder();
 
     /** @param self the applying instance: an event claiming to come from it would be a replication loop */
     public BatchBuilder(String self) {
@@ -47,7 +46,7 @@ public final class BatchBuilder {
             last = offset;
             ChangeEvent event;
             try {
-                event = serde.decode(record.value());
+                event = decoder.decode(record.value());
             } catch (SerializationException e) {
                 rejections.add(new Rejection(offset, "UNDECODABLE", e.getMessage(), null, null, record.value()));
                 continue;
