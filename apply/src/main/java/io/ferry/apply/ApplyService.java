@@ -14,6 +14,7 @@ import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.ApplySettings;
 import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.KafkaEndpoint;
+import io.ferry.topology.FerryAgent;
 import io.ferry.topology.MeshConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -45,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * checkpoint in Redis decides where to resume after a crash, a rebalance or a Redis outage; it is also
  * the origin tag this instance's capture agent recognises, so applied writes never travel back.
  */
-public final class ApplyService implements AutoCloseable {
+public final class ApplyService implements FerryAgent {
 
     private static final Logger LOG = LoggerFactory.getLogger(ApplyService.class);
     private static final Duration POLL = Duration.ofMillis(100);

@@ -13,6 +13,7 @@ import io.ferry.capture.stream.StreamMapper;
 import io.ferry.schemas.SourcePosition;
 import io.ferry.topology.CaptureSettings;
 import io.ferry.topology.InstanceConfig;
+import io.ferry.topology.FerryAgent;
 import io.ferry.topology.MeshConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -38,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * ({@link ChangePublisher}) run on their own threads; a supervisor reconnects with backoff and always
  * resumes with {@code PSYNC replid offset+1}.
  */
-public final class CaptureService implements AutoCloseable {
+public final class CaptureService implements FerryAgent {
 
     private static final Logger log = LoggerFactory.getLogger(CaptureService.class);
     private static final int SHARD = 0;
@@ -118,6 +119,11 @@ public final class CaptureService implements AutoCloseable {
 
     public CaptureMetrics metrics() {
         return metrics;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return stopped.getCount() > 0;
     }
 
     /** Waits until the capture has stopped (closed or failed); false on timeout. */

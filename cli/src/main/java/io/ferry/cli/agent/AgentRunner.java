@@ -3,6 +3,7 @@ package io.ferry.cli.agent;
 import io.ferry.cli.ExitCode;
 import io.ferry.cli.OperatorException;
 import io.ferry.topology.AgentHttpServer;
+import io.ferry.topology.FerryAgent;
 import io.ferry.topology.InstanceConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintWriter;
@@ -21,29 +22,13 @@ final class AgentRunner {
 
     private static final Logger LOG = LoggerFactory.getLogger(AgentRunner.class);
 
-    /** What the runner needs from CaptureService and ApplyService. */
-    interface Agent extends AutoCloseable {
-        void start();
-
-        /** Null when ready, else why not. */
-        String readiness();
-
-        /** Why the agent stopped by itself, or null. */
-        String failure();
-
-        boolean isRunning();
-
-        @Override
-        void close();
-    }
-
     private AgentRunner() {
     }
 
     static int run(String role, InstanceConfig instance, String bind, int port,
-                   Function<PrometheusMeterRegistry, Agent> create, PrintWriter out) {
+                   Function<PrometheusMeterRegistry, FerryAgent> create, PrintWriter out) {
         PrometheusMeterRegistry registry = AgentHttpServer.newRegistry();
-        Agent agent = create.apply(registry);
+        FerryAgent agent = create.apply(registry);
         AgentHttpServer http;
         try {
             http = new AgentHttpServer(bind, port, registry, agent::readiness);

@@ -35,34 +35,7 @@ public final class ApplyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         InstanceConfig instance = options.preflight();
-        return AgentRunner.run("apply", instance, options.httpBind, options.httpPort(instance.applyHttpPort()), registry -> {
-            ApplyService service = new ApplyService(options.config(), instance.id(), registry, memberId);
-            return new AgentRunner.Agent() {
-                @Override
-                public void start() {
-                    service.start();
-                }
-
-                @Override
-                public String readiness() {
-                    return service.readiness();
-                }
-
-                @Override
-                public String failure() {
-                    return service.failure();
-                }
-
-                @Override
-                public boolean isRunning() {
-                    return service.isRunning();
-                }
-
-                @Override
-                public void close() {
-                    service.close();
-                }
-            };
-        }, spec.commandLine().getOut());
+        return AgentRunner.run("apply", instance, options.httpBind, options.httpPort(instance.applyHttpPort()),
+                registry -> new ApplyService(options.config(), instance.id(), registry, memberId), spec.commandLine().getOut());
     }
 }

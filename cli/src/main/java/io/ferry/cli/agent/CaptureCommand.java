@@ -2,7 +2,6 @@ package io.ferry.cli.agent;
 
 import io.ferry.capture.CaptureService;
 import io.ferry.topology.InstanceConfig;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,39 +30,7 @@ public final class CaptureCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         InstanceConfig instance = options.preflight();
-        return AgentRunner.run("capture", instance, options.httpBind, options.httpPort(instance.captureHttpPort()), registry -> {
-            CaptureService service = new CaptureService(options.config(), instance.id(), registry);
-            return new AgentRunner.Agent() {
-                @Override
-                public void start() {
-                    service.start();
-                }
-
-                @Override
-                public String readiness() {
-                    return service.readiness();
-                }
-
-                @Override
-                public String failure() {
-                    return service.failure();
-                }
-
-                @Override
-                public boolean isRunning() {
-                    try {
-                        return !service.awaitStop(Duration.ZERO);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return false;
-                    }
-                }
-
-                @Override
-                public void close() {
-                    service.close();
-                }
-            };
-        }, spec.commandLine().getOut());
+        return AgentRunner.run("capture", instance, options.httpBind, options.httpPort(instance.captureHttpPort()),
+                registry -> new CaptureService(options.config(), instance.id(), registry), spec.commandLine().getOut());
     }
 }

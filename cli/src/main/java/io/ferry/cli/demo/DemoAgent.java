@@ -3,10 +3,11 @@ package io.ferry.cli.demo;
 import io.ferry.apply.ApplyService;
 import io.ferry.capture.CaptureService;
 import io.ferry.topology.AgentHttpServer;
+import io.ferry.topology.FerryAgent;
 import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.MeshConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.util.function.Supplier;
+import java.util.function.Function;
 
 /**
  * A capture or apply agent running inside the demo's JVM, serving /metrics, /healthz and /readyz on
@@ -14,39 +15,30 @@ import java.util.function.Supplier;
  */
 final class DemoAgent implements AutoCloseable {
 
-    private final String role;
-    private final String instance;
-    private final AutoCloseable service;
-    private final Supplier<String> readiness;
+    private final String name;
+    private final FerryAgent service;
     private final AgentHttpServer http;
 
-    private DemoAgent(String role, String instance, AutoCloseable service, Supplier<String> readiness, AgentHttpServer http) {
-        this.role = role;
-        this.instance = instance;
+    private DemoAgent(String name, FerryAgent service, AgentHttpServer http) {
+        this.name = name;
         this.service = service;
-        this.readiness = readiness;
         this.http = http;
     }
 
     static DemoAgent capture(MeshConfig mesh, InstanceConfig instance) {
-        PrometheusMeterRegistry registry = AgentHttpServer.newRegistry();
-        CaptureService service = new CaptureService(mesh, instance.id(), registry);
-        AgentHttpServer http = new AgentHttpServer("127.0.0.1", instance.captureHttpPort(), registry, service::readiness);
-        DemoAgent agent = new DemoAgent("capture", instance.id(), service, service::readiness, http);
-        try {
-            service.start();
-        } catch (RuntimeException e) {
-            agent.close();
-            throw e;
-        }
-        return agent;
+        return start("capture " + instance.id(), instance.captureHttpPort(),
+                registry -> new CaptureService(mesh, instance.id(), registry));
     }
 
     static DemoAgent apply(MeshConfig mesh, InstanceConfig instance) {
+        return start("apply " + instance.id(), instance.applyHttpPort(),
+                registry -> new ApplyService(mesh, instance.id(), registry));
+    }
+
+    private static DemoAgent start(String name, int port, Function<PrometheusMeterRegistry, FerryAgent> create) {
         PrometheusMeterRegistry registry = AgentHttpServer.newRegistry();
-        ApplyService service = new ApplyService(mesh, instance.id(), registry);
-        AgentHttpServer http = new AgentHttpServer("127.0.0.1", instance.applyHttpPort(), registry, service::readiness);
-        DemoAgent agent = new DemoAgent("apply", instance.id(), service, service::readiness, http);
+        FerryAgent service = create.apply(registry);
+        DemoAgent agent = new DemoAgent(name, service, new AgentHttpServer("127.0.0.1", port, registry, service::readiness));
         try {
             service.start();
         } catch (RuntimeException e) {
@@ -57,13 +49,13 @@ final class DemoAgent implements AutoCloseable {
     }
 
     String name() {
-        return role + " " + instance;
+        return name;
     }
 
     /** Null when ready, else why not. */
     String readiness() {
         try {
-            return readiness.get();
+            return service.readiness();
         } catch (RuntimeException e) {
             return e.toString();
         }
@@ -73,8 +65,8 @@ final class DemoAgent implements AutoCloseable {
     public void close() {
         try {
             service.close();
-        } catch (Exception e) {
-            System.err.println("demo: stopping " + name() + ": " + e);
+        } catch (RuntimeException e) {
+            System.err.println("demo: stopping " + name + ": " + e);
         } finally {
             http.close();
         }
