@@ -1,6 +1,7 @@
 package io.ferry.capture;
 
 import io.ferry.schemas.EventKind;
+import io.ferry.capture.eviction.EvictionWatch;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -8,12 +9,13 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The capture's meters. Prometheus names: ferry_capture_events_total{instance,kind},
  * ferry_capture_commands_total, ferry_capture_bytes_total, ferry_capture_lag_bytes,
  * ferry_capture_position_offset, ferry_capture_full_resyncs_total, ferry_capture_reconnects_total,
- * ferry_capture_filtered_commands_total{command}, ferry_capture_echoes_total{origin},
+ * ferry_capture_filtered_commands_total{command,reason}, ferry_capture_eviction_filter_active, ferry_capture_echoes_total{origin},
  * ferry_capture_transactions_total; all tagged with instance.
  */
 public final class CaptureMetrics {
@@ -28,6 +30,7 @@ public final class CaptureMetrics {
     private final Counter transactions;
     private final Map<String, Counter> filtered = new ConcurrentHashMap<>();
     private final Map<String, Counter> echoes = new ConcurrentHashMap<>();
+    private final AtomicReference<EvictionWatch> evictionWatch = new AtomicReference<>();
     private final AtomicLong sourceOffset = new AtomicLong(-1);
     private final AtomicLong committedOffset = new AtomicLong(-1);
     private volatile long lastCommitNanos = System.nanoTime();
@@ -48,6 +51,9 @@ public final class CaptureMetrics {
         reconnects = Counter.builder("ferry.capture.reconnects").description("Times the capture reconnected to Redis or restarted its Kafka producer after a failure")
                 .tag("instance", instance).register(registry);
         transactions = Counter.builder("ferry.capture.transactions").description("Kafka transactions committed")
+                .tag("instance", instance).register(registry);
+        Gauge.builder("ferry.capture.eviction.filter.active", evictionWatch, w -> w.get() != null && w.get().active() ? 1 : 0)
+                .description("1 while DELs caused by eviction on the source are told apart from users' DELs (and not published)")
                 .tag("instance", instance).register(registry);
         Gauge.builder("ferry.capture.lag.bytes", this, CaptureMetrics::lagBytes)
                 .description("Source master_repl_offset minus the offset committed to Kafka").tag("instance", instance).register(registry);
@@ -86,10 +92,15 @@ public final class CaptureMetrics {
         reconnects.increment();
     }
 
-    public void filtered(String command) {
-        filtered.computeIfAbsent(command, c -> Counter.builder("ferry.capture.filtered.commands")
-                .description("Propagated commands deliberately not published, by command")
-                .tag("instance", instance).tag("command", c).register(registry)).increment();
+    public void filtered(String command, String reason) {
+        filtered.computeIfAbsent(command + '\n' + reason, c -> Counter.builder("ferry.capture.filtered.commands")
+                .description("Propagated commands deliberately not published, by command and reason")
+                .tag("instance", instance).tag("command", command).tag("reason", reason).register(registry)).increment();
+    }
+
+    /** The watch telling evictions apart, or null when that is switched off. */
+    public void evictionWatch(EvictionWatch watch) {
+        evictionWatch.set(watch);
     }
 
     public void echo(String origin) {

@@ -1,5 +1,6 @@
 package io.ferry.capture;
 
+import io.ferry.capture.eviction.EvictionWatch;
 import io.ferry.capture.position.PositionStore;
 import io.ferry.capture.position.SourceOffsetPoller;
 import io.ferry.capture.psync.PsyncClient;
@@ -46,6 +47,7 @@ public final class CaptureService implements FerryAgent {
     private static final long READY_LAG_BYTES = 1024 * 1024;
     private static final int OUTBOX_CAPACITY = 16 * 1024;
     private static final long OUTBOX_BYTES = 64L * 1024 * 1024;
+    private static final long EVICTION_WATCH_WAIT_MILLIS = 3_000;
 
     private final InstanceConfig instance;
     private final CaptureSettings settings;
@@ -255,6 +257,14 @@ public final class CaptureService implements FerryAgent {
 
     /** Redis sessions, each resuming where the previous one's last complete event ended. */
     private void readSessions(SourcePosition start, OutboxSink sink, Thread writer) throws InterruptedException {
+        try (EvictionWatch evictions = settings.filterEvictions() ? new EvictionWatch(instance.redis()) : null) {
+            metrics.evictionWatch(evictions);
+            readSessions(start, sink, writer, evictions);
+        }
+    }
+
+    private void readSessions(SourcePosition start, OutboxSink sink, Thread writer, EvictionWatch evictions)
+            throws InterruptedException {
         ExpiryTracker expiries = new ExpiryTracker();
         AtomicReference<SourcePosition> resume = new AtomicReference<>(start);
         long backoff = 200;
@@ -269,9 +279,13 @@ public final class CaptureService implements FerryAgent {
                 psync.close();
                 return;
             }
+            if (evictions != null && !evictions.awaitActive(EVICTION_WATCH_WAIT_MILLIS)) {
+                log.warn("starting replication from {} without telling evictions apart ({})", instance.redis(),
+                        evictions.inactiveReason());
+            }
             state = "connecting to Redis at " + instance.redis();
-            ReplicationSession session = new ReplicationSession(instance, settings, metrics, psync, sink, expiries, resume,
-                    status, () -> closing);
+            ReplicationSession session = new ReplicationSession(instance, settings, metrics, psync, sink, expiries,
+                    evictions, resume, status, () -> closing);
             try {
                 SourcePosition from = resume.get();
                 psync.run(from == null ? null : from.getReplid(), from == null ? -1 : from.getOffset(), session);

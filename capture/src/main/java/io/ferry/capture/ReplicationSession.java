@@ -1,8 +1,10 @@
 package io.ferry.capture;
 
+import io.ferry.capture.eviction.EvictionWatch;
 import io.ferry.capture.psync.PsyncClient;
 import io.ferry.capture.publish.OutboxSink;
 import io.ferry.capture.snapshot.SnapshotPublisher;
+import io.ferry.capture.stream.EvictionCheck;
 import io.ferry.capture.stream.ExpiryTracker;
 import io.ferry.capture.stream.StreamMapper;
 import io.ferry.capture.stream.StreamSink;
@@ -39,6 +41,7 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     private final PsyncClient psync;
     private final OutboxSink sink;
     private final ExpiryTracker expiries;
+    private final EvictionWatch evictions;
     private final AtomicReference<SourcePosition> resume;
     private final Status status;
     private final BooleanSupplier closing;
@@ -46,14 +49,15 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     private boolean progressed;
 
     ReplicationSession(InstanceConfig instance, CaptureSettings settings, CaptureMetrics metrics, PsyncClient psync,
-                       OutboxSink sink, ExpiryTracker expiries, AtomicReference<SourcePosition> resume, Status status,
-                       BooleanSupplier closing) {
+                       OutboxSink sink, ExpiryTracker expiries, EvictionWatch evictions,
+                       AtomicReference<SourcePosition> resume, Status status, BooleanSupplier closing) {
         this.instance = instance;
         this.settings = settings;
         this.metrics = metrics;
         this.psync = psync;
         this.sink = sink;
         this.expiries = expiries;
+        this.evictions = evictions;
         this.resume = resume;
         this.status = status;
         this.closing = closing;
@@ -74,7 +78,7 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
         }
         log.info("resumed with +CONTINUE from {} at {}:{} (db {})", instance.redis(), replid, offset, from.getDb());
         sink.replid(replid);
-        mapper = newMapper(from.getDb());
+        mapper = newMapper(offset, from.getDb());
         advance(offset, from.getDb()); // records the (possibly new) replication id
         status.state("streaming", true);
     }
@@ -96,13 +100,15 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
         resume.set(position);
         progressed = true;
         log.info("snapshot of {} published: {} keys ({} reserved keys skipped)", instance.id(), result.keys(), result.skipped());
-        mapper = newMapper(0);
+        mapper = newMapper(offset, 0);
         status.state("streaming", true);
     }
 
-    private StreamMapper newMapper(int db) {
-        return new StreamMapper(this, psync.keyExtractor(), expiries, System::currentTimeMillis,
-                settings.expiryToleranceMillis(), db);
+    private StreamMapper newMapper(long offset, int db) {
+        EvictionCheck evictionCheck = evictions == null ? EvictionCheck.NONE
+                : (keyDb, key, start, end) -> evictions.evicted(keyDb, key, start, end, psync.lastReadNanos());
+        return new StreamMapper(this, psync.keyExtractor(), expiries, evictionCheck, System::currentTimeMillis,
+                settings.expiryToleranceMillis(), offset, db);
     }
 
     @Override

@@ -19,8 +19,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 class CaptureFilterTest {
@@ -75,28 +73,17 @@ class CaptureFilterTest {
 
             String metrics = registry.scrape();
             for (String command : List.of("FLUSHDB", "FLUSHALL", "PUBLISH", "SPUBLISH", "SWAPDB", "FUNCTION", "SET")) {
-                assertTrue(counter(metrics, "ferry_capture_filtered_commands_total", "command=\"" + command + "\"") >= 1,
+                assertTrue(CaptureFixture.counter(metrics, "ferry_capture_filtered_commands_total", "command=\"" + command + "\"") >= 1,
                         command + " counted as filtered:\n" + metrics);
             }
-            assertEquals(2, counter(metrics, "ferry_capture_filtered_commands_total", "command=\"SWAPDB\""));
-            assertEquals(1, counter(metrics, "ferry_capture_filtered_commands_total", "command=\"DEL\""), "the expiry DEL");
-            assertEquals(2, counter(metrics, "ferry_capture_echoes_total", "origin=\"peer-x\""));
+            assertEquals(2, CaptureFixture.counter(metrics, "ferry_capture_filtered_commands_total", "command=\"SWAPDB\""));
+            assertEquals(1, CaptureFixture.counter(metrics, "ferry_capture_filtered_commands_total", "command=\"DEL\""), "the expiry DEL");
+            assertEquals(2, CaptureFixture.counter(metrics, "ferry_capture_echoes_total", "origin=\"peer-x\""));
             for (String name : List.of("ferry_capture_events_total", "ferry_capture_commands_total", "ferry_capture_bytes_total",
                     "ferry_capture_lag_bytes", "ferry_capture_position_offset", "ferry_capture_full_resyncs_total",
                     "ferry_capture_reconnects_total", "ferry_capture_transactions_total")) {
                 assertTrue(metrics.contains("\n" + name + "{") && metrics.contains("# HELP " + name + " "), name + " exported with a description");
             }
         }
-    }
-
-    private static double counter(String scrape, String name, String tag) {
-        Matcher m = Pattern.compile("^" + name + "\\{([^}]*)\\} (\\S+)$", Pattern.MULTILINE).matcher(scrape);
-        double total = 0;
-        while (m.find()) {
-            if (m.group(1).contains(tag)) {
-                total += Double.parseDouble(m.group(2));
-            }
-        }
-        return total;
     }
 }

@@ -27,6 +27,8 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -101,6 +103,19 @@ final class CaptureFixture {
     static String text(Command command) {
         return command.getName() + (command.getArgs().isEmpty() ? "" : " "
                 + command.getArgs().stream().map(CaptureFixture::text).collect(Collectors.joining(" ")));
+    }
+
+    /** Sum of a Prometheus counter or gauge over the series whose labels contain {@code tag}. */
+    static double counter(String scrape, String name, String tag) {
+        Matcher m = Pattern.compile("^" + name + "\\{([^}]*)\\} (\\S+)$",
+                Pattern.MULTILINE).matcher(scrape);
+        double total = 0;
+        while (m.find()) {
+            if (m.group(1).contains(tag)) {
+                total += Double.parseDouble(m.group(2));
+            }
+        }
+        return total;
     }
 
     /** Reads an instance's changes topic (read_committed), accumulating every event. */

@@ -70,7 +70,7 @@ class CaptureThroughputBenchmark {
         };
         io.ferry.capture.stream.StreamMapper mapper = new io.ferry.capture.stream.StreamMapper(sink,
                 io.ferry.capture.stream.KeyExtractor.withoutMetadata(), new io.ferry.capture.stream.ExpiryTracker(),
-                System::currentTimeMillis, 50, 0);
+                io.ferry.capture.stream.EvictionCheck.NONE, System::currentTimeMillis, 50, 0, 0);
         for (int round = 0; round < 2; round++) {
             io.ferry.capture.psync.RespReader reader = new io.ferry.capture.psync.RespReader();
             long offset = 0;

@@ -24,7 +24,7 @@ final class AgentMeters {
             "ferry_capture_events_total", "ferry_capture_commands_total", "ferry_capture_bytes_total",
             "ferry_capture_lag_bytes", "ferry_capture_position_offset", "ferry_capture_full_resyncs_total",
             "ferry_capture_reconnects_total", "ferry_capture_filtered_commands_total", "ferry_capture_echoes_total",
-            "ferry_capture_transactions_total",
+            "ferry_capture_transactions_total", "ferry_capture_eviction_filter_active",
             "ferry_apply_lag_seconds", "ferry_apply_lag_records", "ferry_apply_events_total", "ferry_apply_commands_total",
             "ferry_apply_batches_total", "ferry_apply_dead_letters_total", "ferry_apply_conflicts_total",
             "ferry_apply_latency_seconds_bucket", "ferry_apply_latency_seconds_sum", "ferry_apply_latency_seconds_count",
@@ -60,7 +60,7 @@ final class AgentMeters {
         capture.transactionCommitted(offset);
         capture.fullResync();
         capture.reconnect();
-        capture.filtered("FLUSHALL");
+        capture.filtered("FLUSHALL", "never replicated");
         capture.echo(peer);
 
         ApplyMetrics.Peer fromPeer = apply.peer(peer);

@@ -9,11 +9,14 @@ package io.ferry.topology;
  * @param maxRecordBytes         largest record the capture writes; bigger snapshot keys are chunked
  * @param expiryToleranceMillis  a DEL of a key whose tracked expiry is at most this far in the future
  *                               is taken as the source expiring it (clock skew between Redis and capture)
+ * @param filterEvictions        tell DELs caused by eviction (maxmemory) apart from users' DELs and do not
+ *                               publish them; subscribes to the source's {@code evicted} keyspace events and
+ *                               adds {@code Ee} to its {@code notify-keyspace-events} when missing
  */
 public record CaptureSettings(int heartbeatMillis, int transactionMaxEvents, int transactionMaxMillis,
-                              int maxRecordBytes, int expiryToleranceMillis) {
+                              int maxRecordBytes, int expiryToleranceMillis, boolean filterEvictions) {
 
     public static CaptureSettings defaults() {
-        return new CaptureSettings(1000, 5000, 50, 900 * 1024, 50);
+        return new CaptureSettings(1000, 5000, 50, 900 * 1024, 50, true);
     }
 }

@@ -33,7 +33,7 @@ public final class MeshConfigLoader {
     private static final Set<String> REDIS_KEYS = Set.of("uri", "username", "password", "passwordEnv", "passwordFile");
     private static final Set<String> HTTP_KEYS = Set.of("capturePort", "applyPort");
     private static final Set<String> CAPTURE_KEYS = Set.of("heartbeatMillis", "transactionMaxEvents",
-            "transactionMaxMillis", "maxRecordBytes", "expiryToleranceMillis");
+            "transactionMaxMillis", "maxRecordBytes", "expiryToleranceMillis", "filterEvictions");
     private static final Set<String> APPLY_KEYS = Set.of("maxBatchEvents", "retryBackoffMillis", "maxBackoffMillis");
 
     private final String source;
@@ -192,7 +192,8 @@ public final class MeshConfigLoader {
                 integer(body, "transactionMaxEvents", "capture.transactionMaxEvents", d.transactionMaxEvents(), 1, 1_000_000),
                 integer(body, "transactionMaxMillis", "capture.transactionMaxMillis", d.transactionMaxMillis(), 1, 60_000),
                 integer(body, "maxRecordBytes", "capture.maxRecordBytes", d.maxRecordBytes(), 16 * 1024, 64 * 1024 * 1024),
-                integer(body, "expiryToleranceMillis", "capture.expiryToleranceMillis", d.expiryToleranceMillis(), 0, 60_000));
+                integer(body, "expiryToleranceMillis", "capture.expiryToleranceMillis", d.expiryToleranceMillis(), 0, 60_000),
+                bool(body, "filterEvictions", "capture.filterEvictions", d.filterEvictions()));
     }
 
     private ApplySettings apply(Object node) {
@@ -243,6 +244,21 @@ public final class MeshConfigLoader {
             problems.add(path + ": '" + text + "' is not a whole number");
             return fallback;
         }
+    }
+
+    private boolean bool(Map<String, Object> body, String key, String path, boolean fallback) {
+        String text = string(body, key, path, false);
+        if (text == null) {
+            return fallback;
+        }
+        return switch (text.trim().toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "on" -> true;
+            case "false", "no", "off" -> false;
+            default -> {
+                problems.add(path + ": '" + text + "' is not true or false");
+                yield fallback;
+            }
+        };
     }
 
     @SuppressWarnings("unchecked")

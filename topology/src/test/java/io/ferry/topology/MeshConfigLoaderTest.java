@@ -80,6 +80,16 @@ class MeshConfigLoaderTest {
     }
 
     @Test
+    void evictionFilterIsOnByDefaultAndCanBeSwitchedOff() {
+        assertTrue(MeshConfigLoader.parse(MESH, "test", Map.of("EU_PASSWORD", "x")).capture().filterEvictions());
+        MeshConfig off = MeshConfigLoader.parse(MESH, "test", Map.of("EU_PASSWORD", "x", "FERRY_CAPTURE_FILTEREVICTIONS", "false"));
+        assertFalse(off.capture().filterEvictions());
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> MeshConfigLoader.parse(MESH + "capture: {filterEvictions: maybe}\n", "test", Map.of("EU_PASSWORD", "x")));
+        assertTrue(e.problems().contains("capture.filterEvictions: 'maybe' is not true or false"), e.problems().toString());
+    }
+
+    @Test
     void neverPrintsThePassword() {
         MeshConfig mesh = MeshConfigLoader.parse(MESH, "test", Map.of("EU_PASSWORD", "s3cret"));
         assertFalse(mesh.toString().contains("s3cret"));

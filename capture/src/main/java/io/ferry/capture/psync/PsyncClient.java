@@ -46,6 +46,7 @@ public final class PsyncClient implements AutoCloseable {
     private volatile long offset = -1;
     private volatile boolean closed;
     private KeyExtractor keyExtractor = KeyExtractor.withoutMetadata();
+    private long lastReadNanos;
     private ScheduledExecutorService acks;
 
     public PsyncClient(RedisEndpoint endpoint, Path spoolDir, int timeoutMillis) {
@@ -55,6 +56,14 @@ public final class PsyncClient implements AutoCloseable {
     }
 
     /** Key positions from the source's COMMAND table, read during the handshake. */
+    /**
+     * {@link System#nanoTime()} just after the latest read from the replication socket: every command
+     * handed to the listener so far had been propagated by then.
+     */
+    public long lastReadNanos() {
+        return lastReadNanos;
+    }
+
     public KeyExtractor keyExtractor() {
         return keyExtractor;
     }
@@ -172,12 +181,14 @@ public final class PsyncClient implements AutoCloseable {
     private void stream(RedisConnection conn, Listener listener) throws Exception {
         RespReader reader = conn.reader();
         long position = offset;
+        lastReadNanos = System.nanoTime();
         while (!closed) {
             RespMessage message = reader.next();
             if (message == null) {
                 if (conn.fill() < 0) {
                     throw new IOException(endpoint + " closed the replication connection");
                 }
+                lastReadNanos = System.nanoTime();
                 continue;
             }
             if (message instanceof RespMessage.Command command) {

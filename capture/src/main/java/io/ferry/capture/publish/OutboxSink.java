@@ -101,7 +101,7 @@ public final class OutboxSink implements StreamSink {
 
     @Override
     public void filtered(String command, String reason) {
-        metrics.filtered(command);
+        metrics.filtered(command, reason);
         filteredSinceLog++;
         long now = System.nanoTime();
         if (log.isDebugEnabled()) {

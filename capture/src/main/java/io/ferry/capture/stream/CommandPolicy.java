@@ -33,12 +33,25 @@ public final class CommandPolicy {
     private CommandPolicy() {
     }
 
+    /** Why the source itself deleted a key: such DELs are not published, each instance does its own. */
+    public enum SourceDeletion {
+        EXPIRED("expired on the source"),
+        EVICTED("evicted on the source");
+
+        final String reason;
+
+        SourceDeletion(String reason) {
+            this.reason = reason;
+        }
+    }
+
     /**
-     * @param argv    command with absolute TTLs
-     * @param keys    its keys
-     * @param expired whether a single-key DEL/UNLINK hits a key whose tracked TTL has run out
+     * @param argv           command with absolute TTLs
+     * @param keys           its keys
+     * @param sourceDeletion for a DEL/UNLINK the source made itself (its keys' TTLs ran out, or it evicted
+     *                       them), why; null for any other command
      */
-    public static Decision decide(String name, byte[][] argv, List<byte[]> keys, boolean expired) {
+    public static Decision decide(String name, byte[][] argv, List<byte[]> keys, SourceDeletion sourceDeletion) {
         for (byte[] key : keys) {
             Optional<String> origin = ReplicationPolicy.checkpointOrigin(key);
             if (origin.isPresent()) {
@@ -53,8 +66,8 @@ public final class CommandPolicy {
                 return new Filter(name, "reserved key");
             }
         }
-        if (expired) {
-            return new Filter(name, "expired on the source");
+        if (sourceDeletion != null) {
+            return new Filter(name, sourceDeletion.reason);
         }
         return new Publish(argv, keys);
     }

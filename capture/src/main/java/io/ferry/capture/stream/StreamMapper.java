@@ -8,7 +8,7 @@ import java.util.function.LongSupplier;
 /**
  * Turns the replication stream (raw argv, in order, with end offsets) into change events: tracks the
  * selected db, groups MULTI … EXEC into one TRANSACTION, rewrites TTLs to absolute times, tells
- * expiries from user DELs, and drops what must not travel (see {@link CommandPolicy}). A block that
+ * expiries and evictions from user DELs, and drops what must not travel (see {@link CommandPolicy}). A block that
  * writes an apply checkpoint is dropped entirely: all of its commands came from a peer.
  *
  * <p>Single-threaded: called by the stream reader only.
@@ -18,10 +18,12 @@ public final class StreamMapper {
     private final StreamSink sink;
     private final KeyExtractor keyExtractor;
     private final ExpiryTracker expiries;
+    private final EvictionCheck evictions;
     private final LongSupplier clock;
     private final long toleranceMillis;
 
     private int db;
+    private long lastEndOffset;
     private Block block;
 
     private static final class Block {
@@ -37,13 +39,19 @@ public final class StreamMapper {
         }
     }
 
-    public StreamMapper(StreamSink sink, KeyExtractor keyExtractor, ExpiryTracker expiries, LongSupplier clock,
-                        long toleranceMillis, int db) {
+    /**
+     * @param offset replication offset the stream continues after
+     * @param db     db selected at that offset
+     */
+    public StreamMapper(StreamSink sink, KeyExtractor keyExtractor, ExpiryTracker expiries, EvictionCheck evictions,
+                        LongSupplier clock, long toleranceMillis, long offset, int db) {
         this.sink = sink;
         this.keyExtractor = keyExtractor;
         this.expiries = expiries;
+        this.evictions = evictions;
         this.clock = clock;
         this.toleranceMillis = toleranceMillis;
+        this.lastEndOffset = offset;
         this.db = db;
     }
 
@@ -63,6 +71,8 @@ public final class StreamMapper {
     /** One propagated command; {@code endOffset} is the offset of its last byte. */
     public void accept(byte[][] argv, long endOffset) throws InterruptedException {
         String name = Argv.name(argv);
+        long startOffset = lastEndOffset + 1;
+        lastEndOffset = endOffset;
         if (block != null) {
             acceptInBlock(name, argv, endOffset);
             return;
@@ -75,7 +85,7 @@ public final class StreamMapper {
                 sink.advance(endOffset, db);
             }
             default -> {
-                CommandPolicy.Decision decision = decide(name, argv);
+                CommandPolicy.Decision decision = decide(name, argv, startOffset, endOffset);
                 if (decision instanceof CommandPolicy.Publish publish) {
                     sink.publish(EventKind.COMMAND, db, List.<byte[][]>of(publish.argv()), publish.keys(), endOffset, db);
                     return;
@@ -102,7 +112,7 @@ public final class StreamMapper {
                 block.commands.add(new byte[][] {Argv.ascii("SELECT"), Argv.ascii(db)});
             }
             default -> {
-                CommandPolicy.Decision decision = decide(name, argv);
+                CommandPolicy.Decision decision = decide(name, argv, -1, -1);
                 if (decision instanceof CommandPolicy.Publish publish) {
                     block.commands.add(publish.argv());
                     block.keys.addAll(publish.keys());
@@ -135,20 +145,29 @@ public final class StreamMapper {
         sink.publish(kind, done.db, done.commands, done.keys, endOffset, db);
     }
 
-    /** Decides one command and records its effect on TTLs (whether published or not). */
-    private CommandPolicy.Decision decide(String name, byte[][] argv) {
+    /**
+     * Decides one command and records its effect on TTLs (whether published or not). Offsets are -1
+     * inside a block: Redis propagates expiries and evictions as standalone DELs.
+     */
+    private CommandPolicy.Decision decide(String name, byte[][] argv, long startOffset, long endOffset)
+            throws InterruptedException {
         byte[][] absolute = TtlMapper.toAbsolute(argv, clock.getAsLong());
         List<byte[]> keys = keyExtractor.keys(absolute);
-        boolean expired = false;
+        CommandPolicy.SourceDeletion deletion = null;
         if ((name.equals("DEL") || name.equals("UNLINK")) && !keys.isEmpty()) {
             long now = clock.getAsLong();
-            expired = true;
+            boolean expired = true;
             for (byte[] key : keys) {
                 expired &= expiries.hasExpired(db, key, now, toleranceMillis);
             }
+            if (expired) {
+                deletion = CommandPolicy.SourceDeletion.EXPIRED;
+            } else if (argv.length == 2 && startOffset >= 0 && evictions.evicted(db, keys.get(0), startOffset, endOffset)) {
+                deletion = CommandPolicy.SourceDeletion.EVICTED;
+            }
         }
         expiries.observe(db, absolute);
-        return CommandPolicy.decide(Argv.name(absolute), absolute, keys, expired);
+        return CommandPolicy.decide(Argv.name(absolute), absolute, keys, deletion);
     }
 
     private void select(byte[][] argv) {

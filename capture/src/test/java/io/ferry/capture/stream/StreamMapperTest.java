@@ -45,7 +45,7 @@ class StreamMapperTest {
         }
     };
 
-    private final StreamMapper mapper = new StreamMapper(sink, KeyExtractor.withoutMetadata(), new ExpiryTracker(), () -> now, 50, 0);
+    private final StreamMapper mapper = new StreamMapper(sink, KeyExtractor.withoutMetadata(), new ExpiryTracker(), EvictionCheck.NONE, () -> now, 50, 0, 0);
 
     private static String text(byte[][] argv) {
         return Arrays.stream(argv).map(b -> new String(b, StandardCharsets.UTF_8)).collect(Collectors.joining(" "));
@@ -144,5 +144,36 @@ class StreamMapperTest {
     void rewritesRelativeTtlsInsideBlocks() throws InterruptedException {
         feed("MULTI", "SETEX a 10 v", "EXPIRE b 5", "EXEC");
         assertEquals(List.of("TRANSACTION db0 SET a v PXAT 1700000010000; PEXPIREAT b 1700000005000 keys=a,b"), published);
+    }
+
+    @Test
+    void asksWhetherAStandaloneSingleKeyDelWasAnEvictionWithItsOffsetsAndFiltersIt() throws InterruptedException {
+        List<String> asked = new ArrayList<>();
+        EvictionCheck check = (db, key, start, end) -> {
+            String k = new String(key, StandardCharsets.UTF_8);
+            asked.add("db" + db + " " + k + " " + start + ".." + end);
+            return k.startsWith("evicted");
+        };
+        StreamMapper withEvictions = new StreamMapper(sink, KeyExtractor.withoutMetadata(), new ExpiryTracker(), check,
+                () -> now, 50, 100, 0);
+        long at = 100;
+        for (String command : List.of("SET a 1", "DEL evicted1", "DEL a", "DEL x y", "MULTI", "DEL evicted2", "EXEC",
+                "SET v 1 PX 10", "SELECT 3", "UNLINK evicted3")) {
+            byte[][] argv = Arrays.stream(command.split(" ")).map(b -> b.getBytes(StandardCharsets.UTF_8)).toArray(byte[][]::new);
+            at += 10;
+            if (command.equals("SELECT 3")) {
+                now += 1000; // v's TTL ran out: its DEL below is an expiry, no question asked
+                withEvictions.accept(new byte[][] {"DEL".getBytes(StandardCharsets.UTF_8), "v".getBytes(StandardCharsets.UTF_8)}, at);
+                at += 10;
+            }
+            withEvictions.accept(argv, at);
+        }
+        assertEquals(List.of("db0 evicted1 111..120", "db0 a 121..130", "db3 evicted3 201..210"), asked,
+                "multi-key DELs, DELs inside blocks and expiries are not evictions");
+        assertEquals(List.of("DEL", "DEL", "UNLINK"), filtered, "evicted1, the expired v, evicted3");
+        assertTrue(published.contains("COMMAND db0 DEL a keys=a"));
+        assertTrue(published.stream().anyMatch(p -> p.startsWith("COMMAND db0 DEL x y ")), published.toString());
+        assertTrue(published.contains("TRANSACTION db0 DEL evicted2 keys=evicted2") || published.contains("COMMAND db0 DEL evicted2 keys=evicted2"),
+                published.toString());
     }
 }
