@@ -279,7 +279,7 @@ public final class CaptureService implements FerryAgent {
                 psync.close();
                 return;
             }
-            if (evictions != null && !evictions.awaitActive(EVICTION_WATCH_WAIT_MILLIS)) {
+            if (evictions != null && !evictions.awaitFirstAttempt(EVICTION_WATCH_WAIT_MILLIS)) {
                 log.warn("starting replication from {} without telling evictions apart ({})", instance.redis(),
                         evictions.inactiveReason());
             }

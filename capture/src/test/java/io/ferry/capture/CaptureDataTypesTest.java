@@ -10,9 +10,7 @@ import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.EventKind;
 import io.ferry.schemas.ReplicationPolicy;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -30,13 +28,9 @@ class CaptureDataTypesTest {
     @MethodSource("redisVersions")
     void everyDataTypeArrivesAsThePropagatedCommandsInOrderInTheRightDb(RedisBinary binary) {
         RedisServer redis = TestServers.redis(binary);
-        String id = CaptureFixture.instanceId("types");
-        try (CaptureService capture = new CaptureService(CaptureFixture.mesh(id, redis, null), id, new SimpleMeterRegistry());
-             CaptureFixture.ChangeLog log = new CaptureFixture.ChangeLog(id);
-             StatefulRedisConnection<String, String> connection = CaptureFixture.connect(redis)) {
-            capture.start();
-            CaptureFixture.awaitReady(capture);
-            RedisCommands<String, String> r = connection.sync();
+        try (CaptureFixture.Running capture = new CaptureFixture.Running("types", redis)) {
+            RedisCommands<String, String> r = capture.redis();
+            CaptureFixture.ChangeLog log = capture.log;
             r.set("str", "hello");
             r.append("str", " world");
             r.incrby("counter", 5);
@@ -101,7 +95,7 @@ class CaptureDataTypesTest {
             ChangeEvent beat = all.stream().filter(e -> e.getKind() == EventKind.HEARTBEAT).reduce((a, b) -> b).orElseThrow();
             assertEquals(beat.getPosition().getOffset(), beat.getHeartbeat().getCapturedOffset());
             assertTrue(beat.getHeartbeat().getSourceOffset() >= beat.getHeartbeat().getCapturedOffset(), beat.toString());
-            assertTrue(log.headers().stream().allMatch(h -> id.equals(h.get(ReplicationPolicy.ORIGIN_HEADER))
+            assertTrue(log.headers().stream().allMatch(h -> capture.id.equals(h.get(ReplicationPolicy.ORIGIN_HEADER))
                     && h.get(ReplicationPolicy.KIND_HEADER) != null), "origin and kind headers on every record");
         }
     }

@@ -8,10 +8,7 @@ import io.ferry.localmesh.RedisBinary;
 import io.ferry.localmesh.RedisServer;
 import io.ferry.localmesh.TestServers;
 import io.ferry.schemas.ChangeEvent;
-import io.ferry.topology.AgentHttpServer;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -39,14 +36,9 @@ class CaptureEvictionTest {
     @MethodSource("redisVersions")
     void dels_caused_by_eviction_are_filtered_and_users_dels_are_published(RedisBinary binary) {
         RedisServer redis = TestServers.redis(binary, "--maxmemory", "4mb", "--maxmemory-policy", "allkeys-random");
-        String id = CaptureFixture.instanceId("evict");
-        PrometheusMeterRegistry registry = AgentHttpServer.newRegistry();
-        try (CaptureService capture = new CaptureService(CaptureFixture.mesh(id, redis, null), id, registry);
-             CaptureFixture.ChangeLog log = new CaptureFixture.ChangeLog(id);
-             StatefulRedisConnection<String, String> connection = CaptureFixture.connect(redis)) {
-            capture.start();
-            CaptureFixture.awaitReady(capture);
-            RedisCommands<String, String> r = connection.sync();
+        try (CaptureFixture.Running capture = new CaptureFixture.Running("evict", redis)) {
+            RedisCommands<String, String> r = capture.redis();
+            CaptureFixture.ChangeLog log = capture.log;
             String flags = r.configGet("notify-keyspace-events").get("notify-keyspace-events");
             assertTrue(flags.contains("E") && flags.contains("e"), "the capture switched on evicted events: '" + flags + "'");
             r.set("start", "1");
@@ -81,11 +73,11 @@ class CaptureEvictionTest {
 
             // any command may evict a few more keys while memory settles under the limit
             Await.until(Duration.ofSeconds(30), "every eviction counted as filtered", () ->
-                    CaptureFixture.counter(registry.scrape(), "ferry_capture_filtered_commands_total", "reason=\"evicted on the source\"")
+                    capture.metric("ferry_capture_filtered_commands_total", "reason=\"evicted on the source\"")
                             == Long.parseLong(info(r, "evicted_keys")));
             long evicted = Long.parseLong(info(r, "evicted_keys"));
             assertTrue(evicted > 1_000, "the source evicted keys (" + evicted + ")");
-            assertEquals(1, CaptureFixture.counter(registry.scrape(), "ferry_capture_eviction_filter_active", ""),
+            assertEquals(1, capture.metric("ferry_capture_eviction_filter_active", ""),
                     "filter reported active");
         }
     }

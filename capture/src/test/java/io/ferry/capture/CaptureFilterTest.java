@@ -8,14 +8,11 @@ import io.ferry.localmesh.RedisServer;
 import io.ferry.localmesh.TestServers;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.ReplicationPolicy;
-import io.ferry.topology.AgentHttpServer;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.IntegerOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -26,15 +23,10 @@ class CaptureFilterTest {
     @Test
     void everyFilteredCaseIsFilteredAndAUserDelOfAKeyWhoseTtlHasNotRunOutIsPublished() {
         RedisServer redis = TestServers.redis();
-        String id = CaptureFixture.instanceId("filter");
         String checkpoint = new String(ReplicationPolicy.checkpointKey("peer-x", 0), StandardCharsets.UTF_8);
-        PrometheusMeterRegistry registry = AgentHttpServer.newRegistry();
-        try (CaptureService capture = new CaptureService(CaptureFixture.mesh(id, redis, null), id, registry);
-             CaptureFixture.ChangeLog log = new CaptureFixture.ChangeLog(id);
-             StatefulRedisConnection<String, String> connection = CaptureFixture.connect(redis)) {
-            capture.start();
-            CaptureFixture.awaitReady(capture);
-            RedisCommands<String, String> r = connection.sync();
+        try (CaptureFixture.Running capture = new CaptureFixture.Running("filter", redis)) {
+            RedisCommands<String, String> r = capture.redis();
+            CaptureFixture.ChangeLog log = capture.log;
             r.set("start", "1");
             // never replicated: each instance owns these
             r.flushdb();
@@ -71,7 +63,7 @@ class CaptureFilterTest {
             assertTrue(published.get(2).matches("SET kept v PXAT \\d+"), published.get(2));
             assertEquals("DEL kept", published.get(3), "the user's DEL is published");
 
-            String metrics = registry.scrape();
+            String metrics = capture.registry.scrape();
             for (String command : List.of("FLUSHDB", "FLUSHALL", "PUBLISH", "SPUBLISH", "SWAPDB", "FUNCTION", "SET")) {
                 assertTrue(CaptureFixture.counter(metrics, "ferry_capture_filtered_commands_total", "command=\"" + command + "\"") >= 1,
                         command + " counted as filtered:\n" + metrics);

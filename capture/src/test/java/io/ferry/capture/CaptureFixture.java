@@ -8,12 +8,15 @@ import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.EventKind;
 import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.topology.AgentHttpServer;
 import io.ferry.topology.MeshConfig;
 import io.ferry.topology.MeshConfigLoader;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -103,6 +106,43 @@ final class CaptureFixture {
     static String text(Command command) {
         return command.getName() + (command.getArgs().isEmpty() ? "" : " "
                 + command.getArgs().stream().map(CaptureFixture::text).collect(Collectors.joining(" ")));
+    }
+
+    /**
+     * A capture of {@code redis} running in this test's JVM, caught up, with a reader of its changes topic
+     * and a client connection to the source; all stopped together.
+     */
+    static final class Running implements AutoCloseable {
+        final String id;
+        final PrometheusMeterRegistry registry = AgentHttpServer.newRegistry();
+        final CaptureService capture;
+        final ChangeLog log;
+        final StatefulRedisConnection<String, String> connection;
+
+        Running(String prefix, RedisServer redis) {
+            id = instanceId(prefix);
+            capture = new CaptureService(mesh(id, redis, null), id, registry);
+            log = new ChangeLog(id);
+            connection = connect(redis);
+            capture.start();
+            awaitReady(capture);
+        }
+
+        RedisCommands<String, String> redis() {
+            return connection.sync();
+        }
+
+        /** Sum of a metric over the series whose labels contain {@code tag}. */
+        double metric(String name, String tag) {
+            return counter(registry.scrape(), name, tag);
+        }
+
+        @Override
+        public void close() {
+            connection.close();
+            log.close();
+            capture.close();
+        }
     }
 
     /** Sum of a Prometheus counter or gauge over the series whose labels contain {@code tag}. */

@@ -7,9 +7,7 @@ import io.ferry.localmesh.TestServers;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.EventKind;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -19,13 +17,9 @@ class CaptureTransactionsTest {
     @Test
     void aMultiExecBlockAndALuaScriptWritingSeveralKeysEachArriveAsOneEvent() {
         RedisServer redis = TestServers.redis();
-        String id = CaptureFixture.instanceId("tx");
-        try (CaptureService capture = new CaptureService(CaptureFixture.mesh(id, redis, null), id, new SimpleMeterRegistry());
-             CaptureFixture.ChangeLog log = new CaptureFixture.ChangeLog(id);
-             StatefulRedisConnection<String, String> connection = CaptureFixture.connect(redis)) {
-            capture.start();
-            CaptureFixture.awaitReady(capture);
-            RedisCommands<String, String> r = connection.sync();
+        try (CaptureFixture.Running capture = new CaptureFixture.Running("tx", redis)) {
+            RedisCommands<String, String> r = capture.redis();
+            CaptureFixture.ChangeLog log = capture.log;
             r.set("before", "0");
             r.multi();
             r.set("a", "1");

@@ -36,6 +36,7 @@ public final class EvictionWatch implements AutoCloseable {
     private final Object rounds = new Object();
     private volatile boolean closed;
     private volatile boolean active;
+    private volatile boolean attempted;
     private volatile boolean evictionPossible = true;
     private volatile String inactiveReason = "not connected yet";
     private long requestedAfterNanos = Long.MIN_VALUE; // guarded by rounds
@@ -61,10 +62,13 @@ public final class EvictionWatch implements AutoCloseable {
         return inactiveReason;
     }
 
-    /** Waits up to {@code millis} for the subscription, so a new session does not start blind. */
-    public boolean awaitActive(long millis) throws InterruptedException {
+    /**
+     * Waits up to {@code millis} for the first subscription attempt to end, so the first session does
+     * not start blind; later sessions do not wait for reconnections.
+     */
+    public boolean awaitFirstAttempt(long millis) throws InterruptedException {
         long deadline = System.nanoTime() + millis * 1_000_000;
-        while (!active && !closed && System.nanoTime() < deadline) {
+        while (!attempted && !closed && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
         return active;
@@ -128,6 +132,7 @@ public final class EvictionWatch implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } finally {
+                attempted = true;
                 disconnect();
             }
             try {
@@ -152,6 +157,7 @@ public final class EvictionWatch implements AutoCloseable {
             throw new IOException("PSUBSCRIBE refused: " + error.text());
         }
         active = true;
+        attempted = true;
         inactiveReason = null;
         if (!everActive) {
             log.info("telling evictions on {} apart from users' DELs (keyspace events {})", endpoint, PATTERN);
@@ -167,6 +173,10 @@ public final class EvictionWatch implements AutoCloseable {
      */
     private boolean checkConfig() throws IOException {
         String flags = configGet("notify-keyspace-events");
+        if (flags == null && !everActive) {
+            log.warn("cannot read notify-keyspace-events on {} (CONFIG not allowed): evictions are told apart only if "
+                    + "the source raises evicted events; make sure its notify-keyspace-events contains 'Ee'", endpoint);
+        }
         if (flags != null && !(flags.contains("E") && (flags.contains("e") || flags.contains("A")))) {
             RespMessage set = commands.call("CONFIG", "SET", "notify-keyspace-events", flags + "Ee");
             if (set instanceof RespMessage.Error error) {
