@@ -1,64 +1,48 @@
 package io.ferry.apply.redis;
 
 import io.ferry.topology.RedisEndpoint;
-import io.lettuce.core.ClientOptions;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.codec.ByteArrayCodec;
-import io.lettuce.core.protocol.AsyncCommand;
-import io.lettuce.core.protocol.Command;
-import io.lettuce.core.protocol.CommandArgs;
-import io.lettuce.core.protocol.ProtocolVersion;
-import io.lettuce.core.protocol.RedisCommand;
-import io.lettuce.core.resource.ClientResources;
+import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLSocketFactory;
 
 /**
- * The apply agent's one connection to its own Redis. Sends raw argv through Lettuce's
- * {@code dispatch} with {@link ByteArrayCodec}, pipelining whole MULTI/EXEC transactions in one write.
+ * The apply agent's one connection to its own Redis. Encodes raw argv itself and writes a whole round
+ * of pipelined MULTI/EXEC transactions as one pre-encoded buffer: a client library's per-command
+ * objects, futures and hand-offs between threads cost more than Redis spends running the commands.
  *
- * <p>Lettuce's auto-reconnect is off on purpose: it would replay commands written before a disconnect,
- * which could run the tail of a MULTI block outside its transaction. On any failure this client drops
- * the connection and the caller resumes from the checkpoint stored in Redis.
+ * <p>There is no automatic reconnect on purpose: replaying commands written before a disconnect could
+ * run the tail of a MULTI block outside its transaction. On any failure this client drops the
+ * connection and the caller resumes from the checkpoint stored in Redis.
  */
 public final class RedisTargetClient implements AutoCloseable {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RedisTargetClient.class);
 
-    private static final RawKeyword MULTI = new RawKeyword("MULTI");
-    private static final RawKeyword EXEC = new RawKeyword("EXEC");
-
     private final RedisEndpoint endpoint;
     private final String clientName;
     private boolean fenceUnsupported;
     private final Duration timeout;
-    private final ClientResources resources;
-    private final RedisClient client;
-    private final ConcurrentHashMap<String, RawKeyword> keywords = new ConcurrentHashMap<>();
-    private StatefulRedisConnection<byte[], byte[]> connection;
+    private final SSLSocketFactory tls;
+    private final RespBuffer buffer = new RespBuffer();
+    private RespConnection connection;
+    /** Replies written for but not read yet: at most one {@link Pending} round may be outstanding. */
+    private Pending unread;
 
     /** @param clientName CLIENT SETNAME of the connection; every replica of one applier uses the same name */
     public RedisTargetClient(RedisEndpoint endpoint, Duration timeout, String clientName) {
+        this(endpoint, timeout, clientName, null);
+    }
+
+    /** @param tls TLS sockets for a rediss endpoint; null for the JVM's default trust store */
+    RedisTargetClient(RedisEndpoint endpoint, Duration timeout, String clientName, SSLSocketFactory tls) {
         this.endpoint = endpoint;
         this.clientName = clientName;
         this.timeout = timeout;
-        this.resources = ClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
-        RedisURI uri = RedisURI.create(endpoint.uriWithCredentials());
-        uri.setTimeout(timeout);
-        this.client = RedisClient.create(resources, uri);
-        client.setOptions(ClientOptions.builder()
-                .autoReconnect(false)
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .protocolVersion(ProtocolVersion.RESP2)
-                .build());
+        this.tls = tls;
     }
 
     /** Opens the connection if it is not open; throws {@link RedisUnavailableException} when it cannot. */
@@ -68,8 +52,8 @@ public final class RedisTargetClient implements AutoCloseable {
         }
         disconnect();
         try {
-            connection = client.connect(ByteArrayCodec.INSTANCE);
-        } catch (RuntimeException e) {
+            connection = RespConnection.open(endpoint, timeout, tls);
+        } catch (IOException | RuntimeException e) {
             throw new RedisUnavailableException("cannot connect to " + endpoint + ": " + rootMessage(e), e);
         }
         Object named = call(RawCommand.of("CLIENT", "SETNAME", clientName));
@@ -118,24 +102,23 @@ public final class RedisTargetClient implements AutoCloseable {
     }
 
     public synchronized boolean isConnected() {
-        return connection != null && connection.isOpen();
+        return connection != null && !connection.isClosed();
     }
 
     /** Closes the connection; whatever was in flight is abandoned (the caller re-reads its checkpoints). */
     public synchronized void disconnect() {
         if (connection != null) {
-            try {
-                connection.close();
-            } catch (RuntimeException ignored) {
-                // closing a broken connection may fail; it is gone either way
-            }
+            connection.close();
             connection = null;
         }
+        unread = null;
     }
 
     /** Runs one command and returns its reply (errors as {@link RedisError} values). */
     public Object call(RawCommand command) {
-        return await(List.of(async(command))).get(0);
+        buffer.clear();
+        buffer.command(command);
+        return readReplies(send(List.of(), 1)).get(0);
     }
 
     /** The checkpoint stored under {@code key} (last applied Kafka offset), or null when there is none. */
@@ -160,16 +143,14 @@ public final class RedisTargetClient implements AutoCloseable {
     /** Transactions written to Redis whose replies have not been read yet. */
     public static final class Pending {
         private final List<List<RawCommand>> transactions;
-        private final List<AsyncCommand<byte[], byte[], Object>> commands;
-        private final StatefulRedisConnection<byte[], byte[]> connection;
-        private final long deadline;
+        private final int replyCount;
+        private final RespConnection connection;
+        private List<Object> replies;
 
-        private Pending(List<List<RawCommand>> transactions, List<AsyncCommand<byte[], byte[], Object>> commands,
-                        StatefulRedisConnection<byte[], byte[]> connection, long deadline) {
+        private Pending(List<List<RawCommand>> transactions, int replyCount, RespConnection connection) {
             this.transactions = transactions;
-            this.commands = commands;
+            this.replyCount = replyCount;
             this.connection = connection;
-            this.deadline = deadline;
         }
     }
 
@@ -181,21 +162,23 @@ public final class RedisTargetClient implements AutoCloseable {
         return await(submit(transactions));
     }
 
-    /** Writes the transactions in one pipelined write without waiting; {@link #await(Pending)} reads the replies. */
+    /** Writes the transactions in one write without waiting; {@link #await(Pending)} reads the replies. */
     public Pending submit(List<List<RawCommand>> transactions) {
-        List<AsyncCommand<byte[], byte[], Object>> commands = new ArrayList<>();
+        buffer.clear();
+        int replyCount = 0;
         for (List<RawCommand> body : transactions) {
-            commands.add(async(MULTI, new CommandArgs<>(ByteArrayCodec.INSTANCE)));
+            buffer.command("MULTI");
             for (RawCommand command : body) {
-                commands.add(async(command));
+                buffer.command(command);
             }
-            commands.add(async(EXEC, new CommandArgs<>(ByteArrayCodec.INSTANCE)));
+            buffer.command("EXEC");
+            replyCount += body.size() + 2;
         }
-        return new Pending(transactions, commands, dispatch(commands), System.nanoTime() + timeout.toNanos());
+        return send(transactions, replyCount);
     }
 
     public List<TransactionReply> await(Pending pending) {
-        List<Object> replies = replies(pending.connection, pending.commands, pending.deadline);
+        List<Object> replies = readReplies(pending);
         List<TransactionReply> result = new ArrayList<>(pending.transactions.size());
         int at = 0;
         for (List<RawCommand> body : pending.transactions) {
@@ -203,73 +186,62 @@ public final class RedisTargetClient implements AutoCloseable {
             if (Reply.isError(multi)) {
                 throw new RedisUnavailableException("MULTI refused: " + multi, null);
             }
-            List<Object> queued = new ArrayList<>(replies.subList(at, at + body.size()));
+            List<Object> queued = replies.subList(at, at + body.size());
             at += body.size();
             result.add(new TransactionReply(queued, replies.get(at++)));
         }
         return result;
     }
 
-    private AsyncCommand<byte[], byte[], Object> async(RawCommand command) {
-        CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE);
-        for (byte[] arg : command.args()) {
-            args.add(arg);
-        }
-        return async(keywords.computeIfAbsent(command.name(), RawKeyword::new), args);
-    }
-
-    private static AsyncCommand<byte[], byte[], Object> async(RawKeyword keyword, CommandArgs<byte[], byte[]> args) {
-        return new AsyncCommand<>(new Command<>(keyword, new ReplyOutput(), args));
-    }
-
-    private List<Object> await(List<AsyncCommand<byte[], byte[], Object>> commands) {
-        return replies(dispatch(commands), commands, System.nanoTime() + timeout.toNanos());
-    }
-
-    private StatefulRedisConnection<byte[], byte[]> dispatch(List<AsyncCommand<byte[], byte[], Object>> commands) {
-        StatefulRedisConnection<byte[], byte[]> current;
+    /** Writes what {@link #buffer} holds on the current connection; {@code replyCount} replies are due. */
+    private Pending send(List<List<RawCommand>> transactions, int replyCount) {
+        RespConnection current;
         synchronized (this) {
             current = connection;
         }
-        if (current == null || !current.isOpen()) {
+        if (current == null || current.isClosed()) {
             disconnect();
             throw new RedisUnavailableException("not connected to " + endpoint, null);
         }
+        if (unread != null) {
+            // a round was abandoned unsettled (an error between send and await): its outcome is
+            // unknown here, so start over from the checkpoints as after any lost connection
+            disconnect();
+            throw new RedisUnavailableException("replies of an earlier round on " + endpoint + " were never read", null);
+        }
         try {
-            current.dispatch(new ArrayList<RedisCommand<byte[], byte[], ?>>(commands));
-            return current;
-        } catch (RuntimeException e) {
+            current.write(buffer);
+            unread = new Pending(transactions, replyCount, current);
+            return unread;
+        } catch (IOException | RuntimeException e) {
             disconnect();
             throw new RedisUnavailableException("cannot send to " + endpoint + ": " + rootMessage(e), e);
         }
     }
 
-    private List<Object> replies(StatefulRedisConnection<byte[], byte[]> sentOn, List<AsyncCommand<byte[], byte[], Object>> commands,
-                                 long deadline) {
-        try {
-            List<Object> replies = new ArrayList<>(commands.size());
-            for (AsyncCommand<byte[], byte[], Object> command : commands) {
-                long left = Math.max(1, deadline - System.nanoTime());
-                replies.add(command.get(left, TimeUnit.NANOSECONDS));
+    private List<Object> readReplies(Pending pending) {
+        if (pending.replies != null) {
+            return pending.replies;
+        }
+        synchronized (this) {
+            if (pending.connection != connection) {
+                throw new RedisUnavailableException("lost " + endpoint + " before its replies were read", null);
             }
+        }
+        try {
+            List<Object> replies = new ArrayList<>(pending.replyCount);
+            for (int i = 0; i < pending.replyCount; i++) {
+                replies.add(pending.connection.read());
+            }
+            pending.replies = replies;
+            unread = null;
             return replies;
-        } catch (ExecutionException e) {
-            disconnect();
-            throw new RedisUnavailableException("lost " + endpoint + ": " + rootMessage(e), e);
-        } catch (TimeoutException e) {
+        } catch (SocketTimeoutException e) {
             disconnect();
             throw new RedisUnavailableException(endpoint + " did not answer within " + timeout, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            disconnect();
-            throw new RedisUnavailableException("interrupted while waiting for " + endpoint, e);
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             disconnect();
             throw new RedisUnavailableException("lost " + endpoint + ": " + rootMessage(e), e);
-        } finally {
-            if (sentOn != null && !sentOn.isOpen()) {
-                disconnect();
-            }
         }
     }
 
@@ -284,7 +256,5 @@ public final class RedisTargetClient implements AutoCloseable {
     @Override
     public void close() {
         disconnect();
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-        resources.shutdown(0, 2, TimeUnit.SECONDS);
     }
 }
