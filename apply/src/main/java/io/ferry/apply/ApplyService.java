@@ -161,6 +161,7 @@ public final class ApplyService implements FerryAgent {
                         ConsumerRecords<byte[], byte[]> records = consumer.poll(consumers.size() == 1 ? POLL : POLL.dividedBy(consumers.size()));
                         long applying = System.nanoTime();
                         applyAll(consumer, records);
+                        consumer.commitAppliedWhenDue();
                         if (LOG.isDebugEnabled() && !records.isEmpty()) {
                             LOG.debug("poll: {} records in {} µs, applied in {} µs", records.count(),
                                     (applying - polling) / 1000, (System.nanoTime() - applying) / 1000);
@@ -204,7 +205,6 @@ public final class ApplyService implements FerryAgent {
             List<EventBatch> next = running ? nextRound(consumer, remaining, cursor) : List.of();
             if (flying != null) {
                 applier.finish(flying);
-                consumer.commitAsync(flying.partitions());
                 flying = null;
             }
             if (next.isEmpty()) {

@@ -1,7 +1,6 @@
 package io.ferry.apply;
 
 import io.ferry.apply.batch.EventBatch;
-import io.ferry.apply.batch.PartitionState;
 import io.ferry.apply.conflict.ConflictPublisher;
 import io.ferry.apply.deadletter.DeadLetterPublisher;
 import io.ferry.apply.deadletter.Rejection;
@@ -54,10 +53,6 @@ final class BatchApplier {
         private InFlight(List<EventBatch> batches, RedisTargetClient.Pending pending) {
             this.batches = batches;
             this.pending = pending;
-        }
-
-        List<PartitionState> partitions() {
-            return batches.stream().map(EventBatch::partition).toList();
         }
     }
 

@@ -38,6 +38,7 @@ import org.slf4j.LoggerFactory;
 public final class PeerConsumer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(PeerConsumer.class);
+    private static final long COMMIT_INTERVAL_NANOS = 1_000_000_000L;
 
     private final String self;
     private final KafkaEndpoint kafka;
@@ -46,6 +47,8 @@ public final class PeerConsumer implements AutoCloseable {
     private final Map<TopicPartition, PartitionState> states = new HashMap<>();
     private final Set<TopicPartition> pending = new LinkedHashSet<>();
     private boolean fenceNeeded;
+    private long lastCommitNanos = System.nanoTime() - COMMIT_INTERVAL_NANOS;
+    private Map<TopicPartition, OffsetAndMetadata> lastCommitted = Map.of();
 
     /**
      * @param peerOfTopic the changes topics to read, each mapped to the peer that owns it
@@ -209,16 +212,28 @@ public final class PeerConsumer implements AutoCloseable {
         return states.values();
     }
 
-    /** Commits next offsets of these partitions' applied checkpoints, without waiting. */
-    public void commitAsync(Collection<PartitionState> applied) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = offsets(applied);
-        if (!offsets.isEmpty()) {
-            consumer.commitAsync(offsets, (o, e) -> {
-                if (e != null) {
-                    LOG.debug("group offset commit failed (Redis holds the truth): {}", e.toString());
-                }
-            });
+    /**
+     * Commits the applied checkpoints as group offsets without waiting, at most once per
+     * {@link #COMMIT_INTERVAL_NANOS} and only when they moved: they only show the lag in Kafka's tools
+     * (Redis holds the truth), so a commit per batch would cost the broker and this agent for nothing.
+     * Revocation and close commit synchronously whatever is left.
+     */
+    public void commitAppliedWhenDue() {
+        long now = System.nanoTime();
+        if (now - lastCommitNanos < COMMIT_INTERVAL_NANOS) {
+            return;
         }
+        Map<TopicPartition, OffsetAndMetadata> offsets = offsets(states.values());
+        if (offsets.isEmpty() || offsets.equals(lastCommitted)) {
+            return;
+        }
+        lastCommitNanos = now;
+        lastCommitted = offsets;
+        consumer.commitAsync(offsets, (o, e) -> {
+            if (e != null) {
+                LOG.debug("group offset commit failed (Redis holds the truth): {}", e.toString());
+            }
+        });
     }
 
     public void commitSync(Collection<TopicPartition> partitions) {
