@@ -102,21 +102,41 @@ class CaptureThroughputBenchmark {
              StatefulRedisConnection<String, String> connection = CaptureFixture.connect(redis)) {
             capture.start();
             CaptureFixture.awaitReady(capture);
+            String maxmemory = System.getProperty("ferry.benchmark.maxmemory");
+            if (maxmemory != null) {
+                // eviction possible (though not happening): every DEL waits for an eviction-event round
+                connection.sync().configSet("maxmemory-policy", "allkeys-lru");
+                connection.sync().configSet("maxmemory", maxmemory);
+                Thread.sleep(1_000); // the eviction watch rechecks the source's config every 100 ms
+            }
             long start = System.nanoTime();
             Process bench = new ProcessBuilder("redis-benchmark", "-p", Integer.toString(redis.port()), "-t", "set",
                     "-n", Integer.toString(writes), "-P", "64", "-q", "-r", "100000").inheritIO().start();
+            // with -Dferry.benchmark.dels=true a second client deletes random keys of the same range meanwhile
+            Process dels = Boolean.getBoolean("ferry.benchmark.dels")
+                    ? new ProcessBuilder("redis-benchmark", "-p", Integer.toString(redis.port()), "-n", Integer.toString(writes),
+                            "-P", "64", "-q", "-r", "100000", "DEL", "key:__rand_int__").inheritIO().start()
+                    : null;
             assertEquals(0, bench.waitFor());
+            if (dels != null) {
+                assertEquals(0, dels.waitFor());
+            }
             long written = System.nanoTime();
             long target = io.ferry.capture.position.SourceOffsetPoller.parseMasterOffset(connection.sync().info("replication"));
             Await.until(Duration.ofMinutes(5), "capture committed up to " + target, () -> capture.metrics().committedOffset() >= target);
             long done = System.nanoTime();
             double commands = registry.get("ferry.capture.events").tag("kind", EventKind.COMMAND.name()).counter().count();
             double seconds = (done - start) / 1e9;
-            System.out.printf("BENCHMARK %d SETs written in %.2f s; all captured and committed after %.2f s: %.0f events/s "
-                            + "(%d transactions, %.0f MB of records)%n", writes, (written - start) / 1e9, seconds, commands / seconds,
+            System.out.printf("BENCHMARK %d SETs%s written in %.2f s; all captured and committed after %.2f s: %.0f events/s "
+                            + "(%d transactions, %.0f MB of records)%n", writes, dels == null ? "" : " and DELs",
+                    (written - start) / 1e9, seconds, commands / seconds,
                     (long) registry.get("ferry.capture.transactions").counter().count(),
                     registry.get("ferry.capture.bytes").counter().count() / 1e6);
             assertTrue(commands >= writes, "every SET captured: " + commands);
+            if (dels != null) {
+                System.out.printf("BENCHMARK of those, %.0f DELs (the rest deleted nothing and were not propagated)%n",
+                        commands - writes);
+            }
             double beats = registry.get("ferry.capture.events").tag("kind", EventKind.HEARTBEAT.name()).counter().count();
             assertTrue(beats >= Math.floor(seconds) - 1, "a heartbeat every second while busy too: " + beats + " in " + seconds + " s");
         }

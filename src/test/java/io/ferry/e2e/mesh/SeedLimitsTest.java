@@ -16,11 +16,11 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
-/** Issue 3, test 4: what the seeds say is NOT synchronised stays local, and RESTORE never overwrites. */
+/** Issue 3, test 4: what the seeds say is NOT synchronised stays local (FLUSHALL, PUBLISH, expiry and eviction DELs), and RESTORE never overwrites. */
 class SeedLimitsTest {
 
     @Test
-    void flushallPublishExpiryDeletesAndRestoreOverwritesDoNotCross() throws Exception {
+    void flushallPublishExpiryAndEvictionDeletesAndRestoreOverwritesDoNotCross() throws Exception {
         try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), null, "A", "B")) {
             // Before the agents start: the same key on both, and one only on A. Each capture's first
             // snapshot RESTOREs its keys on the peer, which must not overwrite the peer's own value.
@@ -73,11 +73,31 @@ class SeedLimitsTest {
             assertTrue(System.currentTimeMillis() >= expireAtA, "B did not lose the key before its time");
             mesh.redis("A").set("marker:expiry", "after");
             Await.equal(MeshUnderTest.CONVERGE, "write after the expiry on B", "after", () -> mesh.redis("B").get("marker:expiry"));
+            // Keys A evicts under maxmemory stay on B: eviction is each instance's own business.
+            var a = mesh.redis("A");
+            a.configSet("maxmemory-policy", "allkeys-random");
+            a.configSet("maxmemory", "1gb"); // A may evict from now on: its capture checks every DEL
+            for (int i = 0; i < 2_000; i++) {
+                a.set("cache:" + i, "v".repeat(512));
+            }
+            Await.equal(MeshUnderTest.CONVERGE, "cache keys on B", "v".repeat(512), () -> mesh.redis("B").get("cache:1999"));
+            long used = Long.parseLong(a.info("memory").replaceAll("(?s).*used_memory:(\\d+).*", "$1"));
+            a.configSet("maxmemory", Long.toString(used - 512 * 1024));
+            a.set("marker:evict", "after");
+            long evicted = Long.parseLong(a.info("stats").replaceAll("(?s).*evicted_keys:(\\d+).*", "$1"));
+            assertTrue(evicted > 100, "A evicted keys: " + evicted);
+            Await.equal(MeshUnderTest.CONVERGE, "write after the evictions on B", "after", () -> mesh.redis("B").get("marker:evict"));
+            a.configSet("maxmemory", "0");
+            for (int i = 0; i < 2_000; i++) {
+                assertEquals("v".repeat(512), mesh.redis("B").get("cache:" + i), "cache:" + i + " evicted on A is kept on B");
+            }
+
             for (ChangeEvent event : mesh.changeEvents("A")) {
                 for (var command : event.getCommands()) {
                     boolean delete = command.getName().equalsIgnoreCase("DEL") || command.getName().equalsIgnoreCase("UNLINK");
-                    boolean ofExpiring = command.getArgs().stream().anyMatch(a -> "expiring".equals(StandardCharsets.UTF_8.decode(a.duplicate()).toString()));
+                    boolean ofExpiring = command.getArgs().stream().anyMatch(a2 -> "expiring".equals(StandardCharsets.UTF_8.decode(a2.duplicate()).toString()));
                     assertTrue(!(delete && ofExpiring), "A's expiry DEL was published: " + event);
+                    assertTrue(!delete, "A's eviction DEL was published: " + event);
                     assertTrue(!command.getName().equalsIgnoreCase("FLUSHALL") && !command.getName().equalsIgnoreCase("PUBLISH"),
                             "published " + command.getName());
                 }

@@ -26,7 +26,8 @@ public final class EvictionWatch implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EvictionWatch.class);
     private static final String PATTERN = "__keyevent@*__:evicted";
     private static final long IDLE_ROUND_MILLIS = 100;
-    private static final long CONFIG_CHECK_MILLIS = 2_000;
+    // how late the watch may learn that the source can now evict: DELs read meanwhile skip the rounds
+    private static final long CONFIG_CHECK_MILLIS = 100;
     private static final long ROUND_WAIT_MILLIS = 2_000;
     private static final int TIMEOUT_MILLIS = 5_000;
 
@@ -38,6 +39,7 @@ public final class EvictionWatch implements AutoCloseable {
     private volatile boolean active;
     private volatile boolean attempted;
     private volatile boolean evictionPossible = true;
+    private boolean possibleAtLastCheck = true;
     private volatile String inactiveReason = "not connected yet";
     private long requestedAfterNanos = Long.MIN_VALUE; // guarded by rounds
     private long completedStartNanos = Long.MIN_VALUE; // guarded by rounds
@@ -189,8 +191,11 @@ public final class EvictionWatch implements AutoCloseable {
         }
         String policy = configGet("maxmemory-policy");
         String maxmemory = configGet("maxmemory");
-        // unknown (CONFIG refused): assume the source may evict
-        evictionPossible = policy == null || maxmemory == null || (!policy.equals("noeviction") && !maxmemory.equals("0"));
+        // unknown (CONFIG refused): assume the source may evict. Rounds are skipped only after two checks in
+        // a row found eviction off: a notification raised before the first has been collected by then.
+        boolean possibleNow = policy == null || maxmemory == null || (!policy.equals("noeviction") && !maxmemory.equals("0"));
+        evictionPossible = possibleNow || possibleAtLastCheck;
+        possibleAtLastCheck = possibleNow;
         return true;
     }
 
