@@ -46,10 +46,10 @@ public final class ChangePublisher implements AutoCloseable {
     private final CaptureMetrics metrics;
     private final LongSupplier sourceOffset;
     private final KafkaProducer<byte[], byte[]> producer;
-    private final AvroSerde<ChangeEvent> events = AvroSerde.changeEvents();
+    private final ChangeEventEncoder events = new ChangeEventEncoder();
     private final AvroSerde<CapturePosition> positions = AvroSerde.capturePositions();
-    private final byte[] originHeader;
-    private final byte[][] kindHeaders = new byte[EventKind.values().length][];
+    /** Origin and kind headers per event kind, built once (Kafka copies them into each record's own list). */
+    private final List<List<Header>> headersByKind;
     private final int recordLimit;
 
     private SourcePosition committed;
@@ -72,10 +72,10 @@ public final class ChangePublisher implements AutoCloseable {
         this.settings = settings;
         this.metrics = metrics;
         this.sourceOffset = sourceOffset;
-        this.originHeader = instance.getBytes(StandardCharsets.UTF_8);
-        for (EventKind kind : EventKind.values()) {
-            kindHeaders[kind.ordinal()] = kind.name().getBytes(StandardCharsets.UTF_8);
-        }
+        Header origin = new RecordHeader(ReplicationPolicy.ORIGIN_HEADER, instance.getBytes(StandardCharsets.UTF_8));
+        this.headersByKind = java.util.Arrays.stream(EventKind.values())
+                .map(kind -> List.<Header>of(origin, new RecordHeader(ReplicationPolicy.KIND_HEADER, kind.name().getBytes(StandardCharsets.UTF_8))))
+                .toList();
         this.recordLimit = TopicProvisioner.recordLimit(settings.maxRecordBytes());
         Properties props = new Properties();
         props.putAll(kafka);
@@ -83,7 +83,7 @@ public final class ChangePublisher implements AutoCloseable {
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "ferry-capture-" + instance + "-" + shard);
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
-        props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        props.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
         // commits are adaptive and flush the transaction's batches anyway; lingering only adds latency
         props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "1");
         props.putIfAbsent(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(256 * 1024));
@@ -196,9 +196,7 @@ public final class ChangePublisher implements AutoCloseable {
                     + " exceeds the record limit of " + recordLimit + " bytes; raise capture.maxRecordBytes (the topic "
                     + changesTopic + " is raised to match on start)");
         }
-        List<Header> headers = List.of(new RecordHeader(ReplicationPolicy.ORIGIN_HEADER, originHeader),
-                new RecordHeader(ReplicationPolicy.KIND_HEADER, kindHeaders[event.getKind().ordinal()]));
-        producer.send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value, headers));
+        producer.send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value, headersByKind.get(event.getKind().ordinal())));
         transactionEvents++;
         metrics.event(event.getKind(), value.length, event.getCommands().size());
     }
