@@ -95,6 +95,10 @@ public final class ChangePublisher implements AutoCloseable {
         // (CONCURRENT_TRANSACTIONS); retry soon instead of stalling the stream for the default 100 ms
         props.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, "5");
         props.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, "500");
+        // with several requests in flight, one CONCURRENT_TRANSACTIONS reject makes every later request of the
+        // partition fail with OUT_OF_ORDER_SEQUENCE_NUMBER and retry with its own backoff, stalling the stream;
+        // one at a time costs little here because each commit flushes the transaction anyway
+        props.putIfAbsent(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
         producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
         try {
             producer.initTransactions();
