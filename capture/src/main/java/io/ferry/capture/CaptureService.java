@@ -269,6 +269,7 @@ public final class CaptureService implements FerryAgent {
         AtomicReference<SourcePosition> resume = new AtomicReference<>(start);
         long backoff = 200;
         boolean seeded = start == null;
+        String evictionWarning = null;
         while (!closing && writer.isAlive()) {
             if (!seeded) {
                 seeded = seedExpiries(expiries);
@@ -279,9 +280,10 @@ public final class CaptureService implements FerryAgent {
                 psync.close();
                 return;
             }
-            if (evictions != null && !evictions.awaitFirstAttempt(EVICTION_WATCH_WAIT_MILLIS)) {
-                log.warn("starting replication from {} without telling evictions apart ({})", instance.redis(),
-                        evictions.inactiveReason());
+            if (evictions != null && !evictions.awaitFirstAttempt(EVICTION_WATCH_WAIT_MILLIS)
+                    && !evictions.inactiveReason().equals(evictionWarning)) {
+                evictionWarning = evictions.inactiveReason();
+                log.warn("starting replication from {} without telling evictions apart ({})", instance.redis(), evictionWarning);
             }
             state = "connecting to Redis at " + instance.redis();
             ReplicationSession session = new ReplicationSession(instance, settings, metrics, psync, sink, expiries,

@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 
@@ -42,6 +43,10 @@ public final class RedisConnection implements AutoCloseable {
             socket.connect(new InetSocketAddress(endpoint.host(), endpoint.port()), connectTimeoutMillis);
             socket.setSoTimeout(connectTimeoutMillis);
             if (socket instanceof SSLSocket ssl) {
+                // verify the certificate names the host we dialled, not only that some trusted CA signed it
+                SSLParameters parameters = ssl.getSSLParameters();
+                parameters.setEndpointIdentificationAlgorithm("HTTPS");
+                ssl.setSSLParameters(parameters);
                 ssl.startHandshake();
             }
             RedisConnection connection = new RedisConnection(endpoint, socket);
