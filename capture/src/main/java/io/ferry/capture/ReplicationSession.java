@@ -96,7 +96,7 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
         expiries.clear();
         SourcePosition position = sink.position(offset, 0); // the master sends SELECT before its next command
         SnapshotPublisher.Result result = SnapshotPublisher.publish(rdb, position, instance.id(), settings.maxRecordBytes(),
-                sink, expiries, closing);
+                settings.snapshotRdbVersion(), sink, expiries, closing);
         resume.set(position);
         progressed = true;
         log.info("snapshot of {} published: {} keys ({} reserved keys skipped)", instance.id(), result.keys(), result.skipped());

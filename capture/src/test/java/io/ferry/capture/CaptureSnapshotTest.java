@@ -25,28 +25,35 @@ import java.util.Random;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class CaptureSnapshotTest {
 
     private static final int MAX_RECORD_BYTES = 64 * 1024;
 
-    static Stream<RedisBinary> redisVersions() {
-        return Stream.of(TestServers.redis62(), TestServers.redis70());
+    /** Source, target, and the snapshot's RDB version setting (0: the source's own). */
+    static Stream<Arguments> sourceAndTarget() {
+        return Stream.of(Arguments.of(TestServers.redis62(), TestServers.redis62(), 0),
+                Arguments.of(TestServers.redis70(), TestServers.redis70(), 0),
+                // a mixed-version mesh: 7.0's RDB 10 payloads down-converted for a 6.2 peer
+                Arguments.of(TestServers.redis70(), TestServers.redis62(), 9));
     }
 
-    @ParameterizedTest(name = "Redis {0}")
-    @MethodSource("redisVersions")
-    void restoringThePublishedSnapshotIntoAnEmptyRedisGivesAnIdenticalDataset(RedisBinary binary) {
-        RedisServer source = TestServers.redis(binary);
-        RedisServer target = TestServers.redis(binary);
+    @ParameterizedTest(name = "Redis {0} to {1}, snapshotRdbVersion {2}")
+    @MethodSource("sourceAndTarget")
+    void restoringThePublishedSnapshotIntoAnEmptyRedisGivesAnIdenticalDataset(RedisBinary sourceBinary, RedisBinary targetBinary,
+                                                                              int rdbVersion) {
+        RedisServer source = TestServers.redis(sourceBinary);
+        RedisServer target = TestServers.redis(targetBinary);
         String id = CaptureFixture.instanceId("snap");
         try (StatefulRedisConnection<String, String> connection = CaptureFixture.connect(source);
              StatefulRedisConnection<byte[], byte[]> raw = CaptureFixture.connectBytes(source)) {
             fill(connection.sync(), raw.sync());
         }
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        try (CaptureService capture = new CaptureService(CaptureFixture.mesh(id, source, "{maxRecordBytes: " + MAX_RECORD_BYTES + "}"), id, registry);
+        String settings = "{maxRecordBytes: " + MAX_RECORD_BYTES + ", snapshotRdbVersion: " + rdbVersion + "}";
+        try (CaptureService capture = new CaptureService(CaptureFixture.mesh(id, source, settings), id, registry);
              CaptureFixture.ChangeLog log = new CaptureFixture.ChangeLog(id)) {
             capture.start();
             List<ChangeEvent> events = log.await("SNAPSHOT_END", Duration.ofSeconds(60),

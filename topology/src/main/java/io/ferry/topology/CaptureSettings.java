@@ -12,11 +12,14 @@ package io.ferry.topology;
  * @param filterEvictions        tell DELs caused by eviction (maxmemory) apart from users' DELs and do not
  *                               publish them; subscribes to the source's {@code evicted} keyspace events and
  *                               adds {@code Ee} to its {@code notify-keyspace-events} when missing
+ * @param snapshotRdbVersion     RDB version of the snapshot's RESTORE payloads: 0 keeps the source's own;
+ *                               9 lets Redis 6.2 peers RESTORE a snapshot of a 7.x source (mixed-version meshes)
  */
 public record CaptureSettings(int heartbeatMillis, int transactionMaxEvents, int transactionMaxMillis,
-                              int maxRecordBytes, int expiryToleranceMillis, boolean filterEvictions) {
+                              int maxRecordBytes, int expiryToleranceMillis, boolean filterEvictions,
+                              int snapshotRdbVersion) {
 
     public static CaptureSettings defaults() {
-        return new CaptureSettings(1000, 5000, 50, 900 * 1024, 50, true);
+        return new CaptureSettings(1000, 5000, 50, 900 * 1024, 50, true, 0);
     }
 }

@@ -33,7 +33,7 @@ public final class MeshConfigLoader {
     private static final Set<String> REDIS_KEYS = Set.of("uri", "username", "password", "passwordEnv", "passwordFile");
     private static final Set<String> HTTP_KEYS = Set.of("capturePort", "applyPort");
     private static final Set<String> CAPTURE_KEYS = Set.of("heartbeatMillis", "transactionMaxEvents",
-            "transactionMaxMillis", "maxRecordBytes", "expiryToleranceMillis", "filterEvictions");
+            "transactionMaxMillis", "maxRecordBytes", "expiryToleranceMillis", "filterEvictions", "snapshotRdbVersion");
     private static final Set<String> APPLY_KEYS = Set.of("maxBatchEvents", "retryBackoffMillis", "maxBackoffMillis");
 
     private final String source;
@@ -193,7 +193,8 @@ public final class MeshConfigLoader {
                 integer(body, "transactionMaxMillis", "capture.transactionMaxMillis", d.transactionMaxMillis(), 1, 60_000),
                 integer(body, "maxRecordBytes", "capture.maxRecordBytes", d.maxRecordBytes(), 16 * 1024, 64 * 1024 * 1024),
                 integer(body, "expiryToleranceMillis", "capture.expiryToleranceMillis", d.expiryToleranceMillis(), 0, 60_000),
-                bool(body, "filterEvictions", "capture.filterEvictions", d.filterEvictions()));
+                bool(body, "filterEvictions", "capture.filterEvictions", d.filterEvictions()),
+                integer(body, "snapshotRdbVersion", "capture.snapshotRdbVersion", d.snapshotRdbVersion(), 0, 12));
     }
 
     private ApplySettings apply(Object node) {

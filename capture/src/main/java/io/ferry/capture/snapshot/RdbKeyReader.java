@@ -23,13 +23,17 @@ public final class RdbKeyReader {
     private RdbKeyReader() {
     }
 
-    /** Streams every key of {@code rdb} to {@code consumer}; returns how many keys were read. */
-    public static long read(Path rdb, KeyConsumer consumer) throws IOException, InterruptedException {
+    /**
+     * Streams every key of {@code rdb} to {@code consumer}; returns how many keys were read.
+     *
+     * @param rdbVersion RDB version of the DUMP payloads (down-converted by redis-replicator), 0 for the file's own
+     */
+    public static long read(Path rdb, int rdbVersion, KeyConsumer consumer) throws IOException, InterruptedException {
         long[] count = {0};
         Exception[] failure = {null};
         RedisRdbReplicator replicator = new RedisRdbReplicator(rdb.toFile(), Configuration.defaultSetting());
         try {
-            replicator.setRdbVisitor(new DumpRdbVisitor(replicator));
+            replicator.setRdbVisitor(rdbVersion > 0 ? new DumpRdbVisitor(replicator, rdbVersion) : new DumpRdbVisitor(replicator));
             replicator.addEventListener((rep, event) -> {
                 if (failure[0] != null || !(event instanceof DumpKeyValuePair pair)) {
                     return;

@@ -26,11 +26,12 @@ public final class SnapshotPublisher {
     private SnapshotPublisher() {
     }
 
-    public static Result publish(Path rdb, SourcePosition position, String origin, int maxRecordBytes, OutboxSink sink,
-                                 ExpiryTracker expiries, BooleanSupplier closing) throws IOException, InterruptedException {
+    public static Result publish(Path rdb, SourcePosition position, String origin, int maxRecordBytes, int rdbVersion,
+                                 OutboxSink sink, ExpiryTracker expiries, BooleanSupplier closing)
+            throws IOException, InterruptedException {
         sink.put(SnapshotMapper.marker(EventKind.SNAPSHOT_START, origin, position, Instant.now()), false);
         long[] skipped = {0};
-        long keys = RdbKeyReader.read(rdb, key -> {
+        long keys = RdbKeyReader.read(rdb, rdbVersion, key -> {
             if (closing.getAsBoolean()) {
                 throw new Outbox.OutboxClosedException();
             }
