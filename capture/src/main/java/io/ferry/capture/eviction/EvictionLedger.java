@@ -55,6 +55,9 @@ public final class EvictionLedger {
     }
 
     // in arrival order, so windows end in non-decreasing order: the stream passes them from the head
+    /** About 150 MB of notifications at most, for a capture far behind a source evicting heavily. */
+    static final int MAX_PENDING = 1_000_000;
+
     private final Deque<Pending> arrivals = new ArrayDeque<>();
     private final Map<Key, Deque<Pending>> byKey = new HashMap<>();
     private final List<Pending> lastRound = new ArrayList<>();
@@ -73,6 +76,9 @@ public final class EvictionLedger {
         }
         lastRound.clear();
         for (Notice n : notices) {
+            if (size >= MAX_PENDING) {
+                dropOldest(); // memory stays bounded; that eviction's DEL is then published
+            }
             Pending p = new Pending(new Key(n.db(), n.key()), previousRole);
             arrivals.addLast(p);
             byKey.computeIfAbsent(p.key, k -> new ArrayDeque<>()).addLast(p);
@@ -102,6 +108,19 @@ public final class EvictionLedger {
             }
         }
         return false;
+    }
+
+    private void dropOldest() {
+        while (!arrivals.isEmpty()) {
+            Pending p = arrivals.removeFirst();
+            if (!p.settled) {
+                Deque<Pending> same = byKey.get(p.key);
+                same.remove(p);
+                settle(p, same);
+                dropped++;
+                return;
+            }
+        }
     }
 
     /** Drops notifications whose DEL is behind {@code offset} (in a block, or filtered as an expiry). */

@@ -76,6 +76,20 @@ class EvictionLedgerTest {
     }
 
     @Test
+    void holdsABoundedNumberOfNotificationsDroppingTheOldest() {
+        ledger.round(100, List.of());
+        List<EvictionLedger.Notice> many = new java.util.ArrayList<>();
+        for (int i = 0; i <= EvictionLedger.MAX_PENDING; i++) {
+            many.add(evicted(0, "k" + i));
+        }
+        ledger.round(200, many);
+        assertEquals(EvictionLedger.MAX_PENDING, ledger.size());
+        assertEquals(1, ledger.dropped());
+        assertFalse(ledger.consume(0, key("k0"), 150, 160), "the oldest was dropped: its DEL is published");
+        assertTrue(ledger.consume(0, key("k1"), 150, 160));
+    }
+
+    @Test
     void theDbComesFromTheKeyeventChannel() {
         assertEquals(0, EvictionWatch.dbOf("__keyevent@0__:evicted"));
         assertEquals(15, EvictionWatch.dbOf("__keyevent@15__:evicted"));
