@@ -56,7 +56,12 @@ public final class RedisServer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + binary.path(), e);
         }
-        awaitPing(Duration.ofSeconds(20));
+        try {
+            awaitPing(Duration.ofSeconds(20));
+        } catch (RuntimeException e) {
+            kill(); // nobody else holds this process yet: never leave it running
+            throw e;
+        }
     }
 
     private void awaitPing(Duration timeout) {
