@@ -9,20 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.localmesh.RedisServer;
 import io.ferry.localmesh.TestServers;
+import io.ferry.localmesh.TestTls;
 import io.ferry.topology.RedisEndpoint;
-import java.io.InputStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLSocketFactory;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 
 class RedisTargetClientTest {
@@ -82,22 +73,11 @@ class RedisTargetClientTest {
     }
 
     @Test
-    void speaksTlsAndChecksTheServerCertificate() throws Exception {
-        Path dir = TestServers.tempDir("tls");
-        Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                "-keyout", dir.resolve("key.pem").toString(), "-out", dir.resolve("cert.pem").toString(),
-                "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1")
-                .redirectErrorStream(true).redirectOutput(dir.resolve("openssl.log").toFile()).start();
-        assertTrue(openssl.waitFor(60, TimeUnit.SECONDS) && openssl.exitValue() == 0, "openssl makes a test certificate");
-        int tlsPort;
-        try (ServerSocket free = new ServerSocket(0)) {
-            tlsPort = free.getLocalPort();
-        }
-        TestServers.redis("--tls-port", Integer.toString(tlsPort), "--tls-cert-file", dir.resolve("cert.pem").toString(),
-                "--tls-key-file", dir.resolve("key.pem").toString(), "--tls-ca-cert-file", dir.resolve("cert.pem").toString(),
-                "--tls-auth-clients", "no");
-        RedisEndpoint endpoint = new RedisEndpoint("127.0.0.1", tlsPort, true, null, null);
-        try (RedisTargetClient client = new RedisTargetClient(endpoint, TIMEOUT, "ferry-test", trusting(dir.resolve("cert.pem")))) {
+    void speaksTlsAndChecksTheServerCertificate() {
+        TestTls tls = TestTls.create();
+        TestTls.TlsRedis redis = tls.redis();
+        RedisEndpoint endpoint = new RedisEndpoint("127.0.0.1", redis.tlsPort(), true, null, null);
+        try (RedisTargetClient client = new RedisTargetClient(endpoint, TIMEOUT, "ferry-test", tls.socketFactory())) {
             client.connect();
             TransactionReply reply = client.execute(List.of(List.of(RawCommand.of("SET", "k", "v")))).get(0);
             assertTrue(reply.committed());
@@ -106,18 +86,9 @@ class RedisTargetClientTest {
         try (RedisTargetClient untrusting = new RedisTargetClient(endpoint, TIMEOUT, "ferry-test")) {
             assertThrows(RedisUnavailableException.class, untrusting::connect, "a certificate the JVM does not trust is refused");
         }
-    }
-
-    private static SSLSocketFactory trusting(Path certificate) throws Exception {
-        KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-        store.load(null, null);
-        try (InputStream in = Files.newInputStream(certificate)) {
-            store.setCertificateEntry("redis", CertificateFactory.getInstance("X.509").generateCertificate(in));
+        RedisEndpoint otherHost = new RedisEndpoint("localhost", redis.tlsPort(), true, null, null);
+        try (RedisTargetClient wrongName = new RedisTargetClient(otherHost, TIMEOUT, "ferry-test", tls.socketFactory())) {
+            assertThrows(RedisUnavailableException.class, wrongName::connect, "a certificate for another host is refused");
         }
-        TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        trust.init(store);
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, trust.getTrustManagers(), null);
-        return context.getSocketFactory();
     }
 }
