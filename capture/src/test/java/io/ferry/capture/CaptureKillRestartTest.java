@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -51,10 +52,12 @@ class CaptureKillRestartTest {
             try {
                 log.await("the first capture's snapshot", Duration.ofSeconds(60),
                         all -> all.stream().anyMatch(e -> e.getKind() == EventKind.SNAPSHOT_END));
-                Thread writer = new Thread(() -> write(connection.async(), written), "numbered-writer");
+                CountDownLatch killed = new CountDownLatch(1);
+                Thread writer = new Thread(() -> write(connection.async(), written, killed), "numbered-writer");
                 writer.start();
                 Await.until(Duration.ofSeconds(60), "10k writes captured", () -> numbers(log.poll()).size() >= 10_000);
                 first.kill();
+                killed.countDown();
                 int writtenAtKill = written.get();
                 assertTrue(writtenAtKill < WRITES, "the capture was killed while the writer was still writing (" + writtenAtKill + ")");
                 writer.join(120_000);
@@ -86,11 +89,17 @@ class CaptureKillRestartTest {
         }
     }
 
-    /** SET n:<i % 1000> i, pipelined in batches, as fast as Redis takes them. */
-    private static void write(RedisAsyncCommands<String, String> redis, AtomicInteger written) {
+    /**
+     * SET n:<i % 1000> i, pipelined in batches, as fast as Redis takes them; the last 10k wait for the
+     * kill, so however slow the capture is, writes go on both while it runs and while it is down.
+     */
+    private static void write(RedisAsyncCommands<String, String> redis, AtomicInteger written, CountDownLatch killed) {
         try {
             List<RedisFuture<String>> batch = new ArrayList<>();
             for (int i = 0; i < WRITES; i++) {
+                if (i == WRITES - 10_000 && !killed.await(120, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("the capture was not killed within 2 minutes");
+                }
                 batch.add(redis.set("n:" + (i % 1000), Integer.toString(i)));
                 if (batch.size() == 500) {
                     for (RedisFuture<String> f : batch) {
