@@ -112,12 +112,7 @@ public final class EvictionLedger {
 
     private void dropOldest() {
         while (!arrivals.isEmpty()) {
-            Pending p = arrivals.removeFirst();
-            if (!p.settled) {
-                Deque<Pending> same = byKey.get(p.key);
-                same.remove(p);
-                settle(p, same);
-                dropped++;
+            if (dropFirst()) {
                 return;
             }
         }
@@ -126,14 +121,21 @@ public final class EvictionLedger {
     /** Drops notifications whose DEL is behind {@code offset} (in a block, or filtered as an expiry). */
     private void dropPassed(long offset) {
         while (!arrivals.isEmpty() && (arrivals.peekFirst().settled || arrivals.peekFirst().until < offset)) {
-            Pending p = arrivals.removeFirst();
-            if (!p.settled) {
-                Deque<Pending> same = byKey.get(p.key);
-                same.remove(p);
-                settle(p, same);
-                dropped++;
-            }
+            dropFirst();
         }
+    }
+
+    /** Removes the oldest arrival; true when it was still pending (and is now dropped). */
+    private boolean dropFirst() {
+        Pending p = arrivals.removeFirst();
+        if (p.settled) {
+            return false;
+        }
+        Deque<Pending> same = byKey.get(p.key);
+        same.remove(p);
+        settle(p, same);
+        dropped++;
+        return true;
     }
 
     private void settle(Pending p, Deque<Pending> same) {
