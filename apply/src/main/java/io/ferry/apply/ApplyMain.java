@@ -86,6 +86,8 @@ public final class ApplyMain {
             service.close();
             http.close();
             closed.countDown();
+            // a SIGTERM is the normal way to stop: report the outcome, not the signal (143)
+            Runtime.getRuntime().halt(service.failure() == null ? 0 : EXIT_FATAL);
         }, "ferry-apply-shutdown"));
         service.start();
         LOG.info("apply agent '{}' serving /metrics, /healthz, /readyz on port {}", instance, http.port());
