@@ -1,7 +1,7 @@
 package io.ferry.capture;
 
-import io.ferry.schemas.EventKind;
 import io.ferry.capture.eviction.EvictionWatch;
+import io.ferry.schemas.EventKind;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -15,8 +15,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * The capture's meters. Prometheus names: ferry_capture_events_total{instance,kind},
  * ferry_capture_commands_total, ferry_capture_bytes_total, ferry_capture_lag_bytes,
  * ferry_capture_position_offset, ferry_capture_full_resyncs_total, ferry_capture_reconnects_total,
- * ferry_capture_filtered_commands_total{command,reason}, ferry_capture_eviction_filter_active, ferry_capture_echoes_total{origin},
- * ferry_capture_transactions_total; all tagged with instance.
+ * ferry_capture_filtered_commands_total{command,reason}, ferry_capture_eviction_filter_active,
+ * ferry_capture_echoes_total{origin}, ferry_capture_transactions_total; all tagged with instance.
  */
 public final class CaptureMetrics {
 

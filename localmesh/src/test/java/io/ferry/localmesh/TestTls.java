@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
@@ -68,7 +69,7 @@ public record TestTls(Path certificate, Path key, Path trustStore) {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        List<String> args = new java.util.ArrayList<>(List.of("--tls-port", Integer.toString(port),
+        List<String> args = new ArrayList<>(List.of("--tls-port", Integer.toString(port),
                 "--tls-cert-file", certificate.toString(), "--tls-key-file", key.toString(),
                 "--tls-ca-cert-file", certificate.toString(), "--tls-auth-clients", "no"));
         args.addAll(List.of(extraArgs));

@@ -202,9 +202,7 @@ public final class EvictionWatch implements AutoCloseable {
     /** A CONFIG GET value, or null when CONFIG is not allowed. */
     private String configGet(String name) throws IOException {
         RespMessage reply = commands.call("CONFIG", "GET", name);
-        if (reply instanceof RespMessage.Array array && array.items().size() == 2 && array.items().get(1) instanceof byte[] v) {
-            return new String(v, StandardCharsets.UTF_8);
-        }
+        // a reply of bulk strings only ([name, value]) decodes as a Command
         if (reply instanceof RespMessage.Command pair && pair.argv().length == 2) {
             return new String(pair.argv()[1], StandardCharsets.UTF_8);
         }

@@ -55,7 +55,6 @@ public final class PsyncClient implements AutoCloseable {
         this.timeoutMillis = timeoutMillis;
     }
 
-    /** Key positions from the source's COMMAND table, read during the handshake. */
     /**
      * {@link System#nanoTime()} just after the latest read from the replication socket: every command
      * handed to the listener so far had been propagated by then.
@@ -64,6 +63,7 @@ public final class PsyncClient implements AutoCloseable {
         return lastReadNanos;
     }
 
+    /** Key positions from the source's COMMAND table, read during the handshake. */
     public KeyExtractor keyExtractor() {
         return keyExtractor;
     }

@@ -8,8 +8,8 @@ import java.util.function.LongSupplier;
 /**
  * Turns the replication stream (raw argv, in order, with end offsets) into change events: tracks the
  * selected db, groups MULTI … EXEC into one TRANSACTION, rewrites TTLs to absolute times, tells
- * expiries and evictions from user DELs, and drops what must not travel (see {@link CommandPolicy}). A block that
- * writes an apply checkpoint is dropped entirely: all of its commands came from a peer.
+ * expiries and evictions from user DELs, and drops what must not travel (see {@link CommandPolicy}).
+ * A block that writes an apply checkpoint is dropped entirely: all of its commands came from a peer.
  *
  * <p>Single-threaded: called by the stream reader only.
  */
