@@ -41,14 +41,18 @@ public final class EvictionWatch implements AutoCloseable {
     private volatile boolean evictionPossible = true;
     private boolean possibleAtLastCheck = true;
     private volatile String inactiveReason = "not connected yet";
-    private long requestedAfterNanos = Long.MIN_VALUE; // guarded by rounds
-    private long completedStartNanos = Long.MIN_VALUE; // guarded by rounds
+    // nanoTime instants, compared by difference only; both start at construction: no round is owed yet
+    // (extreme sentinels like Long.MIN_VALUE overflow those differences and made the rounds spin)
+    private long requestedAfterNanos; // guarded by rounds
+    private long completedStartNanos; // guarded by rounds
     private boolean everActive;
     private RedisConnection commands;
     private RedisConnection events;
 
     public EvictionWatch(RedisEndpoint endpoint) {
         this.endpoint = endpoint;
+        this.completedStartNanos = System.nanoTime();
+        this.requestedAfterNanos = completedStartNanos - 1;
         this.thread = new Thread(this::run, "ferry-capture-evictions");
         thread.setDaemon(true);
         thread.start();
