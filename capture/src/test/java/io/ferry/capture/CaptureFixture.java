@@ -145,6 +145,21 @@ final class CaptureFixture {
         }
     }
 
+    /** The numbers {@code i} of the {@code SET n:* i} writes, in topic order. */
+    static List<Integer> numbers(List<ChangeEvent> events) {
+        List<Integer> numbers = new ArrayList<>();
+        for (ChangeEvent event : events) {
+            if (event.getKind() != EventKind.COMMAND) {
+                continue;
+            }
+            Command command = event.getCommands().get(0);
+            if (command.getName().equals("SET") && text(command.getArgs().get(0)).startsWith("n:")) {
+                numbers.add(Integer.parseInt(text(command.getArgs().get(1))));
+            }
+        }
+        return numbers;
+    }
+
     /** Sum of a Prometheus counter or gauge over the series whose labels contain {@code tag}. */
     static double counter(String scrape, String name, String tag) {
         Matcher m = Pattern.compile("^" + name + "\\{([^}]*)\\} (\\S+)$",

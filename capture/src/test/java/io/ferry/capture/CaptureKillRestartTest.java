@@ -9,8 +9,6 @@ import io.ferry.localmesh.JvmProcess;
 import io.ferry.localmesh.RedisBinary;
 import io.ferry.localmesh.RedisServer;
 import io.ferry.localmesh.TestServers;
-import io.ferry.schemas.ChangeEvent;
-import io.ferry.schemas.Command;
 import io.ferry.schemas.EventKind;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -55,7 +53,7 @@ class CaptureKillRestartTest {
                 CountDownLatch killed = new CountDownLatch(1);
                 Thread writer = new Thread(() -> write(connection.async(), written, killed), "numbered-writer");
                 writer.start();
-                Await.until(Duration.ofSeconds(60), "10k writes captured", () -> numbers(log.poll()).size() >= 10_000);
+                Await.until(Duration.ofSeconds(60), "10k writes captured", () -> CaptureFixture.numbers(log.poll()).size() >= 10_000);
                 first.kill();
                 killed.countDown();
                 int writtenAtKill = written.get();
@@ -68,8 +66,8 @@ class CaptureKillRestartTest {
 
             JvmProcess second = JvmProcess.start("capture-2", logs.resolve("capture-2.log"), CaptureMain.class, List.of("-Xmx384m"), args);
             try {
-                Await.until(Duration.ofSeconds(90), "all " + WRITES + " writes in the topic", () -> numbers(log.poll()).size() >= WRITES);
-                List<Integer> numbers = numbers(log.poll());
+                Await.until(Duration.ofSeconds(90), "all " + WRITES + " writes in the topic", () -> CaptureFixture.numbers(log.poll()).size() >= WRITES);
+                List<Integer> numbers = CaptureFixture.numbers(log.poll());
                 assertEquals(WRITES, numbers.size(), "no duplicates");
                 for (int i = 0; i < WRITES; i++) {
                     if (numbers.get(i) != i) {
@@ -117,20 +115,5 @@ class CaptureKillRestartTest {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    /** The numbers of the SET n:* writes, in topic order. */
-    private static List<Integer> numbers(List<ChangeEvent> events) {
-        List<Integer> numbers = new ArrayList<>();
-        for (ChangeEvent event : events) {
-            if (event.getKind() != EventKind.COMMAND) {
-                continue;
-            }
-            Command command = event.getCommands().get(0);
-            if (command.getName().equals("SET") && CaptureFixture.text(command.getArgs().get(0)).startsWith("n:")) {
-                numbers.add(Integer.parseInt(CaptureFixture.text(command.getArgs().get(1))));
-            }
-        }
-        return numbers;
     }
 }

@@ -43,9 +43,24 @@ public final class ReplicationPolicy {
         return "ferry." + requireId(applier) + ".conflicts";
     }
 
-    /** Kafka transactional.id of {@code instance}'s capture: fixed, so a second capture fences the first. */
-    public static String captureTransactionalId(String instance, int shard) {
-        return "ferry-capture-" + requireId(instance) + "-" + shard;
+    /**
+     * Transactional ids per capture shard. The capture alternates between them, so a transaction never
+     * waits on the previous one's commit markers (Kafka answers CONCURRENT_TRANSACTIONS and retries
+     * after 20 ms). A new capture opens every lane, which fences the old capture on all of them.
+     */
+    public static final int CAPTURE_LANES = 2;
+
+    /**
+     * Kafka transactional.id of {@code instance}'s capture, lane {@code lane} (0 to {@link #CAPTURE_LANES} - 1).
+     * The ids are fixed, so a second capture fences the first. Lane 0 keeps the name from before lanes existed.
+     * Every id starts with {@code ferry-capture-<instance>-}, which is the prefix a Kafka ACL grants.
+     */
+    public static String captureTransactionalId(String instance, int shard, int lane) {
+        if (lane < 0 || lane >= CAPTURE_LANES) {
+            throw new IllegalArgumentException("capture lane " + lane + " is not in 0.." + (CAPTURE_LANES - 1));
+        }
+        String id = "ferry-capture-" + requireId(instance) + "-" + shard;
+        return lane == 0 ? id : id + "." + lane; // '.' never occurs in ids, so no other instance's id can match
     }
 
     /** Consumer group of {@code applier}'s apply agent (offsets committed for visibility; Redis holds the truth). */

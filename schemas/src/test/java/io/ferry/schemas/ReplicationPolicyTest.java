@@ -28,6 +28,16 @@ class ReplicationPolicyTest {
     }
 
     @Test
+    void namesOneTransactionalIdPerCaptureLaneUnderTheInstancePrefix() {
+        // lane 0 keeps the id captures used before lanes, so a new capture fences an old one
+        assertEquals("ferry-capture-eu-1-0", ReplicationPolicy.captureTransactionalId("eu-1", 0, 0));
+        assertEquals("ferry-capture-eu-1-0.1", ReplicationPolicy.captureTransactionalId("eu-1", 0, 1));
+        assertThrows(IllegalArgumentException.class, () -> ReplicationPolicy.captureTransactionalId("eu-1", 0, ReplicationPolicy.CAPTURE_LANES));
+        // instance "eu" shard 1 and instance "eu-1" never share an id
+        assertFalse(ReplicationPolicy.captureTransactionalId("eu", 1, 1).equals(ReplicationPolicy.captureTransactionalId("eu-1", 0, 0)));
+    }
+
+    @Test
     void rejectsInstanceIdsThatCannotBeTopicNames() {
         assertThrows(IllegalArgumentException.class, () -> ReplicationPolicy.changesTopic("a b"));
         assertThrows(IllegalArgumentException.class, () -> ReplicationPolicy.changesTopic(""));

@@ -12,6 +12,7 @@ import io.ferry.topology.CaptureSettings;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.function.LongSupplier;
@@ -25,9 +26,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Kafka writer: drains the {@link Outbox} into Kafka transactions (transactional.id fixed per
- * instance and shard, so a second capture fences the first). Each transaction carries its events and
- * the position of the last resumable one, written to the offsets topic; a transaction is committed
+ * The Kafka writer: drains the {@link Outbox} into Kafka transactions (transactional.ids fixed per
+ * instance and shard, so a second capture fences the first). Transactions alternate between
+ * {@link ReplicationPolicy#CAPTURE_LANES} producers: Kafka writes a transaction's commit markers after
+ * the commit returns, and the same producer's next transaction would wait for them (the broker retries
+ * it 20 ms later), while the other lane's can start at once. A lane's transaction begins only when the
+ * previous one's commit has returned, so the log keeps the stream's order. Each transaction carries
+ * its events and the position of the last resumable one, written to the offsets topic; a transaction is committed
  * as soon as the outbox has nothing more immediately available (adaptive: what arrives during a commit
  * rides in the next one), or at the latest after {@code transactionMaxEvents} events or
  * {@code transactionMaxMillis}. Inside a snapshot only the limits apply. Every {@code heartbeatMillis}
@@ -45,7 +50,10 @@ public final class ChangePublisher implements AutoCloseable {
     private final CaptureSettings settings;
     private final CaptureMetrics metrics;
     private final LongSupplier sourceOffset;
-    private final KafkaProducer<byte[], byte[]> producer;
+    private final List<KafkaProducer<byte[], byte[]>> lanes;
+    /** The lane of the open (or next) transaction. */
+    private KafkaProducer<byte[], byte[]> producer;
+    private int lane;
     private final ChangeEventEncoder events = new ChangeEventEncoder();
     private final AvroSerde<CapturePosition> positions = AvroSerde.capturePositions();
     /** Origin and kind headers per event kind, built once (Kafka copies them into each record's own list). */
@@ -61,7 +69,7 @@ public final class ChangePublisher implements AutoCloseable {
     private long transactionStart;
     private long lastHeartbeat = System.nanoTime();
 
-    /** Opens the transactional producer (fencing any older capture of this instance). */
+    /** Opens the transactional producers (fencing any older capture of this instance on every lane). */
     public ChangePublisher(Properties kafka, String instance, int shard, CaptureSettings settings, CaptureMetrics metrics,
                            LongSupplier sourceOffset) {
         this.instance = instance;
@@ -79,8 +87,6 @@ public final class ChangePublisher implements AutoCloseable {
         this.recordLimit = TopicProvisioner.recordLimit(settings.maxRecordBytes());
         Properties props = new Properties();
         props.putAll(kafka);
-        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, ReplicationPolicy.captureTransactionalId(instance, shard));
-        props.put(ProducerConfig.CLIENT_ID_CONFIG, "ferry-capture-" + instance + "-" + shard);
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
@@ -99,13 +105,23 @@ public final class ChangePublisher implements AutoCloseable {
         // partition fail with OUT_OF_ORDER_SEQUENCE_NUMBER and retry with its own backoff, stalling the stream;
         // one at a time costs little here because each commit flushes the transaction anyway
         props.putIfAbsent(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
-        producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
+        List<KafkaProducer<byte[], byte[]>> opened = new ArrayList<>();
         try {
-            producer.initTransactions();
+            for (int i = 0; i < ReplicationPolicy.CAPTURE_LANES; i++) {
+                Properties laneProps = new Properties();
+                laneProps.putAll(props);
+                laneProps.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, ReplicationPolicy.captureTransactionalId(instance, shard, i));
+                laneProps.put(ProducerConfig.CLIENT_ID_CONFIG, "ferry-capture-" + instance + "-" + shard + "-" + i);
+                KafkaProducer<byte[], byte[]> laneProducer = new KafkaProducer<>(laneProps, new ByteArraySerializer(), new ByteArraySerializer());
+                opened.add(laneProducer);
+                laneProducer.initTransactions();
+            }
         } catch (RuntimeException e) {
-            producer.close(Duration.ZERO);
+            opened.forEach(p -> p.close(Duration.ZERO));
             throw e;
         }
+        this.lanes = List.copyOf(opened);
+        this.producer = lanes.get(0);
     }
 
     /** Where the writer starts: the last committed position (null when there is none). */
@@ -220,6 +236,8 @@ public final class ChangePublisher implements AutoCloseable {
         }
         producer.commitTransaction();
         inTransaction = false;
+        lane = (lane + 1) % lanes.size();
+        producer = lanes.get(lane);
         if (position != null) {
             committed = position;
             metrics.transactionCommitted(position.getOffset());
@@ -237,7 +255,7 @@ public final class ChangePublisher implements AutoCloseable {
         } catch (RuntimeException e) {
             log.debug("abort on close failed: {}", e.toString());
         }
-        producer.close(Duration.ofSeconds(10));
+        lanes.forEach(p -> p.close(Duration.ofSeconds(10)));
     }
 
     /** A single change cannot fit in one record: stop loudly, never skip it. */
