@@ -153,7 +153,7 @@ metadata:
 spec:
   {{- if eq $role "capture" }}
   # Exactly one capture per instance, and never two at once: it is a Redis replica that writes Kafka
-  # transactions under a fixed transactional.id; a second one would fence the first.
+  # transactions under fixed transactional ids; a second one would fence the first.
   replicas: 1
   strategy:
     type: Recreate
