@@ -242,6 +242,7 @@ final class Benchmark {
                 java.util.TreeMap<Double, Double> stageBefore = apply == null ? null : apply.histogram(APPLY_LATENCY);
                 double stageSumBefore = apply == null ? 0 : apply.metric(APPLY_LATENCY + "_sum").orElse(0);
                 long first = generator.nextSeq();
+                ProcessStats.MachineCpu cpuBefore = ProcessStats.MachineCpu.now();
                 long start = System.nanoTime() + 50_000_000L;
                 recorder.arm(first, first + warm, first + warm + measured - 1, start, 1e9 / rate);
                 generator.run(new SetWorkload("latency", "lat:", config.valueBytes()), rate,
@@ -252,14 +253,16 @@ final class Benchmark {
                     NativeReplication.sleep(10);
                 }
                 Histogram h = recorder.snapshot();
+                double[] machine = ProcessStats.MachineCpu.now().percentSince(cpuBefore);
                 Results.ApplyStage stage = apply == null ? null
                         : applyStage(stageBefore, apply.histogram(APPLY_LATENCY),
                                 apply.metric(APPLY_LATENCY + "_sum").orElse(0) - stageSumBefore);
                 Latency result = new Latency(profile, rate, ms(h.getValueAtPercentile(50)), ms(h.getValueAtPercentile(99)),
                         ms(h.getValueAtPercentile(99.9)), ms(h.getMaxValue()), h.getTotalCount(),
-                        measured - recorder.received(), stage);
-                progress.say(String.format("%s:   p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms (%d measured, %d missing)",
-                        name(), result.p50Ms(), result.p99Ms(), result.p999Ms(), result.measured(), result.missing()));
+                        measured - recorder.received(), stage, machine[0], machine[1]);
+                progress.say(String.format("%s:   p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms (%d measured, %d missing; machine CPU %.0f%% busy, %.0f%% stolen)",
+                        name(), result.p50Ms(), result.p99Ms(), result.p999Ms(), result.measured(), result.missing(),
+                        result.machineBusyPercent(), result.machineStealPercent()));
                 if (stage != null) {
                     progress.say(String.format("%s:   of which capture read -> applied: mean %.2f ms, p50 <= %.2f ms, p99 <= %.2f ms",
                             name(), stage.meanMs(), stage.p50UpToMs(), stage.p99UpToMs()));

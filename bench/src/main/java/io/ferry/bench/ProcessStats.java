@@ -27,6 +27,35 @@ final class ProcessStats {
         }
     }
 
+    /**
+     * The whole machine's CPU time so far (first line of /proc/stat), in ticks: busy (user, nice, system,
+     * irq, softirq), idle (idle, iowait) and steal: time the hypervisor gave this VM's CPUs to someone else.
+     */
+    record MachineCpu(long busy, long idle, long steal) {
+
+        static MachineCpu now() {
+            try {
+                String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+                long[] v = new long[9];
+                for (int i = 1; i < Math.min(f.length, 9); i++) {
+                    v[i] = Long.parseLong(f[i]);
+                }
+                return new MachineCpu(v[1] + v[2] + v[3] + v[6] + v[7], v[4] + v[5], v[8]);
+            } catch (IOException | RuntimeException e) {
+                return new MachineCpu(0, 0, 0);
+            }
+        }
+
+        /** Shares of the time since {@code before}, in percent: {busy, steal}; NaN when unknown. */
+        double[] percentSince(MachineCpu before) {
+            double total = (busy - before.busy) + (idle - before.idle) + (steal - before.steal);
+            if (total <= 0) {
+                return new double[] {Double.NaN, Double.NaN};
+            }
+            return new double[] {100 * (busy - before.busy) / total, 100 * (steal - before.steal) / total};
+        }
+    }
+
     /** Peak resident set size (VmHWM) in bytes, or -1 if the process is gone. */
     static long peakRssBytes(long pid) {
         return statusKilobytes(pid, "VmHWM:") * 1024;

@@ -34,9 +34,13 @@ record Results(Machine machine, Map<String, Object> settings, Ceiling ceiling, S
                      List<Window> windows, Map<String, Double> cpuSecondsPer1kOps) {
     }
 
-    /** {@code profile}: "main" (the run's settings) or "latency" (capture restarted with the latency settings). */
+    /**
+     * {@code profile}: "main" (the run's settings) or "latency" (capture restarted with the latency settings).
+     * {@code machineBusyPercent} and {@code machineStealPercent}: the whole machine's CPU during the
+     * measurement; steal is time the hypervisor took away, which no process here can make up for.
+     */
     record Latency(String profile, int offeredOpsPerSecond, double p50Ms, double p99Ms, double p999Ms, double maxMs,
-                   long measured, long missing, ApplyStage applyStage) {
+                   long measured, long missing, ApplyStage applyStage, double machineBusyPercent, double machineStealPercent) {
     }
 
     /**

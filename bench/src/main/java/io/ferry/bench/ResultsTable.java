@@ -78,6 +78,7 @@ final class ResultsTable {
                 rows.add(new String[] {"  of which capture read -> applied", "",
                         String.format(Locale.ROOT, "mean %.1f, p99 <=%.0f ms", fl.applyStage().meanMs(), fl.applyStage().p99UpToMs()), "", ""});
             }
+            rows.add(new String[] {"  machine CPU busy / stolen meanwhile", cpu(nl), cpu(fl), "", ""});
         }
         rows.add(new String[] {"catch-up after " + f.catchUp().ops() + " writes", rate(n.catchUp().opsPerSecond()),
                 rate(f.catchUp().opsPerSecond()), x(r.ferryToAnchor().get("catchUpOpsPerSecond")), ">=100k ops/s"});
@@ -107,6 +108,12 @@ final class ResultsTable {
         Results.Machine m = r.machine();
         return String.format(Locale.ROOT, "%d cores, 1-min load average during the run: mean %.1f, max %.1f (before: %s)%n",
                 m.cores(), m.loadMeanDuringRun(), m.loadMaxDuringRun(), m.loadBefore()) + format(rows);
+    }
+
+    /** The machine's CPU during a latency measurement: busy and stolen by the hypervisor, in percent. */
+    private static String cpu(Latency l) {
+        return l == null || Double.isNaN(l.machineBusyPercent()) ? "-"
+                : String.format(Locale.ROOT, "%.0f%% / %.0f%%", l.machineBusyPercent(), l.machineStealPercent());
     }
 
     private static void addLatency(List<String[]> rows, String label, Latency n, Latency f, Function<Latency, Double> pick,

@@ -28,7 +28,7 @@ class BenchmarkRunsEndToEndTest {
 
         String json = Files.readString(out);
         for (String figure : List.of("ceiling", "setOpsPerSecond", "nativeReplication", "ferry", "set", "probeTargetOpsPerSecond", "windows",
-                "mixed", "latency", "p50Ms", "p99Ms", "p999Ms", "catchUp", "opsPerSecond", "cpuSecondsPer1kOps",
+                "mixed", "latency", "p50Ms", "p99Ms", "p999Ms", "machineStealPercent", "catchUp", "opsPerSecond", "cpuSecondsPer1kOps",
                 "peakRssBytes", "streamBytesPerOp", "respBytesPerOp", "ferryToAnchor", "allWritesDelivered", "loadBefore")) {
             assertTrue(json.contains("\"" + figure + "\""), "results.json lacks " + figure);
         }
@@ -39,6 +39,9 @@ class BenchmarkRunsEndToEndTest {
             assertTrue(system.mixed().windows().stream().anyMatch(w -> w.targetOpsPerSecond() > 0), name + " mixed throughput");
             assertEquals(2, system.latency().size(), name + " latency at 1k and 10k");
             system.latency().forEach(l -> assertTrue(l.measured() > 0 && l.p99Ms() > 0, name + " latency at " + l.offeredOpsPerSecond()));
+            // the machine's CPU during each latency measurement: something was busy, and steal is a share
+            system.latency().forEach(l -> assertTrue(l.machineBusyPercent() > 0 && l.machineStealPercent() >= 0
+                    && l.machineBusyPercent() + l.machineStealPercent() <= 100.01, name + " machine CPU " + l));
             assertTrue(system.catchUp().opsPerSecond() > 0, name + " catch-up");
             assertTrue(system.catchUp().streamBytesPerOp() > 0, name + " bytes per op");
             assertTrue(system.delivered().allWritesDelivered(), name + " delivered every write: " + system.delivered());
