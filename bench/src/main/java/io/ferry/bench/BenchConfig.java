@@ -49,7 +49,8 @@ record BenchConfig(
               --work-dir DIR            where servers and agents keep data and logs (default: a temp dir)
               --keep-work-dir           keep it afterwards (logs, JFR recordings)
               --window-seconds N        sustained-throughput window (full: 60)
-              --max-windows N           windows tried per system to find the sustained rate (full: 3)
+              --max-windows N           windows tried per system to find the sustained rate (full: 3, and
+                                        up to 2 more while none has been bounded)
               --mixed-window-seconds N  mixed-workload window (full: 30)
               --latency-seconds N       measured seconds per latency rate (full: 20)
               --latency-rates A,B       open-loop rates for latency, ops/s (default 1000,10000)

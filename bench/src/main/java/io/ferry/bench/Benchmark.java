@@ -23,6 +23,8 @@ import org.HdrHistogram.Histogram;
  */
 final class Benchmark {
 
+    static final int EXTRA_WINDOWS_WHILE_NONE_BOUNDED = 2;
+
     private final BenchConfig config;
     private final Progress progress;
 
@@ -140,7 +142,9 @@ final class Benchmark {
          * A short closed-loop probe suggests a rate (what the target absorbed); open-loop windows then look
          * for the highest offered rate at which the lag stays bounded: up by half while every window is
          * bounded, then halfway between the best bounded and the lowest unbounded rate (below what the
-         * target managed while none is bounded), at most {@code maxWindows} windows.
+         * target managed while none is bounded), at most {@code maxWindows} windows, plus up to
+         * {@link #EXTRA_WINDOWS_WHILE_NONE_BOUNDED} more in a full run while none is bounded yet (a window the
+         * machine starved, e.g. of stolen CPU, must not leave a system without a figure).
          */
         Sustained sustained(Workload workload, double seconds, int maxWindows) {
             progress.say(name() + ": " + workload.name() + " probe (closed loop, " + config.probeSeconds() + " s)");
@@ -155,7 +159,8 @@ final class Benchmark {
             Window best = null;
             double lowestUnbounded = Double.MAX_VALUE;
             boolean failed = false;
-            for (int i = 0; i < maxWindows && candidate > 0; i++) {
+            int extra = config.quick() ? 0 : EXTRA_WINDOWS_WHILE_NONE_BOUNDED;
+            for (int i = 0; (i < maxWindows || (best == null && i < maxWindows + extra)) && candidate > 0; i++) {
                 Window window = window(workload, candidate, seconds, opsPerItem);
                 windows.add(window);
                 if (window.bounded()) {
