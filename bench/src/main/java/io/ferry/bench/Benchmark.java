@@ -258,13 +258,13 @@ final class Benchmark {
                     NativeReplication.sleep(10);
                 }
                 Histogram h = recorder.snapshot();
-                double[] machine = ProcessStats.MachineCpu.now().percentSince(cpuBefore);
+                ProcessStats.MachineCpu.Share machine = ProcessStats.MachineCpu.now().since(cpuBefore);
                 Results.ApplyStage stage = apply == null ? null
                         : applyStage(stageBefore, apply.histogram(APPLY_LATENCY),
                                 apply.metric(APPLY_LATENCY + "_sum").orElse(0) - stageSumBefore);
                 Latency result = new Latency(profile, rate, ms(h.getValueAtPercentile(50)), ms(h.getValueAtPercentile(99)),
                         ms(h.getValueAtPercentile(99.9)), ms(h.getMaxValue()), h.getTotalCount(),
-                        measured - recorder.received(), stage, machine[0], machine[1]);
+                        measured - recorder.received(), stage, machine.busyPercent(), machine.stealPercent());
                 progress.say(String.format("%s:   p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms (%d measured, %d missing; machine CPU %.0f%% busy, %.0f%% stolen)",
                         name(), result.p50Ms(), result.p99Ms(), result.p999Ms(), result.measured(), result.missing(),
                         result.machineBusyPercent(), result.machineStealPercent()));

@@ -46,13 +46,16 @@ final class ProcessStats {
             }
         }
 
-        /** Shares of the time since {@code before}, in percent: {busy, steal}; NaN when unknown. */
-        double[] percentSince(MachineCpu before) {
+        /** Busy and stolen shares of the time since {@code before}, in percent; NaN when unknown. */
+        Share since(MachineCpu before) {
             double total = (busy - before.busy) + (idle - before.idle) + (steal - before.steal);
             if (total <= 0) {
-                return new double[] {Double.NaN, Double.NaN};
+                return new Share(Double.NaN, Double.NaN);
             }
-            return new double[] {100 * (busy - before.busy) / total, 100 * (steal - before.steal) / total};
+            return new Share(100 * (busy - before.busy) / total, 100 * (steal - before.steal) / total);
+        }
+
+        record Share(double busyPercent, double stealPercent) {
         }
     }
 

@@ -32,8 +32,8 @@ import org.slf4j.LoggerFactory;
  * the commit returns, and the same producer's next transaction would wait for them (the broker retries
  * it 20 ms later), while the other lane's can start at once. A lane's transaction begins only when the
  * previous one's commit has returned, so the log keeps the stream's order. Each transaction carries
- * its events and the position of the last resumable one, written to the offsets topic; a transaction is committed
- * as soon as the outbox has nothing more immediately available (adaptive: what arrives during a commit
+ * its events and the position of the last resumable one, written to the offsets topic; a transaction
+ * is committed as soon as the outbox has nothing more immediately available (adaptive: what arrives during a commit
  * rides in the next one), or at the latest after {@code transactionMaxEvents} events or
  * {@code transactionMaxMillis}. Inside a snapshot only the limits apply. Every {@code heartbeatMillis}
  * a HEARTBEAT event goes out with the current position, busy or idle (when idle it is committed alone).
@@ -52,7 +52,6 @@ public final class ChangePublisher implements AutoCloseable {
     private final LongSupplier sourceOffset;
     private final List<KafkaProducer<byte[], byte[]>> lanes;
     /** The lane of the open (or next) transaction. */
-    private KafkaProducer<byte[], byte[]> producer;
     private int lane;
     private final ChangeEventEncoder events = new ChangeEventEncoder();
     private final AvroSerde<CapturePosition> positions = AvroSerde.capturePositions();
@@ -110,8 +109,9 @@ public final class ChangePublisher implements AutoCloseable {
             for (int i = 0; i < ReplicationPolicy.CAPTURE_LANES; i++) {
                 Properties laneProps = new Properties();
                 laneProps.putAll(props);
-                laneProps.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, ReplicationPolicy.captureTransactionalId(instance, shard, i));
-                laneProps.put(ProducerConfig.CLIENT_ID_CONFIG, "ferry-capture-" + instance + "-" + shard + "-" + i);
+                String transactionalId = ReplicationPolicy.captureTransactionalId(instance, shard, i);
+                laneProps.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+                laneProps.put(ProducerConfig.CLIENT_ID_CONFIG, transactionalId);
                 KafkaProducer<byte[], byte[]> laneProducer = new KafkaProducer<>(laneProps, new ByteArraySerializer(), new ByteArraySerializer());
                 opened.add(laneProducer);
                 laneProducer.initTransactions();
@@ -121,7 +121,10 @@ public final class ChangePublisher implements AutoCloseable {
             throw e;
         }
         this.lanes = List.copyOf(opened);
-        this.producer = lanes.get(0);
+    }
+
+    private KafkaProducer<byte[], byte[]> producer() {
+        return lanes.get(lane);
     }
 
     /** Where the writer starts: the last committed position (null when there is none). */
@@ -205,7 +208,7 @@ public final class ChangePublisher implements AutoCloseable {
 
     private void send(ChangeEvent event) {
         if (!inTransaction) {
-            producer.beginTransaction();
+            producer().beginTransaction();
             inTransaction = true;
             transactionEvents = 0;
             transactionStart = System.nanoTime();
@@ -216,7 +219,7 @@ public final class ChangePublisher implements AutoCloseable {
                     + " exceeds the record limit of " + recordLimit + " bytes; raise capture.maxRecordBytes (the topic "
                     + changesTopic + " is raised to match on start)");
         }
-        producer.send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value, headersByKind.get(event.getKind().ordinal())));
+        producer().send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value, headersByKind.get(event.getKind().ordinal())));
         transactionEvents++;
         metrics.event(event.getKind(), value.length, event.getCommands().size());
     }
@@ -226,18 +229,17 @@ public final class ChangePublisher implements AutoCloseable {
             if (pending == null || pending.equals(committed)) {
                 return;
             }
-            producer.beginTransaction();
+            producer().beginTransaction();
             inTransaction = true;
         }
         SourcePosition position = pending;
         if (position != null && !position.equals(committed)) {
             CapturePosition record = new CapturePosition(instance, shard, position, Instant.now());
-            producer.send(new ProducerRecord<>(offsetsTopic, 0, positionKey, positions.encode(record)));
+            producer().send(new ProducerRecord<>(offsetsTopic, 0, positionKey, positions.encode(record)));
         }
-        producer.commitTransaction();
+        producer().commitTransaction();
         inTransaction = false;
         lane = (lane + 1) % lanes.size();
-        producer = lanes.get(lane);
         if (position != null) {
             committed = position;
             metrics.transactionCommitted(position.getOffset());
@@ -250,7 +252,7 @@ public final class ChangePublisher implements AutoCloseable {
     public void close() {
         try {
             if (inTransaction) {
-                producer.abortTransaction();
+                producer().abortTransaction();
             }
         } catch (RuntimeException e) {
             log.debug("abort on close failed: {}", e.toString());
