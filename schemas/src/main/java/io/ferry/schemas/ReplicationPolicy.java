@@ -2,6 +2,7 @@ package io.ferry.schemas;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -14,6 +15,11 @@ public final class ReplicationPolicy {
     public static final String ORIGIN_HEADER = "ferry.origin";
     /** Header carrying the {@link EventKind} name (UTF-8). */
     public static final String KIND_HEADER = "ferry.kind";
+    /**
+     * Header carrying the {@link AppliedVector} of a change event (what its origin had applied of every
+     * peer when the write happened) and of a capture position record (the vector at that position).
+     */
+    public static final String APPLIED_HEADER = "ferry.applied";
 
     /** Prefix of every key Ferry writes into a user's Redis; such keys are never replicated. */
     public static final String RESERVED_PREFIX = "__ferry:";
@@ -103,6 +109,30 @@ public final class ReplicationPolicy {
         String rest = text.substring(CHECKPOINT_PREFIX.length());
         int colon = rest.lastIndexOf(':');
         return colon > 0 ? Optional.of(rest.substring(0, colon)) : Optional.empty();
+    }
+
+    /**
+     * The peer partition a checkpoint key names, if {@code key} is one: the capture moves its
+     * {@link AppliedVector} to the value written there.
+     */
+    public static Optional<Map.Entry<String, Integer>> checkpointPartition(byte[] key) {
+        if (!isReservedKey(key)) {
+            return Optional.empty();
+        }
+        String text = new String(key, StandardCharsets.UTF_8);
+        if (!text.startsWith(CHECKPOINT_PREFIX)) {
+            return Optional.empty();
+        }
+        String rest = text.substring(CHECKPOINT_PREFIX.length());
+        int colon = rest.lastIndexOf(':');
+        if (colon <= 0) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Map.entry(rest.substring(0, colon), Integer.parseInt(rest.substring(colon + 1))));
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
     }
 
     /** Instance ids become topic names and Redis keys: keep them to a safe alphabet. */

@@ -1,6 +1,7 @@
 package io.ferry.topology;
 
 import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.topology.conflict.ConflictRules;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -9,7 +10,8 @@ import java.util.Optional;
  * The whole mesh, validated: every instance, and for each the topic it owns and the peer topics it
  * applies. Immutable; build it with {@link MeshConfigLoader}.
  */
-public record MeshConfig(String mesh, Map<String, InstanceConfig> instances, CaptureSettings capture, ApplySettings apply) {
+public record MeshConfig(String mesh, Map<String, InstanceConfig> instances, CaptureSettings capture, ApplySettings apply,
+                         ConflictRules conflicts) {
 
     public MeshConfig {
         instances = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(instances));

@@ -1,5 +1,8 @@
 package io.ferry.topology;
 
+import io.ferry.topology.conflict.ConflictPolicy;
+import io.ferry.topology.conflict.ConflictRules;
+import io.ferry.topology.conflict.KeyPattern;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +30,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  */
 public final class MeshConfigLoader {
 
-    private static final Set<String> TOP_KEYS = Set.of("mesh", "kafka", "instances", "capture", "apply");
+    private static final Set<String> TOP_KEYS = Set.of("mesh", "kafka", "instances", "capture", "apply", "conflicts");
+    private static final Set<String> CONFLICT_KEYS = Set.of("match", "policy", "order");
     private static final Set<String> KAFKA_KEYS = Set.of("bootstrap", "properties");
     private static final Set<String> INSTANCE_KEYS = Set.of("redis", "kafka", "http");
     private static final Set<String> REDIS_KEYS = Set.of("uri", "username", "password", "passwordEnv", "passwordFile");
@@ -94,7 +98,8 @@ public final class MeshConfigLoader {
                 instances.put(instance.id(), instance);
             }
         }
-        return new MeshConfig(mesh, instances, capture(top.get("capture")), apply(top.get("apply")));
+        return new MeshConfig(mesh, instances, capture(top.get("capture")), apply(top.get("apply")),
+                conflicts(top.get("conflicts"), instances.keySet()));
     }
 
     private InstanceConfig instance(String id, Object node, KafkaEndpoint defaultKafka, int index) {
@@ -205,6 +210,65 @@ public final class MeshConfigLoader {
                 integer(body, "maxBatchEvents", "apply.maxBatchEvents", d.maxBatchEvents(), 1, 100_000),
                 integer(body, "retryBackoffMillis", "apply.retryBackoffMillis", d.retryBackoffMillis(), 1, 60_000),
                 integer(body, "maxBackoffMillis", "apply.maxBackoffMillis", d.maxBackoffMillis(), 1, 600_000));
+    }
+
+    /**
+     * {@code conflicts:} a list of {@code {match: GLOB, policy: lww|priority|report, order: [ids]}}, first
+     * match wins; {@code order} is required with {@code priority} and names instances of the mesh.
+     */
+    private ConflictRules conflicts(Object node, Set<String> instanceIds) {
+        if (node == null) {
+            return ConflictRules.DEFAULT;
+        }
+        if (!(node instanceof List<?> list)) {
+            problems.add("conflicts: expected a list of {match, policy, order} entries, for example "
+                    + "'conflicts: [{match: \"session:*\", policy: priority, order: [eu-1, us-1]}]'");
+            return ConflictRules.DEFAULT;
+        }
+        List<ConflictRules.Rule> rules = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            String path = "conflicts[" + i + "]";
+            Map<String, Object> body = map(list.get(i), path);
+            checkKeys(body, CONFLICT_KEYS, path);
+            String match = string(body, "match", path + ".match", true);
+            String policy = string(body, "policy", path + ".policy", true);
+            List<String> order = new ArrayList<>();
+            Object orderNode = body.get("order");
+            if (orderNode instanceof List<?> ids) {
+                ids.forEach(id -> order.add(String.valueOf(id)));
+            } else if (orderNode != null) {
+                problems.add(path + ".order: expected a list of instance ids, found '" + orderNode + "'");
+            }
+            for (String id : order) {
+                if (!instanceIds.contains(id)) {
+                    problems.add(path + ".order: '" + id + "' is not an instance of this mesh " + instanceIds);
+                }
+            }
+            if (match == null || policy == null) {
+                continue;
+            }
+            ConflictPolicy parsed = switch (policy.trim().toLowerCase(Locale.ROOT)) {
+                case "lww" -> ConflictPolicy.LWW;
+                case "report" -> ConflictPolicy.REPORT;
+                case "priority" -> {
+                    if (order.isEmpty()) {
+                        problems.add(path + ".order: policy priority needs the instances in order of precedence, e.g. [eu-1, us-1]");
+                    }
+                    yield ConflictPolicy.priority(order);
+                }
+                default -> {
+                    problems.add(path + ".policy: '" + policy + "' is not one of lww, priority, report");
+                    yield null;
+                }
+            };
+            if (parsed != null) {
+                if (parsed.kind() != ConflictPolicy.Kind.PRIORITY && !order.isEmpty()) {
+                    problems.add(path + ".order: only policy priority takes an order");
+                }
+                rules.add(new ConflictRules.Rule(new KeyPattern(match), parsed));
+            }
+        }
+        return new ConflictRules(rules);
     }
 
     // ---- scalar access with environment overrides -------------------------------------------------

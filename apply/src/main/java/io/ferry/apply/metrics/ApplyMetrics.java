@@ -13,7 +13,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * The apply agent's meters. Prometheus names: ferry_apply_lag_seconds, ferry_apply_lag_records,
  * ferry_apply_events_total, ferry_apply_commands_total, ferry_apply_batches_total,
  * ferry_apply_dead_letters_total{reason}, ferry_apply_conflicts_total{type}, ferry_apply_latency_seconds,
- * ferry_apply_reconnects_total; all tagged with {@code instance}, per-peer ones also with {@code peer}.
+ * ferry_apply_reconnects_total, ferry_apply_conflict_resolutions_total{type,resolution},
+ * ferry_apply_repairs_total{outcome}, ferry_apply_causal_waits_total, ferry_apply_conflict_window_keys,
+ * ferry_apply_conflict_window_evictions_total; all tagged with {@code instance}, per-peer ones also with {@code peer}.
  */
 public final class ApplyMetrics {
 
@@ -83,6 +85,20 @@ public final class ApplyMetrics {
                     .tags("instance", instance, "peer", peer, "type", type).register(registry)).increment();
         }
 
+        /** A conflict's outcome here: RECORDED, COMMUTES, SKIPPED, REPAIRED, REPAIR_FAILED. */
+        public void resolution(String type, String resolution) {
+            resolutions.computeIfAbsent(peer + "\u0000" + type + "\u0000" + resolution, k -> Counter.builder("ferry.apply.conflict.resolutions")
+                    .description("Concurrent writes settled here, by conflict type and what was done")
+                    .tags("instance", instance, "peer", peer, "type", type, "resolution", resolution).register(registry)).increment();
+        }
+
+        /** An event held back until the writes its origin had applied before it are applied here too. */
+        public void causalWait() {
+            causalWaits.computeIfAbsent(peer, k -> Counter.builder("ferry.apply.causal.waits")
+                    .description("Times a peer's event waited for another peer's events its origin had applied first")
+                    .tags("instance", instance, "peer", peer).register(registry)).increment();
+        }
+
         /**
          * Now minus the capture time of the newest applied event. A caught-up peer whose heartbeats keep
          * arriving reads 0; a silent peer (capture down) reads the time since it was last heard of.
@@ -106,7 +122,13 @@ public final class ApplyMetrics {
     private final Map<String, Peer> peers = new ConcurrentHashMap<>();
     private final Map<String, Counter> deadLetters = new ConcurrentHashMap<>();
     private final Map<String, Counter> conflicts = new ConcurrentHashMap<>();
+    private final Map<String, Counter> resolutions = new ConcurrentHashMap<>();
+    private final Map<String, Counter> causalWaits = new ConcurrentHashMap<>();
     private final Counter reconnects;
+    private final Counter repairsOk;
+    private final Counter repairsFailed;
+    private final Counter windowEvictions;
+    private final AtomicLong windowKeys = new AtomicLong();
 
     /** @param heartbeatMillis the peers' heartbeat interval: a caught-up peer is idle, not lagging, within a few of them */
     public ApplyMetrics(MeterRegistry registry, String instance, long heartbeatMillis) {
@@ -116,6 +138,32 @@ public final class ApplyMetrics {
         this.reconnects = Counter.builder("ferry.apply.reconnects")
                 .description("Times the apply agent lost its Redis connection and reconnected")
                 .tags("instance", instance).register(registry);
+        this.repairsOk = repairs("ok");
+        this.repairsFailed = repairs("failed");
+        this.windowEvictions = Counter.builder("ferry.apply.conflict.window.evictions")
+                .description("Writes forgotten by conflict detection because the window was full (conflicts on them may go unseen)")
+                .tags("instance", instance).register(registry);
+        Gauge.builder("ferry.apply.conflict.window.keys", windowKeys, AtomicLong::get)
+                .description("Keys whose recent writes conflict detection keeps (bounded by what the peers have not applied yet)")
+                .tags("instance", instance).register(registry);
+    }
+
+    private Counter repairs(String outcome) {
+        return Counter.builder("ferry.apply.repairs")
+                .description("Values re-published from this instance to settle a conflict it won, by outcome")
+                .tags("instance", instance, "outcome", outcome).register(registry);
+    }
+
+    public void repaired(boolean ok) {
+        (ok ? repairsOk : repairsFailed).increment();
+    }
+
+    public void windowEvicted(int count) {
+        windowEvictions.increment(count);
+    }
+
+    public void windowKeys(long keys) {
+        windowKeys.set(keys);
     }
 
     public Peer peer(String peer) {
