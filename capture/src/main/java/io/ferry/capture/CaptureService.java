@@ -11,6 +11,7 @@ import io.ferry.capture.publish.TopicProvisioner;
 import io.ferry.capture.stream.ExpirySeeder;
 import io.ferry.capture.stream.ExpiryTracker;
 import io.ferry.capture.stream.StreamMapper;
+import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.SourcePosition;
 import io.ferry.topology.CaptureSettings;
 import io.ferry.topology.InstanceConfig;
@@ -209,8 +210,10 @@ public final class CaptureService implements FerryAgent {
                     + instance.id() + ": " + describe(cause), cause);
         }
         try (ChangePublisher publisher = new ChangePublisher(kafka, instance.id(), SHARD, settings, metrics, metrics::sourceOffset)) {
-            SourcePosition start = PositionStore.load(kafka, instance.id(), SHARD, Duration.ofSeconds(30)).orElse(null);
-            publisher.startFrom(start);
+            PositionStore.Stored stored = PositionStore.load(kafka, instance.id(), SHARD, Duration.ofSeconds(30)).orElse(null);
+            SourcePosition start = stored == null ? null : stored.position();
+            AppliedVector applied = stored == null ? AppliedVector.EMPTY : stored.applied();
+            publisher.startFrom(start, applied);
             if (start != null) {
                 metrics.positionLoaded(start.getOffset());
                 log.info("capture of {} resumes from committed position {}:{} (db {})", instance.id(),
@@ -233,6 +236,7 @@ public final class CaptureService implements FerryAgent {
             }, "ferry-capture-writer-" + instance.id());
             writer.start();
             OutboxSink sink = new OutboxSink(instance.id(), outbox, () -> closing || !writer.isAlive(), metrics);
+            sink.startApplied(applied);
             try {
                 readSessions(start, sink, writer);
             } finally {

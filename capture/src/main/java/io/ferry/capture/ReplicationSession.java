@@ -137,6 +137,11 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     }
 
     @Override
+    public void applied(String origin, int partition, long offset) {
+        sink.applied(origin, partition, offset);
+    }
+
+    @Override
     public void echo(String origin) {
         sink.echo(origin);
     }

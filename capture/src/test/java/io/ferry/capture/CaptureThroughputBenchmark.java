@@ -65,6 +65,10 @@ class CaptureThroughputBenchmark {
             }
 
             @Override
+            public void applied(String origin, int partition, long offset) {
+            }
+
+            @Override
             public void echo(String origin) {
             }
         };

@@ -1,5 +1,6 @@
 package io.ferry.capture.position;
 
+import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.CapturePosition;
 import io.ferry.schemas.ReplicationPolicy;
@@ -14,6 +15,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
@@ -26,7 +28,11 @@ public final class PositionStore {
     private PositionStore() {
     }
 
-    public static Optional<SourcePosition> load(Properties kafka, String instance, int shard, Duration timeout) {
+    /** A committed position and the applied vector stored with it. */
+    public record Stored(SourcePosition position, AppliedVector applied) {
+    }
+
+    public static Optional<Stored> load(Properties kafka, String instance, int shard, Duration timeout) {
         Properties props = new Properties();
         props.putAll(kafka);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -41,7 +47,7 @@ public final class PositionStore {
             consumer.seekToBeginning(List.of(partition));
             Map<TopicPartition, Long> ends = consumer.endOffsets(List.of(partition), timeout);
             long end = ends.get(partition);
-            SourcePosition last = null;
+            Stored last = null;
             long deadline = System.nanoTime() + timeout.toNanos();
             while (consumer.position(partition, timeout) < end) {
                 if (System.nanoTime() > deadline) {
@@ -50,7 +56,9 @@ public final class PositionStore {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                     if (record.key() != null && key.equals(new String(record.key(), java.nio.charset.StandardCharsets.UTF_8))
                             && record.value() != null) {
-                        last = serde.decode(record.value()).getPosition();
+                        Header applied = record.headers().lastHeader(ReplicationPolicy.APPLIED_HEADER);
+                        last = new Stored(serde.decode(record.value()).getPosition(),
+                                AppliedVector.decode(applied == null ? null : applied.value()));
                     }
                 }
             }

@@ -1,6 +1,7 @@
 package io.ferry.capture.publish;
 
 import io.ferry.capture.CaptureMetrics;
+import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.CapturePosition;
 import io.ferry.schemas.ChangeEvent;
@@ -37,6 +38,8 @@ import org.slf4j.LoggerFactory;
  * rides in the next one), or at the latest after {@code transactionMaxEvents} events or
  * {@code transactionMaxMillis}. Inside a snapshot only the limits apply. Every {@code heartbeatMillis}
  * a HEARTBEAT event goes out with the current position, busy or idle (when idle it is committed alone).
+ * Every change event and position record carries the applied vector as of its position in the
+ * {@link ReplicationPolicy#APPLIED_HEADER} header.
  */
 public final class ChangePublisher implements AutoCloseable {
 
@@ -62,6 +65,10 @@ public final class ChangePublisher implements AutoCloseable {
     private SourcePosition committed;
     private SourcePosition current;
     private SourcePosition pending;
+    /** The applied vector at {@code current} and at {@code pending}. */
+    private AppliedVector currentApplied = AppliedVector.EMPTY;
+    private AppliedVector pendingApplied = AppliedVector.EMPTY;
+    private Header appliedHeader = appliedHeader(AppliedVector.EMPTY);
     private boolean inTransaction;
     private boolean inSnapshot;
     private int transactionEvents;
@@ -127,10 +134,24 @@ public final class ChangePublisher implements AutoCloseable {
         return lanes.get(lane);
     }
 
-    /** Where the writer starts: the last committed position (null when there is none). */
-    public void startFrom(SourcePosition position) {
+    /** Where the writer starts: the last committed position (null when there is none) and its applied vector. */
+    public void startFrom(SourcePosition position, AppliedVector applied) {
         committed = position;
         current = position;
+        currentApplied = applied;
+        pendingApplied = applied;
+        appliedHeader = appliedHeader(applied);
+    }
+
+    private static Header appliedHeader(AppliedVector applied) {
+        return new RecordHeader(ReplicationPolicy.APPLIED_HEADER, applied.encode());
+    }
+
+    private void moveApplied(AppliedVector applied) {
+        if (applied != currentApplied) {
+            currentApplied = applied;
+            appliedHeader = appliedHeader(applied);
+        }
     }
 
     public SourcePosition committed() {
@@ -159,6 +180,7 @@ public final class ChangePublisher implements AutoCloseable {
                 return;
             }
             if (entry instanceof Outbox.Event event) {
+                moveApplied(event.applied());
                 send(event.event());
                 current = event.event().getPosition();
                 EventKind kind = event.event().getKind();
@@ -169,11 +191,14 @@ public final class ChangePublisher implements AutoCloseable {
                 }
                 if (event.resumable() && !inSnapshot) {
                     pending = current;
+                    pendingApplied = currentApplied;
                 }
             } else if (entry instanceof Outbox.Advance advance) {
                 current = advance.position();
+                moveApplied(advance.applied());
                 if (!inSnapshot) {
                     pending = current;
+                    pendingApplied = currentApplied;
                 }
             }
             now = System.nanoTime();
@@ -200,6 +225,7 @@ public final class ChangePublisher implements AutoCloseable {
         lastHeartbeat = System.nanoTime();
         if (!inSnapshot) {
             pending = current;
+            pendingApplied = currentApplied;
         }
         if (alone) {
             commit(); // idle: the heartbeat is the transaction; otherwise it rides with the open one
@@ -219,7 +245,9 @@ public final class ChangePublisher implements AutoCloseable {
                     + " exceeds the record limit of " + recordLimit + " bytes; raise capture.maxRecordBytes (the topic "
                     + changesTopic + " is raised to match on start)");
         }
-        producer().send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value, headersByKind.get(event.getKind().ordinal())));
+        List<Header> kindHeaders = headersByKind.get(event.getKind().ordinal());
+        producer().send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value,
+                List.of(kindHeaders.get(0), kindHeaders.get(1), appliedHeader)));
         transactionEvents++;
         metrics.event(event.getKind(), value.length, event.getCommands().size());
     }
@@ -235,7 +263,8 @@ public final class ChangePublisher implements AutoCloseable {
         SourcePosition position = pending;
         if (position != null && !position.equals(committed)) {
             CapturePosition record = new CapturePosition(instance, shard, position, Instant.now());
-            producer().send(new ProducerRecord<>(offsetsTopic, 0, positionKey, positions.encode(record)));
+            producer().send(new ProducerRecord<>(offsetsTopic, 0, positionKey, positions.encode(record),
+                    List.of(appliedHeader(pendingApplied))));
         }
         producer().commitTransaction();
         inTransaction = false;

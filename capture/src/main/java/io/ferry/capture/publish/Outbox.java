@@ -1,5 +1,6 @@
 package io.ferry.capture.publish;
 
+import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.SourcePosition;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -24,11 +25,11 @@ public final class Outbox {
      * An event to publish. {@code resumable} is false for snapshot events before SNAPSHOT_END: a
      * position inside an unfinished snapshot must never be committed as a place to resume from.
      */
-    public record Event(ChangeEvent event, boolean resumable, int approxBytes) implements Entry {
+    public record Event(ChangeEvent event, AppliedVector applied, boolean resumable, int approxBytes) implements Entry {
     }
 
-    /** The stream advanced without an event (PING, SELECT, filtered commands, echoes). */
-    public record Advance(SourcePosition position) implements Entry {
+    /** The stream advanced without an event (PING, SELECT, filtered commands, echoes); {@code applied} as of there. */
+    public record Advance(SourcePosition position, AppliedVector applied) implements Entry {
     }
 
     /** Commit what is open and stop. */

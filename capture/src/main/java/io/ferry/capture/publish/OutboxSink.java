@@ -3,6 +3,7 @@ package io.ferry.capture.publish;
 import io.ferry.capture.CaptureMetrics;
 import io.ferry.capture.stream.Argv;
 import io.ferry.capture.stream.StreamSink;
+import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.EventKind;
@@ -29,6 +30,8 @@ public final class OutboxSink implements StreamSink {
     private final BooleanSupplier stopped;
     private final CaptureMetrics metrics;
     private volatile String replid;
+    /** What the local apply agent had checkpointed at the current stream position. */
+    private AppliedVector applied = AppliedVector.EMPTY;
     private long lastFilterLog;
     private long filteredSinceLog;
 
@@ -52,8 +55,13 @@ public final class OutboxSink implements StreamSink {
         return new SourcePosition(replid, offset, db);
     }
 
+    /** Where the stream starts: the vector stored with the resume position (empty on a first start). */
+    public void startApplied(AppliedVector vector) {
+        this.applied = vector;
+    }
+
     public void put(ChangeEvent event, boolean resumable) throws InterruptedException {
-        outbox.put(new Outbox.Event(event, resumable, approxBytes(event)), stopped);
+        outbox.put(new Outbox.Event(event, applied, resumable, approxBytes(event)), stopped);
     }
 
     /** Payload bytes an event holds (arguments, keys, chunk data) plus a fixed overhead. */
@@ -96,7 +104,12 @@ public final class OutboxSink implements StreamSink {
 
     @Override
     public void advance(long endOffset, int endDb) throws InterruptedException {
-        outbox.put(new Outbox.Advance(position(endOffset, endDb)), stopped);
+        outbox.put(new Outbox.Advance(position(endOffset, endDb), applied), stopped);
+    }
+
+    @Override
+    public void applied(String origin, int partition, long offset) {
+        applied = applied.with(origin, partition, offset);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.ferry.capture.stream;
 
 import io.ferry.schemas.ReplicationPolicy;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -26,8 +27,12 @@ public final class CommandPolicy {
     public record Filter(String command, String reason) implements Decision {
     }
 
-    /** Writes the local apply agent's checkpoint for {@code origin}: the whole block is an echo. */
-    public record Echo(String origin) implements Decision {
+    /**
+     * Writes the local apply agent's checkpoint for {@code origin}'s {@code partition}: the whole block is an
+     * echo. {@code offset} is the checkpoint's new value (-1 if it is not a plain SET of a number): from then
+     * on this instance has applied that peer partition up to there, which every later local write carries.
+     */
+    public record Echo(String origin, int partition, long offset) implements Decision {
     }
 
     private CommandPolicy() {
@@ -53,9 +58,14 @@ public final class CommandPolicy {
      */
     public static Decision decide(String name, byte[][] argv, List<byte[]> keys, SourceDeletion sourceDeletion) {
         for (byte[] key : keys) {
+            Optional<Map.Entry<String, Integer>> partition = ReplicationPolicy.checkpointPartition(key);
+            if (partition.isPresent()) {
+                Long offset = name.equals("SET") && argv.length >= 3 ? Argv.number(argv[2]) : null;
+                return new Echo(partition.get().getKey(), partition.get().getValue(), offset == null ? -1 : offset);
+            }
             Optional<String> origin = ReplicationPolicy.checkpointOrigin(key);
             if (origin.isPresent()) {
-                return new Echo(origin.get());
+                return new Echo(origin.get(), 0, -1);
             }
         }
         if (NEVER_REPLICATED.contains(name)) {

@@ -9,7 +9,8 @@ import java.util.function.LongSupplier;
  * Turns the replication stream (raw argv, in order, with end offsets) into change events: tracks the
  * selected db, groups MULTI … EXEC into one TRANSACTION, rewrites TTLs to absolute times, tells
  * expiries and evictions from user DELs, and drops what must not travel (see {@link CommandPolicy}).
- * A block that writes an apply checkpoint is dropped entirely: all of its commands came from a peer.
+ * A block that writes an apply checkpoint is dropped entirely: all of its commands came from a peer;
+ * what its checkpoint says moves the applied vector every later local write carries.
  *
  * <p>Single-threaded: called by the stream reader only.
  */
@@ -31,6 +32,7 @@ public final class StreamMapper {
         final List<byte[][]> commands = new ArrayList<>();
         final List<byte[]> keys = new ArrayList<>();
         final List<CommandPolicy.Filter> filtered = new ArrayList<>();
+        final List<CommandPolicy.Echo> checkpoints = new ArrayList<>();
         String echoOrigin;
         boolean hasWrite;
 
@@ -91,6 +93,7 @@ public final class StreamMapper {
                     return;
                 }
                 if (decision instanceof CommandPolicy.Echo echo) {
+                    checkpointed(echo);
                     sink.echo(echo.origin());
                 } else if (decision instanceof CommandPolicy.Filter filter) {
                     sink.filtered(filter.command(), filter.reason());
@@ -119,6 +122,7 @@ public final class StreamMapper {
                     block.hasWrite = true;
                 } else if (decision instanceof CommandPolicy.Echo echo) {
                     block.echoOrigin = echo.origin();
+                    block.checkpoints.add(echo);
                 } else if (decision instanceof CommandPolicy.Filter filter) {
                     block.filtered.add(filter);
                 }
@@ -130,6 +134,8 @@ public final class StreamMapper {
         Block done = block;
         block = null;
         if (done.echoOrigin != null) {
+            // EXEC is atomic: every local write before it saw none of the block, every one after sees all of it
+            done.checkpoints.forEach(this::checkpointed);
             sink.echo(done.echoOrigin);
             sink.advance(endOffset, db);
             return;
@@ -168,6 +174,12 @@ public final class StreamMapper {
         }
         expiries.observe(db, absolute);
         return CommandPolicy.decide(Argv.name(absolute), absolute, keys, deletion);
+    }
+
+    private void checkpointed(CommandPolicy.Echo echo) {
+        if (echo.offset() >= 0) {
+            sink.applied(echo.origin(), echo.partition(), echo.offset());
+        }
     }
 
     private void select(byte[][] argv) {

@@ -25,6 +25,12 @@ public interface StreamSink {
     /** A command deliberately not published (counted by name). */
     void filtered(String command, String reason);
 
+    /**
+     * The local apply agent checkpointed {@code origin}'s {@code partition} at {@code offset}: local writes
+     * from here on happened after those peer writes were applied (causality for conflict detection).
+     */
+    void applied(String origin, int partition, long offset);
+
     /** A block written by the local apply agent on behalf of {@code origin}: not published again. */
     void echo(String origin);
 }

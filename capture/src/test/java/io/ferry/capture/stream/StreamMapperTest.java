@@ -19,6 +19,7 @@ class StreamMapperTest {
     private final List<String> filtered = new ArrayList<>();
     private final List<String> echoes = new ArrayList<>();
     private final List<String> positions = new ArrayList<>();
+    private final List<String> applied = new ArrayList<>();
     private long offset;
 
     private final StreamSink sink = new StreamSink() {
@@ -37,6 +38,11 @@ class StreamMapperTest {
         @Override
         public void filtered(String command, String reason) {
             filtered.add(command);
+        }
+
+        @Override
+        public void applied(String origin, int partition, long offset) {
+            applied.add(origin + ":" + partition + "=" + offset + " before " + published.size() + " published");
         }
 
         @Override
@@ -96,6 +102,15 @@ class StreamMapperTest {
         assertEquals(List.of("COMMAND db0 SET mine 1 keys=mine"), published);
         assertEquals(List.of("eu-2", "eu-2"), echoes, "a checkpoint SET without MULTI is an echo too");
         assertEquals(List.of(), filtered);
+    }
+
+    @Test
+    void checkpointsMoveTheAppliedVectorBetweenLocalWritesInStreamOrder() throws InterruptedException {
+        String a = new String(ReplicationPolicy.checkpointKey("a", 0), StandardCharsets.UTF_8);
+        String c = new String(ReplicationPolicy.checkpointKey("c", 2), StandardCharsets.UTF_8);
+        feed("SET x 1", "MULTI", "SET k v", "SET " + a + " 41", "EXEC", "SET y 2", "SET " + c + " 7", "MULTI", "SET z 3", "EXEC");
+        assertEquals(List.of("a:0=41 before 1 published", "c:2=7 before 2 published"), applied,
+                "x was written before a:0=41 was applied, y after it, z after c:2=7 too");
     }
 
     @Test
