@@ -6,10 +6,12 @@ import io.ferry.apply.batch.PartitionState;
 import io.ferry.apply.conflict.ConflictPublisher;
 import io.ferry.apply.consume.OffsetGapException;
 import io.ferry.apply.consume.PeerConsumer;
+import io.ferry.apply.convergence.Convergence;
 import io.ferry.apply.deadletter.DeadLetterPublisher;
 import io.ferry.apply.metrics.ApplyMetrics;
 import io.ferry.apply.redis.RedisTargetClient;
 import io.ferry.apply.redis.RedisUnavailableException;
+import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.ApplySettings;
 import io.ferry.topology.InstanceConfig;
@@ -51,6 +53,7 @@ public final class ApplyService implements FerryAgent {
     private static final Logger LOG = LoggerFactory.getLogger(ApplyService.class);
     private static final Duration POLL = Duration.ofMillis(100);
     private static final long MAX_BATCH_BYTES = 16L * 1024 * 1024;
+    private static final long MAX_CAUSAL_WAIT_NANOS = 10_000_000_000L;
 
     private final MeshConfig mesh;
     private final String self;
@@ -58,7 +61,10 @@ public final class ApplyService implements FerryAgent {
     private final ApplySettings settings;
     private final ApplyMetrics metrics;
     private final RedisTargetClient redis;
-    private final BatchBuilder builder;
+    private BatchBuilder builder;
+    private Convergence convergence;
+    /** Partitions whose next event waits for writes its origin had applied before it, since when (nanos). */
+    private final Map<TopicPartition, Long> waitingSince = new HashMap<>();
     private final List<PeerConsumer> consumers = new ArrayList<>();
     private Producer<byte[], byte[]> producer;
     private BatchApplier applier;
@@ -87,7 +93,6 @@ public final class ApplyService implements FerryAgent {
         this.settings = mesh.apply();
         this.metrics = new ApplyMetrics(registry, self, mesh.capture().heartbeatMillis());
         this.redis = new RedisTargetClient(mesh.instance(self).redis(), Duration.ofSeconds(30), ReplicationPolicy.applyGroup(self));
-        this.builder = new BatchBuilder(self);
         mesh.peersOf(self).forEach(peer -> metrics.peer(peer.id()));
         this.backoffMillis = settings.retryBackoffMillis();
     }
@@ -100,8 +105,10 @@ public final class ApplyService implements FerryAgent {
         InstanceConfig own = mesh.instance(self);
         ensureOwnTopics(own.kafka());
         producer = new KafkaProducer<>(producerProperties(own.kafka()));
-        applier = new BatchApplier(redis, new DeadLetterPublisher(producer, self, metrics),
-                new ConflictPublisher(producer, self, metrics), metrics);
+        ConflictPublisher conflicts = new ConflictPublisher(producer, self, metrics);
+        applier = new BatchApplier(redis, new DeadLetterPublisher(producer, self, metrics), conflicts, metrics);
+        convergence = new Convergence(mesh, self, conflicts, metrics);
+        builder = new BatchBuilder(self, convergence::admit);
         // One consumer per Kafka cluster: each peer's topic lives in that peer's (regional) Kafka.
         Map<String, KafkaEndpoint> clusters = new LinkedHashMap<>();
         Map<String, Map<String, String>> topicsByCluster = new LinkedHashMap<>();
@@ -162,6 +169,10 @@ public final class ApplyService implements FerryAgent {
                         long applying = System.nanoTime();
                         applyAll(consumer, records);
                         consumer.commitAppliedWhenDue();
+                        convergence.pollOwnWrites();
+                        if (convergence.hasRepairs()) {
+                            convergence.runRepairs(redis);
+                        }
                         if (LOG.isDebugEnabled() && !records.isEmpty()) {
                             LOG.debug("poll: {} records in {} µs, applied in {} µs", records.count(),
                                     (applying - polling) / 1000, (System.nanoTime() - applying) / 1000);
@@ -208,15 +219,77 @@ public final class ApplyService implements FerryAgent {
                 flying = null;
             }
             if (next.isEmpty()) {
+                rewindWaiting(consumer, remaining, cursor);
                 return;
             }
             flying = applier.send(next);
         }
     }
 
+    /** Partitions left with records that waited for other peers' writes: Kafka delivers them again next poll. */
+    private void rewindWaiting(PeerConsumer consumer, Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> remaining,
+                               Map<TopicPartition, Integer> cursor) {
+        for (var entry : remaining.entrySet()) {
+            int from = cursor.getOrDefault(entry.getKey(), 0);
+            if (from < entry.getValue().size() && consumer.state(entry.getKey()) != null) {
+                consumer.rewind(entry.getKey(), entry.getValue().get(from).offset());
+            }
+        }
+    }
+
+    /**
+     * End (exclusive, at most {@code to}) of the records from {@code from} whose writes may be applied now:
+     * an event waits until every write its origin had applied before it (its applied vector) is applied here
+     * too, so a write never overtakes one it depends on (a repair never lands before the write it settles).
+     * A peer partition not assigned to this agent cannot be checked and does not hold anything back; nothing
+     * waits longer than {@link #MAX_CAUSAL_WAIT_NANOS}.
+     */
+    private int causallyReady(PeerConsumer consumer, TopicPartition partition, List<ConsumerRecord<byte[], byte[]>> records,
+                              int from, int to, Map<String, PartitionState> statesByEntry) {
+        String peer = consumer.peerOf(partition);
+        for (int i = from; i < to; i++) {
+            AppliedVector vector = convergence.vectorOf(records.get(i));
+            convergence.observe(peer, vector);
+            for (Map.Entry<String, Long> needed : vector.asMap().entrySet()) {
+                PartitionState dependency = statesByEntry.get(needed.getKey());
+                if (dependency != null && dependency.checkpoint() < needed.getValue()) {
+                    if (i > from) {
+                        return i;
+                    }
+                    long now = System.nanoTime();
+                    long since = waitingSince.computeIfAbsent(partition, p -> now);
+                    if (now - since < MAX_CAUSAL_WAIT_NANOS) {
+                        if (since == now) {
+                            metrics.peer(peer).causalWait();
+                        }
+                        return i;
+                    }
+                    LOG.warn("{} at offset {} waited {} s for {} up to offset {} (applied here: {}); applying it anyway",
+                            partition, records.get(i).offset(), (now - since) / 1_000_000_000L, needed.getKey(),
+                            needed.getValue(), dependency.checkpoint());
+                    waitingSince.remove(partition);
+                    return to;
+                }
+            }
+        }
+        waitingSince.remove(partition);
+        return to;
+    }
+
+    private Map<String, PartitionState> statesByEntry() {
+        Map<String, PartitionState> states = new HashMap<>();
+        for (PeerConsumer consumer : consumers) {
+            for (PartitionState state : consumer.states()) {
+                states.put(AppliedVector.entry(state.peer(), state.partition().partition()), state);
+            }
+        }
+        return states;
+    }
+
     private List<EventBatch> nextRound(PeerConsumer consumer, Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> remaining,
                                        Map<TopicPartition, Integer> cursor) {
         List<EventBatch> batches = new ArrayList<>();
+        Map<String, PartitionState> statesByEntry = statesByEntry();
         for (var it = remaining.entrySet().iterator(); it.hasNext(); ) {
             var entry = it.next();
             PartitionState state = consumer.state(entry.getKey());
@@ -226,7 +299,10 @@ public final class ApplyService implements FerryAgent {
                 it.remove();
                 continue;
             }
-            int to = batchEnd(list, from);
+            int to = causallyReady(consumer, entry.getKey(), list, from, batchEnd(list, from), statesByEntry);
+            if (to == from) {
+                continue; // waits for another peer's writes; tried again next round or next poll
+            }
             batches.add(builder.build(state, list.subList(from, to)));
             cursor.put(entry.getKey(), to);
         }
@@ -309,6 +385,9 @@ public final class ApplyService implements FerryAgent {
     }
 
     private void shutdown() {
+        if (convergence != null) {
+            convergence.close();
+        }
         for (PeerConsumer consumer : consumers) {
             try {
                 consumer.close();

@@ -20,12 +20,27 @@ public final class BatchBuilder {
 
     private static final byte[] ZERO = "0".getBytes(StandardCharsets.US_ASCII);
 
+    /** Decides whether a peer's COMMAND or TRANSACTION is applied here (conflict settlement may skip it). */
+    @FunctionalInterface
+    public interface Admission {
+        Admission ALL = (event, record) -> true;
+
+        boolean admit(ChangeEvent event, ConsumerRecord<byte[], byte[]> record);
+    }
+
     private final String self;
+    private final Admission admission;
     private final ChangeEventDecoder decoder = new ChangeEventDecoder();
 
     /** @param self the applying instance: an event claiming to come from it would be a replication loop */
     public BatchBuilder(String self) {
+        this(self, Admission.ALL);
+    }
+
+    /** @param admission asked for every peer COMMAND and TRANSACTION; a skipped one is still checkpointed */
+    public BatchBuilder(String self, Admission admission) {
         this.self = self;
+        this.admission = admission;
     }
 
     public EventBatch build(PartitionState state, List<ConsumerRecord<byte[], byte[]>> records) {
@@ -65,6 +80,9 @@ public final class BatchBuilder {
             }
             switch (kind) {
                 case COMMAND, TRANSACTION, SNAPSHOT_KEY -> {
+                    if (kind != EventKind.SNAPSHOT_KEY && !admission.admit(event, record)) {
+                        break; // loses a conflict to this instance's own write: not applied here
+                    }
                     for (Command command : event.getCommands()) {
                         db = select(body, sources, db, event.getDb());
                         body.add(toRaw(command));

@@ -18,7 +18,7 @@ import org.apache.avro.specific.SpecificDatumReader;
  * (another schema, malformed bytes, trailing garbage) goes to {@link AvroSerde}, which decodes it or
  * names what is wrong, exactly as before. Not thread-safe: one per {@link BatchBuilder}.
  */
-final class ChangeEventDecoder {
+public final class ChangeEventDecoder {
 
     private static final int HEADER_LENGTH = 10;
 
@@ -27,7 +27,7 @@ final class ChangeEventDecoder {
     private final byte[] header;
     private BinaryDecoder decoder;
 
-    ChangeEventDecoder() {
+    public ChangeEventDecoder() {
         Schema schema = ChangeEvent.getClassSchema();
         this.reader = new SpecificDatumReader<>(schema, schema, SpecificData.get());
         this.header = header(schema);
@@ -46,7 +46,7 @@ final class ChangeEventDecoder {
     }
 
     /** Decodes one record; throws {@link org.apache.kafka.common.errors.SerializationException} when it cannot. */
-    ChangeEvent decode(byte[] bytes) {
+    public ChangeEvent decode(byte[] bytes) {
         if (bytes != null && bytes.length > HEADER_LENGTH && hasHeader(bytes)) {
             try {
                 decoder = DecoderFactory.get().binaryDecoder(bytes, HEADER_LENGTH, bytes.length - HEADER_LENGTH, decoder);

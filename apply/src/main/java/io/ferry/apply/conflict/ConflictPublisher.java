@@ -5,6 +5,7 @@ import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.Conflict;
+import io.ferry.schemas.ConflictingWrite;
 import io.ferry.schemas.ReplicationPolicy;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -14,7 +15,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Records conflicts seen at apply time in {@code ferry.<applier>.conflicts} and counts them by type. */
+/** Records conflicts (seen in a reply, or concurrent writes) in {@code ferry.<applier>.conflicts} and counts them by type. */
 public final class ConflictPublisher {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConflictPublisher.class);
@@ -33,7 +34,7 @@ public final class ConflictPublisher {
     }
 
     public void publish(ConflictType type, ChangeEvent event, Command command, byte[] key) {
-        Conflict conflict = Conflict.newBuilder()
+        send(type, event, Conflict.newBuilder()
                 .setApplier(applier)
                 .setOrigin(event.getOrigin())
                 .setType(type.name())
@@ -41,7 +42,38 @@ public final class ConflictPublisher {
                 .setPosition(event.getPosition())
                 .setCommand(command)
                 .setTimeMillis(Instant.now())
-                .build();
+                .build(), key);
+        LOG.info("conflict {} on key from {} at {}", type, event.getOrigin(), event.getPosition());
+    }
+
+    /**
+     * A concurrent pair: {@code write} (the peer's) and {@code other} (the one it met), the policy and what was done.
+     *
+     * @param db the key's db
+     */
+    public void publishConcurrent(ConflictType type, ChangeEvent event, int db, byte[] key, ConflictingWrite write,
+                                  ConflictingWrite other, String policy, String winner, String resolution) {
+        send(type, event, Conflict.newBuilder()
+                .setApplier(applier)
+                .setOrigin(event.getOrigin())
+                .setType(type.name())
+                .setKey(ByteBuffer.wrap(key))
+                .setPosition(event.getPosition())
+                .setCommand(write.getCommand())
+                .setTimeMillis(Instant.now())
+                .setDb(db)
+                .setWrite(write)
+                .setOther(other)
+                .setPolicy(policy)
+                .setWinner(winner)
+                .setResolution(resolution)
+                .build(), key);
+        metrics.peer(event.getOrigin()).resolution(type.name(), resolution);
+        LOG.debug("concurrent writes ({}) in db {}: {} vs {}; policy {}, winner {}, {}", type, db, write.getOrigin(),
+                other.getOrigin(), policy, winner, resolution);
+    }
+
+    private void send(ConflictType type, ChangeEvent event, Conflict conflict, byte[] key) {
         ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, key, serde.encode(conflict));
         record.headers().add(ReplicationPolicy.ORIGIN_HEADER, event.getOrigin().getBytes(StandardCharsets.UTF_8));
         producer.send(record, (meta, e) -> {
@@ -50,6 +82,5 @@ public final class ConflictPublisher {
             }
         });
         metrics.peer(event.getOrigin()).conflict(type.name());
-        LOG.info("conflict {} on key from {} at {}", type, event.getOrigin(), event.getPosition());
     }
 }

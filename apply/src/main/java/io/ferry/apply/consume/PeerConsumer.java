@@ -204,6 +204,11 @@ public final class PeerConsumer implements AutoCloseable {
     }
 
     /** State of an assigned, positioned partition; null while it waits for its checkpoint. */
+    /** Kafka delivers {@code partition} again from {@code offset} (records read but held back). */
+    public void rewind(TopicPartition partition, long offset) {
+        consumer.seek(partition, offset);
+    }
+
     public PartitionState state(TopicPartition partition) {
         return states.get(partition);
     }

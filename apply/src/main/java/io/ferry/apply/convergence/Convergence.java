@@ -1,0 +1,268 @@
+package io.ferry.apply.convergence;
+
+import io.ferry.apply.batch.ChangeEventDecoder;
+import io.ferry.apply.conflict.ConflictPublisher;
+import io.ferry.apply.conflict.ConflictType;
+import io.ferry.apply.metrics.ApplyMetrics;
+import io.ferry.apply.redis.RawCommand;
+import io.ferry.apply.redis.RedisTargetClient;
+import io.ferry.apply.redis.Reply;
+import io.ferry.schemas.AppliedVector;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.Command;
+import io.ferry.schemas.ConflictingWrite;
+import io.ferry.schemas.EventKind;
+import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.topology.MeshConfig;
+import io.ferry.topology.conflict.ConflictPolicy;
+import io.ferry.topology.conflict.ConflictRules;
+import io.ferry.topology.conflict.RepublishScript;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Header;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes concurrent writes converge on this instance's side. Every concurrent pair this instance takes
+ * part in (a peer's write and a local one, neither origin having applied the other) is found by
+ * {@link WriteHistory}, classified, recorded and settled by the key's policy. Only the instance whose
+ * write wins acts, so each pair is settled once: before applying a losing whole-value write it skips it
+ * (it would erase the winner's value here), and after the pair it re-publishes its value (or re-executes
+ * its winning whole-value write) as an ordinary local write, which its capture publishes and every peer
+ * applies after both writes of the pair. Commuting pairs (counters, distinct members) need nothing.
+ * Single-threaded: the apply loop's thread.
+ */
+public final class Convergence implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Convergence.class);
+    private static final long SWEEP_NANOS = 1_000_000_000L;
+    public static final int MAX_KEYS = 1_000_000;
+    public static final Duration LOOKBACK = Duration.ofSeconds(60);
+
+    private final String self;
+    private final ConflictRules rules;
+    private final ConflictPublisher conflicts;
+    private final ApplyMetrics metrics;
+    private final OwnWritesReader own;
+    private final WriteHistory history;
+    private final ChangeEventDecoder decoder = new ChangeEventDecoder();
+    private final Map<KeyId, Repair> repairs = new LinkedHashMap<>();
+    private byte[] lastHeader;
+    private AppliedVector lastVector = AppliedVector.EMPTY;
+    private long nextSweep = System.nanoTime();
+
+    /** A settled pair waiting for its repair; recorded once the repair ran. */
+    private record Recorded(ConflictType type, ChangeEvent remote, KeyId key, ConflictingWrite write, ConflictingWrite other,
+                            String policy, String winner, String resolution) {
+    }
+
+    /** What to run for one key: re-execute {@code reexec} (the winning local write) or re-publish the current value. */
+    private record Repair(Write reexec, List<Recorded> recorded) {
+    }
+
+    public Convergence(MeshConfig mesh, String self, ConflictPublisher conflicts, ApplyMetrics metrics) {
+        this.self = self;
+        this.rules = mesh.conflicts();
+        this.conflicts = conflicts;
+        this.metrics = metrics;
+        this.history = new WriteHistory(self, MAX_KEYS, mesh.peersOf(self).stream().map(p -> p.id()).toList());
+        this.own = new OwnWritesReader(self, mesh.instance(self).kafka(), LOOKBACK);
+    }
+
+    /** The applied vector of a record (empty for records of a capture before this release). */
+    public AppliedVector vectorOf(ConsumerRecord<byte[], byte[]> record) {
+        Header header = record.headers().lastHeader(ReplicationPolicy.APPLIED_HEADER);
+        byte[] value = header == null ? null : header.value();
+        if (value == null) {
+            return AppliedVector.EMPTY;
+        }
+        if (!Arrays.equals(value, lastHeader)) {
+            try {
+                lastVector = AppliedVector.decode(value);
+            } catch (IllegalArgumentException e) {
+                LOG.warn("record {}-{}@{}: {}; taken as empty (its conflicts may go unseen)", record.topic(),
+                        record.partition(), record.offset(), e.getMessage());
+                lastVector = AppliedVector.EMPTY;
+            }
+            lastHeader = value;
+        }
+        return lastVector;
+    }
+
+    /** Any record of peer {@code peer}: what it had applied of this instance (prunes the history). */
+    public void observe(String peer, AppliedVector vector) {
+        history.peerApplied(peer, vector.applied(self, 0));
+    }
+
+    /**
+     * A peer's COMMAND or TRANSACTION about to be applied: finds, records and settles its concurrent
+     * pairs with known local writes. False when it loses to them and must not be applied here.
+     */
+    public boolean admit(ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
+        AppliedVector vector = vectorOf(record);
+        observe(event.getOrigin(), vector);
+        Write write = Write.of(event, record.partition(), record.offset(), vector);
+        List<WriteHistory.Pair> pairs = history.remote(write, keysOf(event));
+        boolean skip = !pairs.isEmpty() && write.single();
+        for (WriteHistory.Pair pair : pairs) {
+            skip &= settle(pair);
+        }
+        return !skip;
+    }
+
+    /** Reads local writes that arrived in the own changes topic and settles the pairs they complete. */
+    public void pollOwnWrites() {
+        for (ConsumerRecord<byte[], byte[]> record : own.poll()) {
+            ChangeEvent event;
+            try {
+                event = decoder.decode(record.value());
+            } catch (SerializationException e) {
+                continue; // the peers' apply agents dead-letter it; nothing to detect
+            }
+            AppliedVector vector = vectorOf(record);
+            EventKind kind = event.getKind();
+            if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION) {
+                Write write = Write.of(event, record.partition(), record.offset(), vector);
+                for (WriteHistory.Pair pair : history.local(write, keysOf(event))) {
+                    settle(pair);
+                }
+            }
+            if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION || kind == EventKind.HEARTBEAT) {
+                history.ownProgress(vector);
+            }
+        }
+        long now = System.nanoTime();
+        if (now >= nextSweep) {
+            nextSweep = now + SWEEP_NANOS;
+            history.sweep();
+            metrics.windowKeys(history.size());
+            long evicted = history.takeEvicted();
+            if (evicted > 0) {
+                metrics.windowEvicted((int) Math.min(Integer.MAX_VALUE, evicted));
+                LOG.warn("conflict detection forgot {} keys' writes (more than {} keys written while peers lag)", evicted, MAX_KEYS);
+            }
+        }
+    }
+
+    /**
+     * Decides one pair; true when the remote write should be skipped (this instance wins and applying a
+     * whole-value loser would erase its value).
+     */
+    private boolean settle(WriteHistory.Pair pair) {
+        KeyId key = pair.key();
+        Write remote = pair.remote();
+        Write local = pair.local();
+        Command remoteCommand = remote.commandFor(key.key());
+        Command localCommand = local.commandFor(key.key());
+        ConflictClassifier.Verdict verdict = ConflictClassifier.classify(remoteCommand, localCommand);
+        ConflictPolicy policy = rules.policyFor(key.key());
+        ConflictingWrite write = describe(remote, remoteCommand);
+        ConflictingWrite other = describe(local, localCommand);
+        String winner = verdict.commutes() ? null : policy.winner(
+                new ConflictPolicy.Write(local.origin(), local.timeMillis()), new ConflictPolicy.Write(remote.origin(), remote.timeMillis()));
+        if (winner == null || !winner.equals(self)) {
+            // commuting, report only, or the peer wins: its origin settles the pair
+            String resolution = verdict.commutes() ? "COMMUTES" : "RECORDED";
+            conflicts.publishConcurrent(verdict.type(), remote.event(), key.db(), key.key(), write, other, policy.toString(), winner, resolution);
+            return false;
+        }
+        boolean skip = pair.beforeApply() && remote.single() && ConflictClassifier.wholeValue(remoteCommand);
+        Write reexec = !pair.beforeApply() && local.single() && ConflictClassifier.wholeValue(localCommand) ? local : null;
+        Repair repair = repairs.computeIfAbsent(key, k -> new Repair(reexec, new ArrayList<>()));
+        if (repair.reexec() != reexec) {
+            repairs.put(key, new Repair(null, repair.recorded()));
+        }
+        repairs.get(key).recorded().add(new Recorded(verdict.type(), remote.event(), key, write, other, policy.toString(), winner,
+                skip ? "SKIPPED" : "REPAIRED"));
+        return skip;
+    }
+
+    /** Whether repairs are waiting (they run once the batches in flight are settled). */
+    public boolean hasRepairs() {
+        return !repairs.isEmpty();
+    }
+
+    /**
+     * Runs the waiting repairs on this instance's Redis, each as an ordinary write its capture publishes.
+     * Throws {@link io.ferry.apply.redis.RedisUnavailableException} when Redis is gone (they stay queued).
+     */
+    public void runRepairs(RedisTargetClient redis) {
+        for (var it = repairs.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<KeyId, Repair> entry = it.next();
+            KeyId key = entry.getKey();
+            Repair repair = entry.getValue();
+            Write reexec = repair.reexec();
+            if (reexec != null && (history.lastLocal(key) == null || !history.lastLocal(key).sameAs(reexec))) {
+                reexec = null; // written again since: copy the current value instead
+            }
+            boolean selected = key.db() != 0;
+            if (selected) {
+                redis.call(RawCommand.of("SELECT", Integer.toString(key.db())));
+            }
+            Object reply;
+            try {
+                if (reexec != null) {
+                    Command command = reexec.event().getCommands().get(0);
+                    List<byte[]> args = new ArrayList<>(command.getArgs().size());
+                    command.getArgs().forEach(arg -> args.add(bytes(arg)));
+                    reply = redis.call(new RawCommand(command.getName(), args));
+                } else {
+                    reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key())));
+                }
+            } finally {
+                if (selected) {
+                    redis.call(RawCommand.of("SELECT", "0"));
+                }
+            }
+            boolean ok = !Reply.isError(reply);
+            metrics.repaired(ok);
+            if (!ok) {
+                LOG.error("repair of a key in db {} failed: {}; `ferry verify --repair` can settle it", key.db(), Reply.describe(reply));
+            }
+            for (Recorded r : repair.recorded()) {
+                conflicts.publishConcurrent(r.type(), r.remote(), r.key().db(), r.key().key(), r.write(), r.other(), r.policy(),
+                        r.winner(), ok ? r.resolution() : "REPAIR_FAILED");
+            }
+            it.remove();
+        }
+    }
+
+    private static ConflictingWrite describe(Write write, Command command) {
+        return new ConflictingWrite(write.origin(), write.offset(), write.event().getPosition(), write.timeMillis(), command);
+    }
+
+    private static List<KeyId> keysOf(ChangeEvent event) {
+        List<ByteBuffer> keys = event.getKeys();
+        List<KeyId> ids = new ArrayList<>(keys.size());
+        for (ByteBuffer key : keys) {
+            byte[] bytes = bytes(key);
+            if (!ReplicationPolicy.isReservedKey(bytes)) {
+                ids.add(new KeyId(event.getDb(), bytes));
+            }
+        }
+        return ids;
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.duplicate().get(bytes);
+        return bytes;
+    }
+
+    @Override
+    public void close() {
+        try {
+            own.close();
+        } catch (RuntimeException e) {
+            LOG.debug("closing the own-writes reader: {}", e.toString());
+        }
+    }
+}

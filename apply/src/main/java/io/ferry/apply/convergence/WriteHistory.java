@@ -1,0 +1,155 @@
+package io.ferry.apply.convergence;
+
+import io.ferry.schemas.AppliedVector;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The recent writes conflict detection needs, per key, on one instance ({@code self}): the last local
+ * write (until every peer has applied it) and the peers' writes applied here (until a local write
+ * shows this instance's own stream has passed them). A pair is concurrent iff neither origin had applied
+ * the other when it wrote; this class finds every such pair whichever of the two this agent learns of
+ * last: a peer's write before it is applied ({@link #remote}), or a local write when it is read back from
+ * the own changes topic ({@link #local}). Bounded by {@code maxKeys} (oldest forgotten, counted).
+ * Single-threaded.
+ */
+public final class WriteHistory {
+
+    /** A concurrent pair on {@code key}. {@code remoteFirst}: the local write is already known when the remote one arrives. */
+    public record Pair(KeyId key, Write remote, Write local, boolean beforeApply) {
+    }
+
+    private static final class KeyWrites {
+        Write local;
+        final List<Write> applied = new ArrayList<>(2);
+    }
+
+    private final String self;
+    private final int maxKeys;
+    private final LinkedHashMap<KeyId, KeyWrites> keys = new LinkedHashMap<>();
+    /** Per peer, the highest offset of this instance's partition it has applied, as its events say. */
+    private final Map<String, Long> peerAcks = new HashMap<>();
+    private AppliedVector ownProgress = AppliedVector.EMPTY;
+    private long evicted;
+
+    public WriteHistory(String self, int maxKeys, Iterable<String> peers) {
+        this.self = self;
+        this.maxKeys = maxKeys;
+        peers.forEach(peer -> peerAcks.put(peer, -1L));
+    }
+
+    /** A peer's write about to be applied here: local writes to its keys its origin had not applied. */
+    public List<Pair> remote(Write write, List<KeyId> touched) {
+        List<Pair> pairs = new ArrayList<>(0);
+        for (KeyId key : touched) {
+            KeyWrites writes = keys.get(key);
+            if (writes == null) {
+                writes = new KeyWrites();
+                put(key, writes);
+            } else {
+                boolean seen = false;
+                for (Write applied : writes.applied) {
+                    seen |= applied.sameAs(write);
+                }
+                if (seen) {
+                    continue; // read again after a reconnect: already judged
+                }
+                Write local = writes.local;
+                if (local != null && local.offset() > write.applied().applied(self, local.partition())) {
+                    pairs.add(new Pair(key, write, local, true));
+                }
+            }
+            writes.applied.add(write);
+        }
+        return pairs;
+    }
+
+    /** A local write read back from the own changes topic: peers' writes applied here after it, whose origin had not seen it. */
+    public List<Pair> local(Write write, List<KeyId> touched) {
+        List<Pair> pairs = new ArrayList<>(0);
+        for (KeyId key : touched) {
+            KeyWrites writes = keys.get(key);
+            if (writes == null) {
+                writes = new KeyWrites();
+                put(key, writes);
+            }
+            for (Iterator<Write> it = writes.applied.iterator(); it.hasNext(); ) {
+                Write applied = it.next();
+                boolean appliedAfter = applied.offset() > write.applied().applied(applied.origin(), applied.partition());
+                if (appliedAfter && applied.applied().applied(self, write.partition()) < write.offset()) {
+                    pairs.add(new Pair(key, applied, write, false));
+                }
+                if (!appliedAfter) {
+                    it.remove(); // this local write had seen it, and so will every later one
+                }
+            }
+            writes.local = write;
+        }
+        return pairs;
+    }
+
+    /** Last peer write applied to {@code key} that this instance's own stream has not passed yet, or null. */
+    public Write lastApplied(KeyId key) {
+        KeyWrites writes = keys.get(key);
+        return writes == null || writes.applied.isEmpty() ? null : writes.applied.get(writes.applied.size() - 1);
+    }
+
+    /** Last local write to {@code key} known, or null. */
+    public Write lastLocal(KeyId key) {
+        KeyWrites writes = keys.get(key);
+        return writes == null ? null : writes.local;
+    }
+
+    /** A peer's event says it had applied this instance's partition up to {@code offset}. */
+    public void peerApplied(String peer, long offset) {
+        peerAcks.merge(peer, offset, Math::max);
+    }
+
+    /** This instance's own stream (a heartbeat or event read back) had applied what {@code vector} says. */
+    public void ownProgress(AppliedVector vector) {
+        ownProgress = vector;
+    }
+
+    /** Forgets what can no longer be part of a concurrent pair. */
+    public void sweep() {
+        long acked = Long.MAX_VALUE;
+        for (long ack : peerAcks.values()) {
+            acked = Math.min(acked, ack);
+        }
+        for (Iterator<KeyWrites> it = keys.values().iterator(); it.hasNext(); ) {
+            KeyWrites writes = it.next();
+            writes.applied.removeIf(w -> w.offset() <= ownProgress.applied(w.origin(), w.partition()));
+            if (writes.local != null && writes.local.offset() <= acked) {
+                writes.local = null;
+            }
+            if (writes.local == null && writes.applied.isEmpty()) {
+                it.remove();
+            }
+        }
+    }
+
+    public int size() {
+        return keys.size();
+    }
+
+    /** Writes forgotten because the window was full, since the last call. */
+    public long takeEvicted() {
+        long n = evicted;
+        evicted = 0;
+        return n;
+    }
+
+    private void put(KeyId key, KeyWrites writes) {
+        keys.put(key, writes);
+        if (keys.size() > maxKeys) {
+            Iterator<KeyWrites> eldest = keys.values().iterator();
+            eldest.next();
+            eldest.remove();
+            evicted++;
+        }
+    }
+}
