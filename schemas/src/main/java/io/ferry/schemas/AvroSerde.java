@@ -2,7 +2,11 @@ package io.ferry.schemas;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.message.BinaryMessageDecoder;
 import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.specific.SpecificData;
@@ -15,17 +19,27 @@ import org.apache.kafka.common.serialization.Serializer;
 /**
  * Kafka serde for Ferry records in Avro single-object encoding (magic C3 01, 8-byte schema
  * fingerprint, body): self-describing, so no schema registry is needed to read a topic.
+ *
+ * <p>It writes the current schema and reads the current one and every {@link ReleasedSchemas released}
+ * schema of its record type: the fingerprint picks the writer's schema, Avro resolves it to the
+ * current one (fields added since get their defaults). A record whose fingerprint it does not know
+ * (written by a later release that changed the schema) is refused with that fingerprint named.
  */
 public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Serializer<T>, Deserializer<T> {
 
     private final BinaryMessageEncoder<T> encoder;
     private final BinaryMessageDecoder<T> decoder;
     private final Class<T> type;
+    private final Set<Long> fingerprints = new LinkedHashSet<>();
 
     private AvroSerde(Class<T> type, Schema schema) {
         this.type = type;
         this.encoder = new BinaryMessageEncoder<>(SpecificData.get(), schema);
         this.decoder = new BinaryMessageDecoder<>(SpecificData.get(), schema);
+        fingerprints.add(SchemaNormalization.parsingFingerprint64(schema));
+        for (Schema released : ReleasedSchemas.of(schema.getName())) {
+            withWriterSchema(released);
+        }
     }
 
     public static AvroSerde<ChangeEvent> changeEvents() {
@@ -44,10 +58,20 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
         return new AvroSerde<>(Conflict.class, Conflict.getClassSchema());
     }
 
-    /** Lets this serde read records written with an older version of the schema. */
+    /**
+     * Lets this serde read records written with another version of the schema. One with the same
+     * fingerprint as a schema already known changes nothing (it would read the same bytes the same way).
+     */
     public AvroSerde<T> withWriterSchema(Schema older) {
-        decoder.addSchema(older);
+        if (fingerprints.add(SchemaNormalization.parsingFingerprint64(older))) {
+            decoder.addSchema(older);
+        }
         return this;
+    }
+
+    /** The fingerprints of every writer schema this serde reads, the current schema's first. */
+    public Set<Long> fingerprints() {
+        return Collections.unmodifiableSet(fingerprints);
     }
 
     public byte[] encode(T value) {

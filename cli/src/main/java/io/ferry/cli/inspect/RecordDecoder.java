@@ -7,13 +7,13 @@ import io.ferry.schemas.Conflict;
 import io.ferry.schemas.DeadLetter;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.apache.avro.SchemaNormalization;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
  * Decodes the value of a record from any Ferry topic. Ferry writes Avro single-object encoding
  * (C3 01, 8-byte little-endian schema fingerprint, body), so the fingerprint says which record type it
- * is: one decoder reads changes, offsets, dead-letter and conflicts topics without being told which.
+ * is: one decoder reads changes, offsets, dead-letter and conflicts topics without being told which,
+ * including records earlier releases wrote (their schemas ship in ferry-schemas).
  */
 public final class RecordDecoder {
 
@@ -40,14 +40,17 @@ public final class RecordDecoder {
     private final Map<Long, AvroSerde<? extends SpecificRecord>> byFingerprint = new LinkedHashMap<>();
 
     public RecordDecoder() {
-        register(ChangeEvent.getClassSchema(), AvroSerde.changeEvents());
-        register(CapturePosition.getClassSchema(), AvroSerde.capturePositions());
-        register(DeadLetter.getClassSchema(), AvroSerde.deadLetters());
-        register(Conflict.getClassSchema(), AvroSerde.conflicts());
+        register(AvroSerde.changeEvents());
+        register(AvroSerde.capturePositions());
+        register(AvroSerde.deadLetters());
+        register(AvroSerde.conflicts());
     }
 
-    private void register(org.apache.avro.Schema schema, AvroSerde<? extends SpecificRecord> serde) {
-        byFingerprint.put(SchemaNormalization.parsingFingerprint64(schema), serde);
+    /** Every fingerprint the serde reads: the current schema's and those of earlier releases. */
+    private void register(AvroSerde<? extends SpecificRecord> serde) {
+        for (long fingerprint : serde.fingerprints()) {
+            byFingerprint.put(fingerprint, serde);
+        }
     }
 
     /** True for a capture's heartbeat event; the kind header says so without decoding the record. */

@@ -1,9 +1,11 @@
 package io.ferry.cli.inspect;
 
+import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.CapturePosition;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.Conflict;
+import io.ferry.schemas.ConflictingWrite;
 import io.ferry.schemas.DeadLetter;
 import io.ferry.schemas.Heartbeat;
 import io.ferry.schemas.ReplicationPolicy;
@@ -21,7 +23,8 @@ import org.apache.kafka.common.header.Header;
 
 /**
  * One line of text per Kafka record of any Ferry topic: where it is (topic-partition@offset), its origin
- * header, then what it says (kind, position, db, commands with escaped arguments). Shared by
+ * header, then what it says (kind, position, db, the applied vector header, commands with escaped
+ * arguments; for a conflict its class, policy, winner, resolution and both writes). Shared by
  * {@code ferry inspect} and {@link FerryMessageFormatter} so both print the same thing.
  */
 public final class RecordRenderer {
@@ -49,7 +52,7 @@ public final class RecordRenderer {
         String originHeader = header(record, ReplicationPolicy.ORIGIN_HEADER);
         RecordDecoder.Decoded decoded = decoder.decode(record.value());
         if (decoded instanceof RecordDecoder.Known known) {
-            renderKnown(line, known.record(), originHeader, record.key());
+            renderKnown(line, known.record(), originHeader, record);
         } else if (decoded instanceof RecordDecoder.Undecodable bad) {
             appendOriginHeader(line, originHeader);
             line.append(" UNDECODABLE (").append(bad.reason()).append(") ")
@@ -62,18 +65,20 @@ public final class RecordRenderer {
         return line.toString();
     }
 
-    private void renderKnown(StringBuilder line, SpecificRecord record, String originHeader, byte[] key) {
+    private void renderKnown(StringBuilder line, SpecificRecord record, String originHeader,
+                             ConsumerRecord<byte[], byte[]> kafkaRecord) {
         if (record instanceof ChangeEvent event) {
-            renderChange(line, event, originHeader);
+            renderChange(line, event, originHeader, kafkaRecord);
         } else if (record instanceof CapturePosition position) {
             appendOriginHeader(line, originHeader);
             line.append(" POSITION");
-            appendKey(line, key);
+            appendKey(line, kafkaRecord.key());
             line.append(" instance=").append(position.getInstance()).append(" shard=").append(position.getShard())
                     .append(" replid=").append(position.getPosition().getReplid())
                     .append(" offset=").append(position.getPosition().getOffset())
                     .append(" db=").append(position.getPosition().getDb())
                     .append(" committed=").append(time(position.getCommittedAtMillis()));
+            appendApplied(line, kafkaRecord);
         } else if (record instanceof DeadLetter dead) {
             appendOriginHeader(line, originHeader);
             line.append(" DEAD_LETTER applier=").append(dead.getApplier())
@@ -94,23 +99,62 @@ public final class RecordRenderer {
             }
         } else if (record instanceof Conflict conflict) {
             appendOriginHeader(line, originHeader);
-            line.append(" CONFLICT applier=").append(conflict.getApplier())
-                    .append(" origin=").append(conflict.getOrigin())
-                    .append(" type=").append(conflict.getType());
-            if (conflict.getKey() != null) {
-                line.append(" key=").append(ByteText.quote(conflict.getKey(), maxArgBytes));
-            }
-            line.append(" pos=").append(position(conflict.getPosition()))
-                    .append(" at=").append(time(conflict.getTimeMillis()));
-            if (conflict.getCommand() != null) {
-                line.append("  ").append(command(conflict.getCommand()));
-            }
+            renderConflict(line, conflict);
         } else {
             line.append(' ').append(record.getSchema().getName()).append(' ').append(record);
         }
     }
 
-    private void renderChange(StringBuilder line, ChangeEvent event, String originHeader) {
+    /**
+     * {@code CONFLICT applier= origin= class= [policy=] [winner=] resolution= key= db= pos= at=}, then both
+     * writes as {@code write={origin@offset pos= at= COMMAND}} and {@code other={...}}; a conflict seen
+     * only in a reply (and every conflict of the previous release) has no writes, just its command.
+     */
+    private void renderConflict(StringBuilder line, Conflict conflict) {
+        line.append(" CONFLICT applier=").append(conflict.getApplier())
+                .append(" origin=").append(conflict.getOrigin())
+                .append(" class=").append(conflict.getType());
+        if (!conflict.getPolicy().isEmpty()) {
+            line.append(" policy=").append(conflict.getPolicy());
+        }
+        if (conflict.getWinner() != null) {
+            line.append(" winner=").append(conflict.getWinner());
+        }
+        line.append(" resolution=").append(conflict.getResolution());
+        if (conflict.getKey() != null) {
+            line.append(" key=").append(ByteText.quote(conflict.getKey(), maxArgBytes));
+        }
+        line.append(" db=").append(conflict.getDb())
+                .append(" pos=").append(position(conflict.getPosition()))
+                .append(" at=").append(time(conflict.getTimeMillis()));
+        if (conflict.getWrite() == null && conflict.getOther() == null) {
+            if (conflict.getCommand() != null) {
+                line.append("  ").append(command(conflict.getCommand()));
+            }
+            return;
+        }
+        appendWrite(line, "write", conflict.getWrite());
+        appendWrite(line, "other", conflict.getOther());
+    }
+
+    private void appendWrite(StringBuilder line, String label, ConflictingWrite write) {
+        if (write == null) {
+            return;
+        }
+        line.append("  ").append(label).append("={").append(write.getOrigin()).append('@')
+                .append(write.getKafkaOffset() < 0 ? "?" : String.valueOf(write.getKafkaOffset()));
+        if (write.getPosition() != null) {
+            line.append(" pos=").append(position(write.getPosition()));
+        }
+        line.append(" at=").append(time(Instant.ofEpochMilli(write.getTimeMillis())));
+        if (write.getCommand() != null) {
+            line.append(' ').append(command(write.getCommand()));
+        }
+        line.append('}');
+    }
+
+    private void renderChange(StringBuilder line, ChangeEvent event, String originHeader,
+                              ConsumerRecord<byte[], byte[]> kafkaRecord) {
         line.append(" origin=").append(originHeader != null ? originHeader : event.getOrigin());
         if (originHeader != null && !originHeader.equals(event.getOrigin())) {
             line.append(" (event says ").append(event.getOrigin()).append(')');
@@ -119,6 +163,7 @@ public final class RecordRenderer {
                 .append(" db=").append(event.getDb())
                 .append(" pos=").append(position(event.getPosition()))
                 .append(" at=").append(time(event.getCaptureTimeMillis()));
+        appendApplied(line, kafkaRecord);
         switch (event.getKind()) {
             case HEARTBEAT -> {
                 Heartbeat beat = event.getHeartbeat();
@@ -170,6 +215,26 @@ public final class RecordRenderer {
         if (originHeader != null) {
             line.append(" origin=").append(originHeader);
         }
+    }
+
+    /**
+     * {@code applied={a:0=812,c:0=77}}: what the origin had applied of each peer partition when it wrote
+     * (header {@link ReplicationPolicy#APPLIED_HEADER}). Records of the previous release have no such
+     * header and get nothing; {@code applied={}} means the origin had applied nothing yet.
+     */
+    private static void appendApplied(StringBuilder line, ConsumerRecord<byte[], byte[]> record) {
+        Header header = record.headers().lastHeader(ReplicationPolicy.APPLIED_HEADER);
+        if (header == null) {
+            return;
+        }
+        AppliedVector applied;
+        try {
+            applied = AppliedVector.decode(header.value());
+        } catch (IllegalArgumentException e) {
+            line.append(" applied=malformed ").append(ByteText.quote(header.value(), 64));
+            return;
+        }
+        line.append(" applied={").append(applied).append('}');
     }
 
     private void appendKey(StringBuilder line, byte[] key) {

@@ -8,16 +8,24 @@ import io.ferry.schemas.CapturePosition;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.Conflict;
+import io.ferry.schemas.ConflictingWrite;
 import io.ferry.schemas.DeadLetter;
 import io.ferry.schemas.EventKind;
 import io.ferry.schemas.Heartbeat;
+import io.ferry.schemas.ReleasedSchemas;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.record.TimestampType;
@@ -39,9 +47,17 @@ class RecordRendererTest {
     }
 
     static ConsumerRecord<byte[], byte[]> record(String topic, long offset, byte[] key, byte[] value, String origin) {
+        return record(topic, offset, key, value, origin, null);
+    }
+
+    /** A record with the {@code ferry.applied} header too, unless {@code applied} is null. */
+    static ConsumerRecord<byte[], byte[]> record(String topic, long offset, byte[] key, byte[] value, String origin, String applied) {
         RecordHeaders headers = new RecordHeaders();
         if (origin != null) {
             headers.add(ReplicationPolicy.ORIGIN_HEADER, origin.getBytes(StandardCharsets.UTF_8));
+        }
+        if (applied != null) {
+            headers.add(ReplicationPolicy.APPLIED_HEADER, applied.getBytes(StandardCharsets.UTF_8));
         }
         return new ConsumerRecord<>(topic, 0, offset, 0L, TimestampType.CREATE_TIME, -1, -1, key, value, headers, Optional.empty());
     }
@@ -53,6 +69,23 @@ class RecordRendererTest {
         String line = renderer.render(record("ferry.a.changes", 12, null, AvroSerde.changeEvents().encode(set), "a"));
         assertEquals("ferry.a.changes-0@12 origin=a COMMAND db=0 pos=8c3f0a1b:1234 at=2026-11-21T11:02:03.123Z"
                 + "  SET \"user:1\" \"hi\\x00\\xff\"", line);
+    }
+
+    @Test
+    void showsTheAppliedVectorHeaderAfterTheCaptureTime() {
+        ChangeEvent set = event(EventKind.COMMAND).setCommands(List.of(new Command("SET", List.of(bytes("k"), bytes("v"))))).build();
+        String line = renderer.render(record("ferry.a.changes", 12, null, AvroSerde.changeEvents().encode(set), "a", "c:0=77,b:0=812"));
+        assertEquals("ferry.a.changes-0@12 origin=a COMMAND db=0 pos=8c3f0a1b:1234 at=2026-11-21T11:02:03.123Z"
+                + " applied={b:0=812,c:0=77}  SET \"k\" \"v\"", line);
+    }
+
+    @Test
+    void anEmptyAppliedVectorMeansNothingAppliedYetAndAMalformedOneIsShownAsItCame() {
+        ChangeEvent beat = event(EventKind.HEARTBEAT).setHeartbeat(new Heartbeat(1234L, 1234L)).build();
+        byte[] value = AvroSerde.changeEvents().encode(beat);
+        assertTrue(renderer.render(record("ferry.a.changes", 1, null, value, "a", "")).contains(" at=2026-11-21T11:02:03.123Z applied={} source="));
+        String malformed = renderer.render(record("ferry.a.changes", 2, null, value, "a", "b:0=x"));
+        assertTrue(malformed.contains(" applied=malformed \"b:0=x\" source="), malformed);
     }
 
     @Test
@@ -96,6 +129,14 @@ class RecordRendererTest {
     }
 
     @Test
+    void rendersTheAppliedVectorOfCapturePositions() {
+        CapturePosition position = new CapturePosition("a", 0, new SourcePosition(REPLID, 99L, 2), AT);
+        String line = renderer.render(record("ferry.a.offsets", 6, "a/0".getBytes(StandardCharsets.UTF_8),
+                AvroSerde.capturePositions().encode(position), null, "b:0=5"));
+        assertTrue(line.endsWith(" committed=2026-11-21T11:02:03.123Z applied={b:0=5}"), line);
+    }
+
+    @Test
     void rendersDeadLettersWithReasonErrorAndCommand() {
         DeadLetter dead = DeadLetter.newBuilder().setApplier("b").setOrigin("a").setTopic("ferry.a.changes").setPartition(0)
                 .setKafkaOffset(12L).setPosition(new SourcePosition(REPLID, 1234L, 0)).setReason("WRONGTYPE")
@@ -118,13 +159,51 @@ class RecordRendererTest {
     }
 
     @Test
-    void rendersConflictsWithTypeAndKey() {
+    void rendersConflictsSeenInAReplyWithClassKeyAndCommand() {
         Conflict conflict = Conflict.newBuilder().setApplier("b").setOrigin("a").setType("CONDITIONAL_WRITE")
                 .setKey(bytes("lock")).setPosition(new SourcePosition(REPLID, 7L, 0))
                 .setCommand(new Command("SETNX", List.of(bytes("lock"), bytes("a")))).setTimeMillis(AT).build();
         String line = renderer.render(record("ferry.b.conflicts", 3, null, AvroSerde.conflicts().encode(conflict), null));
-        assertEquals("ferry.b.conflicts-0@3 CONFLICT applier=b origin=a type=CONDITIONAL_WRITE key=\"lock\" "
-                + "pos=8c3f0a1b:7 at=2026-11-21T11:02:03.123Z  SETNX \"lock\" \"a\"", line);
+        assertEquals("ferry.b.conflicts-0@3 CONFLICT applier=b origin=a class=CONDITIONAL_WRITE resolution=RECORDED key=\"lock\" "
+                + "db=0 pos=8c3f0a1b:7 at=2026-11-21T11:02:03.123Z  SETNX \"lock\" \"a\"", line);
+    }
+
+    @Test
+    void rendersConcurrentWritesWithPolicyWinnerResolutionAndBothWrites() {
+        Command mine = new Command("SET", List.of(bytes("user:1"), bytes("x")));
+        Command theirs = new Command("HSET", List.of(bytes("user:1"), bytes("f"), bytes("y")));
+        Conflict conflict = Conflict.newBuilder().setApplier("b").setOrigin("a").setType("TYPE_CLASH").setKey(bytes("user:1"))
+                .setPosition(new SourcePosition(REPLID, 7L, 4)).setCommand(mine).setTimeMillis(AT).setDb(4)
+                .setWrite(new ConflictingWrite("a", 812L, new SourcePosition(REPLID, 7L, 4), AT.toEpochMilli() - 20, mine))
+                .setOther(new ConflictingWrite("b", -1L, null, AT.toEpochMilli() - 10, theirs))
+                .setPolicy("lww").setWinner("b").setResolution("SKIPPED").build();
+        String line = renderer.render(record("ferry.b.conflicts", 4, bytes("user:1").array(), AvroSerde.conflicts().encode(conflict), null));
+        assertEquals("ferry.b.conflicts-0@4 CONFLICT applier=b origin=a class=TYPE_CLASH policy=lww winner=b resolution=SKIPPED"
+                + " key=\"user:1\" db=4 pos=8c3f0a1b:7 at=2026-11-21T11:02:03.123Z"
+                + "  write={a@812 pos=8c3f0a1b:7 at=2026-11-21T11:02:03.103Z SET \"user:1\" \"x\"}"
+                + "  other={b@? at=2026-11-21T11:02:03.113Z HSET \"user:1\" \"f\" \"y\"}", line);
+    }
+
+    @Test
+    void rendersConflictsThePreviousReleaseWrote() throws IOException {
+        Map<String, Schema> v1 = ReleasedSchemas.version("v1");
+        GenericRecord position = new GenericData.Record(v1.get("SourcePosition"));
+        position.put("replid", REPLID);
+        position.put("offset", 7L);
+        position.put("db", 0);
+        GenericRecord old = new GenericData.Record(v1.get("Conflict"));
+        old.put("applier", "b");
+        old.put("origin", "a");
+        old.put("type", "RESTORE_EXISTS");
+        old.put("key", bytes("k"));
+        old.put("position", position);
+        old.put("timeMillis", AT.toEpochMilli());
+        ByteBuffer encoded = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), v1.get("Conflict")).encode(old);
+        byte[] value = new byte[encoded.remaining()];
+        encoded.get(value);
+
+        assertEquals("ferry.b.conflicts-0@0 CONFLICT applier=b origin=a class=RESTORE_EXISTS resolution=RECORDED key=\"k\" "
+                + "db=0 pos=8c3f0a1b:7 at=2026-11-21T11:02:03.123Z", renderer.render(record("ferry.b.conflicts", 0, null, value, null)));
     }
 
     @Test
