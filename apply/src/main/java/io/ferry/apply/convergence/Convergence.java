@@ -171,7 +171,7 @@ public final class Convergence implements AutoCloseable {
         if (winner == null || !winner.equals(self)) {
             // commuting, report only, or the peer wins: its origin settles the pair
             String resolution = verdict.commutes() ? "COMMUTES" : "RECORDED";
-            conflicts.publishConcurrent(verdict.type(), remote.event(), key.db(), key.key(), write, other, policy.toString(), winner, resolution);
+            conflicts.publishConcurrent(verdict.type(), remote.event(), key.db(), key.key(), write, other, policy.kind().label(), winner, resolution);
             return false;
         }
         boolean skip = pair.beforeApply() && remote.single() && ConflictClassifier.wholeValue(remoteCommand);
@@ -180,7 +180,7 @@ public final class Convergence implements AutoCloseable {
         if (repair.reexec() != reexec) {
             repairs.put(key, new Repair(null, repair.recorded()));
         }
-        repairs.get(key).recorded().add(new Recorded(verdict.type(), remote.event(), key, write, other, policy.toString(), winner,
+        repairs.get(key).recorded().add(new Recorded(verdict.type(), remote.event(), key, write, other, policy.kind().label(), winner,
                 skip ? "SKIPPED" : "REPAIRED"));
         return skip;
     }
