@@ -108,7 +108,18 @@ public final class ApplyService implements FerryAgent {
         ConflictPublisher conflicts = new ConflictPublisher(producer, self, metrics);
         applier = new BatchApplier(redis, new DeadLetterPublisher(producer, self, metrics), conflicts, metrics);
         convergence = new Convergence(mesh, self, conflicts, metrics);
-        builder = new BatchBuilder(self, convergence::admit);
+        Convergence settling = convergence;
+        builder = new BatchBuilder(self, new BatchBuilder.Admission() {
+            @Override
+            public boolean admit(io.ferry.schemas.ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
+                return settling.admit(event, record);
+            }
+
+            @Override
+            public void replayed(io.ferry.schemas.ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
+                settling.replayed(event, record);
+            }
+        });
         // One consumer per Kafka cluster: each peer's topic lives in that peer's (regional) Kafka.
         Map<String, KafkaEndpoint> clusters = new LinkedHashMap<>();
         Map<String, Map<String, String>> topicsByCluster = new LinkedHashMap<>();
@@ -117,7 +128,8 @@ public final class ApplyService implements FerryAgent {
             topicsByCluster.computeIfAbsent(peer.kafka().bootstrap(), k -> new HashMap<>()).put(peer.changesTopic(), peer.id());
         }
         for (Map.Entry<String, KafkaEndpoint> cluster : clusters.entrySet()) {
-            PeerConsumer consumer = new PeerConsumer(self, cluster.getValue(), topicsByCluster.get(cluster.getKey()), settings, memberId);
+            PeerConsumer consumer = new PeerConsumer(self, cluster.getValue(), topicsByCluster.get(cluster.getKey()), settings, memberId,
+                    Convergence.LOOKBACK);
             consumer.subscribe();
             consumers.add(consumer);
         }

@@ -26,6 +26,10 @@ public final class BatchBuilder {
         Admission ALL = (event, record) -> true;
 
         boolean admit(ChangeEvent event, ConsumerRecord<byte[], byte[]> record);
+
+        /** A record this instance had applied already (read again after a restart); nothing is written. */
+        default void replayed(ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
+        }
     }
 
     private final String self;
@@ -55,7 +59,8 @@ public final class BatchBuilder {
         for (ConsumerRecord<byte[], byte[]> record : records) {
             long offset = record.offset();
             if (offset <= state.checkpoint()) {
-                continue; // already applied according to Redis: never twice
+                replayed(record); // already applied according to Redis: never twice
+                continue;
             }
             consumed++;
             last = offset;
@@ -120,6 +125,20 @@ public final class BatchBuilder {
             sources.add(null);
         }
         return new EventBatch(state, body, sources, events, rejections, checkpoint, consumed);
+    }
+
+    private void replayed(ConsumerRecord<byte[], byte[]> record) {
+        if (admission == Admission.ALL) {
+            return;
+        }
+        try {
+            ChangeEvent event = decoder.decode(record.value());
+            if (event.getKind() == EventKind.COMMAND || event.getKind() == EventKind.TRANSACTION) {
+                admission.replayed(event, record);
+            }
+        } catch (SerializationException e) {
+            // dead-lettered when it was first read
+        }
     }
 
     private static int select(List<RawCommand> body, List<EventBatch.Source> sources, int current, int wanted) {

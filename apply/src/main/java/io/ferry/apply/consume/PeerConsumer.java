@@ -47,6 +47,9 @@ public final class PeerConsumer implements AutoCloseable {
     private final Map<TopicPartition, PartitionState> states = new HashMap<>();
     private final Set<TopicPartition> pending = new LinkedHashSet<>();
     private boolean fenceNeeded;
+    private final Duration replay;
+    private final Set<TopicPartition> replayedOnce = new HashSet<>();
+    private static final long MAX_REPLAY_RECORDS = 200_000;
     private long lastCommitNanos = System.nanoTime() - COMMIT_INTERVAL_NANOS;
     private Map<TopicPartition, OffsetAndMetadata> lastCommitted = Map.of();
 
@@ -56,7 +59,17 @@ public final class PeerConsumer implements AutoCloseable {
      *                    partitions back without waiting for a session timeout; null for dynamic membership
      */
     public PeerConsumer(String self, KafkaEndpoint kafka, Map<String, String> peerOfTopic, ApplySettings settings, String memberId) {
+        this(self, kafka, peerOfTopic, settings, memberId, Duration.ZERO);
+    }
+
+    /**
+     * @param replay how far back before its checkpoint a partition is read again the first time this
+     *               process gets it: those records are not applied again, conflict detection re-learns them
+     */
+    public PeerConsumer(String self, KafkaEndpoint kafka, Map<String, String> peerOfTopic, ApplySettings settings, String memberId,
+                        Duration replay) {
         this.self = self;
+        this.replay = replay;
         this.kafka = kafka;
         this.peerOfTopic = Map.copyOf(peerOfTopic);
         Properties props = kafka.clientProperties();
@@ -174,12 +187,32 @@ public final class PeerConsumer implements AutoCloseable {
                             + "): the topic was deleted or recreated." + OffsetGapException.recovery(self, peer, tp.partition()), null);
                 }
                 LOG.info("{}: resuming after checkpoint {} ({} records to catch up)", tp, checkpoint, end - next);
-                consumer.seek(tp, next);
+                consumer.seek(tp, replayFrom(tp, start, next));
                 states.put(tp, new PartitionState(tp, peer, checkpoint));
             }
             pending.remove(tp);
             consumer.resume(List.of(tp));
         }
+    }
+
+    /**
+     * Where to read {@code tp} from: {@code next}, or the first time this process gets it, up to
+     * {@code replay} earlier (and at most {@link #MAX_REPLAY_RECORDS} records) so conflict detection sees
+     * the writes applied just before a restart.
+     */
+    private long replayFrom(TopicPartition tp, long start, long next) {
+        if (replay.isZero() || !replayedOnce.add(tp)) {
+            return next;
+        }
+        long from = Math.max(start, next - MAX_REPLAY_RECORDS);
+        try {
+            var since = consumer.offsetsForTimes(Map.of(tp, System.currentTimeMillis() - replay.toMillis())).get(tp);
+            from = Math.max(from, since == null ? next : since.offset());
+        } catch (RuntimeException e) {
+            LOG.debug("{}: cannot look up offsets by time ({}); not re-reading", tp, e.toString());
+            from = next;
+        }
+        return Math.min(from, next);
     }
 
     /** Pauses everything and forgets positions: after a Redis failure every checkpoint is read again. */

@@ -64,8 +64,15 @@ public final class Convergence implements AutoCloseable {
                             String policy, String winner, String resolution) {
     }
 
-    /** What to run for one key: re-execute {@code reexec} (the winning local write) or re-publish the current value. */
-    private record Repair(Write reexec, List<Recorded> recorded) {
+    /**
+     * What to run for one key: re-execute {@code reexec} (the winning local write, applied over by {@code loser})
+     * or re-publish the current value.
+     */
+    private record Repair(Write reexec, Write loser, List<Recorded> recorded) {
+    }
+
+    private static boolean same(Write a, Write b) {
+        return a != null && b != null && a.sameAs(b);
     }
 
     public Convergence(MeshConfig mesh, String self, ConflictPublisher conflicts, ApplyMetrics metrics) {
@@ -116,6 +123,17 @@ public final class Convergence implements AutoCloseable {
             skip &= settle(pair);
         }
         return !skip;
+    }
+
+    /**
+     * A peer's COMMAND or TRANSACTION applied here before this agent started, read again: remembered (and
+     * paired with local writes already read back) so a restart does not hide its conflicts.
+     */
+    public void replayed(ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
+        Write write = Write.of(event, record.partition(), record.offset(), vectorOf(record));
+        for (WriteHistory.Pair pair : history.replayed(write, keysOf(event))) {
+            settle(pair);
+        }
     }
 
     /** Reads local writes that arrived in the own changes topic and settles the pairs they complete. */
@@ -176,9 +194,9 @@ public final class Convergence implements AutoCloseable {
         }
         boolean skip = pair.beforeApply() && remote.single() && ConflictClassifier.wholeValue(remoteCommand);
         Write reexec = !pair.beforeApply() && local.single() && ConflictClassifier.wholeValue(localCommand) ? local : null;
-        Repair repair = repairs.computeIfAbsent(key, k -> new Repair(reexec, new ArrayList<>()));
+        Repair repair = repairs.computeIfAbsent(key, k -> new Repair(reexec, remote, new ArrayList<>()));
         if (repair.reexec() != reexec) {
-            repairs.put(key, new Repair(null, repair.recorded()));
+            repairs.put(key, new Repair(null, remote, repair.recorded()));
         }
         repairs.get(key).recorded().add(new Recorded(verdict.type(), remote.event(), key, write, other, policy.kind().label(), winner,
                 skip ? "SKIPPED" : "REPAIRED"));
@@ -200,7 +218,7 @@ public final class Convergence implements AutoCloseable {
             KeyId key = entry.getKey();
             Repair repair = entry.getValue();
             Write reexec = repair.reexec();
-            if (reexec != null && (history.lastLocal(key) == null || !history.lastLocal(key).sameAs(reexec))) {
+            if (reexec != null && !(same(history.lastLocal(key), reexec) && same(history.lastApplied(key), repair.loser()))) {
                 reexec = null; // written again since: copy the current value instead
             }
             boolean selected = key.db() != 0;

@@ -68,6 +68,36 @@ public final class WriteHistory {
         return pairs;
     }
 
+    /**
+     * A peer's write this instance had applied before this agent started, read again so that local writes
+     * read back later (or already) can still be paired with it: concurrent iff each origin had not applied
+     * the other.
+     */
+    public List<Pair> replayed(Write write, List<KeyId> touched) {
+        List<Pair> pairs = new ArrayList<>(0);
+        for (KeyId key : touched) {
+            KeyWrites writes = keys.get(key);
+            if (writes == null) {
+                writes = new KeyWrites();
+                put(key, writes);
+            }
+            boolean seen = false;
+            for (Write applied : writes.applied) {
+                seen |= applied.sameAs(write);
+            }
+            if (seen) {
+                continue;
+            }
+            Write local = writes.local;
+            if (local != null && local.applied().applied(write.origin(), write.partition()) < write.offset()
+                    && write.applied().applied(self, local.partition()) < local.offset()) {
+                pairs.add(new Pair(key, write, local, false));
+            }
+            writes.applied.add(write);
+        }
+        return pairs;
+    }
+
     /** A local write read back from the own changes topic: peers' writes applied here after it, whose origin had not seen it. */
     public List<Pair> local(Write write, List<KeyId> touched) {
         List<Pair> pairs = new ArrayList<>(0);
