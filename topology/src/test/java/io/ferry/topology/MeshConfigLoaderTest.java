@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.topology.conflict.ConflictPolicy;
+import io.ferry.topology.conflict.ConflictRules;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -95,5 +97,148 @@ class MeshConfigLoaderTest {
         assertFalse(mesh.toString().contains("s3cret"));
         assertFalse(mesh.instance("eu-1").redis().toString().contains("s3cret"));
         assertNull(mesh.instance("ap-1").redis().password());
+    }
+
+    private static final String THREE = """
+            mesh: prod
+            kafka: {bootstrap: "kafka:9092"}
+            instances:
+              eu-1: {redis: "redis://10.0.0.1:6379"}
+              us-1: {redis: "redis://10.1.0.1:6379"}
+              ap-1: {redis: "redis://10.2.0.1:6379"}
+            """;
+
+    private static byte[] key(String text) {
+        return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static List<String> conflictProblems(String conflicts) {
+        ConfigException e = assertThrows(ConfigException.class, () -> MeshConfigLoader.parse(THREE + conflicts, "mesh.yaml", Map.of()));
+        return e.problems();
+    }
+
+    private static void assertReported(List<String> problems, String prefix) {
+        assertTrue(problems.stream().anyMatch(p -> p.startsWith(prefix)), "no problem starting with '" + prefix + "' in " + problems);
+    }
+
+    @Test
+    void readsConflictRulesInOrderWithTheirPolicies() {
+        MeshConfig mesh = MeshConfigLoader.parse(THREE + """
+                conflicts:
+                  - {match: "session:*", policy: priority, order: [eu-1, us-1]}
+                  - {match: "audit:*", policy: report}
+                  - {match: "cart:*", policy: LWW}
+                """, "mesh.yaml", Map.of());
+        ConflictRules rules = mesh.conflicts();
+        assertEquals(3, rules.rules().size());
+        assertEquals("session:*", rules.rules().get(0).match().glob());
+        assertEquals(ConflictPolicy.priority(List.of("eu-1", "us-1")), rules.policyFor(key("session:1")));
+        assertEquals(ConflictPolicy.REPORT, rules.policyFor(key("audit:7")));
+        assertEquals(ConflictPolicy.LWW, rules.policyFor(key("cart:7")));
+        assertEquals(ConflictPolicy.LWW, rules.policyFor(key("other")));
+    }
+
+    @Test
+    void withoutConflictsEveryKeyIsLastWriterWins() {
+        MeshConfig mesh = MeshConfigLoader.parse(THREE, "mesh.yaml", Map.of());
+        assertEquals(ConflictRules.DEFAULT, mesh.conflicts());
+        assertEquals(ConflictPolicy.LWW, mesh.conflicts().policyFor(key("session:1")));
+    }
+
+    @Test
+    void reportsAnUnknownConflictPolicyWithItsPath() {
+        List<String> problems = conflictProblems("""
+                conflicts:
+                  - {match: "a:*", policy: lww}
+                  - {match: "b:*", policy: newest}
+                """);
+        assertEquals(List.of("conflicts[1].policy: 'newest' is not one of lww, priority, report"), problems);
+    }
+
+    @Test
+    void reportsPriorityWithoutAnOrder() {
+        List<String> problems = conflictProblems("""
+                conflicts:
+                  - {match: "a:*", policy: priority}
+                """);
+        assertEquals(1, problems.size(), problems.toString());
+        assertReported(problems, "conflicts[0].order: policy priority needs the instances in order of precedence");
+        assertReported(conflictProblems("conflicts: [{match: \"a:*\", policy: priority, order: []}]\n"), "conflicts[0].order:");
+    }
+
+    @Test
+    void reportsAnOrderNamingAnInstanceOutsideTheMesh() {
+        List<String> problems = conflictProblems("""
+                conflicts:
+                  - {match: "a:*", policy: priority, order: [eu-1, eu-2]}
+                """);
+        assertEquals(1, problems.size(), problems.toString());
+        assertReported(problems, "conflicts[0].order: 'eu-2' is not an instance of this mesh");
+    }
+
+    @Test
+    void reportsAnOrderOnAPolicyOtherThanPriority() {
+        List<String> problems = conflictProblems("""
+                conflicts:
+                  - {match: "a:*", policy: lww, order: [eu-1, us-1]}
+                  - {match: "b:*", policy: report, order: [us-1]}
+                """);
+        assertEquals(List.of("conflicts[0].order: only policy priority takes an order",
+                "conflicts[1].order: only policy priority takes an order"), problems);
+    }
+
+    @Test
+    void reportsAnOrderThatIsNotAList() {
+        List<String> problems = conflictProblems("""
+                conflicts:
+                  - {match: "a:*", policy: priority, order: eu-1}
+                """);
+        assertReported(problems, "conflicts[0].order: expected a list of instance ids, found 'eu-1'");
+    }
+
+    @Test
+    void reportsConflictsThatAreNotAList() {
+        List<String> problems = conflictProblems("""
+                conflicts: {match: "a:*", policy: lww}
+                """);
+        assertEquals(1, problems.size(), problems.toString());
+        assertReported(problems, "conflicts: expected a list of {match, policy, order} entries");
+    }
+
+    @Test
+    void reportsAnEntryThatIsNotAMap() {
+        assertReported(conflictProblems("conflicts: [lww]\n"), "conflicts[0]: expected a map of keys");
+    }
+
+    @Test
+    void reportsAMissingMatchOrPolicyWithItsPath() {
+        List<String> problems = conflictProblems("""
+                conflicts:
+                  - {policy: lww}
+                  - {match: "b:*"}
+                """);
+        assertReported(problems, "conflicts[0].match: missing");
+        assertReported(problems, "conflicts[1].policy: missing");
+        assertEquals(2, problems.size(), problems.toString());
+    }
+
+    @Test
+    void reportsAnUnknownKeyInAConflictEntry() {
+        assertReported(conflictProblems("conflicts: [{match: \"a:*\", policy: lww, winner: eu-1}]\n"),
+                "conflicts[0].winner: unknown key");
+    }
+
+    @Test
+    void reportsEveryConflictProblemAtOnce() {
+        List<String> problems = conflictProblems("""
+                conflicts:
+                  - {match: "a:*", policy: newest}
+                  - {policy: priority, order: [mars-1]}
+                  - {match: "c:*", policy: lww, order: [eu-1]}
+                """);
+        assertReported(problems, "conflicts[0].policy:");
+        assertReported(problems, "conflicts[1].match: missing");
+        assertReported(problems, "conflicts[1].order: 'mars-1'");
+        assertReported(problems, "conflicts[2].order: only policy priority");
     }
 }

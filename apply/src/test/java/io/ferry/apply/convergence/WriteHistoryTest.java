@@ -1,0 +1,281 @@
+package io.ferry.apply.convergence;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import io.ferry.apply.convergence.WriteHistory.Pair;
+import io.ferry.schemas.AppliedVector;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.Command;
+import io.ferry.schemas.EventKind;
+import io.ferry.schemas.SourcePosition;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+
+/** This instance is "b"; its peers are "a" and "c"; every changes topic has one partition, 0. */
+class WriteHistoryTest {
+
+    private static final KeyId K = key("k");
+    private static final KeyId J = key("j");
+
+    private final WriteHistory history = new WriteHistory("b", 100, List.of("a", "c"));
+
+    private static KeyId key(String text) {
+        return new KeyId(0, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * {@code origin}'s write of {@code keys} (one SET each, in db 0) at {@code offset} of its partition 0,
+     * its origin having applied what {@code applied} says ({@code "a:0" -> 4} = a's partition 0 up to offset 4).
+     */
+    private static Write write(String origin, long offset, Map<String, Long> applied, KeyId... keys) {
+        List<Command> commands = Arrays.stream(keys)
+                .map(k -> new Command("SET", List.of(ByteBuffer.wrap(k.key()), ByteBuffer.wrap(origin.getBytes(StandardCharsets.UTF_8)))))
+                .toList();
+        ChangeEvent event = ChangeEvent.newBuilder()
+                .setOrigin(origin)
+                .setPosition(new SourcePosition("replid-" + origin, 1000L + offset, 0))
+                .setKind(keys.length == 1 ? EventKind.COMMAND : EventKind.TRANSACTION)
+                .setDb(0)
+                .setCommands(commands)
+                .setKeys(Arrays.stream(keys).map(k -> ByteBuffer.wrap(k.key())).toList())
+                .setCaptureTimeMillis(Instant.ofEpochMilli(1_700_000_000_000L + offset))
+                .build();
+        return Write.of(event, 0, offset, AppliedVector.of(applied));
+    }
+
+    /** The keys a write's event names, as the apply agent passes them. */
+    private static List<KeyId> keys(Write write) {
+        return write.event().getKeys().stream().map(k -> {
+            byte[] bytes = new byte[k.remaining()];
+            k.duplicate().get(bytes);
+            return new KeyId(write.event().getDb(), bytes);
+        }).toList();
+    }
+
+    private static List<Pair> local(WriteHistory history, Write write) {
+        return history.local(write, keys(write));
+    }
+
+    private static List<Pair> remote(WriteHistory history, Write write) {
+        return history.remote(write, keys(write));
+    }
+
+    // ---- (i) the local write is known when the remote one arrives --------------------------------
+
+    @Test
+    void aRemoteWriteWhoseOriginHadNotAppliedTheKnownLocalWriteIsConcurrentBeforeApply() {
+        Write local = write("b", 10, Map.of(), K);
+        assertEquals(List.of(), local(history, local));
+        Write remote = write("a", 5, Map.of("b:0", 9L), K);
+        assertEquals(List.of(new Pair(K, remote, local, true)), remote(history, remote));
+    }
+
+    @Test
+    void aRemoteWriteWhoseOriginHadAppliedTheLocalWriteIsNotConcurrent() {
+        local(history, write("b", 10, Map.of(), K));
+        assertEquals(List.of(), remote(history, write("a", 5, Map.of("b:0", 10L), K)));
+        assertEquals(List.of(), remote(history, write("c", 7, Map.of("b:0", 11L), K)));
+    }
+
+    @Test
+    void aRemoteWriteToAKeyWithNoLocalWriteIsNotConcurrent() {
+        local(history, write("b", 10, Map.of(), J));
+        Write remote = write("a", 5, Map.of(), K);
+        assertEquals(List.of(), remote(history, remote));
+        assertSame(remote, history.lastApplied(K));
+    }
+
+    @Test
+    void aRemoteWriteToSeveralKeysPairsOnlyOnTheKeysWithAConcurrentLocalWrite() {
+        Write local = write("b", 10, Map.of(), K);
+        local(history, local);
+        Write remote = write("a", 5, Map.of(), J, K);
+        assertEquals(List.of(new Pair(K, remote, local, true)), remote(history, remote));
+    }
+
+    @Test
+    void twoPeersConcurrentWithTheSameLocalWriteGiveOnePairEach() {
+        Write local = write("b", 10, Map.of(), K);
+        local(history, local);
+        Write fromA = write("a", 5, Map.of(), K);
+        Write fromC = write("c", 3, Map.of(), K);
+        assertEquals(List.of(new Pair(K, fromA, local, true)), remote(history, fromA));
+        assertEquals(List.of(new Pair(K, fromC, local, true)), remote(history, fromC));
+    }
+
+    // ---- (ii) the remote write was applied first, the local one is read back later ---------------
+
+    @Test
+    void aLocalWriteReadBackThatHadNotAppliedAConcurrentRemoteWriteIsAPairAfterApply() {
+        Write remote = write("a", 5, Map.of(), K);
+        assertEquals(List.of(), remote(history, remote));
+        Write local = write("b", 10, Map.of("a:0", 4L), K);
+        assertEquals(List.of(new Pair(K, remote, local, false)), local(history, local));
+        assertSame(local, history.lastLocal(K));
+    }
+
+    @Test
+    void aLocalWriteThatHadAppliedTheRemoteWriteIsNotConcurrentAndPrunesIt() {
+        Write remote = write("a", 5, Map.of(), K);
+        remote(history, remote);
+        assertSame(remote, history.lastApplied(K));
+        Write local = write("b", 10, Map.of("a:0", 5L), K);
+        assertEquals(List.of(), local(history, local));
+        assertNull(history.lastApplied(K));
+        assertSame(local, history.lastLocal(K));
+    }
+
+    @Test
+    void aLocalWriteTheRemoteOriginHadAlreadyAppliedIsNotConcurrent() {
+        remote(history, write("a", 5, Map.of("b:0", 10L), K));
+        assertEquals(List.of(), local(history, write("b", 10, Map.of(), K)));
+    }
+
+    @Test
+    void aLocalWritePairsOnlyWithTheRemoteWritesItHadNotApplied() {
+        Write fromA = write("a", 5, Map.of(), K);
+        Write fromC = write("c", 8, Map.of(), K);
+        remote(history, fromA);
+        remote(history, fromC);
+        Write local = write("b", 10, Map.of("a:0", 5L), K);
+        assertEquals(List.of(new Pair(K, fromC, local, false)), local(history, local));
+        assertSame(fromC, history.lastApplied(K));
+    }
+
+    // ---- (iii) a remote write read again ----------------------------------------------------------
+
+    @Test
+    void theSameRemoteWriteSeenTwiceIsJudgedOnce() {
+        local(history, write("b", 10, Map.of(), K));
+        assertEquals(1, remote(history, write("a", 5, Map.of(), K)).size());
+        assertEquals(List.of(), remote(history, write("a", 5, Map.of(), K)));
+        assertEquals(1, remote(history, write("a", 6, Map.of(), K)).size(), "a's next write is a new one");
+    }
+
+    // ---- (iv) sweep ---------------------------------------------------------------------------------
+
+    @Test
+    void sweepDropsALocalWriteOnlyOnceEveryPeerHasAppliedIt() {
+        Write local = write("b", 10, Map.of(), K);
+        local(history, local);
+        history.peerApplied("a", 10);
+        history.sweep();
+        assertSame(local, history.lastLocal(K), "c has not applied it yet");
+        history.peerApplied("c", 12);
+        history.sweep();
+        assertNull(history.lastLocal(K));
+        assertEquals(0, history.size());
+    }
+
+    @Test
+    void aPeersAcknowledgementNeverMovesBackwards() {
+        local(history, write("b", 10, Map.of(), K));
+        history.peerApplied("a", 10);
+        history.peerApplied("a", 3);
+        history.peerApplied("c", 10);
+        history.sweep();
+        assertNull(history.lastLocal(K));
+    }
+
+    @Test
+    void sweepDropsAppliedWritesTheOwnStreamHasPassed() {
+        remote(history, write("a", 5, Map.of(), K));
+        Write later = write("a", 6, Map.of(), K);
+        remote(history, later);
+        Write fromC = write("c", 2, Map.of(), J);
+        remote(history, fromC);
+        history.ownProgress(AppliedVector.EMPTY.with("a", 0, 5));
+        history.sweep();
+        assertSame(later, history.lastApplied(K));
+        assertSame(fromC, history.lastApplied(J));
+        history.ownProgress(AppliedVector.EMPTY.with("a", 0, 6).with("c", 0, 2));
+        history.sweep();
+        assertNull(history.lastApplied(K));
+        assertNull(history.lastApplied(J));
+        assertEquals(0, history.size());
+    }
+
+    @Test
+    void sweepKeepsAKeyWhileItStillHasALocalOrAnAppliedWrite() {
+        local(history, write("b", 10, Map.of(), K));
+        remote(history, write("a", 5, Map.of("b:0", 10L), K));
+        history.ownProgress(AppliedVector.EMPTY.with("a", 0, 5));
+        history.sweep();
+        assertEquals(1, history.size(), "the local write is not acknowledged by every peer yet");
+        history.peerApplied("a", 10);
+        history.peerApplied("c", 10);
+        history.sweep();
+        assertEquals(0, history.size());
+    }
+
+    @Test
+    void aSweptLocalWriteCanNoLongerPairWithALaterRemoteWrite() {
+        local(history, write("b", 10, Map.of(), K));
+        history.peerApplied("a", 10);
+        history.peerApplied("c", 10);
+        history.sweep();
+        assertEquals(List.of(), remote(history, write("a", 5, Map.of("b:0", 10L), K)));
+    }
+
+    // ---- (v) bounded window -----------------------------------------------------------------------
+
+    @Test
+    void aFullWindowForgetsTheOldestKeyAndCountsIt() {
+        WriteHistory small = new WriteHistory("b", 2, List.of("a", "c"));
+        KeyId first = key("first");
+        KeyId second = key("second");
+        local(small, write("b", 1, Map.of(), first));
+        local(small, write("b", 2, Map.of(), second));
+        assertEquals(0, small.takeEvicted());
+        remote(small, write("a", 1, Map.of(), key("third")));
+        assertEquals(2, small.size());
+        assertNull(small.lastLocal(first));
+        assertNotNull(small.lastLocal(second));
+        assertEquals(1, small.takeEvicted());
+        assertEquals(0, small.takeEvicted(), "counted since the last call");
+    }
+
+    @Test
+    void aForgottenLocalWriteNoLongerPairs() {
+        WriteHistory small = new WriteHistory("b", 1, List.of("a", "c"));
+        local(small, write("b", 1, Map.of(), K));
+        local(small, write("b", 2, Map.of(), J));
+        assertEquals(List.of(), remote(small, write("a", 1, Map.of(), K)));
+        assertEquals(2, small.takeEvicted());
+    }
+
+    @Disabled("likely bug: the window keeps first-seen order (LinkedHashMap insertion order, never refreshed on a later "
+            + "write), so the key written most recently can be the one evicted and its concurrent pair goes unseen")
+    @Test
+    void aFullWindowForgetsTheKeyWrittenLeastRecently() {
+        WriteHistory small = new WriteHistory("b", 2, List.of("a", "c"));
+        local(small, write("b", 1, Map.of(), K));
+        local(small, write("b", 2, Map.of(), J));
+        Write latest = write("b", 3, Map.of(), K);
+        local(small, latest);
+        local(small, write("b", 4, Map.of(), key("m")));
+        assertSame(latest, small.lastLocal(K));
+        Write remote = write("a", 7, Map.of("b:0", 2L), K);
+        assertEquals(List.of(new Pair(K, remote, latest, true)), remote(small, remote));
+    }
+
+    // ---- keys ---------------------------------------------------------------------------------------
+
+    @Test
+    void keysAreComparedByContentAndDb() {
+        Write local = write("b", 10, Map.of(), K);
+        local(history, local);
+        assertSame(local, history.lastLocal(new KeyId(0, "k".getBytes(StandardCharsets.UTF_8))));
+        assertNull(history.lastLocal(new KeyId(1, "k".getBytes(StandardCharsets.UTF_8))));
+        assertEquals(List.of(), history.remote(write("a", 5, Map.of(), K), List.of(new KeyId(1, "k".getBytes(StandardCharsets.UTF_8)))));
+    }
+}
