@@ -67,16 +67,16 @@ public final class ConflictClassifier {
     public static boolean wholeValue(Command command) {
         String name = name(command);
         return switch (name) {
-            case "SET" -> !hasOption(command, "NX") && !hasOption(command, "XX") && !hasOption(command, "KEEPTTL")
-                    && !hasOption(command, "GET");
+            case "SET" -> !hasOption(command, 2, "NX") && !hasOption(command, 2, "XX") && !hasOption(command, 2, "KEEPTTL")
+                    && !hasOption(command, 2, "GET");
             case "SETEX", "PSETEX", "DEL", "UNLINK" -> true;
-            case "RESTORE" -> hasOption(command, "REPLACE");
+            case "RESTORE" -> hasOption(command, 3, "REPLACE");
             default -> false;
         };
     }
 
     private static boolean conditional(String name, Command command) {
-        return CONDITIONALS.contains(name) || (name.equals("SET") && (hasOption(command, "NX") || hasOption(command, "XX")));
+        return CONDITIONALS.contains(name) || (name.equals("SET") && (hasOption(command, 2, "NX") || hasOption(command, 2, "XX")));
     }
 
     /**
@@ -162,9 +162,10 @@ public final class ConflictClassifier {
         return command.getName().toUpperCase(Locale.ROOT);
     }
 
-    private static boolean hasOption(Command command, String option) {
+    /** True when an argument from index {@code from} on (after the key and value) is {@code option}, ignoring case. */
+    private static boolean hasOption(Command command, int from, String option) {
         List<ByteBuffer> args = command.getArgs();
-        for (int i = 1; i < args.size(); i++) {
+        for (int i = from; i < args.size(); i++) {
             if (ascii(args.get(i)).equals(option)) {
                 return true;
             }

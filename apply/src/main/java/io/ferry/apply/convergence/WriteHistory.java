@@ -19,7 +19,7 @@ import java.util.Map;
  */
 public final class WriteHistory {
 
-    /** A concurrent pair on {@code key}. {@code remoteFirst}: the local write is already known when the remote one arrives. */
+    /** A concurrent pair on {@code key}. {@code beforeApply}: found before the remote write was applied here. */
     public record Pair(KeyId key, Write remote, Write local, boolean beforeApply) {
     }
 
@@ -30,7 +30,8 @@ public final class WriteHistory {
 
     private final String self;
     private final int maxKeys;
-    private final LinkedHashMap<KeyId, KeyWrites> keys = new LinkedHashMap<>();
+    /** In access order: when the window is full, the key written or read longest ago is forgotten first. */
+    private final LinkedHashMap<KeyId, KeyWrites> keys = new LinkedHashMap<>(1024, 0.75f, true);
     /** Per peer, the highest offset of this instance's partition it has applied, as its events say. */
     private final Map<String, Long> peerAcks = new HashMap<>();
     private AppliedVector ownProgress = AppliedVector.EMPTY;
@@ -166,7 +167,7 @@ public final class WriteHistory {
         return keys.size();
     }
 
-    /** Writes forgotten because the window was full, since the last call. */
+    /** Keys whose writes were forgotten because the window was full, since the last call. */
     public long takeEvicted() {
         long n = evicted;
         evicted = 0;

@@ -17,7 +17,6 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** This instance is "b"; its peers are "a" and "c"; every changes topic has one partition, 0. */
@@ -252,9 +251,6 @@ class WriteHistoryTest {
         assertEquals(List.of(), remote(small, write("a", 1, Map.of(), K)));
         assertEquals(2, small.takeEvicted());
     }
-
-    @Disabled("likely bug: the window keeps first-seen order (LinkedHashMap insertion order, never refreshed on a later "
-            + "write), so the key written most recently can be the one evicted and its concurrent pair goes unseen")
     @Test
     void aFullWindowForgetsTheKeyWrittenLeastRecently() {
         WriteHistory small = new WriteHistory("b", 2, List.of("a", "c"));
