@@ -123,6 +123,7 @@ ferry.io/mesh: {{ .Values.mesh | quote }}
 {{- $config := dict "mesh" .Values.mesh "kafka" $kafka "instances" $instances -}}
 {{- with .Values.capture.settings }}{{ $_ := set $config "capture" . }}{{ end -}}
 {{- with .Values.apply.settings }}{{ $_ := set $config "apply" . }}{{ end -}}
+{{- with .Values.conflicts }}{{ $_ := set $config "conflicts" . }}{{ end -}}
 {{- toYaml $config -}}
 {{- end -}}
 

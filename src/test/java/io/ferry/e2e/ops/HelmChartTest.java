@@ -180,6 +180,8 @@ class HelmChartTest {
                     "the pod's metrics port is the one the mesh file gives the agent");
         }
         assertEquals(chartValues.get("mesh"), mesh.mesh());
+        assertEquals(list(chartValues.getOrDefault("conflicts", List.of())).size(), mesh.conflicts().rules().size(),
+                "every conflicts entry of the values reaches the mesh file");
         assertEquals(new TreeSet<>(map(chartValues.get("instances")).keySet()), new TreeSet<>(mesh.instances().keySet()));
         assertEquals(at(chartValues, "kafka", "bootstrap"), mesh.instances().values().stream()
                 .filter(i -> at(chartValues, "instances", i.id(), "kafka") == null).findFirst().orElseThrow().kafka().bootstrap());
