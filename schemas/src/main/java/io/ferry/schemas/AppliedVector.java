@@ -93,8 +93,13 @@ public final class AppliedVector {
                         + "': expected origin:partition=offset");
             }
             try {
-                Integer.parseInt(part.substring(colon + 1, eq));
-                offsets.put(part.substring(0, eq), Long.parseLong(part.substring(eq + 1)));
+                int partition = Integer.parseInt(part.substring(colon + 1, eq));
+                long offset = Long.parseLong(part.substring(eq + 1));
+                if (partition < 0 || offset < 0) {
+                    throw new IllegalArgumentException("malformed " + ReplicationPolicy.APPLIED_HEADER + " entry '" + part
+                            + "': partition and offset cannot be negative");
+                }
+                offsets.merge(entry(part.substring(0, colon), partition), offset, Math::max);
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("malformed " + ReplicationPolicy.APPLIED_HEADER + " entry '" + part
                         + "': partition and offset must be numbers");

@@ -156,4 +156,12 @@ class AppliedVectorTest {
     void garbageBytesAreRejectedWithIllegalArgumentException() {
         assertThrows(IllegalArgumentException.class, () -> AppliedVector.decode(new byte[] {(byte) 0xff, (byte) 0xfe, 0}));
     }
+
+    @Test
+    void decodingNormalisesPartitionsKeepsTheHighestOfRepeatedEntriesAndRefusesNegativeNumbers() {
+        AppliedVector vector = AppliedVector.decode("a:01=5,a:1=3".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        org.junit.jupiter.api.Assertions.assertEquals(5, vector.applied("a", 1));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> AppliedVector.decode("a:0=-2".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
 }

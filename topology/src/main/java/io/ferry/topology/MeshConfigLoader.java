@@ -230,8 +230,8 @@ public final class MeshConfigLoader {
             String path = "conflicts[" + i + "]";
             Map<String, Object> body = map(list.get(i), path);
             checkKeys(body, CONFLICT_KEYS, path);
-            String match = string(body, "match", path + ".match", true);
-            String policy = string(body, "policy", path + ".policy", true);
+            String match = listEntry(body, "match", path);
+            String policy = listEntry(body, "policy", path);
             List<String> order = new ArrayList<>();
             Object orderNode = body.get("order");
             if (orderNode instanceof List<?> ids) {
@@ -269,6 +269,16 @@ public final class MeshConfigLoader {
             }
         }
         return new ConflictRules(rules);
+    }
+
+    /** A required scalar of a list entry (no environment override: list entries have no stable path). */
+    private String listEntry(Map<String, Object> body, String key, String path) {
+        Object value = body.get(key);
+        if (value == null || value instanceof Map || value instanceof List || value.toString().isBlank()) {
+            problems.add(path + "." + key + ": missing; give it a single value in the file");
+            return null;
+        }
+        return value.toString();
     }
 
     // ---- scalar access with environment overrides -------------------------------------------------
