@@ -4,6 +4,7 @@ import io.ferry.cli.agent.ApplyCommand;
 import io.ferry.cli.agent.CaptureCommand;
 import io.ferry.cli.demo.DemoCommand;
 import io.ferry.cli.inspect.InspectCommand;
+import io.ferry.cli.monitor.MonitorCommand;
 import io.ferry.cli.status.StatusCommand;
 import java.io.PrintWriter;
 import java.util.Arrays;
@@ -12,11 +13,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-/** {@code ferry}: one command for every role (capture, apply) and for operating a mesh. */
+/** {@code ferry}: one command for every role (capture, apply, monitor) and for operating a mesh. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, versionProvider = FerryCli.Version.class,
         description = "Kafka-backed active-active replication for Redis.",
         subcommands = {CaptureCommand.class, ApplyCommand.class, InspectCommand.class, StatusCommand.class,
-                DemoCommand.class, CommandLine.HelpCommand.class},
+                MonitorCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
                 "0:done",
                 "1:unexpected failure (see the message and stack trace)",
@@ -34,7 +35,7 @@ public final class FerryCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: capture, apply, inspect, status or demo");
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: capture, apply, inspect, status, monitor or demo");
     }
 
     public static void main(String[] args) {
@@ -75,7 +76,7 @@ public final class FerryCli implements Runnable {
      */
     static void configureLogging(String[] args) {
         String command = Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst().orElse("");
-        boolean agent = command.equals("capture") || command.equals("apply");
+        boolean agent = command.equals("capture") || command.equals("apply") || command.equals("monitor");
         defaultProperty("org.slf4j.simpleLogger.defaultLogLevel", agent ? "info" : "warn");
         defaultProperty("org.slf4j.simpleLogger.showDateTime", "true");
         defaultProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSZ");

@@ -28,7 +28,11 @@ final class AgentMeters {
             "ferry_apply_lag_seconds", "ferry_apply_lag_records", "ferry_apply_events_total", "ferry_apply_commands_total",
             "ferry_apply_batches_total", "ferry_apply_dead_letters_total", "ferry_apply_conflicts_total",
             "ferry_apply_latency_seconds_bucket", "ferry_apply_latency_seconds_sum", "ferry_apply_latency_seconds_count",
-            "ferry_apply_reconnects_total");
+            "ferry_apply_reconnects_total",
+            // conflict settling: these series appear only once a conflict, repair or causal wait happened, so
+            // tick() makes each of them happen
+            "ferry_apply_conflict_resolutions_total", "ferry_apply_repairs_total", "ferry_apply_causal_waits_total",
+            "ferry_apply_conflict_window_keys", "ferry_apply_conflict_window_evictions_total");
 
     static final Set<String> FROM_PROMETHEUS = Set.of("up");
 
@@ -69,6 +73,14 @@ final class AgentMeters {
         fromPeer.lagRecords(3);
         fromPeer.deadLetter("WRONGTYPE");
         fromPeer.conflict("setnx");
+        fromPeer.conflict("VALUE");
+        fromPeer.resolution("VALUE", "SKIPPED");
+        fromPeer.resolution("VALUE", "REPAIRED");
+        fromPeer.causalWait();
+        apply.repaired(true);
+        apply.repaired(false);
+        apply.windowKeys(40 + offset % 7);
+        apply.windowEvicted(1);
         apply.reconnected();
     }
 

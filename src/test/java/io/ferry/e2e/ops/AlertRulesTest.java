@@ -64,13 +64,16 @@ class AlertRulesTest {
     }
 
     @Test
-    void coversLagAgentsDownFullResyncsDeadLettersAndConflicts() {
+    void coversLagAgentsDownFullResyncsDeadLettersConflictsAndFailedRepairs() {
         Map<String, Set<String>> metricsByAlert = new LinkedHashMap<>();
         alerts().forEach((name, rule) -> metricsByAlert.put(name, PromQl.metricNames((String) rule.get("expr"))));
         Set<String> covered = new TreeSet<>();
         metricsByAlert.values().forEach(covered::addAll);
         assertTrue(covered.containsAll(Set.of("ferry_apply_lag_seconds", "up", "ferry_capture_full_resyncs_total",
-                "ferry_apply_dead_letters_total", "ferry_apply_conflicts_total")), "metrics alerted on: " + metricsByAlert);
+                "ferry_apply_dead_letters_total", "ferry_apply_conflicts_total", "ferry_apply_repairs_total")),
+                "metrics alerted on: " + metricsByAlert);
+        assertTrue(alerts().get("FerryRepairsFailing").get("expr").toString().contains("outcome=\"failed\""));
+        assertEquals("10m", alerts().get("FerryConflictStorm").get("for"), "a storm is sustained, not a burst");
         assertTrue(alerts().get("FerryCaptureDown").get("expr").toString().contains("role=\"capture\""));
         assertTrue(alerts().get("FerryApplyDown").get("expr").toString().contains("role=\"apply\""));
     }

@@ -8,8 +8,10 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -45,6 +47,23 @@ public final class AgentHttpServer implements AutoCloseable {
             respond(exchange, notReady == null ? 200 : 503, "text/plain", notReady == null ? "ready\n" : notReady + "\n");
         });
         server.start();
+    }
+
+    /** What a {@link #route} handler answers: status, content type and body. */
+    public record Reply(int status, String contentType, String body) {
+    }
+
+    /** Also serves {@code path} (and the paths under it) with what {@code handler} answers for the request's URI. */
+    public void route(String path, Function<URI, Reply> handler) {
+        server.createContext(path, exchange -> {
+            Reply reply;
+            try {
+                reply = handler.apply(exchange.getRequestURI());
+            } catch (RuntimeException e) {
+                reply = new Reply(500, "text/plain", "failed: " + e + "\n");
+            }
+            respond(exchange, reply.status(), reply.contentType(), reply.body());
+        });
     }
 
     public static PrometheusMeterRegistry newRegistry() {

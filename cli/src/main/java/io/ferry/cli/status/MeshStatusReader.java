@@ -12,6 +12,7 @@ import io.ferry.schemas.DeadLetter;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.MeshConfig;
+import io.ferry.topology.conflicts.view.ConflictEntryMerger;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,7 +28,7 @@ import org.apache.kafka.common.TopicPartition;
  * Reads the state of each instance from the servers themselves: the capture's committed position
  * (offsets topic) against its Redis's master_repl_offset, each peer's apply checkpoint (in this
  * instance's Redis) against the end of the peer's changes topic, and the dead-letter and conflicts
- * topics. Reads only; joins no consumer group.
+ * topics (conflicts also merged across the mesh, see {@link ConflictDigest}). Reads only; joins no consumer group.
  */
 final class MeshStatusReader implements AutoCloseable {
 
@@ -40,10 +41,14 @@ final class MeshStatusReader implements AutoCloseable {
     private final Map<KafkaConnector, Boolean> reachable = new HashMap<>();
     private final Map<KafkaConnector, TopicReader> readers = new HashMap<>();
     private final RecordDecoder decoder = new RecordDecoder();
+    private final int recentConflicts;
+    private final ConflictDigest meshConflicts = new ConflictDigest();
 
-    MeshStatusReader(MeshConfig mesh, StatusReport report) {
+    /** @param recentConflicts how many of each instance's latest conflicts to print (0: counts only) */
+    MeshStatusReader(MeshConfig mesh, StatusReport report, int recentConflicts) {
         this.mesh = mesh;
         this.report = report;
+        this.recentConflicts = recentConflicts;
     }
 
     void report(InstanceConfig instance) {
@@ -69,8 +74,58 @@ final class MeshStatusReader implements AutoCloseable {
             }
             tally(instance, kafka, "dead letters", ReplicationPolicy.deadLetterTopic(instance.id()),
                     record -> record instanceof DeadLetter dead ? dead.getReason() : "UNDECODABLE");
-            tally(instance, kafka, "conflicts", ReplicationPolicy.conflictsTopic(instance.id()),
-                    record -> record instanceof Conflict conflict ? conflict.getType() : "UNDECODABLE");
+            conflicts(kafka, ReplicationPolicy.conflictsTopic(instance.id()));
+        }
+    }
+
+    /**
+     * The conflicts an instance's apply agent recorded: the count by class (the same line as dead letters),
+     * by class and resolution, and the latest few, one line each.
+     */
+    private void conflicts(KafkaConnector kafka, String topic) {
+        Optional<List<TopicPartition>> partitions = attempt("  ", () -> kafka.partitions(topic)).flatMap(p -> p);
+        String label = String.format("  %-12s ", "conflicts");
+        if (partitions.isEmpty()) {
+            report.line(label + "0 (" + topic + " not created yet)");
+            return;
+        }
+        ConflictDigest.Topic digest = new ConflictDigest.Topic(recentConflicts);
+        Map<TopicPartition, Long> start = new HashMap<>();
+        partitions.get().forEach(tp -> start.put(tp, 0L));
+        long total = reader(kafka).readToEnd(start, COUNT_LIMIT, record -> {
+            if (decoder.decode(record.value()) instanceof RecordDecoder.Known known && known.record() instanceof Conflict conflict) {
+                digest.add(conflict);
+                meshConflicts.merge(conflict, record.topic(), record.partition(), record.offset());
+            } else if (record.value() != null) {
+                digest.undecodable();
+            }
+        });
+        report.line(countLine(label, total, digest.byClass(), topic));
+        String byResolution = digest.resolutionLine();
+        if (byResolution != null) {
+            report.line("    by class and resolution: " + byResolution);
+        }
+        List<String> recent = digest.recentLines();
+        if (!recent.isEmpty()) {
+            report.line("    last " + recent.size() + " (oldest first):");
+            recent.forEach(line -> report.line("      " + line));
+        }
+    }
+
+    /**
+     * Every conflicts topic read so far, merged as {@code ferry monitor} merges them: a concurrent pair
+     * recorded by both sides counts once. Meaningful once every instance has been reported.
+     */
+    void meshConflicts() {
+        Map<String, Long> states = meshConflicts.states();
+        report.line("");
+        report.line("conflicts across the mesh (both sides' records of a pair merged): " + states.get(ConflictEntryMerger.OPEN)
+                + " open, " + states.get(ConflictEntryMerger.RESOLVED) + " resolved, " + states.get(ConflictEntryMerger.REPORTED)
+                + " reported");
+        List<String> open = meshConflicts.openLines(recentConflicts);
+        if (!open.isEmpty()) {
+            report.line("  open (latest " + open.size() + "; ferry monitor serves them all at /conflicts?state=open):");
+            open.forEach(line -> report.line("    " + line));
         }
     }
 
@@ -158,13 +213,18 @@ final class MeshStatusReader implements AutoCloseable {
         }
         Map<String, Long> byClass = new TreeMap<>();
         long total = readAll(kafka, partitions.get(), record -> byClass.merge(classOf.apply(record), 1L, Long::sum));
+        report.line(countLine(label, total, byClass, topic));
+    }
+
+    /** {@code <label>3  (A 2, B 1)  ferry inspect -c FILE <topic> --from-beginning}; just the count when there is none. */
+    private static String countLine(String label, long total, Map<String, Long> byClass, String topic) {
         StringBuilder line = new StringBuilder(label).append(total >= COUNT_LIMIT ? "more than " + total : String.valueOf(total));
         if (!byClass.isEmpty()) {
             line.append("  (");
             byClass.forEach((name, count) -> line.append(line.charAt(line.length() - 1) == '(' ? "" : ", ").append(name).append(' ').append(count));
             line.append(")  ferry inspect -c FILE ").append(topic).append(" --from-beginning");
         }
-        report.line(line.toString());
+        return line.toString();
     }
 
     private long readAll(KafkaConnector kafka, List<TopicPartition> partitions, java.util.function.Consumer<Object> sink) {

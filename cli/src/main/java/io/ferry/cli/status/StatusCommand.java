@@ -17,7 +17,10 @@ import picocli.CommandLine.Spec;
         header = "Per instance: capture position and lag, apply lag per peer, dead letters, conflicts.",
         description = {"Per instance: its Redis (role, master_repl_offset); the capture's committed position and its lag in "
                 + "bytes behind master_repl_offset; for each peer, the apply checkpoint stored in this Redis and how many "
-                + "records of the peer's topic are not applied yet; dead letters and conflicts counted by reason.",
+                + "records of the peer's topic are not applied yet; dead letters and conflicts counted by reason; conflicts "
+                + "also by resolution, with the latest few (key, class, the writes' origins, winner, resolution).",
+                "Without --instance it ends with the conflicts of the whole mesh, the two records of a concurrent pair "
+                + "merged into one: how many are open, resolved or reported, and the latest open ones.",
                 "Reads Redis and Kafka only (no agent needs to be up); exits non-zero if something is unreachable or a capture has not run."})
 public final class StatusCommand implements Callable<Integer> {
 
@@ -30,6 +33,11 @@ public final class StatusCommand implements Callable<Integer> {
     @Option(names = {"-i", "--instance"}, paramLabel = "ID", description = "Only these instances (repeatable; default all).")
     List<String> instances = new ArrayList<>();
 
+    @Option(names = "--conflicts", paramLabel = "N", defaultValue = "5",
+            description = "Show each instance's N latest conflicts and, across the mesh, the N latest open ones "
+                    + "(default ${DEFAULT-VALUE}; 0: counts only).")
+    int recentConflicts;
+
     @Override
     public Integer call() {
         MeshConfig config = mesh.load();
@@ -37,8 +45,11 @@ public final class StatusCommand implements Callable<Integer> {
         report.line("mesh " + config.mesh() + ": " + config.instances().size() + " instances " + config.instances().keySet());
         List<InstanceConfig> selected = instances.isEmpty() ? List.copyOf(config.instances().values())
                 : instances.stream().map(id -> MeshOptions.instance(config, id)).toList();
-        try (MeshStatusReader reader = new MeshStatusReader(config, report)) {
+        try (MeshStatusReader reader = new MeshStatusReader(config, report, Math.max(0, recentConflicts))) {
             selected.forEach(reader::report);
+            if (instances.isEmpty()) {
+                reader.meshConflicts(); // both sides of every pair have been read
+            }
         }
         return report.exitCode();
     }
