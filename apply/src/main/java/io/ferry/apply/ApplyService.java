@@ -106,8 +106,8 @@ public final class ApplyService implements FerryAgent {
         ensureOwnTopics(own.kafka());
         producer = new KafkaProducer<>(producerProperties(own.kafka()));
         ConflictPublisher conflicts = new ConflictPublisher(producer, self, metrics);
-        applier = new BatchApplier(redis, new DeadLetterPublisher(producer, self, metrics), conflicts, metrics);
         convergence = new Convergence(mesh, self, conflicts, metrics);
+        applier = new BatchApplier(redis, new DeadLetterPublisher(producer, self, metrics), conflicts, metrics, convergence);
         Convergence settling = convergence;
         builder = new BatchBuilder(self, new BatchBuilder.Admission() {
             @Override

@@ -2,6 +2,7 @@ package io.ferry.apply;
 
 import io.ferry.apply.batch.EventBatch;
 import io.ferry.apply.conflict.ConflictPublisher;
+import io.ferry.apply.convergence.Convergence;
 import io.ferry.apply.deadletter.DeadLetterPublisher;
 import io.ferry.apply.deadletter.Rejection;
 import io.ferry.apply.metrics.ApplyMetrics;
@@ -37,8 +38,16 @@ final class BatchApplier {
     private final DeadLetterPublisher deadLetters;
     private final ConflictPublisher conflicts;
     private final ApplyMetrics metrics;
+    private final Convergence convergence;
 
     BatchApplier(RedisTargetClient redis, DeadLetterPublisher deadLetters, ConflictPublisher conflicts, ApplyMetrics metrics) {
+        this(redis, deadLetters, conflicts, metrics, null);
+    }
+
+    /** @param convergence asks a write's origin for the key when the write missed here (null: only recorded) */
+    BatchApplier(RedisTargetClient redis, DeadLetterPublisher deadLetters, ConflictPublisher conflicts, ApplyMetrics metrics,
+                 Convergence convergence) {
+        this.convergence = convergence;
         this.redis = redis;
         this.deadLetters = deadLetters;
         this.conflicts = conflicts;
@@ -126,7 +135,14 @@ final class BatchApplier {
                 }
                 ReplyVerdict verdict = ReplyClassifier.classify(body.get(i), result);
                 if (verdict.conflict() != null) {
-                    conflicts.publish(verdict.conflict(), source.event(), source.command(), body.get(i).firstArg());
+                    RawCommand command = body.get(i);
+                    if (convergence != null && ReplyClassifier.missedOnTarget(command, result)) {
+                        List<byte[]> keys = "SMOVE".equals(command.name()) && command.args().size() > 1
+                                ? command.args().subList(0, 2) : List.of(command.firstArg());
+                        convergence.requestFromOrigin(verdict.conflict(), source.event(), source.command(), source.event().getDb(), keys);
+                    } else {
+                        conflicts.publish(verdict.conflict(), source.event(), source.command(), command.firstArg());
+                    }
                 }
                 if (verdict.deadLetter()) {
                     deadLetter(batch, new Rejection(source.kafkaOffset(), verdict.deadLetterReason(), verdict.error(),

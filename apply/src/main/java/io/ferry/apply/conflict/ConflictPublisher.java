@@ -69,8 +69,10 @@ public final class ConflictPublisher {
                 .setResolution(resolution)
                 .build(), key);
         metrics.peer(event.getOrigin()).resolution(type.name(), resolution);
-        LOG.debug("concurrent writes ({}) in db {}: {} vs {}; policy {}, winner {}, {}", type, db, write.getOrigin(),
-                other.getOrigin(), policy, winner, resolution);
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("conflict {} in db {}: {} vs {}; policy {}, winner {}, {}", type, db, write.getOrigin(),
+                    other == null ? "this instance's state" : other.getOrigin(), policy, winner, resolution);
+        }
     }
 
     private void send(ConflictType type, ChangeEvent event, Conflict conflict, byte[] key) {

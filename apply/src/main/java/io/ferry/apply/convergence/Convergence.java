@@ -46,12 +46,15 @@ public final class Convergence implements AutoCloseable {
     private static final long SWEEP_NANOS = 1_000_000_000L;
     public static final int MAX_KEYS = 1_000_000;
     public static final Duration LOOKBACK = Duration.ofSeconds(60);
+    /** Resolution of a conflict record asking the winner (its origin) to re-publish the key. */
+    public static final String REQUESTED = "REQUESTED";
 
     private final String self;
     private final ConflictRules rules;
     private final ConflictPublisher conflicts;
     private final ApplyMetrics metrics;
     private final OwnWritesReader own;
+    private final RepairRequestReader requests;
     private final WriteHistory history;
     private final ChangeEventDecoder decoder = new ChangeEventDecoder();
     private final Map<KeyId, Repair> repairs = new LinkedHashMap<>();
@@ -82,6 +85,7 @@ public final class Convergence implements AutoCloseable {
         this.metrics = metrics;
         this.history = new WriteHistory(self, MAX_KEYS, mesh.peersOf(self).stream().map(p -> p.id()).toList());
         this.own = new OwnWritesReader(self, mesh.instance(self).kafka(), LOOKBACK);
+        this.requests = new RepairRequestReader(self, mesh.peersOf(self));
     }
 
     /** The applied vector of a record (empty for records of a capture before this release). */
@@ -136,6 +140,22 @@ public final class Convergence implements AutoCloseable {
         }
     }
 
+    /**
+     * A peer's write that took effect on its origin did nothing here (reply 0: a TTL change or SMOVE on a
+     * key that already expired here): the origin holds the value, so under lww or priority it is asked to
+     * re-publish the key; under report the conflict is only recorded.
+     */
+    public void requestFromOrigin(ConflictType type, ChangeEvent event, Command command, int db, List<byte[]> keys) {
+        for (byte[] key : keys) {
+            ConflictPolicy policy = rules.policyFor(key);
+            boolean ask = policy.kind() != ConflictPolicy.Kind.REPORT;
+            ConflictingWrite write = new ConflictingWrite(event.getOrigin(), -1L, event.getPosition(),
+                    event.getCaptureTimeMillis().toEpochMilli(), command);
+            conflicts.publishConcurrent(type, event, db, key, write, null, policy.kind().label(),
+                    ask ? event.getOrigin() : null, ask ? REQUESTED : "RECORDED");
+        }
+    }
+
     /** Reads local writes that arrived in the own changes topic and settles the pairs they complete. */
     public void pollOwnWrites() {
         for (ConsumerRecord<byte[], byte[]> record : own.poll()) {
@@ -156,6 +176,15 @@ public final class Convergence implements AutoCloseable {
             if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION || kind == EventKind.HEARTBEAT) {
                 history.ownProgress(vector);
             }
+        }
+        for (io.ferry.schemas.Conflict request : requests.poll()) {
+            KeyId key = new KeyId(request.getDb(), bytes(request.getKey()));
+            Repair repair = repairs.computeIfAbsent(key, k -> new Repair(null, null, new ArrayList<>()));
+            if (request.getWrite() != null) {
+                repairs.get(key).recorded().add(new Recorded(ConflictType.valueOf(request.getType()), event(request), key,
+                        request.getWrite(), null, request.getPolicy(), self, "REPAIRED"));
+            }
+            LOG.debug("{} asks for a key in db {} again ({})", request.getApplier(), request.getDb(), request.getType());
         }
         long now = System.nanoTime();
         if (now >= nextSweep) {
@@ -253,6 +282,14 @@ public final class Convergence implements AutoCloseable {
         }
     }
 
+    /** The requesting side's record, as the event the re-publication answers (for the record's origin tag). */
+    private static ChangeEvent event(io.ferry.schemas.Conflict request) {
+        return ChangeEvent.newBuilder().setOrigin(request.getApplier()).setPosition(request.getPosition())
+                .setKind(EventKind.COMMAND).setDb(request.getDb()).setCommands(List.of()).setKeys(List.of())
+                .setCaptureTimeMillis(request.getTimeMillis())
+                .setChunk(null).setHeartbeat(null).build();
+    }
+
     private static ConflictingWrite describe(Write write, Command command) {
         return new ConflictingWrite(write.origin(), write.offset(), write.event().getPosition(), write.timeMillis(), command);
     }
@@ -277,6 +314,11 @@ public final class Convergence implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            requests.close();
+        } catch (RuntimeException e) {
+            LOG.debug("closing the repair request reader: {}", e.toString());
+        }
         try {
             own.close();
         } catch (RuntimeException e) {

@@ -23,8 +23,23 @@ public final class ReplyClassifier {
             }
             return new ReplyVerdict(null, code, error.message());
         }
+        if (missedOnTarget(command, reply)) {
+            return new ReplyVerdict("SMOVE".equals(command.name()) ? ConflictType.CONDITIONAL_WRITE : ConflictType.TTL, null, null);
+        }
         return conditionMet(command, reply) ? ReplyVerdict.APPLIED
                 : new ReplyVerdict(ConflictType.CONDITIONAL_WRITE, null, null);
+    }
+
+    /**
+     * True for a write that Redis propagates only when it took effect on the source but that did nothing
+     * here (reply 0): its key already expired here (a TTL renewal, an SMOVE from an expired set). The
+     * origin holds the value this instance lacks.
+     */
+    public static boolean missedOnTarget(RawCommand command, Object reply) {
+        return switch (command.name()) {
+            case "EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT", "SMOVE" -> Reply.isInteger(reply, 0);
+            default -> false;
+        };
     }
 
     /** Classification of an error reply by its code: WRONGTYPE, OOM, NOPERM, …; generic errors are ERR. */
