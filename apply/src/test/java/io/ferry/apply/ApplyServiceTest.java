@@ -313,6 +313,30 @@ class ApplyServiceTest {
     }
 
     @Test
+    void withoutACheckpointATopicThatNoLongerStartsAtZeroStopsTheAgentInsteadOfApplyingItsTail() throws Exception {
+        try (PeerTopicFixture f = new PeerTopicFixture()) {
+            for (int i = 0; i < 10; i++) {
+                f.produce(f.command("INCR", "counter"));
+            }
+            try (Admin admin = Admin.create(Map.of("bootstrap.servers", f.kafka.bootstrap()))) {
+                admin.deleteRecords(Map.of(new TopicPartition(f.topic(), 0), RecordsToDelete.beforeOffset(5))).all().get(30, TimeUnit.SECONDS);
+            }
+            ApplyService service = f.startApply();
+            Await.until(WAIT, "agent stopped", () -> service.failure() != null);
+            assertTrue(service.failure().contains("has no checkpoint"), service.failure());
+            assertTrue(service.failure().contains("starts at offset 5"), service.failure());
+            assertTrue(service.failure().contains("SET __ferry:ckpt:" + f.peer + ":0 4"), service.failure());
+            assertTrue(service.readiness().startsWith("stopped"));
+            assertNull(f.get("counter"), "no tail applied");
+
+            // the documented way to take only what Kafka holds: a checkpoint just below the log start
+            f.redisCommands.set(ReplicationPolicy.checkpointKey(f.peer, 0), b("4"));
+            f.startApply();
+            Await.equal(WAIT, "the tail applied after the operator's choice", "5", () -> f.get("counter"));
+        }
+    }
+
+    @Test
     void heartbeatsAdvanceTheCheckpointAndLagIsZeroWhenCaughtUp() {
         try (PeerTopicFixture f = new PeerTopicFixture()) {
             f.produce(f.command("SET", "k", "v"));

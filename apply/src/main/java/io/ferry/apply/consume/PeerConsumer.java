@@ -166,11 +166,15 @@ public final class PeerConsumer implements AutoCloseable {
             long start = starts.getOrDefault(tp, 0L);
             long end = ends.getOrDefault(tp, 0L);
             if (checkpoint == null) {
-                LOG.info("{}: no checkpoint in Redis; applying {}'s topic from its beginning (offset {})", tp, peer, start);
                 if (start > 0) {
-                    LOG.warn("{}: the topic no longer starts at offset 0 (starts at {}): {}'s snapshot may be gone;"
-                            + " this instance gets only what Kafka still holds", tp, start, peer);
+                    // applying a tail (INCRs and LPUSHes on missing bases, no snapshot) would look like success
+                    throw new OffsetGapException(tp + ": instance '" + self + "' has no checkpoint for " + peer + "'s changes"
+                            + " (a new or wiped instance) and Kafka (" + kafka + ") no longer holds that topic from its"
+                            + " beginning: it starts at offset " + start + ", so " + start + " records, " + peer
+                            + "'s snapshot among them, are gone and applying the rest would not give " + self + " "
+                            + peer + "'s data." + OffsetGapException.noCheckpointRecovery(self, peer, tp.partition(), start), null);
                 }
+                LOG.info("{}: no checkpoint in Redis; applying {}'s topic from its beginning (offset {})", tp, peer, start);
                 consumer.seekToBeginning(List.of(tp));
                 states.put(tp, new PartitionState(tp, peer, -1));
             } else {
