@@ -43,9 +43,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * broker) plus, per instance, a capture and an apply agent each in a child JVM (as deployed, so tests
  * can kill -9 them). Instance ids get a random suffix so tests sharing one broker never share topics.
  */
-final class MeshUnderTest implements AutoCloseable {
+public final class MeshUnderTest implements AutoCloseable {
 
-    static final Duration CONVERGE = Duration.ofSeconds(90);
+    public static final Duration CONVERGE = Duration.ofSeconds(90);
     /** Agents start on C1 only: several JVMs share two cores in these tests and correctness needs no peak speed. */
     private static final List<String> AGENT_JVM = List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
     private static final List<String> AGENT_JVM_FULL_JIT = List.of("-Xmx384m", "-XX:+UseParallelGC");
@@ -71,7 +71,7 @@ final class MeshUnderTest implements AutoCloseable {
     }
 
     /** Servers only; start agents with {@link #startAgents()} or one by one. */
-    static MeshUnderTest servers(KafkaCluster kafka, String extraYaml, String... names) {
+    public static MeshUnderTest servers(KafkaCluster kafka, String extraYaml, String... names) {
         return new MeshUnderTest(List.of(names), kafka, extraYaml);
     }
 
@@ -93,7 +93,7 @@ final class MeshUnderTest implements AutoCloseable {
         return this;
     }
 
-    void startAgents() {
+    public void startAgents() {
         long start = System.nanoTime();
         ids.keySet().forEach(this::startCapture);
         ids.keySet().forEach(this::startApply);
@@ -107,15 +107,15 @@ final class MeshUnderTest implements AutoCloseable {
     }
 
     /** Instance id of a short name (A → A-1f2e3d). */
-    String id(String name) {
+    public String id(String name) {
         return ids.get(name);
     }
 
-    List<String> names() {
+    public List<String> names() {
         return new ArrayList<>(ids.keySet());
     }
 
-    LocalMesh local() {
+    public LocalMesh local() {
         return mesh;
     }
 
@@ -129,12 +129,12 @@ final class MeshUnderTest implements AutoCloseable {
     }
 
     /** Starts the apply agent with a stable member id, so a restart takes its partitions back at once. */
-    void startApply(String name) {
+    public void startApply(String name) {
         applies.put(name, JvmProcess.start("apply-" + name, dir.resolve("apply-" + name + ".log"), ApplyMain.class, agentJvm,
                 "--config", mesh.configFile().toString(), "--instance", id(name), "--member-id", "replica-0"));
     }
 
-    JvmProcess apply(String name) {
+    public JvmProcess apply(String name) {
         return applies.get(name);
     }
 
@@ -142,7 +142,7 @@ final class MeshUnderTest implements AutoCloseable {
         return captures.get(name);
     }
 
-    Path log(String role, String name) {
+    public Path log(String role, String name) {
         return dir.resolve(role + "-" + name + ".log");
     }
 
@@ -150,7 +150,7 @@ final class MeshUnderTest implements AutoCloseable {
         return "capture".equals(role) ? instance(name).captureHttpPort() : instance(name).applyHttpPort();
     }
 
-    void awaitReady(String name, String role) {
+    public void awaitReady(String name, String role) {
         Await.until(Duration.ofSeconds(120), role + " " + name + " ready (log " + log(role, name) + ")", () -> {
             JvmProcess process = "capture".equals(role) ? captures.get(name) : applies.get(name);
             if (!process.isAlive()) {
@@ -193,7 +193,7 @@ final class MeshUnderTest implements AutoCloseable {
         return sum;
     }
 
-    RedisCommands<String, String> redis(String name) {
+    public RedisCommands<String, String> redis(String name) {
         return connection(name).sync();
     }
 
@@ -208,7 +208,7 @@ final class MeshUnderTest implements AutoCloseable {
     }
 
     /** A fresh client of its own (for a writer thread). */
-    RedisClient newClient(String name) {
+    public RedisClient newClient(String name) {
         return RedisClient.create(mesh.redis(id(name)).uri());
     }
 

@@ -1,0 +1,182 @@
+package io.ferry.e2e.convergence;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.e2e.mesh.MeshUnderTest;
+import io.ferry.localmesh.Await;
+import io.ferry.localmesh.TestServers;
+import io.ferry.schemas.Conflict;
+import io.ferry.schemas.ConflictingWrite;
+import io.ferry.topology.conflict.ConflictPolicy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Three instances, three writers at once on a small shared keyspace, every data type: after the last
+ * write the instances hold the same keys within 10 s, under {@code lww} and under {@code priority};
+ * under {@code report} every key left different has a recorded conflict. One mesh for the three runs,
+ * each in its own key namespace, which the mesh file's {@code conflicts:} rules map to a policy.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ConcurrentWorkloadTest {
+
+    /** The bound; a slower machine may allow more with -Dferry.convergence.settleSeconds=N. */
+    private static final Duration CONVERGE_AFTER_LAST_WRITE = Duration.ofSeconds(Long.getLong("ferry.convergence.settleSeconds", 10));
+    private static final Duration STABLE_FOR = Duration.ofSeconds(1);
+    private static final Set<String> REPORT_RESOLUTIONS = Set.of("RECORDED", "COMMUTES");
+
+    private MeshUnderTest mesh;
+    private Replicas replicas;
+    private ConflictLog conflicts;
+
+    @BeforeAll
+    void startMesh() {
+        mesh = MeshWithPolicies.start(TestServers.kafka(), m -> "conflicts:\n"
+                + "  - {match: \"prio:*\", policy: priority, order: [" + m.id("A") + ", " + m.id("B") + ", " + m.id("C") + "]}\n"
+                + "  - {match: \"report:*\", policy: report}\n", "A", "B", "C");
+        replicas = new Replicas(mesh);
+        conflicts = new ConflictLog(mesh);
+    }
+
+    @AfterAll
+    void stopMesh() {
+        if (conflicts != null) {
+            conflicts.close();
+        }
+        if (replicas != null) {
+            replicas.close();
+        }
+        if (mesh != null) {
+            mesh.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void concurrentWritesOfEveryTypeConvergeWithinTenSecondsUnderLastWriterWins() {
+        // no rule matches lww:*, so these keys get the default policy
+        assertConvergesAndSettlesBy("lww:", Duration.ofSeconds(30), ConflictPolicy.LWW);
+    }
+
+    @Test
+    @Order(2)
+    void concurrentWritesOfEveryTypeConvergeWithinTenSecondsUnderPriority() {
+        assertConvergesAndSettlesBy("prio:", Duration.ofSeconds(30),
+                ConflictPolicy.priority(List.of(mesh.id("A"), mesh.id("B"), mesh.id("C"))));
+    }
+
+    @Test
+    @Order(3)
+    void underReportEveryKeyLeftDifferentHasARecordedConflict() {
+        String ns = "report:";
+        Workload load = new Workload(mesh, Workload.Settings.of(ns, Duration.ofSeconds(20))).start();
+        load.await();
+        // quiescence: each writer's last write (its done marker) has been applied everywhere
+        for (String on : mesh.names()) {
+            for (String writer : mesh.names()) {
+                String marker = ns + "done:" + writer;
+                Await.equal(CONVERGE_AFTER_LAST_WRITE, marker + " on " + on, String.valueOf(load.opsOn(writer)),
+                        () -> replicas.connection(on).sync().get(marker));
+            }
+        }
+        Map<String, Map<String, Snapshot.Value>> diverged = replicas.differences(ns);
+        List<String> unexplained = new ArrayList<>(diverged.keySet());
+        long deadline = System.nanoTime() + CONVERGE_AFTER_LAST_WRITE.toNanos();
+        List<ConflictLog.Entry> recorded = List.of();
+        while (!unexplained.isEmpty() && System.nanoTime() < deadline) {
+            recorded = conflicts.read(e -> e.key().startsWith(ns));
+            Set<String> withConflict = recorded.stream().map(ConflictLog.Entry::key).collect(Collectors.toSet());
+            unexplained.removeIf(withConflict::contains);
+            if (!unexplained.isEmpty()) {
+                Replicas.sleepQuietly(200);
+            }
+        }
+        recorded = conflicts.read(e -> e.key().startsWith(ns));
+        printFigures("report", load, recorded, diverged);
+        Map<String, Map<String, Snapshot.Value>> withoutConflict = new TreeMap<>(diverged);
+        withoutConflict.keySet().retainAll(unexplained);
+        assertTrue(unexplained.isEmpty(), unexplained.size() + " of " + diverged.size()
+                + " keys differ between the instances with no conflict recorded for them:" + Snapshot.describe(withoutConflict, 40));
+        assertFalse(recorded.isEmpty(), "a load this dense on a shared keyspace always has concurrent writes; none recorded");
+        for (ConflictLog.Entry entry : recorded) {
+            Conflict c = entry.conflict();
+            assertTrue(recordedUnder(c, "report"), "policy of " + describe(entry));
+            assertTrue(REPORT_RESOLUTIONS.contains(c.getResolution()), "report only records: " + describe(entry));
+        }
+    }
+
+    private void assertConvergesAndSettlesBy(String ns, Duration duration, ConflictPolicy policy) {
+        Workload load = new Workload(mesh, Workload.Settings.of(ns, duration)).start();
+        load.await();
+        Snapshot agreed = null;
+        AssertionError notConverged = null;
+        try {
+            agreed = replicas.awaitIdentical(ns, CONVERGE_AFTER_LAST_WRITE, STABLE_FOR, policy.kind().label() + " workload");
+        } catch (AssertionError e) {
+            notConverged = e;
+        }
+        if (notConverged != null) {
+            AssertionError failure = new AssertionError(notConverged.getMessage() + "\n" + load.lastWritesApplied(replicas), notConverged);
+            try {
+                printFigures(policy.kind().label(), load, conflicts.read(e -> e.key().startsWith(ns)), replicas.differences(ns));
+            } catch (RuntimeException | AssertionError e) {
+                failure.addSuppressed(e);
+            }
+            throw failure;
+        }
+        List<ConflictLog.Entry> recorded = conflicts.read(e -> e.key().startsWith(ns));
+        Map<String, Map<String, Snapshot.Value>> after = replicas.differences(ns);
+        printFigures(policy.kind().label(), load, recorded, after);
+        System.out.printf("  keys on every instance after quiescence: %d%n", agreed.keys().size());
+
+        assertTrue(after.isEmpty(), "converged, then differed again:" + Snapshot.describe(after, 40));
+        assertFalse(recorded.isEmpty(), "a load this dense on a shared keyspace always has concurrent writes; none recorded");
+        for (ConflictLog.Entry entry : recorded) {
+            Conflict c = entry.conflict();
+            assertTrue(recordedUnder(c, policy.kind().label()), "policy of " + describe(entry));
+            assertTrue(!"REPAIR_FAILED".equals(c.getResolution()), describe(entry));
+            ConflictingWrite write = c.getWrite();
+            ConflictingWrite other = c.getOther();
+            if (c.getWinner() != null && write != null && other != null) {
+                String expected = policy.winner(new ConflictPolicy.Write(write.getOrigin(), write.getTimeMillis()),
+                        new ConflictPolicy.Write(other.getOrigin(), other.getTimeMillis()));
+                assertEquals(expected, c.getWinner(), "winner by " + policy + " of " + describe(entry));
+            }
+        }
+    }
+
+    private void printFigures(String policy, Workload load, List<ConflictLog.Entry> recorded,
+            Map<String, Map<String, Snapshot.Value>> diverged) {
+        Function<String, String> perInstance = name -> name + "=" + load.opsOn(name);
+        System.out.printf("figures (%s): writes per instance %s%s%n  conflicts: %s%n  diverged keys after quiescence: %d%s%n",
+                policy, mesh.names().stream().map(perInstance).toList(), load.figures(),
+                ConflictLog.countByClassAndResolution(recorded), diverged.size(), Snapshot.describe(diverged, 10));
+    }
+
+    /** The record names the policy (alone, or followed by its settings: "priority [a, b]"); empty for reply-only conflicts. */
+    private static boolean recordedUnder(Conflict c, String label) {
+        return c.getPolicy().isEmpty() || c.getPolicy().equals(label) || c.getPolicy().startsWith(label + " ");
+    }
+
+    static String describe(ConflictLog.Entry entry) {
+        Conflict c = entry.conflict();
+        return "conflict on " + entry.key() + " recorded by " + entry.applier() + ": " + c.getType() + " " + c.getResolution()
+                + " policy '" + c.getPolicy() + "' winner " + c.getWinner() + " write " + c.getWrite() + " other " + c.getOther();
+    }
+}

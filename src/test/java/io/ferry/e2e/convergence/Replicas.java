@@ -1,0 +1,98 @@
+package io.ferry.e2e.convergence;
+
+import io.ferry.e2e.mesh.MeshUnderTest;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Every instance's Redis as a test reads it to judge convergence: one connection of its own per
+ * instance (writers keep theirs), snapshots under a key prefix, and a poll until they agree.
+ */
+final class Replicas implements AutoCloseable {
+
+    private final Map<String, RedisClient> clients = new LinkedHashMap<>();
+    private final Map<String, StatefulRedisConnection<String, String>> connections = new LinkedHashMap<>();
+
+    Replicas(MeshUnderTest mesh) {
+        for (String name : mesh.names()) {
+            RedisClient client = mesh.newClient(name);
+            clients.put(name, client);
+            connections.put(name, client.connect());
+        }
+    }
+
+    StatefulRedisConnection<String, String> connection(String name) {
+        return connections.get(name);
+    }
+
+    Map<String, Snapshot> snapshots(String prefix) {
+        Map<String, Snapshot> snapshots = new LinkedHashMap<>();
+        connections.forEach((name, connection) -> snapshots.put(name, Snapshot.of(connection, prefix)));
+        return snapshots;
+    }
+
+    Map<String, Map<String, Snapshot.Value>> differences(String prefix) {
+        return Snapshot.differences(snapshots(prefix));
+    }
+
+    /**
+     * Polls until every instance holds the same keys under {@code prefix} and still does {@code stableFor}
+     * later (a repair in flight could otherwise pass for convergence); returns the snapshot they agree on.
+     * The failure lists the keys that differ in the last reading, with every instance's value.
+     */
+    Snapshot awaitIdentical(String prefix, Duration timeout, Duration stableFor, String what) {
+        long start = System.nanoTime();
+        long deadline = start + timeout.plus(stableFor).toNanos();
+        long identicalSince = -1;
+        Map<String, Map<String, Snapshot.Value>> diverged = Map.of();
+        RuntimeException lastError = null;
+        while (true) {
+            Map<String, Snapshot> snapshots = null;
+            try {
+                snapshots = snapshots(prefix);
+                diverged = Snapshot.differences(snapshots);
+                lastError = null;
+            } catch (IllegalStateException e) {
+                lastError = e; // a key changed type under the reader: read again
+            }
+            long now = System.nanoTime();
+            if (snapshots != null && diverged.isEmpty()) {
+                if (identicalSince < 0) {
+                    identicalSince = now;
+                }
+                if (now - identicalSince >= stableFor.toNanos()) {
+                    System.out.printf("%s: identical %d ms after the last write (%d keys)%n", what,
+                            (identicalSince - start) / 1_000_000, snapshots.values().iterator().next().keys().size());
+                    return snapshots.values().iterator().next();
+                }
+            } else {
+                identicalSince = -1;
+            }
+            if (now > deadline) {
+                String message = what + ": the instances still differ " + timeout + " after the last write; "
+                        + diverged.size() + " keys diverged:" + Snapshot.describe(diverged, 40);
+                System.out.println(message);
+                throw new AssertionError(message, lastError);
+            }
+            sleepQuietly(100);
+        }
+    }
+
+    static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        connections.values().forEach(StatefulRedisConnection::close);
+        clients.values().forEach(c -> c.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
+    }
+}
