@@ -36,6 +36,8 @@ record BenchConfig(
         long markerIntervalMillis,
         List<String> agentJvmArgs,
         boolean profile,
+        List<String> conflictPolicies,
+        boolean targetCapture,
         Map<String, String> captureSettings,
         Map<String, String> applySettings,
         Map<String, String> kafkaProperties,
@@ -59,12 +61,25 @@ record BenchConfig(
               --lag-bound-ms N          lag allowed in the second half of a window (default 2000)
               --agent-jvm-opts "..."    JVM options of capture and apply (default "-Xmx256m -XX:+UseParallelGC")
               --profile                 JFR recording of each agent into the work dir
+              --conflict-policy P[,P]   the mesh file's conflict policy for every key: lww (default, the
+                                        product default), report, or priority (source first); several
+                                        measure Ferry once per policy, against the same native anchor
+              --compare-policies        short for --conflict-policy lww,report: both tables, and the
+                                        convergence criterion (within 10% of report, p99 @10k +5 ms)
+              --no-target-capture       no capture on the target (the one-way topology before convergence:
+                                        apply's write history is then never pruned by its own stream)
               --capture.KEY=V           mesh 'capture:' setting, e.g. --capture.transactionMaxMillis=5
               --apply.KEY=V             mesh 'apply:' setting, e.g. --apply.maxBatchEvents=2000
               --kafka.PROP=V            Kafka client property for the agents, e.g. --kafka.linger.ms=1
               --latency.capture.KEY=V   also measure Ferry's latency with capture restarted with these
               --latency.kafka.PROP=V    settings (e.g. a transaction length that trades throughput for latency)
             """;
+
+    /** The policies a mesh file's {@code conflicts:} entry can name. */
+    static final List<String> CONFLICT_POLICIES = List.of("lww", "report", "priority");
+
+    /** The product's default policy: what a mesh file without {@code conflicts:} gets. */
+    static final String DEFAULT_CONFLICT_POLICY = "lww";
 
     /** Agents as an operator would run them: a bounded heap and the throughput collector. */
     static final String DEFAULT_AGENT_JVM = "-Xmx256m -XX:+UseParallelGC";
@@ -80,7 +95,8 @@ record BenchConfig(
         List<String> problems = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
-            if (arg.equals("--quick") || arg.equals("--keep-work-dir") || arg.equals("--profile")) {
+            if (arg.equals("--quick") || arg.equals("--keep-work-dir") || arg.equals("--profile")
+                    || arg.equals("--compare-policies") || arg.equals("--no-target-capture")) {
                 options.put(arg, "true");
             } else if (arg.startsWith("--capture.") || arg.startsWith("--apply.") || arg.startsWith("--kafka.")
                     || arg.startsWith("--latency.capture.") || arg.startsWith("--latency.kafka.")) {
@@ -128,6 +144,8 @@ record BenchConfig(
                     10,
                     List.of(options.getOrDefault("--agent-jvm-opts", DEFAULT_AGENT_JVM).trim().split("\\s+")),
                     options.containsKey("--profile"),
+                    policies(options),
+                    !options.containsKey("--no-target-capture"),
                     capture, apply, kafka, latencyCapture, latencyKafka);
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
@@ -206,6 +224,30 @@ record BenchConfig(
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(key + ": '" + text + "' is not a number");
         }
+    }
+
+    /** {@code --conflict-policy} (a list, in the order to run) or {@code --compare-policies}; lww if neither. */
+    private static List<String> policies(Map<String, String> options) {
+        String text = options.get("--conflict-policy");
+        if (options.containsKey("--compare-policies")) {
+            if (text != null) {
+                throw new IllegalArgumentException("--compare-policies is --conflict-policy lww,report: give one of them");
+            }
+            text = "lww,report";
+        }
+        if (text == null) {
+            return List.of(DEFAULT_CONFLICT_POLICY);
+        }
+        List<String> policies = Arrays.stream(text.split(",")).map(String::trim).map(p -> p.toLowerCase(java.util.Locale.ROOT)).toList();
+        for (String policy : policies) {
+            if (!CONFLICT_POLICIES.contains(policy)) {
+                throw new IllegalArgumentException("--conflict-policy: '" + policy + "' is not one of " + String.join(", ", CONFLICT_POLICIES));
+            }
+        }
+        if (policies.stream().distinct().count() != policies.size()) {
+            throw new IllegalArgumentException("--conflict-policy: '" + text + "' names a policy twice");
+        }
+        return policies;
     }
 
     private static List<Integer> rates(String text) {

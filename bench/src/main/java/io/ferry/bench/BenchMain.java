@@ -21,7 +21,8 @@ import java.util.stream.Stream;
 /**
  * {@code java -jar bench/target/ferry-bench.jar [--quick] [--out results.json]}: starts every server and
  * agent on loopback, measures the source's own write rate, native replication and Ferry one way in the
- * same run, prints the table and writes the JSON file.
+ * same run (Ferry once per conflict policy asked for, each on a fresh broker), prints the tables and
+ * writes the JSON file.
  */
 public final class BenchMain {
 
@@ -41,20 +42,37 @@ public final class BenchMain {
             System.exit(2);
             return;
         }
-        Results results = run(config);
-        System.out.println();
-        System.out.print(ResultsTable.render(results));
-        System.out.println();
-        for (TargetCheck check : results.targets()) {
-            System.out.printf("%-4s %s: %s (target %s%s)%n", check.met() ? "ok" : "MISS", check.figure(),
-                    check.value() == null ? "-" : String.format(java.util.Locale.ROOT, "%.2f", check.value()),
-                    check.target(), check.aim().isEmpty() ? "" : ", aim " + check.aim());
+        List<Results> runs = run(config);
+        for (Results results : runs) {
+            System.out.println();
+            System.out.print(ResultsTable.render(results));
+            System.out.println();
+            print(results.targets(), runs.size() > 1 ? results.conflictPolicy() + ": " : "");
+        }
+        if (runs.size() > 1) {
+            PolicyComparison comparison = PolicyComparison.of(runs);
+            System.out.println();
+            System.out.print(ResultsTable.renderComparison(runs, comparison));
+            System.out.println();
+            comparison.policies().forEach(p -> print(p.checks(), ""));
         }
         System.out.println("results: " + config.out().toAbsolutePath());
     }
 
-    /** Runs the whole benchmark and writes {@code config.out()}; every process it started is stopped. */
-    public static Results run(BenchConfig config) throws IOException {
+    private static void print(List<TargetCheck> checks, String prefix) {
+        for (TargetCheck check : checks) {
+            System.out.printf("%-4s %s%s: %s (target %s%s)%n", check.met() ? "ok" : "MISS", prefix, check.figure(),
+                    check.value() == null ? "-" : String.format(java.util.Locale.ROOT, "%.2f", check.value()),
+                    check.target(), check.aim().isEmpty() ? "" : ", aim " + check.aim());
+        }
+    }
+
+    /**
+     * Runs the whole benchmark and writes {@code config.out()}: one result per conflict policy, in the order
+     * asked, all sharing the source ceiling and native replication measured first. Every process it started
+     * is stopped.
+     */
+    public static List<Results> run(BenchConfig config) throws IOException {
         quietLogging();
         long started = System.nanoTime();
         Benchmark.Progress progress = message -> System.err.printf("[bench %6.1fs] %s%n", (System.nanoTime() - started) / 1e9, message);
@@ -81,7 +99,7 @@ public final class BenchMain {
                 "redis-server is not installed (apt-get install -y redis-server redis-tools)"));
         Benchmark benchmark = new Benchmark(config, progress);
         SystemResult nativeResult;
-        SystemResult ferryResult;
+        Map<String, SystemResult> ferryResults = new LinkedHashMap<>();
         Ceiling ceiling;
         String redisVersion;
         LocalKafka kafka = null;
@@ -103,12 +121,6 @@ public final class BenchMain {
         }, "bench-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         try {
-            progress.say("starting the Kafka broker (own JVM)");
-            kafka = LocalKafka.start(LocalKafka.Mode.FORKED, dir.resolve("kafka"));
-            running.add(kafka);
-            if (config.profile()) {
-                jcmd(kafka.pid(), "JFR.start", "name=bench", "settings=profile", "filename=" + dir.resolve("kafka.jfr"));
-            }
             try (NativeReplication nat = NativeReplication.start(binary, dir)) {
                 running.add(nat);
                 redisVersion = nat.source().version();
@@ -116,19 +128,32 @@ public final class BenchMain {
                 nat.attach();
                 nativeResult = benchmark.measure(nat);
             }
-            progress.say("starting Ferry: redis a, capture(a), apply(b), redis b");
-            try (FerryOneWay ferry = FerryOneWay.start(binary, kafka, kafka.pid(), dir, config.meshSettings(),
-                    config.kafkaProperties(), config.agentJvmOptions())) {
-                running.add(ferry);
-                ferry.startAgents(Duration.ofMinutes(2));
-                ferryResult = benchmark.measure(ferry);
+            running.clear();
+            for (String policy : config.conflictPolicies()) {
+                // each policy on its own broker, servers and files: no run inherits another's topics or logs
+                Path ferryDir = Files.createDirectories(dir.resolve("ferry-" + policy));
+                progress.say("starting the Kafka broker (own JVM) for Ferry with conflict policy " + policy);
+                kafka = LocalKafka.start(LocalKafka.Mode.FORKED, ferryDir.resolve("kafka"));
+                running.add(kafka);
+                if (config.profile()) {
+                    jcmd(kafka.pid(), "JFR.start", "name=bench", "settings=profile", "filename=" + ferryDir.resolve("kafka.jfr"));
+                }
+                progress.say("starting Ferry (conflict policy " + policy + "): redis a, capture(a), apply(b), redis b"
+                        + (config.targetCapture() ? ", capture(b)" : ""));
+                try (FerryOneWay ferry = FerryOneWay.start(binary, kafka, kafka.pid(), ferryDir, config.meshSettings(),
+                        config.kafkaProperties(), config.agentJvmOptions(), policy, config.targetCapture())) {
+                    running.add(ferry);
+                    ferry.startAgents(Duration.ofMinutes(2));
+                    ferryResults.put(policy, benchmark.measure(ferry));
+                } finally {
+                    stopBroker(kafka, config, ferryDir);
+                    kafka = null;
+                    running.clear();
+                }
             }
         } finally {
             if (kafka != null) {
-                if (config.profile()) {
-                    jcmd(kafka.pid(), "JFR.dump", "name=bench", "filename=" + dir.resolve("kafka.jfr"));
-                }
-                kafka.stop();
+                stopBroker(kafka, config, dir);
             }
             running.clear();
             try {
@@ -150,20 +175,38 @@ public final class BenchMain {
                 System.getProperty("java.version"));
         progress.say(String.format("machine load during the run (1-min average): mean %.1f, max %.1f on %d cores",
                 loadMean, loadMax, machine.cores()));
-        Results results = new Results(machine, settings(config), ceiling, nativeResult, ferryResult,
-                ResultsTable.ratios(nativeResult, ferryResult), targets(nativeResult, ferryResult));
-        Files.writeString(config.out(), Json.write(results));
+        List<Results> runs = new ArrayList<>();
+        ferryResults.forEach((policy, ferryResult) -> runs.add(new Results(machine, settings(config, policy), policy, ceiling,
+                nativeResult, ferryResult, ResultsTable.ratios(nativeResult, ferryResult), targets(nativeResult, ferryResult))));
+        if (runs.size() == 1) {
+            Files.writeString(config.out(), Json.write(runs.get(0)));
+        } else {
+            Map<String, Object> file = new LinkedHashMap<>();
+            file.put("policyComparison", PolicyComparison.of(runs));
+            file.put("runs", runs);
+            Files.writeString(config.out(), Json.write(file));
+        }
         if (!config.keepWorkDir() && config.workDir() == null) {
             deleteTree(dir);
         } else {
             progress.say("kept " + dir + " (logs" + (config.profile() ? ", JFR recordings" : "") + ")");
         }
-        return results;
+        return runs;
     }
 
-    private static Map<String, Object> settings(BenchConfig c) {
+    private static void stopBroker(LocalKafka kafka, BenchConfig config, Path dir) {
+        if (config.profile()) {
+            jcmd(kafka.pid(), "JFR.dump", "name=bench", "filename=" + dir.resolve("kafka.jfr"));
+        }
+        kafka.stop();
+    }
+
+    private static Map<String, Object> settings(BenchConfig c, String conflictPolicy) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("mode", c.quick() ? "quick" : "full");
+        s.put("conflictPolicy", conflictPolicy);
+        s.put("conflictPoliciesThisRun", c.conflictPolicies());
+        s.put("targetCapture", c.targetCapture());
         s.put("windowSeconds", c.windowSeconds());
         s.put("mixedWindowSeconds", c.mixedWindowSeconds());
         s.put("latencySeconds", c.latencySeconds());

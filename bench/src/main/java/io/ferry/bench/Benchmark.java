@@ -84,7 +84,7 @@ final class Benchmark {
 
     private static Map<String, Double> ferryMetrics(FerryOneWay ferry) {
         Map<String, Double> metrics = new LinkedHashMap<>();
-        for (AgentEndpoint endpoint : List.of(ferry.captureEndpoint(), ferry.applyEndpoint())) {
+        for (AgentEndpoint endpoint : ferry.endpoints()) {
             for (String line : endpoint.metrics().split("\n")) {
                 if (line.startsWith("ferry_") && !line.startsWith("#")) {
                     int space = line.lastIndexOf(' ');

@@ -18,8 +18,10 @@ import java.util.Map;
 
 /**
  * Ferry one way, as deployed: Redis A, capture(A) in its own JVM, the Kafka broker, apply(B) in its own
- * JVM, Redis B. The mesh file is written here so the benchmark can tune capture, apply and the Kafka
- * clients like an operator would.
+ * JVM, Redis B, and capture(B) as every mesh member runs one (no writes reach B but apply's, so it
+ * publishes only heartbeats; apply(B) reads them back to forget the writes B has applied, which bounds
+ * its conflict detection's history). The mesh file is written here so the benchmark can tune capture,
+ * apply, the conflict policy and the Kafka clients like an operator would.
  */
 final class FerryOneWay implements ReplicationUnderTest {
 
@@ -37,11 +39,14 @@ final class FerryOneWay implements ReplicationUnderTest {
     private final int captureHttpPort = FreePorts.next();
     private final int applyHttpPort = FreePorts.next();
     private final int unusedApplyPort = FreePorts.next();
-    private final int unusedCapturePort = FreePorts.next();
+    private final int targetCaptureHttpPort = FreePorts.next();
     private final List<String> agentJvmArgs;
+    private final String conflictPolicy;
+    private final boolean targetCapture;
     private final TopicStats topics;
     private JvmProcess capture;
     private JvmProcess apply;
+    private JvmProcess targetCaptureProcess;
     private int applyStarts;
     private int captureStarts = 1;
     private long peakApplyRss = -1;
@@ -49,7 +54,7 @@ final class FerryOneWay implements ReplicationUnderTest {
     private long offsetAtPause;
 
     private FerryOneWay(Path dir, KafkaCluster kafka, long kafkaPid, RedisServer source, RedisServer target,
-                        List<String> agentJvmArgs) {
+                        List<String> agentJvmArgs, String conflictPolicy, boolean targetCapture) {
         this.dir = dir;
         this.kafka = kafka;
         this.kafkaPid = kafkaPid;
@@ -57,6 +62,8 @@ final class FerryOneWay implements ReplicationUnderTest {
         this.target = target;
         this.meshFile = dir.resolve("mesh.yaml");
         this.agentJvmArgs = agentJvmArgs;
+        this.conflictPolicy = conflictPolicy;
+        this.targetCapture = targetCapture;
         this.topics = new TopicStats(kafka.bootstrap());
     }
 
@@ -65,9 +72,12 @@ final class FerryOneWay implements ReplicationUnderTest {
      *
      * @param meshSettings extra top-level mesh sections (capture:, apply:), YAML
      * @param kafkaProperties client properties every agent passes to its Kafka clients
+     * @param conflictPolicy the policy of every key (lww, report, priority with the source first)
+     * @param targetCapture whether B runs its capture too, as a mesh member does
      */
     static FerryOneWay start(RedisBinary binary, KafkaCluster kafka, long kafkaPid, Path dir, String meshSettings,
-                             Map<String, String> kafkaProperties, List<String> agentJvmArgs) {
+                             Map<String, String> kafkaProperties, List<String> agentJvmArgs, String conflictPolicy,
+                             boolean targetCapture) {
         RedisServer a = RedisServer.start(binary, dir.resolve("ferry-" + SOURCE_ID));
         RedisServer b;
         try {
@@ -76,7 +86,7 @@ final class FerryOneWay implements ReplicationUnderTest {
             a.stop();
             throw e;
         }
-        FerryOneWay ferry = new FerryOneWay(dir, kafka, kafkaPid, a, b, agentJvmArgs);
+        FerryOneWay ferry = new FerryOneWay(dir, kafka, kafkaPid, a, b, agentJvmArgs, conflictPolicy, targetCapture);
         ferry.writeMesh(meshSettings, kafkaProperties);
         return ferry;
     }
@@ -101,7 +111,8 @@ final class FerryOneWay implements ReplicationUnderTest {
         yaml.append("  ").append(SOURCE_ID).append(":\n    redis: {uri: \"").append(source.uri())
                 .append("\"}\n    http: {capturePort: ").append(captureHttpPort).append(", applyPort: ").append(unusedApplyPort).append("}\n");
         yaml.append("  ").append(TARGET_ID).append(":\n    redis: {uri: \"").append(target.uri())
-                .append("\"}\n    http: {capturePort: ").append(unusedCapturePort).append(", applyPort: ").append(applyHttpPort).append("}\n");
+                .append("\"}\n    http: {capturePort: ").append(targetCaptureHttpPort).append(", applyPort: ").append(applyHttpPort).append("}\n");
+        yaml.append(conflictsSection(conflictPolicy));
         if (meshSettings != null && !meshSettings.isBlank()) {
             yaml.append(meshSettings.endsWith("\n") ? meshSettings : meshSettings + "\n");
         }
@@ -112,11 +123,27 @@ final class FerryOneWay implements ReplicationUnderTest {
         }
     }
 
-    /** Starts capture(A) and apply(B) and waits until both report ready. */
+    /** The mesh file's {@code conflicts:} section: one entry for every key. */
+    static String conflictsSection(String policy) {
+        String order = policy.equals("priority") ? ", order: [" + SOURCE_ID + ", " + TARGET_ID + "]" : "";
+        return "conflicts:\n  - {match: \"*\", policy: " + policy + order + "}\n";
+    }
+
+    String conflictPolicy() {
+        return conflictPolicy;
+    }
+
+    /** Starts capture(A), capture(B) if asked, and apply(B), and waits until they report ready. */
     void startAgents(Duration timeout) {
         capture = startAgent("capture-" + SOURCE_ID, CAPTURE_MAIN, SOURCE_ID);
+        if (targetCapture) {
+            targetCaptureProcess = startAgent("capture-" + TARGET_ID, CAPTURE_MAIN, TARGET_ID);
+        }
         startApply();
         awaitReady(capture, new AgentEndpoint(captureHttpPort), timeout);
+        if (targetCapture) {
+            awaitReady(targetCaptureProcess, new AgentEndpoint(targetCaptureHttpPort), timeout);
+        }
         awaitReady(apply, new AgentEndpoint(applyHttpPort), timeout);
     }
 
@@ -159,6 +186,15 @@ final class FerryOneWay implements ReplicationUnderTest {
 
     AgentEndpoint applyEndpoint() {
         return new AgentEndpoint(applyHttpPort);
+    }
+
+    /** Every agent's endpoint: capture(A), apply(B) and capture(B) if it runs. */
+    List<AgentEndpoint> endpoints() {
+        List<AgentEndpoint> endpoints = new ArrayList<>(List.of(captureEndpoint(), applyEndpoint()));
+        if (targetCaptureProcess != null) {
+            endpoints.add(new AgentEndpoint(targetCaptureHttpPort));
+        }
+        return endpoints;
     }
 
     String changesTopic() {
@@ -207,6 +243,9 @@ final class FerryOneWay implements ReplicationUnderTest {
         Map<String, Long> pids = new LinkedHashMap<>();
         pids.put("capture", capture.pid());
         pids.put("apply", apply.pid());
+        if (targetCaptureProcess != null) {
+            pids.put("target-capture", targetCaptureProcess.pid());
+        }
         pids.put("kafka", kafkaPid);
         pids.put("source-redis", source.pid());
         pids.put("target-redis", target.pid());
@@ -253,7 +292,7 @@ final class FerryOneWay implements ReplicationUnderTest {
 
     @Override
     public void close() {
-        for (JvmProcess process : new JvmProcess[] {apply, capture}) {
+        for (JvmProcess process : new JvmProcess[] {apply, targetCaptureProcess, capture}) {
             if (process != null) {
                 process.close();
             }

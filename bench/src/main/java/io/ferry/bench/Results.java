@@ -3,9 +3,14 @@ package io.ferry.bench;
 import java.util.List;
 import java.util.Map;
 
-/** What a benchmark run measured; serialised as-is to the JSON file (component names are the JSON keys). */
-record Results(Machine machine, Map<String, Object> settings, Ceiling ceiling, SystemResult nativeReplication,
-               SystemResult ferry, Map<String, Double> ferryToAnchor, List<TargetCheck> targets) {
+/**
+ * What a benchmark run measured for Ferry under one conflict policy ({@code conflictPolicy}, the mesh
+ * file's policy for every key) and its anchors; serialised as-is to the JSON file (component names are
+ * the JSON keys).
+ */
+record Results(Machine machine, Map<String, Object> settings, String conflictPolicy, Ceiling ceiling,
+               SystemResult nativeReplication, SystemResult ferry, Map<String, Double> ferryToAnchor,
+               List<TargetCheck> targets) {
 
     /**
      * The machine the run shared: 1-minute load averages sampled every 10 s during the run (mean and

@@ -9,7 +9,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 
-/** The printed table: each Ferry figure next to its anchor from the same run, their ratio, and the target. */
+/**
+ * The printed tables: each Ferry figure next to its anchor from the same run, their ratio, and the target;
+ * and, when Ferry ran under several conflict policies, their figures side by side.
+ */
 final class ResultsTable {
 
     private ResultsTable() {
@@ -35,12 +38,15 @@ final class ResultsTable {
         return ratios;
     }
 
-    /** CPU per 1k ops spent on replicating, beyond the source's own: replica, or capture + Kafka + apply + target. */
+    /**
+     * CPU per 1k ops spent on replicating, beyond the source's own: replica, or capture + Kafka + apply +
+     * target (its capture included when it runs).
+     */
     static Double replicationCpu(SystemResult result) {
         Map<String, Double> cpu = result.set().cpuSecondsPer1kOps();
         double sum = 0;
         boolean any = false;
-        for (String role : List.of("replica-redis", "capture", "kafka", "apply", "target-redis")) {
+        for (String role : List.of("replica-redis", "capture", "kafka", "apply", "target-capture", "target-redis")) {
             Double v = cpu.get(role);
             if (v != null && !v.isNaN()) {
                 sum += v;
@@ -54,7 +60,7 @@ final class ResultsTable {
         SystemResult n = r.nativeReplication();
         SystemResult f = r.ferry();
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"figure", "anchor (native)", "ferry", "ferry/anchor", "target"});
+        rows.add(new String[] {"figure", "anchor (native)", "ferry (" + r.conflictPolicy() + ")", "ferry/anchor", "target"});
         rows.add(new String[] {"source SET ceiling, 1 pipelined conn", rate(r.ceiling().setOpsPerSecond()), "", "", ""});
         if (r.ceiling().redisBenchmarkSetOpsPerSecond() != null) {
             rows.add(new String[] {"redis-benchmark SET -P 16 -c 50", rate(r.ceiling().redisBenchmarkSetOpsPerSecond()), "", "", ""});
@@ -86,7 +92,7 @@ final class ResultsTable {
                 rate(f.catchUp().storedOpsPerSecond()), "", ""});
         rows.add(new String[] {"CPU s per 1k ops, replication side", num(replicationCpu(n), 4), num(replicationCpu(f), 4),
                 x(r.ferryToAnchor().get("cpuSecondsPer1kOps")), ""});
-        for (String role : List.of("capture", "kafka", "apply", "target-redis", "source-redis", "load-generator")) {
+        for (String role : List.of("capture", "kafka", "apply", "target-capture", "target-redis", "source-redis", "load-generator")) {
             Double v = f.set().cpuSecondsPer1kOps().get(role);
             if (v != null) {
                 Double anchor = role.equals("target-redis") ? n.set().cpuSecondsPer1kOps().get("replica-redis")
@@ -94,20 +100,118 @@ final class ResultsTable {
                 rows.add(new String[] {"  " + role, num(anchor, 4), num(v, 4), "", ""});
             }
         }
-        for (String role : List.of("capture", "apply", "kafka")) {
+        for (String role : List.of("capture", "apply", "target-capture", "kafka")) {
             Long rss = f.peakRssBytes().get(role);
+            if (rss == null && role.equals("target-capture")) {
+                continue;
+            }
             rows.add(new String[] {"peak RSS " + role, "", mib(rss), "",
                     role.equals("kafka") ? "" : "<512 MiB"});
         }
         rows.add(new String[] {"peak RSS replica / target redis", mib(n.peakRssBytes().get("replica-redis")),
                 mib(f.peakRssBytes().get("target-redis")), "", ""});
+        rows.add(new String[] {"conflict detection: keys held / forgotten", "", detection(f), "", ""});
         rows.add(new String[] {"bytes per SET: stream vs RESP " + String.format(Locale.ROOT, "%.0f", f.catchUp().respBytesPerOp()),
                 num(n.catchUp().streamBytesPerOp(), 1), num(f.catchUp().streamBytesPerOp(), 1),
                 x(r.ferryToAnchor().get("streamBytesPerOp")), ""});
         rows.add(new String[] {"every write delivered", yes(n.delivered().allWritesDelivered()), yes(f.delivered().allWritesDelivered()), "", "yes"});
         Results.Machine m = r.machine();
+        return String.format(Locale.ROOT, "Ferry with conflict policy %s for every key%s%n", r.conflictPolicy(),
+                Boolean.FALSE.equals(r.settings().get("targetCapture")) ? ", no capture on the target" : "")
+                + machine(m) + format(rows);
+    }
+
+    private static String machine(Results.Machine m) {
         return String.format(Locale.ROOT, "%d cores, 1-min load average during the run: mean %.1f, max %.1f (before: %s)%n",
-                m.cores(), m.loadMeanDuringRun(), m.loadMaxDuringRun(), m.loadBefore()) + format(rows);
+                m.cores(), m.loadMeanDuringRun(), m.loadMaxDuringRun(), m.loadBefore());
+    }
+
+    /**
+     * Ferry's figures under each conflict policy side by side, then each policy against the baseline
+     * (ratios; latency as a difference in ms, as the criterion is stated) and the criterion.
+     */
+    static String renderComparison(List<Results> runs, PolicyComparison comparison) {
+        String base = comparison.baseline();
+        List<String> header = new ArrayList<>(List.of("figure", "native"));
+        runs.forEach(r -> header.add("ferry (" + r.conflictPolicy() + ")"));
+        comparison.policies().forEach(p -> header.add(p.conflictPolicy() + " vs " + base));
+        header.add("criterion");
+        List<String[]> rows = new ArrayList<>();
+        rows.add(header.toArray(String[]::new));
+        SystemResult n = runs.get(0).nativeReplication();
+        rows.add(row(runs, comparison, "sustained SET throughput", sustained(n.set()), f -> sustained(f.set()),
+                p -> x(p.toBaseline().get("sustainedSetOpsPerSecond")), ">=" + MIN_RATIO + "x " + base));
+        rows.add(row(runs, comparison, "sustained mixed throughput", sustained(n.mixed()), f -> sustained(f.mixed()),
+                p -> x(p.toBaseline().get("sustainedMixedOpsPerSecond")), ">=" + MIN_RATIO + "x " + base));
+        for (Latency nl : n.latency()) {
+            int at = nl.offeredOpsPerSecond();
+            addComparedLatency(rows, runs, comparison, "p50", at, nl, Latency::p50Ms, "latencyP50At", "");
+            addComparedLatency(rows, runs, comparison, "p99", at, nl, Latency::p99Ms, "latencyP99At",
+                    at == PolicyComparison.P99_RATE ? "<=" + base + " +" + (int) PolicyComparison.MAX_P99_INCREASE_MS + " ms" : "");
+            addComparedLatency(rows, runs, comparison, "p99.9", at, nl, Latency::p999Ms, "latencyP999At", "");
+            rows.add(row(runs, comparison, "  of which capture read -> applied", "", f -> {
+                Latency l = f.latencyAt(at);
+                return l == null || l.applyStage() == null ? "-"
+                        : String.format(Locale.ROOT, "mean %.1f, p99 <=%.0f ms", l.applyStage().meanMs(), l.applyStage().p99UpToMs());
+            }, p -> "", ""));
+            rows.add(row(runs, comparison, "  machine CPU busy / stolen meanwhile", cpu(nl), f -> cpu(f.latencyAt(at)), p -> "", ""));
+        }
+        rows.add(row(runs, comparison, "catch-up after " + runs.get(0).ferry().catchUp().ops() + " writes", rate(n.catchUp().opsPerSecond()),
+                f -> rate(f.catchUp().opsPerSecond()), p -> x(p.toBaseline().get("catchUpOpsPerSecond")), ""));
+        rows.add(row(runs, comparison, "CPU s per 1k ops, replication side", num(replicationCpu(n), 4), f -> num(replicationCpu(f), 4),
+                p -> x(p.toBaseline().get("cpuSecondsPer1kOps")), ""));
+        rows.add(row(runs, comparison, "  apply", "", f -> num(f.set().cpuSecondsPer1kOps().get("apply"), 4),
+                p -> x(p.toBaseline().get("applyCpuSecondsPer1kOps")), ""));
+        rows.add(row(runs, comparison, "peak RSS apply", "", f -> mib(f.peakRssBytes().get("apply")), p -> "", ""));
+        rows.add(row(runs, comparison, "conflict detection: keys held / forgotten", "", ResultsTable::detection, p -> "", ""));
+        rows.add(row(runs, comparison, "every write delivered", yes(n.delivered().allWritesDelivered()),
+                f -> yes(f.delivered().allWritesDelivered()), p -> "", "yes"));
+        return "Ferry by conflict policy, against " + base + (comparison.baseline().equals("report") ? " (conflicts detected, never repaired)" : "")
+                + "; policies ran one after the other in this order: "
+                + String.join(", ", runs.stream().map(Results::conflictPolicy).toList()) + "\n" + machine(runs.get(0).machine()) + format(rows);
+    }
+
+    private static final String MIN_RATIO = String.format(Locale.ROOT, "%.1f", PolicyComparison.MIN_THROUGHPUT_RATIO);
+
+    private static void addComparedLatency(List<String[]> rows, List<Results> runs, PolicyComparison comparison, String percentile,
+                                           int at, Latency nl, Function<Latency, Double> pick, String key, String criterion) {
+        rows.add(row(runs, comparison, "e2e latency " + percentile + " @" + k(at), ms(pick.apply(nl)),
+                f -> f.latencyAt(at) == null ? "-" : ms(pick.apply(f.latencyAt(at))),
+                p -> delta(p.latencyDeltaMs().get(key + at)), criterion));
+    }
+
+    private static String[] row(List<Results> runs, PolicyComparison comparison, String label, String nativeCell,
+                                Function<SystemResult, String> ferryCell, Function<PolicyComparison.Policy, String> versus,
+                                String criterion) {
+        List<String> cells = new ArrayList<>(List.of(label, nativeCell));
+        runs.forEach(r -> cells.add(ferryCell.apply(r.ferry())));
+        comparison.policies().forEach(p -> cells.add(versus.apply(p)));
+        cells.add(criterion);
+        return cells.toArray(String[]::new);
+    }
+
+    /**
+     * Conflict detection's write history at the end of the run (keys held) and the writes it had to forget
+     * because it was full; from the apply agent's own meters.
+     */
+    private static String detection(SystemResult f) {
+        Double held = metric(f, "ferry_apply_conflict_window_keys");
+        Double forgotten = metric(f, "ferry_apply_conflict_window_evictions_total");
+        return held == null ? "-" : String.format(Locale.ROOT, "%,.0f / %,.0f", held, forgotten == null ? 0 : forgotten);
+    }
+
+    private static Double metric(SystemResult f, String name) {
+        Double sum = null;
+        for (Map.Entry<String, Double> e : f.agentMetrics().entrySet()) {
+            if (e.getKey().equals(name) || e.getKey().startsWith(name + "{")) {
+                sum = (sum == null ? 0 : sum) + e.getValue();
+            }
+        }
+        return sum;
+    }
+
+    private static String delta(Double ms) {
+        return ms == null ? "-" : String.format(Locale.ROOT, "%+.2f ms", ms);
     }
 
     /** The machine's CPU during a latency measurement: busy and stolen by the hypervisor, in percent. */
@@ -134,7 +238,7 @@ final class ResultsTable {
             StringBuilder line = new StringBuilder("| ");
             for (int i = 0; i < row.length; i++) {
                 String cell = row[i];
-                boolean right = i > 0 && i < 4 && r > 0;
+                boolean right = i > 0 && i < row.length - 1 && r > 0;
                 line.append(right ? " ".repeat(widths[i] - cell.length()) + cell : cell + " ".repeat(widths[i] - cell.length()));
                 line.append(" | ");
             }

@@ -23,15 +23,23 @@ class BenchmarkRunsEndToEndTest {
     void quickRunProducesEveryFigureAndFerryDeliversEveryWrite(@TempDir Path dir) throws Exception {
         Assumptions.assumeTrue(RedisBinary.system().isPresent(), "redis-server is not installed");
         Path out = dir.resolve("results.json");
-        Results results = BenchMain.run(BenchConfig.parse("--quick", "--out", out.toString(),
+        List<Results> runs = BenchMain.run(BenchConfig.parse("--quick", "--out", out.toString(),
                 "--work-dir", dir.resolve("work").toString()));
+        assertEquals(1, runs.size(), "one Ferry run: the default conflict policy");
+        Results results = runs.get(0);
 
         String json = Files.readString(out);
         for (String figure : List.of("ceiling", "setOpsPerSecond", "nativeReplication", "ferry", "set", "probeTargetOpsPerSecond", "windows",
                 "mixed", "latency", "p50Ms", "p99Ms", "p999Ms", "machineStealPercent", "catchUp", "opsPerSecond", "cpuSecondsPer1kOps",
-                "peakRssBytes", "streamBytesPerOp", "respBytesPerOp", "ferryToAnchor", "allWritesDelivered", "loadBefore")) {
+                "peakRssBytes", "streamBytesPerOp", "respBytesPerOp", "ferryToAnchor", "allWritesDelivered", "loadBefore",
+                "conflictPolicy")) {
             assertTrue(json.contains("\"" + figure + "\""), "results.json lacks " + figure);
         }
+        // the product default, written into the mesh file the agents ran with and named in the table
+        assertEquals("lww", results.conflictPolicy());
+        assertTrue(Files.readString(dir.resolve("work").resolve("ferry-lww").resolve("mesh.yaml"))
+                .contains("conflicts:\n  - {match: \"*\", policy: lww}"), "mesh file names the policy");
+        assertTrue(ResultsTable.render(results).contains("ferry (lww)"), "table names the policy");
         assertTrue(results.ceiling().setOpsPerSecond() > 0, "source ceiling");
         for (SystemResult system : List.of(results.nativeReplication(), results.ferry())) {
             String name = system.name();
@@ -46,7 +54,7 @@ class BenchmarkRunsEndToEndTest {
             assertTrue(system.catchUp().streamBytesPerOp() > 0, name + " bytes per op");
             assertTrue(system.delivered().allWritesDelivered(), name + " delivered every write: " + system.delivered());
         }
-        for (String role : List.of("capture", "apply", "kafka")) {
+        for (String role : List.of("capture", "apply", "target-capture", "kafka")) {
             assertNotNull(results.ferry().set().cpuSecondsPer1kOps().get(role), "CPU of " + role);
             assertTrue(results.ferry().peakRssBytes().get(role) > 0, "peak RSS of " + role);
         }
