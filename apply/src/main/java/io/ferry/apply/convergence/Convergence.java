@@ -194,7 +194,9 @@ public final class Convergence implements AutoCloseable {
             long evicted = history.takeEvicted();
             if (evicted > 0) {
                 metrics.windowEvicted((int) Math.min(Integer.MAX_VALUE, evicted));
-                LOG.warn("conflict detection forgot {} keys' writes (more than {} keys written while peers lag)", evicted, MAX_KEYS);
+                LOG.warn("conflict detection forgot {} keys' writes (more than {} keys or {} MiB of writes not yet passed by every"
+                        + " peer and this instance's own stream; is every instance's capture running?)", evicted, MAX_KEYS,
+                        WriteHistory.DEFAULT_MAX_BYTES >> 20);
             }
         }
     }

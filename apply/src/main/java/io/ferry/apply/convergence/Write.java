@@ -11,10 +11,27 @@ import java.util.List;
  * capture read it (what lww compares), what its origin had applied of every peer at that moment, and the
  * event itself (its commands classify the conflict and may be re-executed by a repair).
  */
-public record Write(String origin, int partition, long offset, long timeMillis, AppliedVector applied, ChangeEvent event) {
+public record Write(String origin, int partition, long offset, long timeMillis, AppliedVector applied, ChangeEvent event,
+                    long bytes) {
 
     static Write of(ChangeEvent event, int partition, long offset, AppliedVector applied) {
-        return new Write(event.getOrigin(), partition, offset, event.getCaptureTimeMillis().toEpochMilli(), applied, event);
+        return new Write(event.getOrigin(), partition, offset, event.getCaptureTimeMillis().toEpochMilli(), applied, event,
+                approxBytes(event));
+    }
+
+    /** Heap an event holds: its arguments and keys plus a fixed overhead (what the history's byte bound counts). */
+    private static long approxBytes(ChangeEvent event) {
+        long size = 256;
+        for (Command command : event.getCommands()) {
+            size += 48;
+            for (ByteBuffer arg : command.getArgs()) {
+                size += arg.remaining() + 16;
+            }
+        }
+        for (ByteBuffer key : event.getKeys()) {
+            size += key.remaining() + 16;
+        }
+        return size;
     }
 
     /** The command of this write that touched {@code key}: the first whose first argument is the key, else the first. */

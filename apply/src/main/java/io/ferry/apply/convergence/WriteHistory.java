@@ -14,7 +14,9 @@ import java.util.Map;
  * shows this instance's own stream has passed them). A pair is concurrent iff neither origin had applied
  * the other when it wrote; this class finds every such pair whichever of the two this agent learns of
  * last: a peer's write before it is applied ({@link #remote}), or a local write when it is read back from
- * the own changes topic ({@link #local}). Bounded by {@code maxKeys} (oldest forgotten, counted).
+ * the own changes topic ({@link #local}). Bounded by {@code maxKeys} keys and about {@code maxBytes} of
+ * retained writes, and {@link #MAX_APPLIED_PER_KEY} peer writes per key (least recently written keys and a
+ * key's oldest writes are forgotten first, and counted).
  * Single-threaded.
  */
 public final class WriteHistory {
@@ -23,13 +25,20 @@ public final class WriteHistory {
     public record Pair(KeyId key, Write remote, Write local, boolean beforeApply) {
     }
 
+    /** Peer writes kept per key while this instance's own stream has not passed them. */
+    static final int MAX_APPLIED_PER_KEY = 64;
+    public static final long DEFAULT_MAX_BYTES = 64L * 1024 * 1024;
+
     private static final class KeyWrites {
         Write local;
         final List<Write> applied = new ArrayList<>(2);
+        long bytes;
     }
 
     private final String self;
     private final int maxKeys;
+    private final long maxBytes;
+    private long bytes;
     /** In access order: when the window is full, the key written or read longest ago is forgotten first. */
     private final LinkedHashMap<KeyId, KeyWrites> keys = new LinkedHashMap<>(1024, 0.75f, true);
     /** Per peer, the highest offset of this instance's partition it has applied, as its events say. */
@@ -38,8 +47,13 @@ public final class WriteHistory {
     private long evicted;
 
     public WriteHistory(String self, int maxKeys, Iterable<String> peers) {
+        this(self, maxKeys, DEFAULT_MAX_BYTES, peers);
+    }
+
+    public WriteHistory(String self, int maxKeys, long maxBytes, Iterable<String> peers) {
         this.self = self;
         this.maxKeys = maxKeys;
+        this.maxBytes = maxBytes;
         peers.forEach(peer -> peerAcks.put(peer, -1L));
     }
 
@@ -64,8 +78,9 @@ public final class WriteHistory {
                     pairs.add(new Pair(key, write, local, true));
                 }
             }
-            writes.applied.add(write);
+            addApplied(writes, write);
         }
+        trim();
         return pairs;
     }
 
@@ -94,8 +109,9 @@ public final class WriteHistory {
                     && write.applied().applied(self, local.partition()) < local.offset()) {
                 pairs.add(new Pair(key, write, local, false));
             }
-            writes.applied.add(write);
+            addApplied(writes, write);
         }
+        trim();
         return pairs;
     }
 
@@ -116,10 +132,16 @@ public final class WriteHistory {
                 }
                 if (!appliedAfter) {
                     it.remove(); // this local write had seen it, and so will every later one
+                    release(writes, applied);
                 }
             }
+            if (writes.local != null) {
+                release(writes, writes.local);
+            }
             writes.local = write;
+            hold(writes, write);
         }
+        trim();
         return pairs;
     }
 
@@ -153,11 +175,19 @@ public final class WriteHistory {
         }
         for (Iterator<KeyWrites> it = keys.values().iterator(); it.hasNext(); ) {
             KeyWrites writes = it.next();
-            writes.applied.removeIf(w -> w.offset() <= ownProgress.applied(w.origin(), w.partition()));
+            for (Iterator<Write> applied = writes.applied.iterator(); applied.hasNext(); ) {
+                Write w = applied.next();
+                if (w.offset() <= ownProgress.applied(w.origin(), w.partition())) {
+                    applied.remove();
+                    release(writes, w);
+                }
+            }
             if (writes.local != null && writes.local.offset() <= acked) {
+                release(writes, writes.local);
                 writes.local = null;
             }
             if (writes.local == null && writes.applied.isEmpty()) {
+                bytes -= writes.bytes;
                 it.remove();
             }
         }
@@ -174,11 +204,40 @@ public final class WriteHistory {
         return n;
     }
 
+    /** Bytes of retained writes (approximate, a write shared by several keys counts once per key). */
+    public long bytes() {
+        return bytes;
+    }
+
     private void put(KeyId key, KeyWrites writes) {
         keys.put(key, writes);
-        if (keys.size() > maxKeys) {
-            Iterator<KeyWrites> eldest = keys.values().iterator();
-            eldest.next();
+    }
+
+    private void addApplied(KeyWrites writes, Write write) {
+        writes.applied.add(write);
+        hold(writes, write);
+        if (writes.applied.size() > MAX_APPLIED_PER_KEY) {
+            release(writes, writes.applied.remove(0));
+            evicted++;
+        }
+    }
+
+    private void hold(KeyWrites writes, Write write) {
+        writes.bytes += write.bytes();
+        bytes += write.bytes();
+    }
+
+    private void release(KeyWrites writes, Write write) {
+        writes.bytes -= write.bytes();
+        bytes -= write.bytes();
+    }
+
+    /** Forgets the least recently written keys while over the bounds (the key just written stays). */
+    private void trim() {
+        Iterator<KeyWrites> eldest = keys.values().iterator();
+        while ((keys.size() > maxKeys || bytes > maxBytes) && keys.size() > 1 && eldest.hasNext()) {
+            KeyWrites writes = eldest.next();
+            bytes -= writes.bytes;
             eldest.remove();
             evicted++;
         }

@@ -1,6 +1,7 @@
 package io.ferry.apply.convergence;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -241,6 +242,26 @@ class WriteHistoryTest {
         assertNotNull(small.lastLocal(second));
         assertEquals(1, small.takeEvicted());
         assertEquals(0, small.takeEvicted(), "counted since the last call");
+    }
+
+    @Test
+    void theWindowStaysWithinItsByteBoundEvenWhenNothingIsEverAcknowledged() {
+        WriteHistory bounded = new WriteHistory("b", 1_000_000, 4_000, List.of("a", "c"));
+        for (int i = 0; i < 1_000; i++) {
+            remote(bounded, write("a", i, Map.of(), key("k" + i)));
+        }
+        assertTrue(bounded.bytes() <= 4_000, "bytes held: " + bounded.bytes());
+        assertTrue(bounded.size() < 20, "keys held: " + bounded.size());
+        assertTrue(bounded.takeEvicted() > 900);
+    }
+
+    @Test
+    void oneHotKeyKeepsABoundedNumberOfPeerWrites() {
+        for (int i = 0; i < 500; i++) {
+            remote(history, write("a", i, Map.of(), K));
+        }
+        assertTrue(history.bytes() < 64 * 1_000, "bytes held: " + history.bytes());
+        assertEquals(500 - 64, history.takeEvicted());
     }
 
     @Test
