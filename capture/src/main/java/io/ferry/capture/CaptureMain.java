@@ -12,9 +12,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code capture --config <mesh.yaml> --instance <id> [--http-port N]}: runs one instance's capture
+ * {@code capture --config <mesh.yaml> --instance <id> [--http-port N] [--accept-wiped-source REPLID]}: runs one instance's capture
  * agent until SIGTERM (clean stop: the open transaction is committed). Serves /metrics, /healthz and
- * /readyz on the instance's capture port (or {@code --http-port}; 0 picks a free one). Exit codes:
+ * /readyz on the instance's capture port (or {@code --http-port}; 0 picks a free one).
+ * {@code --accept-wiped-source} takes a source that came back wiped under that replication id as it is
+ * (see {@link CaptureService}). Exit codes:
  * 0 stopped, 1 failed (for example fenced by another capture), 2 bad arguments or configuration.
  */
 public final class CaptureMain {
@@ -30,6 +32,7 @@ public final class CaptureMain {
         String config = null;
         String instanceId = null;
         Integer httpPort = null;
+        String acceptWiped = null;
         List<String> problems = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
@@ -49,6 +52,13 @@ public final class CaptureMain {
                     } catch (NumberFormatException e) {
                         problems.add("--http-port: '" + value + "' is not a port number");
                     }
+                    i++;
+                }
+                case "--accept-wiped-source" -> {
+                    if (value == null || value.startsWith("--")) {
+                        problems.add("--accept-wiped-source needs the source's new replication id (the capture's log names it)");
+                    }
+                    acceptWiped = value;
                     i++;
                 }
                 case "-h", "--help" -> {
@@ -79,7 +89,7 @@ public final class CaptureMain {
         }
         String id = instanceId;
         PrometheusMeterRegistry registry = AgentHttpServer.newRegistry();
-        CaptureService service = new CaptureService(mesh, instanceId, registry);
+        CaptureService service = new CaptureService(mesh, instanceId, registry, acceptWiped);
         AgentHttpServer http;
         try {
             http = new AgentHttpServer("0.0.0.0", httpPort != null ? httpPort : instance.captureHttpPort(), registry, service::readiness);
@@ -112,6 +122,6 @@ public final class CaptureMain {
     }
 
     private static String usage() {
-        return "usage: capture --config <mesh.yaml> --instance <id> [--http-port N]";
+        return "usage: capture --config <mesh.yaml> --instance <id> [--http-port N] [--accept-wiped-source REPLID]";
     }
 }

@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * ferry_capture_commands_total, ferry_capture_bytes_total, ferry_capture_lag_bytes,
  * ferry_capture_position_offset, ferry_capture_full_resyncs_total, ferry_capture_reconnects_total,
  * ferry_capture_filtered_commands_total{command,reason}, ferry_capture_eviction_filter_active,
- * ferry_capture_echoes_total{origin}, ferry_capture_transactions_total; all tagged with instance.
+ * ferry_capture_echoes_total{origin}, ferry_capture_transactions_total, ferry_capture_source_wiped,
+ * ferry_capture_backlog_headroom_seconds, ferry_capture_source_keys; all tagged with instance.
  */
 public final class CaptureMetrics {
 
@@ -34,6 +35,9 @@ public final class CaptureMetrics {
     private final AtomicLong sourceOffset = new AtomicLong(-1);
     private final AtomicLong committedOffset = new AtomicLong(-1);
     private volatile long lastCommitNanos = System.nanoTime();
+    private volatile boolean sourceWiped;
+    private volatile double backlogHeadroomSeconds = Double.NaN;
+    private volatile double sourceKeys = Double.NaN;
 
     public CaptureMetrics(MeterRegistry registry, String instance) {
         this.registry = registry;
@@ -59,6 +63,16 @@ public final class CaptureMetrics {
                 .description("Source master_repl_offset minus the offset committed to Kafka").tag("instance", instance).register(registry);
         Gauge.builder("ferry.capture.position.offset", committedOffset, AtomicLong::get)
                 .description("Replication offset of the last committed capture position").tag("instance", instance).register(registry);
+        Gauge.builder("ferry.capture.source.wiped", this, m -> m.sourceWiped ? 1 : 0)
+                .description("1 while the source came back wiped (new replication id, its data gone) and nothing is published "
+                        + "until an operator acts (see the capture's log and /readyz)")
+                .tag("instance", instance).register(registry);
+        Gauge.builder("ferry.capture.backlog.headroom.seconds", this, m -> m.backlogHeadroomSeconds)
+                .description("Seconds of the source's current write rate its replication backlog can still take beyond the "
+                        + "committed position: a capture outage longer than this needs a full resync (at most 86400; NaN until measured)")
+                .tag("instance", instance).register(registry);
+        Gauge.builder("ferry.capture.source.keys", this, m -> m.sourceKeys)
+                .description("Keys the source holds (INFO keyspace, every db)").tag("instance", instance).register(registry);
     }
 
     public void event(EventKind kind, int recordBytes, int commandCount) {
@@ -107,6 +121,26 @@ public final class CaptureMetrics {
         echoes.computeIfAbsent(origin, o -> Counter.builder("ferry.capture.echoes")
                 .description("Blocks written by the local apply agent on behalf of a peer, recognised and not published again")
                 .tag("instance", instance).tag("origin", o).register(registry)).increment();
+    }
+
+    public void sourceWiped(boolean wiped) {
+        sourceWiped = wiped;
+    }
+
+    public boolean sourceWiped() {
+        return sourceWiped;
+    }
+
+    public void backlogHeadroom(double seconds) {
+        backlogHeadroomSeconds = seconds;
+    }
+
+    public double backlogHeadroom() {
+        return backlogHeadroomSeconds;
+    }
+
+    public void sourceKeys(long keys) {
+        sourceKeys = keys < 0 ? Double.NaN : keys;
     }
 
     public void sourceOffset(long offset) {

@@ -1,7 +1,9 @@
 package io.ferry.capture;
 
 import io.ferry.capture.eviction.EvictionWatch;
+import io.ferry.capture.position.BacklogHeadroom;
 import io.ferry.capture.position.PositionStore;
+import io.ferry.capture.position.SourceInfo;
 import io.ferry.capture.position.SourceOffsetPoller;
 import io.ferry.capture.psync.PsyncClient;
 import io.ferry.capture.publish.ChangePublisher;
@@ -11,6 +13,8 @@ import io.ferry.capture.publish.TopicProvisioner;
 import io.ferry.capture.stream.ExpirySeeder;
 import io.ferry.capture.stream.ExpiryTracker;
 import io.ferry.capture.stream.StreamMapper;
+import io.ferry.capture.wipe.SourceKeys;
+import io.ferry.capture.wipe.SourceWipedException;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.SourcePosition;
 import io.ferry.topology.CaptureSettings;
@@ -39,7 +43,9 @@ import org.slf4j.LoggerFactory;
  * every change to {@code ferry.<instance>.changes} in Kafka transactions, together with the stream
  * position they reach. Reader (socket → {@link StreamMapper} → {@link Outbox}) and writer
  * ({@link ChangePublisher}) run on their own threads; a supervisor reconnects with backoff and always
- * resumes with {@code PSYNC replid offset+1}.
+ * resumes with {@code PSYNC replid offset+1}. A source that comes back wiped stops the pipeline with
+ * nothing published; the supervisor then waits (not ready) until the operator restarts the capture with
+ * {@code --accept-wiped-source}, or the source's old replication history is back.
  */
 public final class CaptureService implements FerryAgent {
 
@@ -49,6 +55,7 @@ public final class CaptureService implements FerryAgent {
     private static final int OUTBOX_CAPACITY = 16 * 1024;
     private static final long OUTBOX_BYTES = 64L * 1024 * 1024;
     private static final long EVICTION_WATCH_WAIT_MILLIS = 3_000;
+    private static final long WIPED_CHECK_MILLIS = 1_000;
 
     private final InstanceConfig instance;
     private final CaptureSettings settings;
@@ -57,6 +64,14 @@ public final class CaptureService implements FerryAgent {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicLong continues = new AtomicLong();
     private final AtomicReference<PsyncClient> client = new AtomicReference<>();
+    private final SourceKeys sourceKeys = new SourceKeys();
+    private final BacklogHeadroom headroom = new BacklogHeadroom();
+    /** The replication id of a wiped source the operator accepted, or null. */
+    private final String acceptWiped;
+    private volatile SourceInfo latestSource;
+    private volatile long latestSourceNanos;
+    /** Why the source is not trusted (came back wiped), while waiting for an operator; null otherwise. */
+    private volatile String wiped;
     private volatile Thread supervisor;
     private volatile boolean closing;
     private volatile boolean streaming;
@@ -66,9 +81,18 @@ public final class CaptureService implements FerryAgent {
     private SourceOffsetPoller poller;
 
     public CaptureService(MeshConfig mesh, String instanceId, MeterRegistry registry) {
+        this(mesh, instanceId, registry, null);
+    }
+
+    /**
+     * @param acceptWiped the new replication id of a source that came back wiped, which the operator accepts
+     *                    as it is: its copy is not published, its writes from then on are (null: accept none)
+     */
+    public CaptureService(MeshConfig mesh, String instanceId, MeterRegistry registry, String acceptWiped) {
         this.instance = mesh.instance(instanceId);
         this.settings = mesh.capture();
         this.metrics = new CaptureMetrics(registry, instanceId);
+        this.acceptWiped = acceptWiped == null || acceptWiped.isBlank() ? null : acceptWiped.trim();
     }
 
     /** Starts capturing in the background and returns at once. */
@@ -77,7 +101,7 @@ public final class CaptureService implements FerryAgent {
             return;
         }
         state = "starting";
-        poller = new SourceOffsetPoller(instance.redis(), settings.heartbeatMillis(), metrics::sourceOffset);
+        poller = new SourceOffsetPoller(instance.redis(), settings.heartbeatMillis(), this::sourceRead);
         supervisor = new Thread(this::supervise, "ferry-capture-" + instance.id());
         supervisor.start();
     }
@@ -89,6 +113,10 @@ public final class CaptureService implements FerryAgent {
         }
         if (closing) {
             return "stopping";
+        }
+        String wipedReason = wiped;
+        if (wipedReason != null) {
+            return wipedReason;
         }
         if (!streaming) {
             return state;
@@ -103,6 +131,32 @@ public final class CaptureService implements FerryAgent {
             return "no Kafka transaction committed for " + silent / 1000 + " s (Kafka at " + instance.kafka() + ")";
         }
         return null;
+    }
+
+    /** One INFO reading of the source (poller thread): lag, backlog headroom, key count. */
+    private void sourceRead(SourceInfo info) {
+        long now = System.nanoTime();
+        latestSource = info;
+        latestSourceNanos = now;
+        metrics.sourceOffset(info.offset());
+        metrics.sourceKeys(info.keys());
+        sourceKeys.sample(info);
+        headroom.observe(now, info.replid(), info.offset());
+        double seconds = headroom.seconds(info.backlogSize(), metrics.lagBytes());
+        metrics.backlogHeadroom(seconds);
+        switch (headroom.classify(seconds, settings.backlogWarnSeconds(), now)) {
+            case LOW, STILL_LOW -> log.warn("the replication backlog of {} ({}, repl-backlog-size {} bytes) holds only {} s of its"
+                            + " writes at the current {} bytes/s: a capture outage longer than that needs a full resync;"
+                            + " raise repl-backlog-size to at least the write rate times the longest outage to ride out",
+                    instance.id(), instance.redis(), info.backlogSize(), Math.round(seconds), Math.round(headroom.bytesPerSecond()));
+            case RECOVERED -> log.info("the replication backlog of {} holds {} s of its writes again", instance.id(), Math.round(seconds));
+            case NONE -> { }
+        }
+    }
+
+    /** Why the source is not trusted (it came back wiped) while the capture waits for an operator, or null. */
+    public String wiped() {
+        return wiped;
     }
 
     /** Why the capture stopped for good (for example fenced by another capture), or null. */
@@ -141,6 +195,9 @@ public final class CaptureService implements FerryAgent {
                 try {
                     runPipeline();
                     backoff = 200;
+                } catch (SourceWipedException e) {
+                    waitWhileWiped(e);
+                    backoff = 200;
                 } catch (ProducerFencedException | InvalidProducerEpochException e) {
                     failure = "another capture for instance " + instance.id() + " took over (Kafka fenced this one)";
                     log.error("{}; stopping", failure);
@@ -174,6 +231,34 @@ public final class CaptureService implements FerryAgent {
         }
     }
 
+    /**
+     * The source came back wiped and nothing of it was published: say so (log, metric, /readyz) and wait,
+     * with no Kafka producer open, until closed or until the source is on the committed history again
+     * (its data restored with its replication id, or a replica that had it promoted).
+     */
+    private void waitWhileWiped(SourceWipedException e) throws InterruptedException {
+        wiped = e.readiness();
+        state = e.readiness();
+        metrics.sourceWiped(true);
+        log.error("{}", e.getMessage());
+        long detected = System.nanoTime();
+        try {
+            while (!closing) {
+                Thread.sleep(WIPED_CHECK_MILLIS);
+                SourceInfo source = latestSource;
+                // only a reading taken after the detection: an older one may predate the wipe
+                if (source != null && latestSourceNanos - detected > 0 && source.continues(e.previousReplid())) {
+                    log.info("the source of {} is on replication history {} again: resuming from the committed position",
+                            instance.id(), e.previousReplid());
+                    return;
+                }
+            }
+        } finally {
+            wiped = null;
+            metrics.sourceWiped(false);
+        }
+    }
+
     private boolean fatalCause(Exception e) {
         for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
             if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
@@ -200,7 +285,7 @@ public final class CaptureService implements FerryAgent {
         adminProps.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "20000");
         adminProps.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
         try (Admin admin = Admin.create(adminProps)) {
-            TopicProvisioner.ensure(admin, instance.id(), 1, settings.maxRecordBytes());
+            TopicProvisioner.ensure(admin, instance.id(), 1, settings.maxRecordBytes(), instance.kafka().retentionMillis());
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
             if (cause instanceof AuthorizationException auth) {
@@ -209,10 +294,14 @@ public final class CaptureService implements FerryAgent {
             throw new IOException("Kafka at " + instance.kafka() + " is unreachable or refused to set up the topics of "
                     + instance.id() + ": " + describe(cause), cause);
         }
-        try (ChangePublisher publisher = new ChangePublisher(kafka, instance.id(), SHARD, settings, metrics, metrics::sourceOffset)) {
+        try (ChangePublisher publisher = new ChangePublisher(kafka, instance.id(), SHARD, settings, metrics, metrics::sourceOffset,
+                sourceKeys)) {
             PositionStore.Stored stored = PositionStore.load(kafka, instance.id(), SHARD, Duration.ofSeconds(30)).orElse(null);
             SourcePosition start = stored == null ? null : stored.position();
             AppliedVector applied = stored == null ? AppliedVector.EMPTY : stored.applied();
+            if (stored != null) {
+                sourceKeys.restore(start.getReplid(), stored.sourceKeys());
+            }
             publisher.startFrom(start, applied);
             if (start != null) {
                 metrics.positionLoaded(start.getOffset());
@@ -291,12 +380,14 @@ public final class CaptureService implements FerryAgent {
             }
             state = "connecting to Redis at " + instance.redis();
             ReplicationSession session = new ReplicationSession(instance, settings, metrics, psync, sink, expiries,
-                    evictions, resume, status, () -> closing);
+                    evictions, resume, status, () -> closing, sourceKeys, acceptWiped);
             try {
                 SourcePosition from = resume.get();
                 psync.run(from == null ? null : from.getReplid(), from == null ? -1 : from.getOffset(), session);
             } catch (Outbox.OutboxClosedException e) {
                 return;
+            } catch (SourceWipedException e) {
+                throw e; // nothing of the wiped source was handed to the writer; the supervisor waits
             } catch (InterruptedException e) {
                 throw e;
             } catch (Exception e) {

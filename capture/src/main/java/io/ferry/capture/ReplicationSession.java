@@ -3,17 +3,25 @@ package io.ferry.capture;
 import io.ferry.capture.eviction.EvictionWatch;
 import io.ferry.capture.psync.PsyncClient;
 import io.ferry.capture.publish.OutboxSink;
+import io.ferry.capture.snapshot.SnapshotMapper;
 import io.ferry.capture.snapshot.SnapshotPublisher;
 import io.ferry.capture.stream.EvictionCheck;
 import io.ferry.capture.stream.ExpiryTracker;
 import io.ferry.capture.stream.StreamMapper;
 import io.ferry.capture.stream.StreamSink;
+import io.ferry.capture.wipe.CopyReader;
+import io.ferry.capture.wipe.SourceKeys;
+import io.ferry.capture.wipe.SourceWipedException;
+import io.ferry.capture.wipe.WipeGuard;
+import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.EventKind;
 import io.ferry.schemas.SourcePosition;
 import io.ferry.topology.CaptureSettings;
 import io.ferry.topology.InstanceConfig;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
@@ -22,7 +30,9 @@ import org.slf4j.LoggerFactory;
 /**
  * One replication connection: routes a full resync into a snapshot and the stream into the
  * {@link StreamMapper}, and keeps {@code resume} at the end of the last complete unit, which is where
- * the next connection continues from.
+ * the next connection continues from. A full resync under a new replication id is first checked by the
+ * {@link WipeGuard}: a wiped source's copy is not published (the session ends with
+ * {@link SourceWipedException}) unless the operator accepted exactly that replication id.
  */
 final class ReplicationSession implements PsyncClient.Listener, StreamSink {
 
@@ -45,12 +55,16 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     private final AtomicReference<SourcePosition> resume;
     private final Status status;
     private final BooleanSupplier closing;
+    private final SourceKeys sourceKeys;
+    /** The replication id the operator accepted as wiped ({@code --accept-wiped-source}), or null. */
+    private final String acceptWiped;
     private StreamMapper mapper;
     private boolean progressed;
 
     ReplicationSession(InstanceConfig instance, CaptureSettings settings, CaptureMetrics metrics, PsyncClient psync,
                        OutboxSink sink, ExpiryTracker expiries, EvictionWatch evictions,
-                       AtomicReference<SourcePosition> resume, Status status, BooleanSupplier closing) {
+                       AtomicReference<SourcePosition> resume, Status status, BooleanSupplier closing,
+                       SourceKeys sourceKeys, String acceptWiped) {
         this.instance = instance;
         this.settings = settings;
         this.metrics = metrics;
@@ -61,6 +75,8 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
         this.resume = resume;
         this.status = status;
         this.closing = closing;
+        this.sourceKeys = sourceKeys;
+        this.acceptWiped = acceptWiped;
     }
 
     /** Whether any event or position came through (a working connection, as opposed to a failed attempt). */
@@ -86,8 +102,28 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     @Override
     public void onFullResync(String replid, long offset, Path rdb) throws Exception {
         status.synced(PsyncClient.SyncMode.FULLRESYNC);
-        metrics.fullResync();
         SourcePosition from = resume.get();
+        expiries.clear();
+        if (from != null) {
+            long knownKeys = sourceKeys.known(from.getReplid());
+            AppliedVector applied = sink.applied();
+            if (WipeGuard.worthChecking(from.getReplid(), replid, knownKeys, applied, settings.wipeGuardPercent())) {
+                status.state("checking the source's copy under its new replication id " + replid, false);
+                CopyReader.Contents copy = CopyReader.read(rdb, expiries, closing);
+                Optional<String> wiped = WipeGuard.check(from.getReplid(), replid, knownKeys, applied,
+                        settings.wipeGuardPercent(), copy.copy());
+                if (wiped.isPresent()) {
+                    if (!replid.equals(acceptWiped)) {
+                        throw wiped(from, replid, wiped.get());
+                    }
+                    acceptWiped(from, replid, offset, wiped.get(), copy);
+                    return;
+                }
+                log.info("source {} of {} continues under a new replication id {} with {} key(s) (had {}): not wiped",
+                        instance.redis(), instance.id(), replid, copy.keys(), knownKeys);
+            }
+        }
+        metrics.fullResync();
         log.warn("full resync from {}: {} (replication id {}, offset {}); publishing a snapshot", instance.redis(),
                 from == null ? "first start" : "position " + from.getReplid() + ":" + from.getOffset() + " not in the source's backlog",
                 replid, offset);
@@ -97,9 +133,46 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
         SourcePosition position = sink.position(offset, 0); // the master sends SELECT before its next command
         SnapshotPublisher.Result result = SnapshotPublisher.publish(rdb, position, instance.id(), settings.maxRecordBytes(),
                 settings.snapshotRdbVersion(), sink, expiries, closing);
+        sourceKeys.copied(replid, result.keys());
         resume.set(position);
         progressed = true;
         log.info("snapshot of {} published: {} keys ({} reserved keys skipped)", instance.id(), result.keys(), result.skipped());
+        mapper = newMapper(offset, 0);
+        status.state("streaming", true);
+    }
+
+    private SourceWipedException wiped(SourcePosition from, String replid, String why) {
+        String accept = "ferry capture --config <mesh.yaml> --instance " + instance.id() + " --accept-wiped-source " + replid;
+        String readiness = "source wiped: " + instance.redis() + " came back under replication id " + replid + " and " + why
+                + "; nothing published past " + from.getReplid() + ":" + from.getOffset() + "; waiting for an operator ("
+                + accept + ")";
+        String message = "the source of instance " + instance.id() + " (" + instance.redis() + ") answered FULLRESYNC under a new"
+                + " replication id " + replid + " (the committed position is " + from.getReplid() + ":" + from.getOffset()
+                + ") and " + why + ": it was restarted without its data, or flushed and rebuilt. Its copy is NOT published,"
+                + " nor anything written to it from now on: peers would receive what it holds now (their own keys replayed"
+                + " into it, possibly deleted since) as " + instance.id() + "'s writes, while what it lost, which the peers"
+                + " still hold, would stay lost here. The Kafka position stays at " + from.getReplid() + ":" + from.getOffset()
+                + " and the peers keep their data. To take " + instance.id() + " as it is now as the truth for its future writes"
+                + " (its current keys are not published, only what is written after the capture restarts), stop this capture"
+                + " and run: " + accept + " . Re-seeding it from a peer instead (ferry join) is the proper fix and is not"
+                + " available yet. If the source gets its old data and replication history back, this capture resumes by itself.";
+        return new SourceWipedException(replid, from.getReplid(), readiness, message);
+    }
+
+    /** The operator accepted this wiped source: an empty snapshot marks where its new history starts. */
+    private void acceptWiped(SourcePosition from, String replid, long offset, String why, CopyReader.Contents copy)
+            throws InterruptedException {
+        log.warn("accepting the wiped source {} of {} as it is (--accept-wiped-source {}; {}). Its {} key(s) are NOT"
+                        + " published; its writes from offset {} on are. The committed position moves from {}:{} to {}:{}",
+                instance.redis(), instance.id(), replid, why, copy.keys(), offset, from.getReplid(), from.getOffset(), replid, offset);
+        sink.replid(replid);
+        sink.startApplied(copy.applied()); // the apply checkpoints the copy holds, not the lost ones
+        SourcePosition position = sink.position(offset, 0);
+        sink.put(SnapshotMapper.marker(EventKind.SNAPSHOT_START, instance.id(), position, Instant.now()), false);
+        sink.put(SnapshotMapper.marker(EventKind.SNAPSHOT_END, instance.id(), position, Instant.now()), true);
+        sourceKeys.copied(replid, copy.keys());
+        resume.set(position);
+        progressed = true;
         mapper = newMapper(offset, 0);
         status.state("streaming", true);
     }

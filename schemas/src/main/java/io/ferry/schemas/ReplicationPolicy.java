@@ -20,6 +20,12 @@ public final class ReplicationPolicy {
      * peer when the write happened) and of a capture position record (the vector at that position).
      */
     public static final String APPLIED_HEADER = "ferry.applied";
+    /**
+     * Header of a capture position record: how many keys (Ferry's own {@code __ferry:} keys left out) its
+     * source held at that position, in decimal. The capture compares it with the source's copy after a
+     * full resync under a new replication id to tell a wiped source from a failover.
+     */
+    public static final String SOURCE_KEYS_HEADER = "ferry.source.keys";
 
     /** Prefix of every key Ferry writes into a user's Redis; such keys are never replicated. */
     public static final String RESERVED_PREFIX = "__ferry:";

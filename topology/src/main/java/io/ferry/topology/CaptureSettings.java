@@ -14,12 +14,17 @@ package io.ferry.topology;
  *                               adds {@code Ee} to its {@code notify-keyspace-events} when missing
  * @param snapshotRdbVersion     RDB version of the snapshot's RESTORE payloads: 0 keeps the source's own;
  *                               9 lets Redis 6.2 peers RESTORE a snapshot of a 7.x source (mixed-version meshes)
+ * @param wipeGuardPercent       a source that comes back under a new replication id with fewer keys than this
+ *                               percentage of what it had is taken as wiped: nothing more is published until an
+ *                               operator acts; 0 switches the guard off
+ * @param backlogWarnSeconds     warn when the source's replication backlog holds less than this many seconds of
+ *                               its writes (a capture outage longer than that needs a full resync); 0: never
  */
 public record CaptureSettings(int heartbeatMillis, int transactionMaxEvents, int transactionMaxMillis,
                               int maxRecordBytes, int expiryToleranceMillis, boolean filterEvictions,
-                              int snapshotRdbVersion) {
+                              int snapshotRdbVersion, int wipeGuardPercent, int backlogWarnSeconds) {
 
     public static CaptureSettings defaults() {
-        return new CaptureSettings(1000, 5000, 50, 900 * 1024, 50, true, 0);
+        return new CaptureSettings(1000, 5000, 50, 900 * 1024, 50, true, 0, 10, 60);
     }
 }

@@ -32,12 +32,15 @@ public final class MeshConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("mesh", "kafka", "instances", "capture", "apply", "conflicts");
     private static final Set<String> CONFLICT_KEYS = Set.of("match", "policy", "order");
-    private static final Set<String> KAFKA_KEYS = Set.of("bootstrap", "properties");
+    private static final Set<String> KAFKA_KEYS = Set.of("bootstrap", "properties", "retentionHours");
+    /** Ten years: beyond that write -1 (no time limit). */
+    private static final int MAX_RETENTION_HOURS = 87_600;
     private static final Set<String> INSTANCE_KEYS = Set.of("redis", "kafka", "http");
     private static final Set<String> REDIS_KEYS = Set.of("uri", "username", "password", "passwordEnv", "passwordFile");
     private static final Set<String> HTTP_KEYS = Set.of("capturePort", "applyPort");
     private static final Set<String> CAPTURE_KEYS = Set.of("heartbeatMillis", "transactionMaxEvents",
-            "transactionMaxMillis", "maxRecordBytes", "expiryToleranceMillis", "filterEvictions", "snapshotRdbVersion");
+            "transactionMaxMillis", "maxRecordBytes", "expiryToleranceMillis", "filterEvictions", "snapshotRdbVersion",
+            "wipeGuardPercent", "backlogWarnSeconds");
     private static final Set<String> APPLY_KEYS = Set.of("maxBatchEvents", "retryBackoffMillis", "maxBackoffMillis");
 
     private final String source;
@@ -82,7 +85,8 @@ public final class MeshConfigLoader {
         Map<String, Object> top = map(root, "");
         checkKeys(top, TOP_KEYS, "");
         String mesh = string(top, "mesh", "mesh", true);
-        KafkaEndpoint defaultKafka = kafka(top.get("kafka"), "kafka", false);
+        long retentionHours = retentionHours(top.get("kafka"), "kafka", KafkaEndpoint.DEFAULT_RETENTION_HOURS);
+        KafkaEndpoint defaultKafka = kafka(top.get("kafka"), "kafka", false, retentionHours);
 
         Map<String, InstanceConfig> instances = new LinkedHashMap<>();
         Map<String, Object> declared = map(top.get("instances"), "instances");
@@ -93,7 +97,7 @@ public final class MeshConfigLoader {
         }
         int index = 0;
         for (Map.Entry<String, Object> entry : declared.entrySet()) {
-            InstanceConfig instance = instance(String.valueOf(entry.getKey()), entry.getValue(), defaultKafka, index++);
+            InstanceConfig instance = instance(String.valueOf(entry.getKey()), entry.getValue(), defaultKafka, retentionHours, index++);
             if (instance != null) {
                 instances.put(instance.id(), instance);
             }
@@ -102,7 +106,7 @@ public final class MeshConfigLoader {
                 conflicts(top.get("conflicts"), instances.keySet()));
     }
 
-    private InstanceConfig instance(String id, Object node, KafkaEndpoint defaultKafka, int index) {
+    private InstanceConfig instance(String id, Object node, KafkaEndpoint defaultKafka, long retentionHours, int index) {
         String path = "instances." + id;
         if (!id.matches("[A-Za-z0-9][A-Za-z0-9_-]{0,62}")) {
             problems.add(path + ": instance id must be 1-63 letters, digits, '-' or '_' (it becomes a topic name)");
@@ -112,7 +116,8 @@ public final class MeshConfigLoader {
         checkKeys(body, INSTANCE_KEYS, path);
         RedisEndpoint redis = redis(body.get("redis"), path + ".redis");
         KafkaEndpoint kafka = body.containsKey("kafka") || env.containsKey(envName(path + ".kafka.bootstrap"))
-                ? kafka(body.get("kafka"), path + ".kafka", true) : defaultKafka;
+                ? kafka(body.get("kafka"), path + ".kafka", true, retentionHours(body.get("kafka"), path + ".kafka", retentionHours))
+                : defaultKafka;
         if (kafka == null && defaultKafka == null) {
             problems.add(path + ".kafka.bootstrap: no Kafka for this instance; set top-level 'kafka.bootstrap' or this one");
         }
@@ -179,13 +184,28 @@ public final class MeshConfigLoader {
         return null;
     }
 
-    private KafkaEndpoint kafka(Object node, String path, boolean required) {
+    private KafkaEndpoint kafka(Object node, String path, boolean required, long retentionHours) {
         Map<String, Object> body = map(node, path);
         checkKeys(body, KAFKA_KEYS, path);
         String bootstrap = string(body, "bootstrap", path + ".bootstrap", required);
         Map<String, String> props = new LinkedHashMap<>();
         map(body.get("properties"), path + ".properties").forEach((k, v) -> props.put(k, String.valueOf(v)));
-        return bootstrap == null ? null : new KafkaEndpoint(bootstrap, props);
+        return bootstrap == null ? null : new KafkaEndpoint(bootstrap, props, retentionHours);
+    }
+
+    /**
+     * {@code retentionHours} of a kafka section (or its environment override); {@code inherited} when it has
+     * none: the default for the top-level section, the top-level value for an instance's own section.
+     */
+    private long retentionHours(Object node, String path, long inherited) {
+        Map<String, Object> body = node instanceof Map<?, ?> ? map(node, path) : Map.of();
+        int hours = integer(body, "retentionHours", path + ".retentionHours", (int) inherited, -1, MAX_RETENTION_HOURS);
+        if (hours == 0) {
+            problems.add(path + ".retentionHours: 0 would delete every change at once; give hours (default "
+                    + KafkaEndpoint.DEFAULT_RETENTION_HOURS + ") or -1 for no time limit");
+            return inherited;
+        }
+        return hours;
     }
 
     private CaptureSettings capture(Object node) {
@@ -199,7 +219,9 @@ public final class MeshConfigLoader {
                 integer(body, "maxRecordBytes", "capture.maxRecordBytes", d.maxRecordBytes(), 16 * 1024, 64 * 1024 * 1024),
                 integer(body, "expiryToleranceMillis", "capture.expiryToleranceMillis", d.expiryToleranceMillis(), 0, 60_000),
                 bool(body, "filterEvictions", "capture.filterEvictions", d.filterEvictions()),
-                integer(body, "snapshotRdbVersion", "capture.snapshotRdbVersion", d.snapshotRdbVersion(), 0, 12));
+                integer(body, "snapshotRdbVersion", "capture.snapshotRdbVersion", d.snapshotRdbVersion(), 0, 12),
+                integer(body, "wipeGuardPercent", "capture.wipeGuardPercent", d.wipeGuardPercent(), 0, 100),
+                integer(body, "backlogWarnSeconds", "capture.backlogWarnSeconds", d.backlogWarnSeconds(), 0, 86_400));
     }
 
     private ApplySettings apply(Object node) {

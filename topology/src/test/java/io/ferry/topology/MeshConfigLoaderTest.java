@@ -92,6 +92,44 @@ class MeshConfigLoaderTest {
     }
 
     @Test
+    void changesTopicsKeepSevenDaysUnlessTheMeshFileSaysOtherwiseAndAnInstancesOwnKafkaInheritsTheValue() {
+        MeshConfig defaults = MeshConfigLoader.parse(MESH, "test", Map.of("EU_PASSWORD", "x"));
+        assertEquals(168, defaults.instance("eu-1").kafka().retentionHours());
+        assertEquals(168L * 3_600_000, defaults.instance("us-1").kafka().retentionMillis());
+
+        String withRetention = MESH.replace("  bootstrap: kafka-eu:9092\n", "  bootstrap: kafka-eu:9092\n  retentionHours: 336\n");
+        MeshConfig set = MeshConfigLoader.parse(withRetention, "test", Map.of("EU_PASSWORD", "x"));
+        assertEquals(336, set.instance("eu-1").kafka().retentionHours());
+        assertEquals(336, set.instance("us-1").kafka().retentionHours(), "an instance's own kafka section inherits it");
+
+        MeshConfig own = MeshConfigLoader.parse(withRetention.replace("{bootstrap: \"kafka-us:9092\"}",
+                "{bootstrap: \"kafka-us:9092\", retentionHours: -1}"), "test", Map.of("EU_PASSWORD", "x"));
+        assertEquals(-1, own.instance("us-1").kafka().retentionMillis(), "-1: no time limit");
+        assertEquals(336, own.instance("ap-1").kafka().retentionHours());
+
+        MeshConfig fromEnv = MeshConfigLoader.parse(MESH, "test", Map.of("EU_PASSWORD", "x", "FERRY_KAFKA_RETENTIONHOURS", "72"));
+        assertEquals(72, fromEnv.instance("eu-1").kafka().retentionHours());
+
+        ConfigException e = assertThrows(ConfigException.class, () -> MeshConfigLoader.parse(
+                withRetention.replace("retentionHours: 336", "retentionHours: 0"), "test", Map.of("EU_PASSWORD", "x")));
+        assertReported(e.problems(), "kafka.retentionHours: 0 would delete every change at once");
+    }
+
+    @Test
+    void wipeGuardAndBacklogWarningHaveDefaultsAndRanges() {
+        CaptureSettings defaults = MeshConfigLoader.parse(MESH, "test", Map.of("EU_PASSWORD", "x")).capture();
+        assertEquals(10, defaults.wipeGuardPercent());
+        assertEquals(60, defaults.backlogWarnSeconds());
+        CaptureSettings set = MeshConfigLoader.parse(MESH + "capture: {wipeGuardPercent: 0, backlogWarnSeconds: 300}\n", "test",
+                Map.of("EU_PASSWORD", "x")).capture();
+        assertEquals(0, set.wipeGuardPercent());
+        assertEquals(300, set.backlogWarnSeconds());
+        ConfigException e = assertThrows(ConfigException.class, () -> MeshConfigLoader.parse(
+                MESH + "capture: {wipeGuardPercent: 150}\n", "test", Map.of("EU_PASSWORD", "x")));
+        assertReported(e.problems(), "capture.wipeGuardPercent: 150 is out of range");
+    }
+
+    @Test
     void neverPrintsThePassword() {
         MeshConfig mesh = MeshConfigLoader.parse(MESH, "test", Map.of("EU_PASSWORD", "s3cret"));
         assertFalse(mesh.toString().contains("s3cret"));

@@ -28,8 +28,11 @@ public final class PositionStore {
     private PositionStore() {
     }
 
-    /** A committed position and the applied vector stored with it. */
-    public record Stored(SourcePosition position, AppliedVector applied) {
+    /**
+     * A committed position, the applied vector stored with it and the source's key count there
+     * (header {@link ReplicationPolicy#SOURCE_KEYS_HEADER}; -1 when the record has none).
+     */
+    public record Stored(SourcePosition position, AppliedVector applied, long sourceKeys) {
     }
 
     public static Optional<Stored> load(Properties kafka, String instance, int shard, Duration timeout) {
@@ -58,11 +61,24 @@ public final class PositionStore {
                             && record.value() != null) {
                         Header applied = record.headers().lastHeader(ReplicationPolicy.APPLIED_HEADER);
                         last = new Stored(serde.decode(record.value()).getPosition(),
-                                AppliedVector.decode(applied == null ? null : applied.value()));
+                                AppliedVector.decode(applied == null ? null : applied.value()),
+                                sourceKeys(record.headers().lastHeader(ReplicationPolicy.SOURCE_KEYS_HEADER)));
                     }
                 }
             }
             return Optional.ofNullable(last);
+        }
+    }
+
+    /** The key count header's value, -1 when missing or unreadable. */
+    static long sourceKeys(Header header) {
+        if (header == null || header.value() == null) {
+            return -1;
+        }
+        try {
+            return Math.max(-1, Long.parseLong(new String(header.value(), java.nio.charset.StandardCharsets.US_ASCII).trim()));
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 }

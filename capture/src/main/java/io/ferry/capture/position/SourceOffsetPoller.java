@@ -8,24 +8,26 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongConsumer;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Asks the source for its {@code master_repl_offset} (INFO replication) on a fixed interval, on a
- * connection of its own: the far end of the capture-lag-in-bytes measurement and of heartbeats.
+ * Asks the source for its {@code master_repl_offset}, replication ids and backlog size (INFO
+ * replication) and its key count (INFO keyspace) on a fixed interval, on a connection of its own: the
+ * far end of the capture-lag-in-bytes measurement and of heartbeats, the write rate behind the
+ * backlog headroom, and the key count the wipe guard compares with.
  */
 public final class SourceOffsetPoller implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(SourceOffsetPoller.class);
 
     private final RedisEndpoint endpoint;
-    private final LongConsumer sink;
+    private final Consumer<SourceInfo> sink;
     private final ScheduledExecutorService timer;
     private RedisConnection connection;
 
-    public SourceOffsetPoller(RedisEndpoint endpoint, long intervalMillis, LongConsumer sink) {
+    public SourceOffsetPoller(RedisEndpoint endpoint, long intervalMillis, Consumer<SourceInfo> sink) {
         this.endpoint = endpoint;
         this.sink = sink;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -41,12 +43,11 @@ public final class SourceOffsetPoller implements AutoCloseable {
             if (connection == null) {
                 connection = RedisConnection.open(endpoint, 5000);
             }
-            RespMessage reply = connection.call("INFO", "replication");
-            if (reply instanceof RespMessage.BulkString bulk && bulk.bytes() != null) {
-                long offset = parseMasterOffset(new String(bulk.bytes(), StandardCharsets.UTF_8));
-                if (offset >= 0) {
-                    sink.accept(offset);
-                }
+            String replication = text(connection.call("INFO", "replication"));
+            String keyspace = replication == null ? null : text(connection.call("INFO", "keyspace"));
+            SourceInfo info = SourceInfo.parse(replication, keyspace);
+            if (info.offset() >= 0) {
+                sink.accept(info);
             }
         } catch (IOException | RuntimeException e) {
             log.debug("INFO replication from {} failed: {}", endpoint, e.toString());
@@ -55,6 +56,11 @@ public final class SourceOffsetPoller implements AutoCloseable {
                 connection = null;
             }
         }
+    }
+
+    private static String text(RespMessage reply) {
+        return reply instanceof RespMessage.BulkString bulk && bulk.bytes() != null
+                ? new String(bulk.bytes(), StandardCharsets.UTF_8) : null;
     }
 
     /** master_repl_offset from an INFO replication text, or -1. */

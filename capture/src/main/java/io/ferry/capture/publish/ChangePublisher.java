@@ -1,6 +1,7 @@
 package io.ferry.capture.publish;
 
 import io.ferry.capture.CaptureMetrics;
+import io.ferry.capture.wipe.SourceKeys;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.CapturePosition;
@@ -39,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * {@code transactionMaxMillis}. Inside a snapshot only the limits apply. Every {@code heartbeatMillis}
  * a HEARTBEAT event goes out with the current position, busy or idle (when idle it is committed alone).
  * Every change event and position record carries the applied vector as of its position in the
- * {@link ReplicationPolicy#APPLIED_HEADER} header.
+ * {@link ReplicationPolicy#APPLIED_HEADER} header; position records also carry the source's key count
+ * ({@link ReplicationPolicy#SOURCE_KEYS_HEADER}) for the wipe guard.
  */
 public final class ChangePublisher implements AutoCloseable {
 
@@ -53,6 +55,7 @@ public final class ChangePublisher implements AutoCloseable {
     private final CaptureSettings settings;
     private final CaptureMetrics metrics;
     private final LongSupplier sourceOffset;
+    private final SourceKeys sourceKeys;
     private final List<KafkaProducer<byte[], byte[]>> lanes;
     /** The lane of the open (or next) transaction. */
     private int lane;
@@ -77,7 +80,7 @@ public final class ChangePublisher implements AutoCloseable {
 
     /** Opens the transactional producers (fencing any older capture of this instance on every lane). */
     public ChangePublisher(Properties kafka, String instance, int shard, CaptureSettings settings, CaptureMetrics metrics,
-                           LongSupplier sourceOffset) {
+                           LongSupplier sourceOffset, SourceKeys sourceKeys) {
         this.instance = instance;
         this.shard = shard;
         this.changesTopic = ReplicationPolicy.changesTopic(instance);
@@ -86,6 +89,7 @@ public final class ChangePublisher implements AutoCloseable {
         this.settings = settings;
         this.metrics = metrics;
         this.sourceOffset = sourceOffset;
+        this.sourceKeys = sourceKeys;
         Header origin = new RecordHeader(ReplicationPolicy.ORIGIN_HEADER, instance.getBytes(StandardCharsets.UTF_8));
         this.headersByKind = java.util.Arrays.stream(EventKind.values())
                 .map(kind -> List.<Header>of(origin, new RecordHeader(ReplicationPolicy.KIND_HEADER, kind.name().getBytes(StandardCharsets.UTF_8))))
@@ -263,8 +267,10 @@ public final class ChangePublisher implements AutoCloseable {
         SourcePosition position = pending;
         if (position != null && !position.equals(committed)) {
             CapturePosition record = new CapturePosition(instance, shard, position, Instant.now());
-            producer().send(new ProducerRecord<>(offsetsTopic, 0, positionKey, positions.encode(record),
-                    List.of(appliedHeader(pendingApplied))));
+            long keys = sourceKeys.forPosition(position.getReplid(), pendingApplied.asMap().size());
+            List<Header> headers = keys < 0 ? List.of(appliedHeader(pendingApplied)) : List.of(appliedHeader(pendingApplied),
+                    new RecordHeader(ReplicationPolicy.SOURCE_KEYS_HEADER, Long.toString(keys).getBytes(StandardCharsets.US_ASCII)));
+            producer().send(new ProducerRecord<>(offsetsTopic, 0, positionKey, positions.encode(record), headers));
         }
         producer().commitTransaction();
         inTransaction = false;

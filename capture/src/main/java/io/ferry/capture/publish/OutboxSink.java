@@ -55,6 +55,11 @@ public final class OutboxSink implements StreamSink {
         return new SourcePosition(replid, offset, db);
     }
 
+    /** What the local apply agent had checkpointed at the current stream position. */
+    public AppliedVector applied() {
+        return applied;
+    }
+
     /** Where the stream starts: the vector stored with the resume position (empty on a first start). */
     public void startApplied(AppliedVector vector) {
         this.applied = vector;

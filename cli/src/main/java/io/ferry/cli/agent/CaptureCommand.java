@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code ferry capture}: runs one instance's capture agent until SIGTERM. */
@@ -17,7 +18,9 @@ import picocli.CommandLine.Spec;
                 + "a second one fences the first.",
                 "Serves /metrics, /healthz and /readyz. SIGTERM (or Ctrl-C) commits the open transaction and stops.",
                 "Before starting it checks that the instance's Redis and Kafka answer with the configured credentials "
-                + "(see --wait-for-servers and --skip-checks)."},
+                + "(see --wait-for-servers and --skip-checks).",
+                "A Redis that comes back wiped (new replication id, its data gone) is not published: the capture logs an "
+                + "ERROR, answers 503 on /readyz, sets ferry_capture_source_wiped and waits; see --accept-wiped-source."},
         footer = {"", "Example: ferry capture --config mesh.yaml --instance eu-1"})
 public final class CaptureCommand implements Callable<Integer> {
 
@@ -27,10 +30,17 @@ public final class CaptureCommand implements Callable<Integer> {
     @Mixin
     AgentOptions options;
 
+    @Option(names = "--accept-wiped-source", paramLabel = "REPLID",
+            description = {"Accept the instance's Redis, which came back wiped under this replication id (the capture's "
+                    + "ERROR names it), as the truth for its future writes: its current keys are NOT published (an empty "
+                    + "snapshot marks the new history), its writes from then on are. Applies to that replication id only, "
+                    + "so leaving the option in place accepts no later wipe."})
+    String acceptWipedSource;
+
     @Override
     public Integer call() {
         InstanceConfig instance = options.preflight();
         return AgentRunner.run("capture", instance, options.httpBind, options.httpPort(instance.captureHttpPort()),
-                registry -> new CaptureService(options.config(), instance.id(), registry), spec.commandLine().getOut());
+                registry -> new CaptureService(options.config(), instance.id(), registry, acceptWipedSource), spec.commandLine().getOut());
     }
 }

@@ -1,0 +1,109 @@
+package io.ferry.capture.wipe;
+
+import io.ferry.capture.publish.Outbox;
+import io.ferry.capture.snapshot.RdbKeyReader;
+import io.ferry.capture.stream.ExpiryTracker;
+import io.ferry.schemas.AppliedVector;
+import io.ferry.schemas.ReplicationPolicy;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Reads a full resync's RDB for the wipe guard, publishing nothing: counts the user keys, notes the
+ * apply checkpoints it holds (and their offsets) and hands volatile keys to the expiry tracker (their
+ * expiries must not be published as users' DELs later, whether the copy is published or accepted).
+ */
+public final class CopyReader {
+
+    private CopyReader() {
+    }
+
+    /** The copy's keys plus its checkpoints as peer partition → offset (-1 where the value could not be read). */
+    public record Contents(long keys, Map<String, Long> checkpoints) {
+
+        public WipeGuard.Copy copy() {
+            return new WipeGuard.Copy(keys, checkpoints.keySet());
+        }
+
+        /** The applied vector the copy stands at: its readable checkpoints. */
+        public AppliedVector applied() {
+            Map<String, Long> readable = new HashMap<>();
+            checkpoints.forEach((entry, offset) -> {
+                if (offset >= 0) {
+                    readable.put(entry, offset);
+                }
+            });
+            return AppliedVector.of(readable);
+        }
+    }
+
+    public static Contents read(Path rdb, ExpiryTracker expiries, BooleanSupplier closing) throws IOException, InterruptedException {
+        long[] keys = {0};
+        Map<String, Long> checkpoints = new HashMap<>();
+        RdbKeyReader.read(rdb, 0, key -> {
+            if (closing.getAsBoolean()) {
+                throw new Outbox.OutboxClosedException();
+            }
+            if (ReplicationPolicy.isReservedKey(key.key())) {
+                Optional<Map.Entry<String, Integer>> partition = ReplicationPolicy.checkpointPartition(key.key());
+                partition.ifPresent(p -> checkpoints.put(AppliedVector.entry(p.getKey(), p.getValue()), integerValue(key.payload())));
+                return;
+            }
+            keys[0]++;
+            if (key.expireAtMillis() > 0) {
+                expiries.expireAt(key.db(), key.key(), key.expireAtMillis());
+            }
+        });
+        return new Contents(keys[0], checkpoints);
+    }
+
+    /**
+     * The integer a string key's DUMP payload holds (a checkpoint is a decimal offset, which Redis stores
+     * int-encoded), or -1 when the payload is not a plain or int-encoded string holding a number.
+     */
+    static long integerValue(byte[] dump) {
+        if (dump == null || dump.length < 2 || dump[0] != 0) { // RDB_TYPE_STRING
+            return -1;
+        }
+        int first = dump[1] & 0xff;
+        int kind = first >> 6;
+        try {
+            switch (kind) {
+                case 3 -> { // special encoding: int8, int16 or int32, little endian; 3 is LZF
+                    return switch (first & 0x3f) {
+                        case 0 -> dump[2];
+                        case 1 -> (short) ((dump[2] & 0xff) | (dump[3] & 0xff) << 8);
+                        case 2 -> (dump[2] & 0xff) | (dump[3] & 0xff) << 8 | (dump[4] & 0xff) << 16 | (dump[5] & 0xff) << 24;
+                        default -> -1;
+                    };
+                }
+                case 0 -> {
+                    return digits(dump, 2, first & 0x3f);
+                }
+                case 1 -> {
+                    return digits(dump, 3, (first & 0x3f) << 8 | dump[2] & 0xff);
+                }
+                default -> {
+                    return -1; // 32/64-bit lengths: no offset is that long
+                }
+            }
+        } catch (ArrayIndexOutOfBoundsException e) {
+            return -1;
+        }
+    }
+
+    private static long digits(byte[] dump, int from, int length) {
+        if (length == 0 || length > 19) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(new String(dump, from, length, java.nio.charset.StandardCharsets.US_ASCII));
+        } catch (NumberFormatException | IndexOutOfBoundsException e) {
+            return -1;
+        }
+    }
+}
