@@ -104,6 +104,7 @@ ferry.io/mesh: {{ .Values.mesh | quote }}
 {{- $props := include "ferry.kafkaProperties" . | fromJson -}}
 {{- $kafka := dict "bootstrap" .Values.kafka.bootstrap -}}
 {{- if $props }}{{ $_ := set $kafka "properties" $props }}{{ end -}}
+{{- with .Values.kafka.retentionHours }}{{ $_ := set $kafka "retentionHours" . }}{{ end -}}
 {{- $instances := dict -}}
 {{- range $id, $inst := .Values.instances -}}
 {{- $redis := dict "uri" $inst.redis.uri -}}
@@ -116,6 +117,7 @@ ferry.io/mesh: {{ .Values.mesh | quote }}
 {{- include "ferry.noSecretProperties" (list (printf "instances.%s.kafka.properties" $id) .properties) -}}
 {{- range $name, $value := .properties }}{{ $_ := set $ownProps $name (toString $value) }}{{ end -}}
 {{- if $ownProps }}{{ $_ := set $own "properties" $ownProps }}{{ end -}}
+{{- with .retentionHours }}{{ $_ := set $own "retentionHours" . }}{{ end -}}
 {{- $_ := set $entry "kafka" $own -}}
 {{- end -}}
 {{- $_ := set $instances $id $entry -}}
@@ -203,6 +205,9 @@ spec:
             - --instance
             - {{ $id | quote }}
             {{- range $values.extraArgs }}
+            - {{ . | quote }}
+            {{- end }}
+            {{- range $own.extraArgs }}
             - {{ . | quote }}
             {{- end }}
           env:

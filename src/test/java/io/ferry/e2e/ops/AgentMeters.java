@@ -25,6 +25,7 @@ final class AgentMeters {
             "ferry_capture_lag_bytes", "ferry_capture_position_offset", "ferry_capture_full_resyncs_total",
             "ferry_capture_reconnects_total", "ferry_capture_filtered_commands_total", "ferry_capture_echoes_total",
             "ferry_capture_transactions_total", "ferry_capture_eviction_filter_active",
+            "ferry_capture_source_wiped", "ferry_capture_backlog_headroom_seconds", "ferry_capture_source_keys",
             "ferry_apply_lag_seconds", "ferry_apply_lag_records", "ferry_apply_events_total", "ferry_apply_commands_total",
             "ferry_apply_batches_total", "ferry_apply_dead_letters_total", "ferry_apply_conflicts_total",
             "ferry_apply_latency_seconds_bucket", "ferry_apply_latency_seconds_sum", "ferry_apply_latency_seconds_count",
@@ -66,6 +67,10 @@ final class AgentMeters {
         capture.reconnect();
         capture.filtered("FLUSHALL", "never replicated");
         capture.echo(peer);
+        // a healthy source: not wiped, an hour of backlog headroom (the alerts on them stay quiet)
+        capture.sourceWiped(false);
+        capture.backlogHeadroom(3600 - offset % 60);
+        capture.sourceKeys(10_000 + offset % 100);
 
         ApplyMetrics.Peer fromPeer = apply.peer(peer);
         fromPeer.applied(5, 7, true);

@@ -93,6 +93,15 @@ class HelmChartTest {
     }
 
     @Test
+    void anInstancesOwnCaptureArgumentsReachThatCaptureOnly() {
+        List<Map<String, Object>> objects = render("multi-instance-values.yaml");
+        assertEquals(List.of("capture", "--config", "/etc/ferry/mesh.yaml", "--instance", "ap-2",
+                "--accept-wiped-source", "3f2a9c0d1e8b7a6f5c4d3e2f1a0b9c8d7e6f5a4b"), container(deployment(objects, "ap-2", "capture")).get("args"));
+        assertEquals(List.of("apply", "--config", "/etc/ferry/mesh.yaml", "--instance", "ap-2"), container(deployment(objects, "ap-2", "apply")).get("args"));
+        assertEquals(List.of("capture", "--config", "/etc/ferry/mesh.yaml", "--instance", "ap-1"), container(deployment(objects, "ap-1", "capture")).get("args"));
+    }
+
+    @Test
     void probesCheckHealthzAndReadyzOnEachAgentsMetricsPort() {
         List<Map<String, Object>> objects = render("full-values.yaml");
         Map<String, Integer> expectedPorts = Map.of("eu-1/capture", 9400, "eu-1/apply", 9401, "us-1/capture", 9500, "us-1/apply", 9501);
@@ -185,6 +194,12 @@ class HelmChartTest {
         assertEquals(new TreeSet<>(map(chartValues.get("instances")).keySet()), new TreeSet<>(mesh.instances().keySet()));
         assertEquals(at(chartValues, "kafka", "bootstrap"), mesh.instances().values().stream()
                 .filter(i -> at(chartValues, "instances", i.id(), "kafka") == null).findFirst().orElseThrow().kafka().bootstrap());
+        Object retention = at(chartValues, "kafka", "retentionHours");
+        for (InstanceConfig instance : mesh.instances().values()) {
+            Object own = at(chartValues, "instances", instance.id(), "kafka", "retentionHours");
+            assertEquals(((Number) (own != null ? own : retention != null ? retention : 168)).longValue(), instance.kafka().retentionHours(),
+                    instance.id() + "'s topic retention reaches the mesh file (the chart's default is 168 h)");
+        }
     }
 
     @Test
@@ -308,6 +323,7 @@ class HelmChartTest {
                 Arguments.of("instance id not a DNS label", "instances: {EU_1: {redis: {uri: 'redis://x:6379'}}}", "'EU_1' does not match pattern"),
                 Arguments.of("misspelt key", "replicaCount: 2", "additional properties 'replicaCount' not allowed"),
                 Arguments.of("no Kafka", "kafka: {bootstrap: ''}", "at '/kafka/bootstrap': minLength: got 0, want 1"),
+                Arguments.of("topics that keep nothing", "kafka: {retentionHours: 0}", "at '/kafka/retentionHours': 'not' failed"),
                 Arguments.of("SASL without credentials", "kafka: {sasl: {enabled: true}}", "at '/kafka/sasl/username': minLength: got 0, want 1"),
                 Arguments.of("capture setting out of range", "capture: {settings: {heartbeatMillis: 5000}}",
                         "at '/capture/settings/heartbeatMillis': maximum: got 5,000, want 1,000"),
