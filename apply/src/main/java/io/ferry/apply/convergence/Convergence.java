@@ -85,7 +85,7 @@ public final class Convergence implements AutoCloseable {
         this.metrics = metrics;
         this.history = new WriteHistory(self, MAX_KEYS, mesh.peersOf(self).stream().map(p -> p.id()).toList());
         this.own = new OwnWritesReader(self, mesh.instance(self).kafka(), LOOKBACK);
-        this.requests = new RepairRequestReader(self, mesh.peersOf(self));
+        this.requests = new RepairRequestReader(self, mesh.peersOf(self), LOOKBACK);
     }
 
     /** The applied vector of a record (empty for records of a capture before this release). */

@@ -14,6 +14,7 @@ import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -23,8 +24,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Reads the peers' conflicts topics for requests addressed to this instance: a peer whose copy of a key
  * could not take one of this instance's writes (a TTL renewal after the key expired there, an SMOVE whose
- * source expired there) asks this instance, which holds the value, to re-publish it. Starts at the end
- * of each topic when the agent starts; never blocks the apply loop.
+ * source expired there) asks this instance, which holds the value, to re-publish it. Starts {@code lookback}
+ * back in each topic when the agent starts (a request answered twice only re-publishes the key again);
+ * never blocks the apply loop.
  */
 final class RepairRequestReader implements AutoCloseable {
 
@@ -32,14 +34,16 @@ final class RepairRequestReader implements AutoCloseable {
     private static final long RETRY_NANOS = 5_000_000_000L;
 
     private final String self;
+    private final Duration lookback;
     private final Map<String, KafkaConsumer<byte[], byte[]>> consumers = new LinkedHashMap<>();
     private final Map<String, List<String>> topicsByCluster = new LinkedHashMap<>();
     private final Map<String, Boolean> assigned = new LinkedHashMap<>();
     private final AvroSerde<Conflict> serde = AvroSerde.conflicts();
     private long nextAttempt;
 
-    RepairRequestReader(String self, List<InstanceConfig> peers) {
+    RepairRequestReader(String self, List<InstanceConfig> peers, Duration lookback) {
         this.self = self;
+        this.lookback = lookback;
         for (InstanceConfig peer : peers) {
             KafkaEndpoint kafka = peer.kafka();
             consumers.computeIfAbsent(kafka.bootstrap(), b -> {
@@ -98,8 +102,21 @@ final class RepairRequestReader implements AutoCloseable {
                     infos.forEach(i -> partitions.add(new TopicPartition(topic, i.partition())));
                 }
                 if (!partitions.isEmpty()) {
-                    entry.getValue().assign(partitions);
-                    entry.getValue().seekToEnd(partitions);
+                    KafkaConsumer<byte[], byte[]> consumer = entry.getValue();
+                    consumer.assign(partitions);
+                    // requests made while this agent was down or starting are still answered
+                    long since = System.currentTimeMillis() - lookback.toMillis();
+                    Map<TopicPartition, Long> query = new LinkedHashMap<>();
+                    partitions.forEach(p -> query.put(p, since));
+                    Map<TopicPartition, OffsetAndTimestamp> starts = consumer.offsetsForTimes(query, Duration.ofSeconds(5));
+                    for (TopicPartition partition : partitions) {
+                        OffsetAndTimestamp start = starts.get(partition);
+                        if (start != null) {
+                            consumer.seek(partition, start.offset());
+                        } else {
+                            consumer.seekToEnd(List.of(partition));
+                        }
+                    }
                     assigned.put(entry.getKey(), true);
                 } else {
                     assigned.put(entry.getKey(), false);
