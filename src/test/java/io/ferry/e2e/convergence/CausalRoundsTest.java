@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Writes to one key from several instances that are causally ordered (each writer has already applied
  * the previous write) are never conflicts: 1,000 rounds of "one instance writes, another sees it and
- * writes the same key", on a few keys reused across rounds and every pair of three instances. No
- * conflict may be recorded, and every instance ends with every write, in order.
+ * writes the same key", on a few keys reused across rounds (SET on six strings, RPUSH on four lists)
+ * and every pair of three instances. No conflict may be recorded, and every instance ends with every
+ * write, in order.
  */
 class CausalRoundsTest {
 
@@ -89,7 +90,7 @@ class CausalRoundsTest {
             }
             List<ConflictLog.Entry> recorded = conflicts.read();
             System.out.printf("conflicts: %s%n", ConflictLog.countByClassAndResolution(recorded));
-            assertEquals(List.of(), recorded.stream().limit(20).map(ConcurrentWorkloadTest::describe).toList(),
+            assertEquals(List.of(), recorded.stream().limit(20).map(ConflictLog.Entry::toString).toList(),
                     "causally ordered writes are not concurrent; " + recorded.size() + " conflicts recorded");
         }
     }

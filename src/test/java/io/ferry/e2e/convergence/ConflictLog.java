@@ -3,6 +3,7 @@ package io.ferry.e2e.convergence;
 import io.ferry.e2e.mesh.MeshUnderTest;
 import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.Conflict;
+import io.ferry.schemas.ConflictingWrite;
 import io.ferry.schemas.ReplicationPolicy;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -29,20 +30,40 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  */
 final class ConflictLog implements AutoCloseable {
 
-    /** A conflict as recorded, with the instance whose apply agent recorded it. */
-    record Entry(String applier, Conflict conflict) {
+    /**
+     * A conflict as recorded, with the instance whose apply agent recorded it; only what the tests
+     * check and print is kept (a storm of repairs can record hundreds of thousands).
+     */
+    record Entry(String applier, String key, String type, String resolution, String policy, String winner, Side write, Side other) {
 
-        String key() {
-            ByteBuffer key = conflict.getKey();
-            return key == null ? "" : StandardCharsets.UTF_8.decode(key.duplicate()).toString();
+        static Entry of(String applier, Conflict c) {
+            ByteBuffer key = c.getKey();
+            return new Entry(applier, key == null ? "" : StandardCharsets.UTF_8.decode(key.duplicate()).toString(), c.getType(),
+                    c.getResolution(), c.getPolicy(), c.getWinner(), Side.of(c.getWrite()), Side.of(c.getOther()));
         }
 
-        String type() {
-            return conflict.getType();
+        @Override
+        public String toString() {
+            return "conflict on " + key + " recorded by " + applier + ": " + type + " " + resolution + ", policy '" + policy
+                    + "', winner " + winner + ", write " + write + ", other " + other;
+        }
+    }
+
+    /** One of a conflict's two writes: its origin, source time and command. */
+    record Side(String origin, long timeMillis, String command) {
+
+        static Side of(ConflictingWrite write) {
+            if (write == null) {
+                return null;
+            }
+            String command = write.getCommand() == null ? "?" : write.getCommand().getName() + write.getCommand().getArgs().stream()
+                    .map(a -> " " + StandardCharsets.UTF_8.decode(a.duplicate())).collect(Collectors.joining());
+            return new Side(write.getOrigin(), write.getTimeMillis(), command.length() > 80 ? command.substring(0, 80) + "…" : command);
         }
 
-        String resolution() {
-            return conflict.getResolution();
+        @Override
+        public String toString() {
+            return origin + "@" + timeMillis + " " + command;
         }
     }
 
@@ -84,7 +105,7 @@ final class ConflictLog implements AutoCloseable {
             }
             for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                 String applier = record.topic().substring("ferry.".length(), record.topic().length() - ".conflicts".length());
-                entries.add(new Entry(applier, serde.decode(record.value())));
+                entries.add(Entry.of(applier, serde.decode(record.value())));
             }
         }
         long millis = (System.nanoTime() - start) / 1_000_000;

@@ -6,6 +6,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Every instance's Redis as a test reads it to judge convergence: one connection of its own per
@@ -79,6 +80,22 @@ final class Replicas implements AutoCloseable {
             }
             sleepQuietly(100);
         }
+    }
+
+    /** Milliseconds until every instance holds the same keys under {@code prefix}, if they do within {@code timeout}. */
+    Optional<Long> awaitIdenticalQuietly(String prefix, Duration timeout) {
+        long start = System.nanoTime();
+        do {
+            try {
+                if (differences(prefix).isEmpty()) {
+                    return Optional.of((System.nanoTime() - start) / 1_000_000);
+                }
+            } catch (IllegalStateException e) {
+                // a key changed type under the reader: read again
+            }
+            sleepQuietly(200);
+        } while (System.nanoTime() - start < timeout.toNanos());
+        return Optional.empty();
     }
 
     static void sleepQuietly(long millis) {

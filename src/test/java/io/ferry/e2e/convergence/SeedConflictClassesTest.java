@@ -160,12 +160,12 @@ class SeedConflictClassesTest {
                 Replicas.sleepQuietly(200);
             }
         } while (!found && System.nanoTime() < deadline);
-        recorded.forEach(e -> System.out.println(ConcurrentWorkloadTest.describe(e)));
+        recorded.forEach(System.out::println);
         if (found && diverged == null) {
             return agreed;
         }
         throw new AssertionError((found ? "" : "no " + classes + " conflict recorded for " + prefix + "* by any instance; recorded for it: "
-                + (recorded.isEmpty() ? "nothing" : recorded.stream().map(ConcurrentWorkloadTest::describe).toList()) + "\n")
+                + (recorded.isEmpty() ? "nothing" : recorded.stream().map(ConflictLog.Entry::toString).toList()) + "\n")
                 + (diverged == null ? "" : diverged.getMessage()), diverged);
     }
 
