@@ -210,6 +210,11 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     }
 
     @Override
+    public void sourceTime(long millis) {
+        sink.sourceTime(millis);
+    }
+
+    @Override
     public void applied(String origin, int partition, long offset) {
         sink.applied(origin, partition, offset);
     }

@@ -65,6 +65,10 @@ class CaptureThroughputBenchmark {
             }
 
             @Override
+            public void sourceTime(long millis) {
+            }
+
+            @Override
             public void applied(String origin, int partition, long offset) {
             }
 

@@ -27,6 +27,13 @@ public final class ReplicationPolicy {
      */
     public static final String SOURCE_KEYS_HEADER = "ferry.source.keys";
 
+    /**
+     * Reserved key a conflict repair writes in the same MULTI/EXEC as the key it re-publishes: its value is
+     * the source time of the winning write the repair carries, which the capture gives the published event
+     * (so a repair does not win later conflicts merely by being recent).
+     */
+    public static final String REPAIR_TIME_KEY = "__ferry:repair-time";
+
     /** Prefix of every key Ferry writes into a user's Redis; such keys are never replicated. */
     public static final String RESERVED_PREFIX = "__ferry:";
     private static final byte[] RESERVED_PREFIX_BYTES = RESERVED_PREFIX.getBytes(StandardCharsets.UTF_8);

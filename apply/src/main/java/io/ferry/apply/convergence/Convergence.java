@@ -71,7 +71,7 @@ public final class Convergence implements AutoCloseable {
      * What to run for one key: re-execute {@code reexec} (the winning local write, applied over by {@code loser})
      * or re-publish the current value.
      */
-    private record Repair(Write reexec, Write loser, List<Recorded> recorded) {
+    private record Repair(Write reexec, Write loser, long sourceTime, List<Recorded> recorded) {
     }
 
     private static boolean same(Write a, Write b) {
@@ -179,7 +179,11 @@ public final class Convergence implements AutoCloseable {
         }
         for (io.ferry.schemas.Conflict request : requests.poll()) {
             KeyId key = new KeyId(request.getDb(), bytes(request.getKey()));
-            Repair repair = repairs.computeIfAbsent(key, k -> new Repair(null, null, new ArrayList<>()));
+            long time = request.getWrite() != null ? request.getWrite().getTimeMillis() : 0;
+            Repair repair = repairs.computeIfAbsent(key, k -> new Repair(null, null, time, new ArrayList<>()));
+            if (time > repair.sourceTime()) {
+                repairs.put(key, new Repair(repair.reexec(), repair.loser(), time, repair.recorded()));
+            }
             if (request.getWrite() != null) {
                 repairs.get(key).recorded().add(new Recorded(ConflictType.valueOf(request.getType()), event(request), key,
                         request.getWrite(), null, request.getPolicy(), self, "REPAIRED"));
@@ -225,9 +229,10 @@ public final class Convergence implements AutoCloseable {
         }
         boolean skip = pair.beforeApply() && remote.single() && ConflictClassifier.wholeValue(remoteCommand);
         Write reexec = !pair.beforeApply() && local.single() && ConflictClassifier.wholeValue(localCommand) ? local : null;
-        Repair repair = repairs.computeIfAbsent(key, k -> new Repair(reexec, remote, new ArrayList<>()));
-        if (repair.reexec() != reexec) {
-            repairs.put(key, new Repair(null, remote, repair.recorded()));
+        Repair repair = repairs.computeIfAbsent(key, k -> new Repair(reexec, remote, local.timeMillis(), new ArrayList<>()));
+        if (repair.reexec() != reexec || local.timeMillis() > repair.sourceTime()) {
+            repairs.put(key, new Repair(repair.reexec() == reexec ? reexec : null, remote,
+                    Math.max(repair.sourceTime(), local.timeMillis()), repair.recorded()));
         }
         repairs.get(key).recorded().add(new Recorded(verdict.type(), remote.event(), key, write, other, policy.kind().label(), winner,
                 skip ? "SKIPPED" : "REPAIRED"));
@@ -262,7 +267,15 @@ public final class Convergence implements AutoCloseable {
                     Command command = reexec.event().getCommands().get(0);
                     List<byte[]> args = new ArrayList<>(command.getArgs().size());
                     command.getArgs().forEach(arg -> args.add(bytes(arg)));
-                    reply = redis.call(new RawCommand(command.getName(), args));
+                    redis.call(new RawCommand("MULTI", List.of()));
+                    redis.call(new RawCommand(command.getName(), args));
+                    redis.call(RawCommand.of("SET", ReplicationPolicy.REPAIR_TIME_KEY, Long.toString(repair.sourceTime())));
+                    reply = redis.call(new RawCommand("EXEC", List.of()));
+                    if (reply instanceof List<?> results && !results.isEmpty()) {
+                        reply = results.get(0);
+                    }
+                } else if (repair.sourceTime() > 0) {
+                    reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key(), repair.sourceTime())));
                 } else {
                     reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key())));
                 }

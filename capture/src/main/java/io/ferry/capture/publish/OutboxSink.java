@@ -32,6 +32,8 @@ public final class OutboxSink implements StreamSink {
     private volatile String replid;
     /** What the local apply agent had checkpointed at the current stream position. */
     private AppliedVector applied = AppliedVector.EMPTY;
+    /** Source time of the next published event when it is a repair; 0 otherwise. */
+    private long nextSourceTime;
     private long lastFilterLog;
     private long filteredSinceLog;
 
@@ -102,14 +104,20 @@ public final class OutboxSink implements StreamSink {
         for (byte[] key : keys) {
             keyBuffers.add(ByteBuffer.wrap(key));
         }
-        ChangeEvent event = new ChangeEvent(origin, position(endOffset, endDb), kind, db, body, keyBuffers,
-                Instant.now(), null, null);
+        Instant time = nextSourceTime > 0 ? Instant.ofEpochMilli(nextSourceTime) : Instant.now();
+        nextSourceTime = 0;
+        ChangeEvent event = new ChangeEvent(origin, position(endOffset, endDb), kind, db, body, keyBuffers, time, null, null);
         put(event, true);
     }
 
     @Override
     public void advance(long endOffset, int endDb) throws InterruptedException {
         outbox.put(new Outbox.Advance(position(endOffset, endDb), applied), stopped);
+    }
+
+    @Override
+    public void sourceTime(long millis) {
+        nextSourceTime = millis;
     }
 
     @Override

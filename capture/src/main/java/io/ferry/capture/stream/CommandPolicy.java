@@ -1,6 +1,8 @@
 package io.ferry.capture.stream;
 
 import io.ferry.schemas.ReplicationPolicy;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -21,6 +23,10 @@ public final class CommandPolicy {
 
     /** Publish {@code argv} (already rewritten to absolute TTLs). */
     public record Publish(byte[][] argv, List<byte[]> keys) implements Decision {
+    }
+
+    /** A repair's marker: the block's event takes {@code millis} as its source time; the marker itself is not published. */
+    public record SourceTime(long millis) implements Decision {
     }
 
     /** Not published; counted under {@code command}. */
@@ -66,6 +72,13 @@ public final class CommandPolicy {
             Optional<String> origin = ReplicationPolicy.checkpointOrigin(key);
             if (origin.isPresent()) {
                 return new Echo(origin.get(), 0, -1);
+            }
+        }
+        if (name.equals("SET") && argv.length >= 3 && keys.size() == 1
+                && Arrays.equals(keys.get(0), ReplicationPolicy.REPAIR_TIME_KEY.getBytes(StandardCharsets.UTF_8))) {
+            Long millis = Argv.number(argv[2]);
+            if (millis != null) {
+                return new SourceTime(millis);
             }
         }
         if (NEVER_REPLICATED.contains(name)) {

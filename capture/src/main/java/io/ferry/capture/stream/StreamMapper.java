@@ -35,6 +35,7 @@ public final class StreamMapper {
         final List<CommandPolicy.Echo> checkpoints = new ArrayList<>();
         String echoOrigin;
         boolean hasWrite;
+        long sourceTime;
 
         Block(int db) {
             this.db = db;
@@ -123,6 +124,8 @@ public final class StreamMapper {
                 } else if (decision instanceof CommandPolicy.Echo echo) {
                     block.echoOrigin = echo.origin();
                     block.checkpoints.add(echo);
+                } else if (decision instanceof CommandPolicy.SourceTime time) {
+                    block.sourceTime = time.millis();
                 } else if (decision instanceof CommandPolicy.Filter filter) {
                     block.filtered.add(filter);
                 }
@@ -148,6 +151,9 @@ public final class StreamMapper {
             return;
         }
         EventKind kind = done.commands.size() == 1 ? EventKind.COMMAND : EventKind.TRANSACTION;
+        if (done.sourceTime > 0) {
+            sink.sourceTime(done.sourceTime);
+        }
         sink.publish(kind, done.db, done.commands, done.keys, endOffset, db);
     }
 

@@ -19,6 +19,9 @@ public interface StreamSink {
     void publish(EventKind kind, int db, List<byte[][]> commands, List<byte[]> keys, long endOffset, int endDb)
             throws InterruptedException;
 
+    /** The next {@link #publish} is a conflict repair carrying a write made at {@code millis}: its source time. */
+    void sourceTime(long millis);
+
     /** The position advanced over bytes that produce no event (PING, SELECT, filtered commands, echoes). */
     void advance(long endOffset, int endDb) throws InterruptedException;
 

@@ -20,6 +20,7 @@ class StreamMapperTest {
     private final List<String> echoes = new ArrayList<>();
     private final List<String> positions = new ArrayList<>();
     private final List<String> applied = new ArrayList<>();
+    private final List<Long> sourceTimes = new ArrayList<>();
     private long offset;
 
     private final StreamSink sink = new StreamSink() {
@@ -38,6 +39,11 @@ class StreamMapperTest {
         @Override
         public void filtered(String command, String reason) {
             filtered.add(command);
+        }
+
+        @Override
+        public void sourceTime(long millis) {
+            sourceTimes.add(millis);
         }
 
         @Override
@@ -190,5 +196,12 @@ class StreamMapperTest {
         assertTrue(published.stream().anyMatch(p -> p.startsWith("COMMAND db0 DEL x y ")), published.toString());
         assertTrue(published.contains("TRANSACTION db0 DEL evicted2 keys=evicted2") || published.contains("COMMAND db0 DEL evicted2 keys=evicted2"),
                 published.toString());
+    }
+
+    @Test
+    void aRepairsTimeMarkerGivesItsBlockTheWinningWritesSourceTimeAndIsNotPublished() throws InterruptedException {
+        feed("MULTI", "SET k v", "SET " + ReplicationPolicy.REPAIR_TIME_KEY + " 1700000000123", "EXEC", "SET other 1");
+        assertEquals(List.of("COMMAND db0 SET k v keys=k", "COMMAND db0 SET other 1 keys=other"), published);
+        assertEquals(List.of(1_700_000_000_123L), sourceTimes, "only the repair's block carries a source time");
     }
 }

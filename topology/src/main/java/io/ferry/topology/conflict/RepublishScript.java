@@ -1,5 +1,6 @@
 package io.ferry.topology.conflict;
 
+import io.ferry.schemas.ReplicationPolicy;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -15,10 +16,16 @@ public final class RepublishScript {
 
     public static final String LUA = """
             local key = KEYS[1]
+            local function mark()
+              if #KEYS > 1 then
+                redis.call('SET', KEYS[2], ARGV[1])
+              end
+            end
             local payload = redis.call('DUMP', key)
             if not payload then
               redis.call('SET', key, '')
               redis.call('DEL', key)
+              mark()
               return 0
             end
             local expireAt = 0
@@ -37,14 +44,25 @@ public final class RepublishScript {
             else
               redis.call('RESTORE', key, expireAt, payload, 'REPLACE', 'ABSTTL')
             end
+            mark()
             return 1
             """;
 
     private RepublishScript() {
     }
 
-    /** {@code EVAL <script> 1 <key>} as raw arguments (after the command name). */
+    /** {@code EVAL <script> 1 <key>} as raw arguments (after the command name): published with the current time. */
     public static List<byte[]> evalArgs(byte[] key) {
         return List.of(LUA.getBytes(StandardCharsets.UTF_8), "1".getBytes(StandardCharsets.US_ASCII), key);
+    }
+
+    /**
+     * The same, published with {@code sourceTimeMillis} as its source time (the winning write's, see
+     * {@link ReplicationPolicy#REPAIR_TIME_KEY}): a repair then wins or loses later conflicts as that write would.
+     */
+    public static List<byte[]> evalArgs(byte[] key, long sourceTimeMillis) {
+        return List.of(LUA.getBytes(StandardCharsets.UTF_8), "2".getBytes(StandardCharsets.US_ASCII), key,
+                ReplicationPolicy.REPAIR_TIME_KEY.getBytes(StandardCharsets.UTF_8),
+                Long.toString(sourceTimeMillis).getBytes(StandardCharsets.US_ASCII));
     }
 }
