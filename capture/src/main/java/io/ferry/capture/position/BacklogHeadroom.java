@@ -5,14 +5,14 @@ import java.util.ArrayDeque;
 /**
  * How long the capture could be away before its position leaves the source's replication backlog (and
  * the next connection becomes a full resync): the backlog's free room divided by the source's write
- * rate, the growth of {@code master_repl_offset} over the last 30 seconds. Fed by the INFO poller;
+ * rate, the growth of {@code master_repl_offset} over the last 10 seconds. Fed by the INFO poller;
  * not thread-safe (one poller thread).
  */
 public final class BacklogHeadroom {
 
     /** Reported when the source is idle or the backlog holds more than a day of its writes. */
     public static final double CAP_SECONDS = 86_400;
-    private static final long WINDOW_NANOS = 30_000_000_000L;
+    private static final long WINDOW_NANOS = 10_000_000_000L;
     private static final long MIN_SPAN_NANOS = 1_000_000_000L;
     private static final long REPEAT_WARNING_NANOS = 600_000_000_000L;
 

@@ -24,10 +24,10 @@ class BacklogHeadroomTest {
     }
 
     @Test
-    void anIdleSourceIsCappedAtADayAndTheRateFollowsTheLastThirtySeconds() {
+    void anIdleSourceIsCappedAtADayAndTheRateFollowsTheLastTenSeconds() {
         BacklogHeadroom headroom = new BacklogHeadroom();
-        for (int i = 0; i <= 60; i++) {
-            headroom.observe(i * S, "r", i < 30 ? i * 1_000_000L : 30_000_000L);
+        for (int i = 0; i <= 30; i++) {
+            headroom.observe(i * S, "r", i < 15 ? i * 1_000_000L : 15_000_000L);
         }
         assertEquals(0, headroom.bytesPerSecond(), 1e-6, "the burst is older than the window");
         assertEquals(BacklogHeadroom.CAP_SECONDS, headroom.seconds(1 << 20, 0));
