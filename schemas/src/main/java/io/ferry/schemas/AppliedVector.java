@@ -21,10 +21,26 @@ public final class AppliedVector {
     public static final AppliedVector EMPTY = new AppliedVector(new TreeMap<>());
 
     private final TreeMap<String, Long> offsets;
+    /** The entries split once, for lookups that build no strings (the apply agent asks for every record). */
+    private final String[] origins;
+    private final int[] partitions;
+    private final long[] values;
     private byte[] encoded;
 
     private AppliedVector(TreeMap<String, Long> offsets) {
         this.offsets = offsets;
+        int n = offsets.size();
+        this.origins = new String[n];
+        this.partitions = new int[n];
+        this.values = new long[n];
+        int i = 0;
+        for (Map.Entry<String, Long> entry : offsets.entrySet()) {
+            int colon = entry.getKey().lastIndexOf(':');
+            origins[i] = entry.getKey().substring(0, colon);
+            partitions[i] = Integer.parseInt(entry.getKey().substring(colon + 1));
+            values[i] = entry.getValue();
+            i++;
+        }
     }
 
     public static AppliedVector of(Map<String, Long> offsets) {
@@ -38,8 +54,12 @@ public final class AppliedVector {
 
     /** Last offset of {@code origin}'s partition applied, -1 when nothing was. */
     public long applied(String origin, int partition) {
-        Long offset = offsets.get(entry(origin, partition));
-        return offset == null ? -1 : offset;
+        for (int i = 0; i < origins.length; i++) {
+            if (partitions[i] == partition && origins[i].equals(origin)) {
+                return values[i];
+            }
+        }
+        return -1;
     }
 
     /** This vector with {@code origin:partition} moved to {@code offset} (never backwards); itself when nothing changes. */

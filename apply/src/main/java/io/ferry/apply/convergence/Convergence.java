@@ -59,6 +59,7 @@ public final class Convergence implements AutoCloseable {
     private final ChangeEventDecoder decoder = new ChangeEventDecoder();
     private final Map<KeyId, Repair> repairs = new LinkedHashMap<>();
     private byte[] lastHeader;
+    private ConsumerRecord<byte[], byte[]> lastRecord;
     private AppliedVector lastVector = AppliedVector.EMPTY;
     private long nextSweep = System.nanoTime();
 
@@ -90,6 +91,10 @@ public final class Convergence implements AutoCloseable {
 
     /** The applied vector of a record (empty for records of a capture before this release). */
     public AppliedVector vectorOf(ConsumerRecord<byte[], byte[]> record) {
+        if (record == lastRecord) {
+            return lastVector; // the causal check and the admission read the same record
+        }
+        lastRecord = record;
         Header header = record.headers().lastHeader(ReplicationPolicy.APPLIED_HEADER);
         byte[] value = header == null ? null : header.value();
         if (value == null) {

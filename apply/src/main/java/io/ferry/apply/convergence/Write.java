@@ -52,6 +52,6 @@ public record Write(String origin, int partition, long offset, long timeMillis, 
     }
 
     boolean sameAs(Write other) {
-        return origin.equals(other.origin) && partition == other.partition && offset == other.offset;
+        return offset == other.offset && partition == other.partition && origin.equals(other.origin);
     }
 }
