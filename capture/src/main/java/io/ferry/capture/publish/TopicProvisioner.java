@@ -95,13 +95,14 @@ public final class TopicProvisioner {
                                 TopicConfig.RETENTION_MS_CONFIG, Long.toString(retentionMs))),
                 new NewTopic(offsets, Optional.of(1), Optional.empty())
                         .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT))));
-        TopicDescription description = admin.describeTopics(List.of(changes)).allTopicNames().get(30, TimeUnit.SECONDS).get(changes);
+        TopicDescription description = untilKnown(() -> admin.describeTopics(List.of(changes)).allTopicNames()
+                .get(30, TimeUnit.SECONDS).get(changes));
         if (description.partitions().size() < shards) {
             throw new IllegalStateException("topic " + changes + " has " + description.partitions().size()
                     + " partitions, the source has " + shards + " shards; add partitions");
         }
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, changes);
-        Config config = admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS).get(resource);
+        Config config = untilKnown(() -> admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS).get(resource));
         ConfigEntry entry = config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
         if (entry == null || Long.parseLong(entry.value()) < recordLimit(maxRecordBytes)) {
             log.info("raising max.message.bytes of {} from {} to {}", changes, entry == null ? "?" : entry.value(), limit);
@@ -110,6 +111,27 @@ public final class TopicProvisioner {
                     .all().get(30, TimeUnit.SECONDS);
         }
         checkRetention(admin, resource, config, retentionMs);
+    }
+
+    /** An admin call that can run before a just-created topic has reached every broker's metadata. */
+    private interface AdminCall<T> {
+        T call() throws ExecutionException, InterruptedException, TimeoutException;
+    }
+
+    /** Runs {@code call}, retrying for up to 15 s while the broker does not know the new topic yet. */
+    private static <T> T untilKnown(AdminCall<T> call) throws ExecutionException, InterruptedException, TimeoutException {
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (true) {
+            try {
+                return call.call();
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                        || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
+        }
     }
 
     private static void checkRetention(Admin admin, ConfigResource resource, Config config, long retentionMs)
