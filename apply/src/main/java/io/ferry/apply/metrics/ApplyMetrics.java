@@ -26,6 +26,7 @@ public final class ApplyMetrics {
         private final Counter commands;
         private final Counter batches;
         private final Timer latency;
+        private final Counter causalWaits;
         private final AtomicLong lagRecords = new AtomicLong();
         private final AtomicLong newestCaptureMillis = new AtomicLong(-1);
         private volatile boolean caughtUp;
@@ -41,6 +42,9 @@ public final class ApplyMetrics {
             latency = Timer.builder("ferry.apply.latency").description("Time from the source capture of an event to its apply on this instance")
                     .tags("instance", instance, "peer", peer).publishPercentileHistogram()
                     .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(10)).register(registry);
+            causalWaits = Counter.builder("ferry.apply.causal.waits")
+                    .description("Times a peer's event waited for another peer's events its origin had applied first")
+                    .tags("instance", instance, "peer", peer).register(registry);
             // A restarted service in the same registry (tests, embedding) must own the gauges, not its predecessor.
             registry.find("ferry.apply.lag.records").tags("instance", instance, "peer", peer).meters().forEach(registry::remove);
             registry.find("ferry.apply.lag.seconds").tags("instance", instance, "peer", peer).meters().forEach(registry::remove);
@@ -94,9 +98,7 @@ public final class ApplyMetrics {
 
         /** An event held back until the writes its origin had applied before it are applied here too. */
         public void causalWait() {
-            causalWaits.computeIfAbsent(peer, k -> Counter.builder("ferry.apply.causal.waits")
-                    .description("Times a peer's event waited for another peer's events its origin had applied first")
-                    .tags("instance", instance, "peer", peer).register(registry)).increment();
+            causalWaits.increment();
         }
 
         /**
@@ -123,7 +125,6 @@ public final class ApplyMetrics {
     private final Map<String, Counter> deadLetters = new ConcurrentHashMap<>();
     private final Map<String, Counter> conflicts = new ConcurrentHashMap<>();
     private final Map<String, Counter> resolutions = new ConcurrentHashMap<>();
-    private final Map<String, Counter> causalWaits = new ConcurrentHashMap<>();
     private final Counter reconnects;
     private final Counter repairsOk;
     private final Counter repairsFailed;
