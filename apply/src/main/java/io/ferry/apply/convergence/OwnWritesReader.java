@@ -73,24 +73,30 @@ final class OwnWritesReader implements AutoCloseable {
                 return false;
             }
             List<TopicPartition> partitions = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
-            consumer.assign(partitions);
-            long since = System.currentTimeMillis() - lookback.toMillis();
-            Map<TopicPartition, OffsetAndTimestamp> starts = consumer.offsetsForTimes(
-                    partitions.stream().collect(java.util.stream.Collectors.toMap(p -> p, p -> since)), Duration.ofSeconds(5));
-            for (TopicPartition partition : partitions) {
-                OffsetAndTimestamp start = starts.get(partition);
-                if (start != null) {
-                    consumer.seek(partition, start.offset());
-                } else {
-                    consumer.seekToEnd(List.of(partition));
-                }
-            }
+            assignFrom(consumer, partitions, lookback);
             assigned = true;
             LOG.info("conflict detection reads local writes from {} (from {} s back)", topic, lookback.toSeconds());
             return true;
         } catch (RuntimeException e) {
             LOG.debug("own changes topic {} not readable yet: {}", topic, e.toString());
             return false;
+        }
+    }
+
+    /** Assigns {@code partitions} and positions each at its first record of the last {@code lookback} (the end if none). */
+    static void assignFrom(KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions, Duration lookback) {
+        consumer.assign(partitions);
+        long since = System.currentTimeMillis() - lookback.toMillis();
+        Map<TopicPartition, Long> query = new java.util.LinkedHashMap<>();
+        partitions.forEach(p -> query.put(p, since));
+        Map<TopicPartition, OffsetAndTimestamp> starts = consumer.offsetsForTimes(query, Duration.ofSeconds(5));
+        for (TopicPartition partition : partitions) {
+            OffsetAndTimestamp start = starts.get(partition);
+            if (start != null) {
+                consumer.seek(partition, start.offset());
+            } else {
+                consumer.seekToEnd(List.of(partition));
+            }
         }
     }
 

@@ -14,7 +14,6 @@ import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -102,21 +101,8 @@ final class RepairRequestReader implements AutoCloseable {
                     infos.forEach(i -> partitions.add(new TopicPartition(topic, i.partition())));
                 }
                 if (!partitions.isEmpty()) {
-                    KafkaConsumer<byte[], byte[]> consumer = entry.getValue();
-                    consumer.assign(partitions);
                     // requests made while this agent was down or starting are still answered
-                    long since = System.currentTimeMillis() - lookback.toMillis();
-                    Map<TopicPartition, Long> query = new LinkedHashMap<>();
-                    partitions.forEach(p -> query.put(p, since));
-                    Map<TopicPartition, OffsetAndTimestamp> starts = consumer.offsetsForTimes(query, Duration.ofSeconds(5));
-                    for (TopicPartition partition : partitions) {
-                        OffsetAndTimestamp start = starts.get(partition);
-                        if (start != null) {
-                            consumer.seek(partition, start.offset());
-                        } else {
-                            consumer.seekToEnd(List.of(partition));
-                        }
-                    }
+                    OwnWritesReader.assignFrom(entry.getValue(), partitions, lookback);
                     assigned.put(entry.getKey(), true);
                 } else {
                     assigned.put(entry.getKey(), false);

@@ -66,11 +66,7 @@ public final class WriteHistory {
                 writes = new KeyWrites();
                 put(key, writes);
             } else {
-                boolean seen = false;
-                for (Write applied : writes.applied) {
-                    seen |= applied.sameAs(write);
-                }
-                if (seen) {
+                if (holds(writes, write)) {
                     continue; // read again after a reconnect: already judged
                 }
                 Write local = writes.local;
@@ -97,11 +93,7 @@ public final class WriteHistory {
                 writes = new KeyWrites();
                 put(key, writes);
             }
-            boolean seen = false;
-            for (Write applied : writes.applied) {
-                seen |= applied.sameAs(write);
-            }
-            if (seen) {
+            if (holds(writes, write)) {
                 continue;
             }
             Write local = writes.local;
@@ -211,6 +203,15 @@ public final class WriteHistory {
 
     private void put(KeyId key, KeyWrites writes) {
         keys.put(key, writes);
+    }
+
+    private static boolean holds(KeyWrites writes, Write write) {
+        for (Write applied : writes.applied) {
+            if (applied.sameAs(write)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void addApplied(KeyWrites writes, Write write) {
