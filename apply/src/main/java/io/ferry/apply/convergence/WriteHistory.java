@@ -61,18 +61,13 @@ public final class WriteHistory {
     public List<Pair> remote(Write write, List<KeyId> touched) {
         List<Pair> pairs = new ArrayList<>(0);
         for (KeyId key : touched) {
-            KeyWrites writes = keys.get(key);
-            if (writes == null) {
-                writes = new KeyWrites();
-                put(key, writes);
-            } else {
-                if (holds(writes, write)) {
-                    continue; // read again after a reconnect: already judged
-                }
-                Write local = writes.local;
-                if (local != null && local.offset() > write.applied().applied(self, local.partition())) {
-                    pairs.add(new Pair(key, write, local, true));
-                }
+            KeyWrites writes = writesOf(key);
+            if (holds(writes, write)) {
+                continue; // read again after a reconnect: already judged
+            }
+            Write local = writes.local;
+            if (local != null && local.offset() > write.applied().applied(self, local.partition())) {
+                pairs.add(new Pair(key, write, local, true));
             }
             addApplied(writes, write);
         }
@@ -88,11 +83,7 @@ public final class WriteHistory {
     public List<Pair> replayed(Write write, List<KeyId> touched) {
         List<Pair> pairs = new ArrayList<>(0);
         for (KeyId key : touched) {
-            KeyWrites writes = keys.get(key);
-            if (writes == null) {
-                writes = new KeyWrites();
-                put(key, writes);
-            }
+            KeyWrites writes = writesOf(key);
             if (holds(writes, write)) {
                 continue;
             }
@@ -111,11 +102,7 @@ public final class WriteHistory {
     public List<Pair> local(Write write, List<KeyId> touched) {
         List<Pair> pairs = new ArrayList<>(0);
         for (KeyId key : touched) {
-            KeyWrites writes = keys.get(key);
-            if (writes == null) {
-                writes = new KeyWrites();
-                put(key, writes);
-            }
+            KeyWrites writes = writesOf(key);
             for (Iterator<Write> it = writes.applied.iterator(); it.hasNext(); ) {
                 Write applied = it.next();
                 boolean appliedAfter = applied.offset() > write.applied().applied(applied.origin(), applied.partition());
@@ -201,8 +188,8 @@ public final class WriteHistory {
         return bytes;
     }
 
-    private void put(KeyId key, KeyWrites writes) {
-        keys.put(key, writes);
+    private KeyWrites writesOf(KeyId key) {
+        return keys.computeIfAbsent(key, k -> new KeyWrites());
     }
 
     private static boolean holds(KeyWrites writes, Write write) {
