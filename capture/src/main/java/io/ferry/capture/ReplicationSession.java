@@ -215,6 +215,11 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     }
 
     @Override
+    public void keyExpiries(io.ferry.schemas.KeyExpiries expiries) {
+        sink.keyExpiries(expiries);
+    }
+
+    @Override
     public void applied(String origin, int partition, long offset) {
         sink.applied(origin, partition, offset);
     }

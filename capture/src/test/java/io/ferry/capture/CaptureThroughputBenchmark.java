@@ -69,6 +69,10 @@ class CaptureThroughputBenchmark {
             }
 
             @Override
+            public void keyExpiries(io.ferry.schemas.KeyExpiries expiries) {
+            }
+
+            @Override
             public void applied(String origin, int partition, long offset) {
             }
 

@@ -67,7 +67,9 @@ public final class TestServers {
     public static Path tempDir(String prefix) {
         try {
             Path dir = Files.createTempDirectory("ferry-" + prefix + "-");
-            STARTED.add(() -> deleteTree(dir));
+            if (!Boolean.getBoolean("ferry.test.keepDirs")) { // kept for a failure's logs: -Dferry.test.keepDirs=true
+                STARTED.add(() -> deleteTree(dir));
+            }
             return dir;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -26,6 +26,13 @@ public final class ReplicationPolicy {
      * full resync under a new replication id to tell a wiped source from a failover.
      */
     public static final String SOURCE_KEYS_HEADER = "ferry.source.keys";
+    /**
+     * Header of a change event whose keys had a TTL on the origin after the write ({@link KeyExpiries}:
+     * key index → absolute expiry). A peer whose own copy expired a moment before the write arrived
+     * would otherwise create the key anew, without a TTL, while the origin's copy expires: it applies
+     * the origin's expiry with the write instead.
+     */
+    public static final String EXPIRY_HEADER = "ferry.expiry";
 
     /**
      * Reserved key a conflict repair writes in the same MULTI/EXEC as the key it re-publishes: its value is

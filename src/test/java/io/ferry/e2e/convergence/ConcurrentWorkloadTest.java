@@ -140,7 +140,10 @@ class ConcurrentWorkloadTest {
                     .orElse("they still differed " + LATE_CONVERGENCE.toSeconds() + " s later");
             AssertionError failure = new AssertionError(notConverged.getMessage() + "\n" + lag + "\n" + later, notConverged);
             try {
-                printFigures(policy.kind().label(), load, conflicts.read(e -> e.key().startsWith(ns)), replicas.differences(ns));
+                Map<String, Map<String, Snapshot.Value>> diverged = replicas.differences(ns);
+                printFigures(policy.kind().label(), load, conflicts.read(e -> e.key().startsWith(ns)), diverged);
+                conflicts.read(e -> diverged.containsKey(e.key())).forEach(System.out::println);
+                System.out.print(KeyHistory.of(mesh, diverged.keySet()));
             } catch (RuntimeException | AssertionError e) {
                 failure.addSuppressed(e);
             }

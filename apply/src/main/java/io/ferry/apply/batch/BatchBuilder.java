@@ -5,12 +5,17 @@ import io.ferry.apply.redis.RawCommand;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.EventKind;
+import io.ferry.schemas.KeyExpiries;
+import io.ferry.schemas.ReplicationPolicy;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Header;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns consecutive records of one peer partition into one {@link EventBatch}:
@@ -19,6 +24,9 @@ import org.apache.kafka.common.errors.SerializationException;
 public final class BatchBuilder {
 
     private static final byte[] ZERO = "0".getBytes(StandardCharsets.US_ASCII);
+    private static final Logger LOG = LoggerFactory.getLogger(BatchBuilder.class);
+    /** A batch is applied well within this after it is built; an expiry this close is applied with the write. */
+    static final long EXPIRY_MARGIN_MILLIS = 2_000;
 
     /** Decides whether a peer's COMMAND or TRANSACTION is applied here (conflict settlement may skip it). */
     @FunctionalInterface
@@ -93,6 +101,7 @@ public final class BatchBuilder {
                         body.add(toRaw(command));
                         sources.add(new EventBatch.Source(event, offset, command));
                     }
+                    expireWithOrigin(record, event, body, sources);
                 }
                 case SNAPSHOT_CHUNK -> {
                     if (event.getChunk() == null) {
@@ -125,6 +134,36 @@ public final class BatchBuilder {
             sources.add(null);
         }
         return new EventBatch(state, body, sources, events, rejections, checkpoint, consumed);
+    }
+
+    /**
+     * Keys the origin still held with a TTL after the write, but whose TTL has run out here, or will by the
+     * time the batch runs: this instance's copy expired a moment before the write arrived, so the write just
+     * made the key anew without a TTL, while the origin's copy is about to expire. Applying the origin's
+     * expiry in the same block makes this copy go as the origin's does. (The expiry is sent only while it
+     * is certain; see {@link ReplicationPolicy#EXPIRY_HEADER}.)
+     */
+    private static void expireWithOrigin(ConsumerRecord<byte[], byte[]> record, ChangeEvent event, List<RawCommand> body,
+                                         List<EventBatch.Source> sources) {
+        Header header = record.headers().lastHeader(ReplicationPolicy.EXPIRY_HEADER);
+        if (header == null || header.value() == null) {
+            return;
+        }
+        KeyExpiries expiries;
+        try {
+            expiries = KeyExpiries.decode(header.value());
+        } catch (IllegalArgumentException e) {
+            LOG.warn("record {}-{}@{}: {}; applied without it", record.topic(), record.partition(), record.offset(), e.getMessage());
+            return;
+        }
+        long soon = System.currentTimeMillis() + EXPIRY_MARGIN_MILLIS;
+        expiries.byIndex().forEach((index, at) -> {
+            if (at <= soon && index < event.getKeys().size()) {
+                body.add(new RawCommand("PEXPIREAT", List.of(ChunkAssembler.bytes(event.getKeys().get(index)),
+                        Long.toString(at).getBytes(StandardCharsets.US_ASCII))));
+                sources.add(null);
+            }
+        });
     }
 
     private void replayed(ConsumerRecord<byte[], byte[]> record) {

@@ -127,11 +127,11 @@ public final class Convergence implements AutoCloseable {
         observe(event.getOrigin(), vector);
         Write write = Write.of(event, record.partition(), record.offset(), vector);
         List<WriteHistory.Pair> pairs = history.remote(write, keysOf(event));
-        boolean skip = !pairs.isEmpty() && write.single();
-        for (WriteHistory.Pair pair : pairs) {
-            skip &= settle(pair);
+        if (pairs.isEmpty()) {
+            return true;
         }
-        return !skip;
+        boolean skip = settleEach(pairs); // every pair is settled, whatever the event
+        return !(skip && write.single());
     }
 
     /**
@@ -140,9 +140,7 @@ public final class Convergence implements AutoCloseable {
      */
     public void replayed(ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
         Write write = Write.of(event, record.partition(), record.offset(), vectorOf(record));
-        for (WriteHistory.Pair pair : history.replayed(write, keysOf(event))) {
-            settle(pair);
-        }
+        settleEach(history.replayed(write, keysOf(event)));
     }
 
     /**
@@ -174,9 +172,7 @@ public final class Convergence implements AutoCloseable {
             EventKind kind = event.getKind();
             if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION) {
                 Write write = Write.of(event, record.partition(), record.offset(), vector);
-                for (WriteHistory.Pair pair : history.local(write, keysOf(event))) {
-                    settle(pair);
-                }
+                settleEach(history.local(write, keysOf(event)));
             }
             if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION || kind == EventKind.HEARTBEAT) {
                 history.ownProgress(vector);
@@ -203,35 +199,81 @@ public final class Convergence implements AutoCloseable {
             long evicted = history.takeEvicted();
             if (evicted > 0) {
                 metrics.windowEvicted((int) Math.min(Integer.MAX_VALUE, evicted));
-                LOG.warn("conflict detection forgot {} keys' writes (more than {} keys or {} MiB of writes not yet passed by every"
-                        + " peer and this instance's own stream; is every instance's capture running?)", evicted, MAX_KEYS,
-                        WriteHistory.DEFAULT_MAX_BYTES >> 20);
+                LOG.warn("conflict detection forgot {} writes (more than {} keys, {} MiB of writes or {} writes to one key not yet"
+                        + " passed by every peer and this instance's own stream; is every instance's capture running?)", evicted, MAX_KEYS,
+                        WriteHistory.DEFAULT_MAX_BYTES >> 20, WriteHistory.MAX_WRITES_PER_KEY);
             }
         }
     }
 
     /**
-     * Decides one pair; true when the remote write should be skipped (this instance wins and applying a
-     * whole-value loser would erase its value).
+     * Settles the pairs one write completed (one write on one side, several on the other), key by key;
+     * true when every key says the remote write should be skipped.
      */
-    private boolean settle(WriteHistory.Pair pair) {
-        KeyId key = pair.key();
+    private boolean settleEach(List<WriteHistory.Pair> pairs) {
+        boolean skip = true;
+        int from = 0;
+        for (int i = 1; i <= pairs.size(); i++) {
+            if (i == pairs.size() || !pairs.get(i).key().equals(pairs.get(from).key())) {
+                skip &= settle(pairs.subList(from, i));
+                from = i;
+            }
+        }
+        return skip;
+    }
+
+    /** One pair as judged: its class and the winning instance (null when it commutes or is only reported). */
+    private record Judged(WriteHistory.Pair pair, ConflictClassifier.Verdict verdict, String winner) {
+    }
+
+    /**
+     * Decides the pairs of one write with one or several writes of the other side to one key, recorded as
+     * one conflict. A peer's write against several local writes is judged against the latest local write it
+     * clashes with (the one the peer's origin also finds deciding); a local write against several peer
+     * writes is settled here if it wins against any of them. True when the remote write should be skipped
+     * (this instance wins and applying a whole-value loser would erase its value).
+     */
+    private boolean settle(List<WriteHistory.Pair> pairs) {
+        KeyId key = pairs.get(0).key();
+        ConflictPolicy policy = rules.policyFor(key.key());
+        boolean oneRemote = pairs.get(0).remote() == pairs.get(pairs.size() - 1).remote();
+        Judged won = null;
+        Judged clash = null;
+        Judged last = null;
+        for (WriteHistory.Pair pair : pairs) {
+            ConflictClassifier.Verdict verdict = ConflictClassifier.classify(pair.remote().commandFor(key.key()), pair.local().commandFor(key.key()));
+            String winner = verdict.commutes() ? null : policy.winner(new ConflictPolicy.Write(pair.local().origin(), pair.local().timeMillis()),
+                    new ConflictPolicy.Write(pair.remote().origin(), pair.remote().timeMillis()));
+            last = new Judged(pair, verdict, winner);
+            if (!verdict.commutes()) {
+                clash = last;
+                if (self.equals(winner)) {
+                    won = last;
+                }
+            }
+        }
+        if (oneRemote) {
+            won = clash != null && self.equals(clash.winner()) ? clash : null;
+        }
+        if (won == null) {
+            // commuting, report only, or the peer wins: its origin settles the pair
+            Judged decisive = clash != null ? clash : last;
+            Write remote = decisive.pair().remote();
+            Write local = decisive.pair().local();
+            conflicts.publishConcurrent(decisive.verdict().type(), remote.event(), key.db(), key.key(), describe(remote, remote.commandFor(key.key())),
+                    describe(local, local.commandFor(key.key())), policy.kind().label(), decisive.winner(),
+                    decisive.verdict().commutes() ? "COMMUTES" : "RECORDED");
+            return false;
+        }
+        WriteHistory.Pair pair = won.pair();
         Write remote = pair.remote();
         Write local = pair.local();
         Command remoteCommand = remote.commandFor(key.key());
         Command localCommand = local.commandFor(key.key());
-        ConflictClassifier.Verdict verdict = ConflictClassifier.classify(remoteCommand, localCommand);
-        ConflictPolicy policy = rules.policyFor(key.key());
+        ConflictClassifier.Verdict verdict = won.verdict();
         ConflictingWrite write = describe(remote, remoteCommand);
         ConflictingWrite other = describe(local, localCommand);
-        String winner = verdict.commutes() ? null : policy.winner(
-                new ConflictPolicy.Write(local.origin(), local.timeMillis()), new ConflictPolicy.Write(remote.origin(), remote.timeMillis()));
-        if (winner == null || !winner.equals(self)) {
-            // commuting, report only, or the peer wins: its origin settles the pair
-            String resolution = verdict.commutes() ? "COMMUTES" : "RECORDED";
-            conflicts.publishConcurrent(verdict.type(), remote.event(), key.db(), key.key(), write, other, policy.kind().label(), winner, resolution);
-            return false;
-        }
+        String winner = won.winner();
         boolean skip = pair.beforeApply() && remote.single() && ConflictClassifier.wholeValue(remoteCommand);
         Write reexec = !pair.beforeApply() && local.single() && ConflictClassifier.wholeValue(localCommand) ? local : null;
         Repair repair = repairs.computeIfAbsent(key, k -> new Repair(reexec, remote, local.timeMillis(), new ArrayList<>()));

@@ -90,13 +90,11 @@ final class OwnWritesReader implements AutoCloseable {
         Map<TopicPartition, Long> query = new java.util.LinkedHashMap<>();
         partitions.forEach(p -> query.put(p, since));
         Map<TopicPartition, OffsetAndTimestamp> starts = consumer.offsetsForTimes(query, Duration.ofSeconds(5));
+        // the end as of now, not as of the first fetch (seekToEnd is lazy and would skip what arrives meanwhile)
+        Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(5));
         for (TopicPartition partition : partitions) {
             OffsetAndTimestamp start = starts.get(partition);
-            if (start != null) {
-                consumer.seek(partition, start.offset());
-            } else {
-                consumer.seekToEnd(List.of(partition));
-            }
+            consumer.seek(partition, start != null ? start.offset() : ends.get(partition));
         }
     }
 

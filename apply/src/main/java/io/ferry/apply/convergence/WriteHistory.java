@@ -9,13 +9,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The recent writes conflict detection needs, per key, on one instance ({@code self}): the last local
- * write (until every peer has applied it) and the peers' writes applied here (until a local write
- * shows this instance's own stream has passed them). A pair is concurrent iff neither origin had applied
+ * The recent writes conflict detection needs, per key, on one instance ({@code self}): the local writes
+ * (until every peer has applied them) and the peers' writes applied here (until a local write shows this
+ * instance's own stream has passed them). Every local write a peer's write had not seen is paired with
+ * it, not only the last: an earlier one may clash where the last one commutes (ZADD m1 then ZADD m2 here
+ * against ZINCRBY m1 there). A pair is concurrent iff neither origin had applied
  * the other when it wrote; this class finds every such pair whichever of the two this agent learns of
  * last: a peer's write before it is applied ({@link #remote}), or a local write when it is read back from
  * the own changes topic ({@link #local}). Bounded by {@code maxKeys} keys and about {@code maxBytes} of
- * retained writes, and {@link #MAX_APPLIED_PER_KEY} peer writes per key (least recently written keys and a
+ * retained writes, and {@link #MAX_WRITES_PER_KEY} local and as many peer writes per key (least recently written keys and a
  * key's oldest writes are forgotten first, and counted).
  * Single-threaded.
  */
@@ -25,12 +27,13 @@ public final class WriteHistory {
     public record Pair(KeyId key, Write remote, Write local, boolean beforeApply) {
     }
 
-    /** Peer writes kept per key while this instance's own stream has not passed them. */
-    static final int MAX_APPLIED_PER_KEY = 64;
+    /** Local writes, and peer writes, kept per key while they can still be part of a pair. */
+    static final int MAX_WRITES_PER_KEY = 64;
     public static final long DEFAULT_MAX_BYTES = 64L * 1024 * 1024;
 
     private static final class KeyWrites {
-        Write local;
+        /** In this instance's stream order. */
+        final List<Write> locals = new ArrayList<>(1);
         final List<Write> applied = new ArrayList<>(2);
         long bytes;
     }
@@ -65,11 +68,12 @@ public final class WriteHistory {
             if (holds(writes, write)) {
                 continue; // read again after a reconnect: already judged
             }
-            Write local = writes.local;
-            if (local != null && local.offset() > write.applied().applied(self, local.partition())) {
-                pairs.add(new Pair(key, write, local, true));
+            for (Write local : writes.locals) {
+                if (local.offset() > write.applied().applied(self, local.partition())) {
+                    pairs.add(new Pair(key, write, local, true));
+                }
             }
-            addApplied(writes, write);
+            add(writes, writes.applied, write);
         }
         trim();
         return pairs;
@@ -87,12 +91,13 @@ public final class WriteHistory {
             if (holds(writes, write)) {
                 continue;
             }
-            Write local = writes.local;
-            if (local != null && local.applied().applied(write.origin(), write.partition()) < write.offset()
-                    && write.applied().applied(self, local.partition()) < local.offset()) {
-                pairs.add(new Pair(key, write, local, false));
+            for (Write local : writes.locals) {
+                if (local.applied().applied(write.origin(), write.partition()) < write.offset()
+                        && write.applied().applied(self, local.partition()) < local.offset()) {
+                    pairs.add(new Pair(key, write, local, false));
+                }
             }
-            addApplied(writes, write);
+            add(writes, writes.applied, write);
         }
         trim();
         return pairs;
@@ -114,11 +119,7 @@ public final class WriteHistory {
                     release(writes, applied);
                 }
             }
-            if (writes.local != null) {
-                release(writes, writes.local);
-            }
-            writes.local = write;
-            hold(writes, write);
+            add(writes, writes.locals, write);
         }
         trim();
         return pairs;
@@ -130,10 +131,10 @@ public final class WriteHistory {
         return writes == null || writes.applied.isEmpty() ? null : writes.applied.get(writes.applied.size() - 1);
     }
 
-    /** Last local write to {@code key} known, or null. */
+    /** Last local write to {@code key} that some peer may not have applied yet, or null. */
     public Write lastLocal(KeyId key) {
         KeyWrites writes = keys.get(key);
-        return writes == null ? null : writes.local;
+        return writes == null || writes.locals.isEmpty() ? null : writes.locals.get(writes.locals.size() - 1);
     }
 
     /** A peer's event says it had applied this instance's partition up to {@code offset}. */
@@ -161,11 +162,14 @@ public final class WriteHistory {
                     release(writes, w);
                 }
             }
-            if (writes.local != null && writes.local.offset() <= acked) {
-                release(writes, writes.local);
-                writes.local = null;
+            for (Iterator<Write> local = writes.locals.iterator(); local.hasNext(); ) {
+                Write w = local.next();
+                if (w.offset() <= acked) {
+                    local.remove();
+                    release(writes, w);
+                }
             }
-            if (writes.local == null && writes.applied.isEmpty()) {
+            if (writes.locals.isEmpty() && writes.applied.isEmpty()) {
                 bytes -= writes.bytes;
                 it.remove();
             }
@@ -176,7 +180,7 @@ public final class WriteHistory {
         return keys.size();
     }
 
-    /** Keys whose writes were forgotten because the window was full, since the last call. */
+    /** Writes forgotten because the window was full (a key or a key's oldest writes), since the last call. */
     public long takeEvicted() {
         long n = evicted;
         evicted = 0;
@@ -201,11 +205,11 @@ public final class WriteHistory {
         return false;
     }
 
-    private void addApplied(KeyWrites writes, Write write) {
-        writes.applied.add(write);
+    private void add(KeyWrites writes, List<Write> list, Write write) {
+        list.add(write);
         hold(writes, write);
-        if (writes.applied.size() > MAX_APPLIED_PER_KEY) {
-            release(writes, writes.applied.remove(0));
+        if (list.size() > MAX_WRITES_PER_KEY) {
+            release(writes, list.remove(0));
             evicted++;
         }
     }
@@ -227,7 +231,7 @@ public final class WriteHistory {
             KeyWrites writes = eldest.next();
             bytes -= writes.bytes;
             eldest.remove();
-            evicted++;
+            evicted += Math.max(1, writes.locals.size() + writes.applied.size());
         }
     }
 }

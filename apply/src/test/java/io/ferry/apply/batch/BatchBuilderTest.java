@@ -7,6 +7,8 @@ import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.EventKind;
+import io.ferry.schemas.KeyExpiries;
+import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SnapshotChunk;
 import io.ferry.schemas.SourcePosition;
 import java.nio.ByteBuffer;
@@ -14,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
@@ -60,6 +63,28 @@ class BatchBuilderTest {
         assertEquals(12, batch.checkpointOffset());
         assertEquals(4, batch.commandCount());
         assertNull(batch.source(1));
+    }
+
+    @Test
+    void anOriginsExpiryThatRanOutHereIsAppliedWithTheWriteAndOneStillAheadIsLeftToTheKey() {
+        PartitionState state = new PartitionState(tp, "B", 9);
+        long past = System.currentTimeMillis() - 5;
+        long ahead = System.currentTimeMillis() + 60_000;
+        ChangeEvent event = event("B", EventKind.TRANSACTION, 0, List.of(cmd("RPUSH", "l", "x"), cmd("INCR", "n"), cmd("INCR", "m")));
+        event.setKeys(List.of(ByteBuffer.wrap("l".getBytes()), ByteBuffer.wrap("n".getBytes()), ByteBuffer.wrap("m".getBytes())));
+        ConsumerRecord<byte[], byte[]> record = records(10, event).get(0);
+        record.headers().add(ReplicationPolicy.EXPIRY_HEADER, KeyExpiries.of(Map.of(0, past, 2, ahead)).encode());
+        EventBatch batch = builder.build(state, List.of(record));
+        assertEquals(List.of("RPUSH l x", "INCR n", "INCR m", "PEXPIREAT l " + past, "SET __ferry:ckpt:B:0 10"), lines(batch));
+        assertNull(batch.source(3), "Ferry's own line: its reply is not a write's");
+    }
+
+    @Test
+    void aMalformedExpiryHeaderIsIgnoredAndTheWriteApplied() {
+        PartitionState state = new PartitionState(tp, "B", 9);
+        ConsumerRecord<byte[], byte[]> record = records(10, event("B", EventKind.COMMAND, 0, List.of(cmd("INCR", "n")))).get(0);
+        record.headers().add(ReplicationPolicy.EXPIRY_HEADER, "garbage".getBytes());
+        assertEquals(List.of("INCR n", "SET __ferry:ckpt:B:0 10"), lines(builder.build(state, List.of(record))));
     }
 
     @Test

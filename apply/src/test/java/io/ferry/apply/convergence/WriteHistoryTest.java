@@ -103,6 +103,27 @@ class WriteHistoryTest {
     }
 
     @Test
+    void aRemoteWriteIsPairedWithEveryLocalWriteItHadNotSeenNotOnlyTheLast() {
+        Write seen = write("b", 8, Map.of(), K);
+        Write first = write("b", 9, Map.of(), K);
+        Write last = write("b", 10, Map.of(), K);
+        local(history, seen);
+        local(history, first);
+        local(history, last);
+        Write remote = write("a", 5, Map.of("b:0", 8L), K);
+        assertEquals(List.of(new Pair(K, remote, first, true), new Pair(K, remote, last, true)), remote(history, remote));
+    }
+
+    @Test
+    void oneHotKeyKeepsABoundedNumberOfLocalWrites() {
+        for (int i = 0; i < 500; i++) {
+            local(history, write("b", i, Map.of(), K));
+        }
+        assertEquals(500 - 64, history.takeEvicted());
+        assertEquals(64, remote(history, write("a", 1, Map.of(), K)).size(), "the 64 latest local writes still pair");
+    }
+
+    @Test
     void twoPeersConcurrentWithTheSameLocalWriteGiveOnePairEach() {
         Write local = write("b", 10, Map.of(), K);
         local(history, local);

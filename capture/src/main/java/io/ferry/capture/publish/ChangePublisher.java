@@ -8,6 +8,7 @@ import io.ferry.schemas.CapturePosition;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.EventKind;
 import io.ferry.schemas.Heartbeat;
+import io.ferry.schemas.KeyExpiries;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
 import io.ferry.topology.CaptureSettings;
@@ -185,7 +186,7 @@ public final class ChangePublisher implements AutoCloseable {
             }
             if (entry instanceof Outbox.Event event) {
                 moveApplied(event.applied());
-                send(event.event());
+                send(event.event(), event.expiries());
                 current = event.event().getPosition();
                 EventKind kind = event.event().getKind();
                 if (kind == EventKind.SNAPSHOT_START) {
@@ -225,7 +226,7 @@ public final class ChangePublisher implements AutoCloseable {
                 .setHeartbeat(new Heartbeat(source < 0 ? captured : Math.max(source, captured), captured))
                 .build();
         boolean alone = !inTransaction;
-        send(beat);
+        send(beat, KeyExpiries.NONE);
         lastHeartbeat = System.nanoTime();
         if (!inSnapshot) {
             pending = current;
@@ -236,7 +237,7 @@ public final class ChangePublisher implements AutoCloseable {
         }
     }
 
-    private void send(ChangeEvent event) {
+    private void send(ChangeEvent event, KeyExpiries expiries) {
         if (!inTransaction) {
             producer().beginTransaction();
             inTransaction = true;
@@ -250,8 +251,10 @@ public final class ChangePublisher implements AutoCloseable {
                     + changesTopic + " is raised to match on start)");
         }
         List<Header> kindHeaders = headersByKind.get(event.getKind().ordinal());
-        producer().send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value,
-                List.of(kindHeaders.get(0), kindHeaders.get(1), appliedHeader)));
+        List<Header> headers = expiries.isEmpty() ? List.of(kindHeaders.get(0), kindHeaders.get(1), appliedHeader)
+                : List.of(kindHeaders.get(0), kindHeaders.get(1), appliedHeader,
+                        new RecordHeader(ReplicationPolicy.EXPIRY_HEADER, expiries.encode()));
+        producer().send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value, headers));
         transactionEvents++;
         metrics.event(event.getKind(), value.length, event.getCommands().size());
     }

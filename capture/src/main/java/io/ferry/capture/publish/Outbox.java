@@ -2,6 +2,7 @@ package io.ferry.capture.publish;
 
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.KeyExpiries;
 import io.ferry.schemas.SourcePosition;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -25,7 +26,8 @@ public final class Outbox {
      * An event to publish. {@code resumable} is false for snapshot events before SNAPSHOT_END: a
      * position inside an unfinished snapshot must never be committed as a place to resume from.
      */
-    public record Event(ChangeEvent event, AppliedVector applied, boolean resumable, int approxBytes) implements Entry {
+    /** @param expiries the event's keys still volatile on the source ({@link KeyExpiries#NONE} for most) */
+    public record Event(ChangeEvent event, AppliedVector applied, KeyExpiries expiries, boolean resumable, int approxBytes) implements Entry {
     }
 
     /** The stream advanced without an event (PING, SELECT, filtered commands, echoes); {@code applied} as of there. */

@@ -7,6 +7,7 @@ import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.EventKind;
+import io.ferry.schemas.KeyExpiries;
 import io.ferry.schemas.SourcePosition;
 import java.nio.ByteBuffer;
 import java.time.Instant;
@@ -34,6 +35,7 @@ public final class OutboxSink implements StreamSink {
     private AppliedVector applied = AppliedVector.EMPTY;
     /** Source time of the next published event when it is a repair; 0 otherwise. */
     private long nextSourceTime;
+    private KeyExpiries nextExpiries = KeyExpiries.NONE;
     private long lastFilterLog;
     private long filteredSinceLog;
 
@@ -68,7 +70,11 @@ public final class OutboxSink implements StreamSink {
     }
 
     public void put(ChangeEvent event, boolean resumable) throws InterruptedException {
-        outbox.put(new Outbox.Event(event, applied, resumable, approxBytes(event)), stopped);
+        put(event, KeyExpiries.NONE, resumable);
+    }
+
+    private void put(ChangeEvent event, KeyExpiries expiries, boolean resumable) throws InterruptedException {
+        outbox.put(new Outbox.Event(event, applied, expiries, resumable, approxBytes(event)), stopped);
     }
 
     /** Payload bytes an event holds (arguments, keys, chunk data) plus a fixed overhead. */
@@ -106,8 +112,10 @@ public final class OutboxSink implements StreamSink {
         }
         Instant time = nextSourceTime > 0 ? Instant.ofEpochMilli(nextSourceTime) : Instant.now();
         nextSourceTime = 0;
+        KeyExpiries expiries = nextExpiries;
+        nextExpiries = KeyExpiries.NONE;
         ChangeEvent event = new ChangeEvent(origin, position(endOffset, endDb), kind, db, body, keyBuffers, time, null, null);
-        put(event, true);
+        put(event, expiries, true);
     }
 
     @Override
@@ -118,6 +126,11 @@ public final class OutboxSink implements StreamSink {
     @Override
     public void sourceTime(long millis) {
         nextSourceTime = millis;
+    }
+
+    @Override
+    public void keyExpiries(KeyExpiries expiries) {
+        nextExpiries = expiries;
     }
 
     @Override

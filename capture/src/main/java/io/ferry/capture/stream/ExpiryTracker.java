@@ -2,7 +2,9 @@ package io.ferry.capture.stream;
 
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Absolute expiry of every volatile key the capture has seen (from the snapshot and from the stream),
@@ -13,7 +15,14 @@ import java.util.Map;
  */
 public final class ExpiryTracker {
 
+    /** Commands that delete their (first) key when they remove its last element: Redis propagates no DEL then. */
+    private static final Set<String> MAY_EMPTY = Set.of("LPOP", "RPOP", "LREM", "LTRIM", "LMOVE", "RPOPLPUSH", "SREM",
+            "SPOP", "SMOVE", "ZREM", "ZPOPMIN", "ZPOPMAX", "ZREMRANGEBYSCORE", "ZREMRANGEBYRANK", "ZREMRANGEBYLEX", "HDEL",
+            "GETDEL");
+
     private final Map<Integer, Map<Key, Long>> dbs = new HashMap<>();
+    /** Tracked keys a command may have deleted implicitly: their expiry may belong to a key that is gone. */
+    private final Map<Integer, Set<Key>> uncertain = new HashMap<>();
 
     /** A byte[] usable as a hash key. */
     record Key(byte[] bytes) {
@@ -29,14 +38,44 @@ public final class ExpiryTracker {
     }
 
     public void expireAt(int db, byte[] key, long atMillis) {
-        dbs.computeIfAbsent(db, d -> new HashMap<>()).put(new Key(key), atMillis);
+        Key k = new Key(key);
+        dbs.computeIfAbsent(db, d -> new HashMap<>()).put(k, atMillis);
+        settle(db, k);
     }
 
     public void persist(int db, byte[] key) {
         Map<Key, Long> keys = dbs.get(db);
         if (keys != null) {
-            keys.remove(new Key(key));
+            Key k = new Key(key);
+            keys.remove(k);
+            settle(db, k);
         }
+    }
+
+    private void settle(int db, Key key) {
+        Set<Key> keys = uncertain.get(db);
+        if (keys != null) {
+            keys.remove(key);
+        }
+    }
+
+    /**
+     * The key's absolute expiry when the source's copy surely had it after the commands seen so far and it
+     * is still ahead of {@code nowMillis}; null when the key is not volatile, has expired, or may have been
+     * deleted implicitly since its TTL was set (a pop of its last element).
+     */
+    public Long liveExpiry(int db, byte[] key, long nowMillis) {
+        Map<Key, Long> keys = dbs.get(db);
+        if (keys == null) {
+            return null;
+        }
+        Key k = new Key(key);
+        Long at = keys.get(k);
+        if (at == null || at <= nowMillis) {
+            return null;
+        }
+        Set<Key> doubtful = uncertain.get(db);
+        return doubtful != null && doubtful.contains(k) ? null : at;
     }
 
     /** Tracked absolute expiry, or null when the key is not known to be volatile. */
@@ -57,11 +96,15 @@ public final class ExpiryTracker {
 
     public void clear() {
         dbs.clear();
+        uncertain.clear();
     }
 
     /** Applies the effect {@code argv} (absolute times) had on TTLs in {@code db}. */
     public void observe(int db, byte[][] argv) {
         String name = Argv.name(argv);
+        if (MAY_EMPTY.contains(name) && argv.length >= 2 && expiry(db, argv[1]) != null) {
+            uncertain.computeIfAbsent(db, d -> new HashSet<>()).add(new Key(argv[1]));
+        }
         switch (name) {
             case "SET" -> {
                 if (argv.length < 3) {
@@ -168,25 +211,33 @@ public final class ExpiryTracker {
                     }
                 }
             }
-            case "FLUSHALL" -> dbs.clear();
-            case "FLUSHDB" -> dbs.remove(db);
+            case "FLUSHALL" -> clear();
+            case "FLUSHDB" -> {
+                dbs.remove(db);
+                uncertain.remove(db);
+            }
             case "SWAPDB" -> {
                 Long a = argv.length >= 3 ? Argv.number(argv[1]) : null;
                 Long b = argv.length >= 3 ? Argv.number(argv[2]) : null;
                 if (a != null && b != null) {
-                    Map<Key, Long> first = dbs.remove(a.intValue());
-                    Map<Key, Long> second = dbs.remove(b.intValue());
-                    if (first != null) {
-                        dbs.put(b.intValue(), first);
-                    }
-                    if (second != null) {
-                        dbs.put(a.intValue(), second);
-                    }
+                    swap(dbs, a.intValue(), b.intValue());
+                    swap(uncertain, a.intValue(), b.intValue());
                 }
             }
             default -> {
                 // other writes keep the key's TTL
             }
+        }
+    }
+
+    private static <V> void swap(Map<Integer, V> byDb, int a, int b) {
+        V first = byDb.remove(a);
+        V second = byDb.remove(b);
+        if (first != null) {
+            byDb.put(b, first);
+        }
+        if (second != null) {
+            byDb.put(a, second);
         }
     }
 }

@@ -1,8 +1,11 @@
 package io.ferry.capture.stream;
 
 import io.ferry.schemas.EventKind;
+import io.ferry.schemas.KeyExpiries;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
@@ -90,6 +93,7 @@ public final class StreamMapper {
             default -> {
                 CommandPolicy.Decision decision = decide(name, argv, startOffset, endOffset);
                 if (decision instanceof CommandPolicy.Publish publish) {
+                    sink.keyExpiries(liveExpiries(db, publish.keys()));
                     sink.publish(EventKind.COMMAND, db, List.<byte[][]>of(publish.argv()), publish.keys(), endOffset, db);
                     return;
                 }
@@ -154,7 +158,27 @@ public final class StreamMapper {
         if (done.sourceTime > 0) {
             sink.sourceTime(done.sourceTime);
         }
+        sink.keyExpiries(liveExpiries(done.db, done.keys));
         sink.publish(kind, done.db, done.commands, done.keys, endOffset, db);
+    }
+
+    /** The TTLs the source's copies of {@code keys} surely have after the event (none for a block that changed db). */
+    private KeyExpiries liveExpiries(int eventDb, List<byte[]> keys) {
+        if (eventDb != db || expiries.size() == 0) {
+            return KeyExpiries.NONE;
+        }
+        long now = clock.getAsLong();
+        Map<Integer, Long> byIndex = null;
+        for (int i = 0; i < keys.size(); i++) {
+            Long at = expiries.liveExpiry(eventDb, keys.get(i), now);
+            if (at != null) {
+                if (byIndex == null) {
+                    byIndex = new HashMap<>();
+                }
+                byIndex.put(i, at);
+            }
+        }
+        return byIndex == null ? KeyExpiries.NONE : KeyExpiries.of(byIndex);
     }
 
     /**

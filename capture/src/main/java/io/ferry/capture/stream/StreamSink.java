@@ -1,6 +1,7 @@
 package io.ferry.capture.stream;
 
 import io.ferry.schemas.EventKind;
+import io.ferry.schemas.KeyExpiries;
 import java.util.List;
 
 /** Receives what {@link StreamMapper} made of the replication stream, in stream order. */
@@ -21,6 +22,9 @@ public interface StreamSink {
 
     /** The next {@link #publish} is a conflict repair carrying a write made at {@code millis}: its source time. */
     void sourceTime(long millis);
+
+    /** The next {@link #publish}'s keys that the source holds with a TTL still running (by key index). */
+    void keyExpiries(KeyExpiries expiries);
 
     /** The position advanced over bytes that produce no event (PING, SELECT, filtered commands, echoes). */
     void advance(long endOffset, int endDb) throws InterruptedException;

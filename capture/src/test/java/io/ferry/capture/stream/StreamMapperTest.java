@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.schemas.EventKind;
+import io.ferry.schemas.KeyExpiries;
 import io.ferry.schemas.ReplicationPolicy;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -21,6 +22,7 @@ class StreamMapperTest {
     private final List<String> positions = new ArrayList<>();
     private final List<String> applied = new ArrayList<>();
     private final List<Long> sourceTimes = new ArrayList<>();
+    private final List<String> keyExpiries = new ArrayList<>();
     private long offset;
 
     private final StreamSink sink = new StreamSink() {
@@ -47,6 +49,11 @@ class StreamMapperTest {
         }
 
         @Override
+        public void keyExpiries(KeyExpiries expiries) {
+            keyExpiries.add(expiries.toString());
+        }
+
+        @Override
         public void applied(String origin, int partition, long offset) {
             applied.add(origin + ":" + partition + "=" + offset + " before " + published.size() + " published");
         }
@@ -69,6 +76,25 @@ class StreamMapperTest {
             offset += 10;
             mapper.accept(argv, offset);
         }
+    }
+
+    @Test
+    void aWriteToAKeyWhoseTtlIsStillRunningCarriesItsExpiry() throws InterruptedException {
+        long at = now + 5_000;
+        feed("SET v 1 PXAT " + at, "RPUSH l a", "PEXPIREAT l " + at, "INCR v", "RPUSH l b", "MULTI", "INCR plain", "INCR v", "EXEC");
+        assertEquals(List.of("0=" + at, "", "0=" + at, "0=" + at, "0=" + at, "1=" + at), keyExpiries);
+    }
+
+    @Test
+    void noExpiryIsClaimedOnceItRanOutOrAfterAPopThatMayHaveDeletedTheKey() throws InterruptedException {
+        long at = now + 5_000;
+        feed("RPUSH l a", "PEXPIREAT l " + at, "LPOP l", "RPUSH l b", "PEXPIREAT l " + at, "RPUSH l c");
+        assertEquals(List.of("", "0=" + at, "", "", "0=" + at, "0=" + at), keyExpiries,
+                "after LPOP the list may have been emptied and created again without a TTL, until a TTL is set again");
+        now = at;
+        keyExpiries.clear();
+        feed("RPUSH l d");
+        assertEquals(List.of(""), keyExpiries, "the TTL has run out on the source: the RPUSH made a new key there");
     }
 
     @Test

@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * Re-publishes one key's current value from the instance it runs on, atomically: a Lua script that
  * writes the key's value back over itself (SET for strings, RESTORE … REPLACE ABSTTL of its own DUMP for
- * the other types, the absolute expiry kept) or, for a missing key, SET and DEL. The script's effects
+ * the other types, the absolute expiry kept exactly: PEXPIRETIME, or TIME + PTTL before Redis 7) or, for a missing key, SET and DEL. The script's effects
  * reach that instance's replication stream as an ordinary write, not inside an apply checkpoint block,
  * so its capture publishes them and every peer applies them after everything the instance had applied:
  * afterwards every instance holds this instance's value. Used by conflict repairs and {@code ferry verify --repair}.
@@ -28,11 +28,16 @@ public final class RepublishScript {
               mark()
               return 0
             end
-            local expireAt = 0
-            local ttl = redis.call('PTTL', key)
-            if ttl > 0 then
-              local now = redis.call('TIME')
-              expireAt = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + ttl
+            local expireAt = redis.pcall('PEXPIRETIME', key)
+            if type(expireAt) ~= 'number' then
+              expireAt = 0
+              local ttl = redis.call('PTTL', key)
+              if ttl > 0 then
+                local now = redis.call('TIME')
+                expireAt = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + ttl
+              end
+            elseif expireAt < 0 then
+              expireAt = 0
             end
             if redis.call('TYPE', key)['ok'] == 'string' then
               local value = redis.call('GET', key)
