@@ -98,7 +98,9 @@ public final class Convergence implements AutoCloseable {
         Header header = record.headers().lastHeader(ReplicationPolicy.APPLIED_HEADER);
         byte[] value = header == null ? null : header.value();
         if (value == null) {
-            return AppliedVector.EMPTY;
+            lastHeader = null;
+            lastVector = AppliedVector.EMPTY; // asked again for this record, the cache must answer the same
+            return lastVector;
         }
         if (!Arrays.equals(value, lastHeader)) {
             try {

@@ -1,5 +1,6 @@
 package io.ferry.cli.inspect;
 
+import io.ferry.topology.conflicts.view.KeyText;
 import java.nio.ByteBuffer;
 
 /**
@@ -8,8 +9,6 @@ import java.nio.ByteBuffer;
  * never decoded as text, so what is printed always maps back to the exact bytes.
  */
 public final class ByteText {
-
-    private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     private ByteText() {
     }
@@ -27,7 +26,7 @@ public final class ByteText {
         int shown = Math.min(bytes.length, Math.max(0, maxBytes));
         StringBuilder out = new StringBuilder(shown + 8).append('"');
         for (int i = 0; i < shown; i++) {
-            appendEscaped(out, bytes[i]);
+            KeyText.appendEscaped(out, bytes[i]);
         }
         out.append('"');
         if (shown < bytes.length) {
@@ -46,22 +45,5 @@ public final class ByteText {
         byte[] bytes = new byte[view.remaining()];
         view.get(bytes);
         return bytes;
-    }
-
-    private static void appendEscaped(StringBuilder out, byte b) {
-        switch (b) {
-            case '"' -> out.append("\\\"");
-            case '\\' -> out.append("\\\\");
-            case '\n' -> out.append("\\n");
-            case '\r' -> out.append("\\r");
-            case '\t' -> out.append("\\t");
-            default -> {
-                if (b >= 0x20 && b < 0x7f) {
-                    out.append((char) b);
-                } else {
-                    out.append("\\x").append(HEX[(b >> 4) & 0xf]).append(HEX[b & 0xf]);
-                }
-            }
-        }
     }
 }

@@ -21,22 +21,26 @@ public final class KeyText {
         ByteBuffer view = key.duplicate();
         StringBuilder out = new StringBuilder(view.remaining() + 8);
         while (view.hasRemaining()) {
-            byte b = view.get();
-            switch (b) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                case '\n' -> out.append("\\n");
-                case '\r' -> out.append("\\r");
-                case '\t' -> out.append("\\t");
-                default -> {
-                    if (b >= 0x20 && b < 0x7f) {
-                        out.append((char) b);
-                    } else {
-                        out.append("\\x").append(HEX[(b >> 4) & 0xf]).append(HEX[b & 0xf]);
-                    }
+            appendEscaped(out, view.get());
+        }
+        return out.toString();
+    }
+
+    /** Appends one byte as redis-cli shows it: printable ASCII as is, {@code \" \\ \n \r \t}, else {@code \xHH}. */
+    public static void appendEscaped(StringBuilder out, byte b) {
+        switch (b) {
+            case '"' -> out.append("\\\"");
+            case '\\' -> out.append("\\\\");
+            case '\n' -> out.append("\\n");
+            case '\r' -> out.append("\\r");
+            case '\t' -> out.append("\\t");
+            default -> {
+                if (b >= 0x20 && b < 0x7f) {
+                    out.append((char) b);
+                } else {
+                    out.append("\\x").append(HEX[(b >> 4) & 0xf]).append(HEX[b & 0xf]);
                 }
             }
         }
-        return out.toString();
     }
 }
