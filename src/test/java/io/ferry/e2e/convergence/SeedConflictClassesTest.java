@@ -15,7 +15,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -128,7 +127,6 @@ class SeedConflictClassesTest {
     }
 
     @Test
-    @Disabled("flaky (failed 2 of 5 runs): the peer records the miss and asks the origin, the origin records REPAIRED, but the re-published key sometimes does not reach the peer; open finding, see issue 10 note")
     void aPexpireatRenewalArrivingAfterThePeerExpiredTheKeyIsATtlConflictAndConverges() {
         assertRecordedAndConverged("seed:ttl", Set.of("TTL"));
     }
@@ -138,7 +136,6 @@ class SeedConflictClassesTest {
      * which an apply agent sees in the reply as an unmet write condition. Either class tells the story.
      */
     @Test
-    @Disabled("flaky (failed 2 of 5 runs): the peer records the miss and asks the origin, the origin records REPAIRED, but the re-published key sometimes does not reach the peer; open finding, see issue 10 note")
     void anSmoveWhoseSourceExpiredOnThePeerIsRecordedAndConverges() {
         assertRecordedAndConverged("seed:smove:", Set.of("TTL", "CONDITIONAL_WRITE"));
     }
