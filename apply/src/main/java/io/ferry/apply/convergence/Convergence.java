@@ -70,10 +70,32 @@ public final class Convergence implements AutoCloseable {
 
     /**
      * What to run for one key: re-execute {@code reexec} (the winning local write, applied over by {@code loser})
-     * or re-publish the current value.
+     * or re-publish the current value. It runs once the key has had no new pair for {@link #REPAIR_QUIET_NANOS}
+     * (at most {@link #REPAIR_MAX_DELAY_NANOS} after the first): a hot key written everywhere at once gets one
+     * repair for a burst of pairs, not one per pair (each repair is a write that can meet new writes).
      */
-    private record Repair(Write reexec, Write loser, long sourceTime, List<Recorded> recorded) {
+    private static final class Repair {
+        Write reexec;
+        Write loser;
+        long sourceTime;
+        final List<Recorded> recorded = new ArrayList<>();
+        private final long queuedNanos = System.nanoTime();
+        long dueNanos;
+
+        Repair(Write reexec, Write loser, long sourceTime) {
+            this.reexec = reexec;
+            this.loser = loser;
+            this.sourceTime = sourceTime;
+            touched();
+        }
+
+        void touched() {
+            dueNanos = Math.min(queuedNanos + REPAIR_MAX_DELAY_NANOS, System.nanoTime() + REPAIR_QUIET_NANOS);
+        }
     }
+
+    static final long REPAIR_QUIET_NANOS = 50_000_000L;
+    static final long REPAIR_MAX_DELAY_NANOS = 250_000_000L;
 
     private static boolean same(Write a, Write b) {
         return a != null && b != null && a.sameAs(b);
@@ -183,12 +205,15 @@ public final class Convergence implements AutoCloseable {
         for (io.ferry.schemas.Conflict request : requests.poll()) {
             KeyId key = new KeyId(request.getDb(), bytes(request.getKey()));
             long time = request.getWrite() != null ? request.getWrite().getTimeMillis() : 0;
-            Repair repair = repairs.computeIfAbsent(key, k -> new Repair(null, null, time, new ArrayList<>()));
-            if (time > repair.sourceTime()) {
-                repairs.put(key, new Repair(repair.reexec(), repair.loser(), time, repair.recorded()));
+            Repair repair = repairs.get(key);
+            if (repair == null) {
+                repairs.put(key, repair = new Repair(null, null, time));
+            } else {
+                repair.sourceTime = Math.max(repair.sourceTime, time);
+                repair.touched();
             }
             if (request.getWrite() != null) {
-                repairs.get(key).recorded().add(new Recorded(ConflictType.valueOf(request.getType()), event(request), key,
+                repair.recorded.add(new Recorded(ConflictType.valueOf(request.getType()), event(request), key,
                         request.getWrite(), null, request.getPolicy(), self, "REPAIRED"));
             }
             LOG.debug("{} asks for a key in db {} again ({})", request.getApplier(), request.getDb(), request.getType());
@@ -278,17 +303,23 @@ public final class Convergence implements AutoCloseable {
         String winner = won.winner();
         boolean skip = pair.beforeApply() && remote.single() && ConflictClassifier.wholeValue(remoteCommand);
         Write reexec = !pair.beforeApply() && local.single() && ConflictClassifier.wholeValue(localCommand) ? local : null;
-        Repair repair = repairs.computeIfAbsent(key, k -> new Repair(reexec, remote, local.timeMillis(), new ArrayList<>()));
-        if (repair.reexec() != reexec || local.timeMillis() > repair.sourceTime()) {
-            repairs.put(key, new Repair(repair.reexec() == reexec ? reexec : null, remote,
-                    Math.max(repair.sourceTime(), local.timeMillis()), repair.recorded()));
+        Repair repair = repairs.get(key);
+        if (repair == null) {
+            repairs.put(key, repair = new Repair(reexec, remote, local.timeMillis()));
+        } else {
+            if (repair.reexec != reexec) {
+                repair.reexec = null; // two different winning writes: copy the value instead
+            }
+            repair.loser = remote;
+            repair.sourceTime = Math.max(repair.sourceTime, local.timeMillis());
+            repair.touched();
         }
-        repairs.get(key).recorded().add(new Recorded(verdict.type(), remote.event(), key, write, other, policy.kind().label(), winner,
+        repair.recorded.add(new Recorded(verdict.type(), remote.event(), key, write, other, policy.kind().label(), winner,
                 skip ? "SKIPPED" : "REPAIRED"));
         return skip;
     }
 
-    /** Whether repairs are waiting (they run once the batches in flight are settled). */
+    /** Whether repairs are waiting (they run once the batches in flight are settled and their key is quiet). */
     public boolean hasRepairs() {
         return !repairs.isEmpty();
     }
@@ -298,12 +329,16 @@ public final class Convergence implements AutoCloseable {
      * Throws {@link io.ferry.apply.redis.RedisUnavailableException} when Redis is gone (they stay queued).
      */
     public void runRepairs(RedisTargetClient redis) {
+        long now = System.nanoTime();
         for (var it = repairs.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<KeyId, Repair> entry = it.next();
             KeyId key = entry.getKey();
             Repair repair = entry.getValue();
-            Write reexec = repair.reexec();
-            if (reexec != null && !(same(history.lastLocal(key), reexec) && same(history.lastApplied(key), repair.loser()))) {
+            if (repair.dueNanos - now > 0) {
+                continue;
+            }
+            Write reexec = repair.reexec;
+            if (reexec != null && !(same(history.lastLocal(key), reexec) && same(history.lastApplied(key), repair.loser))) {
                 reexec = null; // written again since: copy the current value instead
             }
             boolean selected = key.db() != 0;
@@ -318,13 +353,13 @@ public final class Convergence implements AutoCloseable {
                     command.getArgs().forEach(arg -> args.add(bytes(arg)));
                     redis.call(new RawCommand("MULTI", List.of()));
                     redis.call(new RawCommand(command.getName(), args));
-                    redis.call(RawCommand.of("SET", ReplicationPolicy.REPAIR_TIME_KEY, Long.toString(repair.sourceTime())));
+                    redis.call(RawCommand.of("SET", ReplicationPolicy.REPAIR_TIME_KEY, Long.toString(repair.sourceTime)));
                     reply = redis.call(new RawCommand("EXEC", List.of()));
                     if (reply instanceof List<?> results && !results.isEmpty()) {
                         reply = results.get(0);
                     }
-                } else if (repair.sourceTime() > 0) {
-                    reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key(), repair.sourceTime())));
+                } else if (repair.sourceTime > 0) {
+                    reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key(), repair.sourceTime)));
                 } else {
                     reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key())));
                 }
@@ -338,7 +373,7 @@ public final class Convergence implements AutoCloseable {
             if (!ok) {
                 LOG.error("repair of a key in db {} failed: {}; `ferry verify --repair` can settle it", key.db(), Reply.describe(reply));
             }
-            for (Recorded r : repair.recorded()) {
+            for (Recorded r : repair.recorded) {
                 conflicts.publishConcurrent(r.type(), r.remote(), r.key().db(), r.key().key(), r.write(), r.other(), r.policy(),
                         r.winner(), ok ? r.resolution() : "REPAIR_FAILED");
             }
