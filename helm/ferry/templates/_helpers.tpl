@@ -213,7 +213,8 @@ spec:
           env:
             - name: JAVA_TOOL_OPTIONS
               value: {{ $values.jvmOptions | quote }}
-            {{- with $inst.redis.passwordSecret }}
+            {{- $roleUser := get $inst.redis (printf "%sUser" $role) }}
+            {{- with ($roleUser | default $inst.redis).passwordSecret }}
             {{- if .name }}
             - name: {{ include "ferry.redisPasswordEnv" $id }}
               valueFrom:
@@ -221,6 +222,10 @@ spec:
                   name: {{ .name }}
                   key: {{ .key }}
             {{- end }}
+            {{- end }}
+            {{- with $roleUser }}
+            - name: {{ include "ferry.redisPasswordEnv" $id | replace "_PASSWORD" "_USERNAME" }}
+              value: {{ .username | quote }}
             {{- end }}
             {{- if and $k.sasl $k.sasl.enabled }}
             - name: KAFKA_SASL_PASSWORD

@@ -139,6 +139,21 @@ class HelmChartTest {
     }
 
     @Test
+    void aRolesOwnRedisUserAndPasswordReachOnlyThatRolesPods() {
+        List<Map<String, Object>> objects = render("multi-instance-values.yaml");
+        for (String role : List.of("capture", "apply")) {
+            Map<String, Map<String, Object>> env = env(container(deployment(objects, "ap-2", role)));
+            assertEquals(Map.of("name", "redis-ap-2-" + role, "key", "password"),
+                    at(env.get("FERRY_INSTANCES_AP_2_REDIS_PASSWORD"), "valueFrom", "secretKeyRef"));
+            assertEquals("ferry-" + role, env.get("FERRY_INSTANCES_AP_2_REDIS_USERNAME").get("value"));
+            Map<String, Map<String, Object>> shared = env(container(deployment(objects, "ap-1", role)));
+            assertNull(shared.get("FERRY_INSTANCES_AP_1_REDIS_USERNAME"), "no role user: the instance's own settings");
+            assertEquals(Map.of("name", "redis-ap-1", "key", "password"),
+                    at(shared.get("FERRY_INSTANCES_AP_1_REDIS_PASSWORD"), "valueFrom", "secretKeyRef"));
+        }
+    }
+
+    @Test
     void kafkaTlsAndSaslBecomeClientPropertiesWithSecretsMountedNotWritten() {
         List<Map<String, Object>> objects = render("full-values.yaml");
         Map<String, Object> kafka = map(map(OpsTools.yaml(meshFile(objects))).get("kafka"));

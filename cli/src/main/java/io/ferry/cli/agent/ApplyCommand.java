@@ -34,7 +34,7 @@ public final class ApplyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        InstanceConfig instance = options.preflight();
+        InstanceConfig instance = options.preflight(io.ferry.topology.RedisAccess.Role.APPLY);
         return AgentRunner.run("apply", instance, options.httpBind, options.httpPort(instance.applyHttpPort()),
                 registry -> new ApplyService(options.config(), instance.id(), registry, memberId), spec.commandLine().getOut());
     }

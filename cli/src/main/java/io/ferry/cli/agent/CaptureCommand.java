@@ -39,7 +39,7 @@ public final class CaptureCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        InstanceConfig instance = options.preflight();
+        InstanceConfig instance = options.preflight(io.ferry.topology.RedisAccess.Role.CAPTURE);
         return AgentRunner.run("capture", instance, options.httpBind, options.httpPort(instance.captureHttpPort()),
                 registry -> new CaptureService(options.config(), instance.id(), registry, acceptWipedSource), spec.commandLine().getOut());
     }
