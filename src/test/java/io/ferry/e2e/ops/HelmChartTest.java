@@ -320,7 +320,7 @@ class HelmChartTest {
         String dockerfile = OpsTools.read(OpsTools.repo().resolve("Dockerfile"));
         assertTrue(dockerfile.contains("\nFROM eclipse-temurin:17-jre\n"), "Java 17 runtime image");
         assertTrue(dockerfile.contains("cli/target/ferry.jar /opt/ferry/ferry.jar"), "copies the shaded ferry.jar");
-        assertTrue(dockerfile.contains("ENTRYPOINT [\"java\", \"-jar\", \"/opt/ferry/ferry.jar\"]"), "runs ferry; the chart passes the role as args");
+        assertTrue(dockerfile.contains("ENTRYPOINT [\"java\", \"-XX:+ExitOnOutOfMemoryError\", \"-jar\", \"/opt/ferry/ferry.jar\"]"), "runs ferry; the chart passes the role as args");
         Object runAsUser = at(deployment(render("minimal-values.yaml"), "a", "capture"), "spec", "template", "spec", "securityContext", "runAsUser");
         assertTrue(dockerfile.contains("\nUSER " + runAsUser + ":"), "the image's user is the pods' runAsUser " + runAsUser);
     }
