@@ -22,43 +22,14 @@ import org.apache.kafka.common.config.TopicConfig;
 import org.junit.jupiter.api.Test;
 
 /**
- * Dead letters are never lost: one Kafka will not take (its topic's record limit is made too small)
- * holds applying back, and survives the agent stopping before Kafka acknowledges it.
+ * Dead letters are never lost: one Kafka will not take (its topic's record limit is made too small, or
+ * the topic is gone) holds applying back, and survives the agent stopping before Kafka acknowledges it.
+ * The journalled case (learned from a committed EXEC) is tested with a kill -9 in the end-to-end
+ * ErrorRecordsUnderKillTest.
  */
 class ErrorRecordDurabilityTest {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
-
-    @Test
-    void aDeadLetterLearnedFromACommittedBatchIsKeptInRedisUntilKafkaTakesItEvenAcrossARestart() throws Exception {
-        try (PeerTopicFixture f = new PeerTopicFixture()) {
-            String topic = ReplicationPolicy.deadLetterTopic(f.self);
-            createTopic(f, topic, 64);
-            f.redisCommands.set(b("s"), b("a string"));
-            long bad = f.produce(f.command("LPUSH", "s", "x"));
-            ApplyService first = f.startApply();
-            Await.until(WAIT, "not ready, naming the topic", () -> String.valueOf(first.readiness())
-                    .startsWith("cannot record an error record in " + topic));
-            // WRONGTYPE is known only from EXEC's reply, which has moved the checkpoint: the letter is in Redis.
-            assertEquals(bad, f.checkpoint());
-            // The dead letter and the TYPE_CLASH conflict, both learned from that reply.
-            assertEquals(2L, f.redisCommands.llen(ReplicationPolicy.findingsJournalKey(f.self)));
-            long after = f.produce(f.command("SET", "after", "1"));
-            assertStillAbsent(f, "after");
-            first.close();
-
-            setLimit(f, topic, 1_000_000);
-            ApplyService second = f.startApply();
-            Await.equal(WAIT, "applying goes on", "1", () -> f.get("after"));
-            Await.equal(WAIT, "checkpoint", after, f::checkpoint);
-            List<DeadLetter> letters = f.readAll(topic).stream().map(r -> AvroSerde.deadLetters().decode(r.value())).toList();
-            assertEquals(1, letters.size(), "the journalled letter, sent once");
-            assertEquals("WRONGTYPE", letters.get(0).getReason());
-            assertEquals(bad, letters.get(0).getKafkaOffset());
-            Await.equal(WAIT, "journal emptied", 0L, () -> f.redisCommands.llen(ReplicationPolicy.findingsJournalKey(f.self)));
-            Await.until(WAIT, "ready", () -> second.readiness() == null);
-        }
-    }
 
     @Test
     void anUndecodableRecordsDeadLetterIsInKafkaBeforeTheCheckpointPassesIt() throws Exception {

@@ -197,8 +197,15 @@ class HelmChartTest {
             mesh = MeshConfigLoader.parse(meshFile(objects), "helm template with " + values.getFileName(), env);
             String id = label(agent, "ferry.io/instance");
             InstanceConfig self = mesh.instance(id);
-            String secret = (String) at(chartValues, "instances", id, "redis", "passwordSecret", "name");
+            // a role's own user (captureUser/applyUser) replaces the instance's user and password in that role's pods
+            String role = label(agent, "app.kubernetes.io/component");
+            boolean roleUser = at(chartValues, "instances", id, "redis", role + "User") != null;
+            String secret = (String) (roleUser ? at(chartValues, "instances", id, "redis", role + "User", "passwordSecret", "name")
+                    : at(chartValues, "instances", id, "redis", "passwordSecret", "name"));
             assertEquals(secret == null ? null : "secret:" + secret, self.redis().password(), id + "'s password reaches the loader");
+            Object user = roleUser ? at(chartValues, "instances", id, "redis", role + "User", "username")
+                    : at(chartValues, "instances", id, "redis", "username");
+            assertEquals(user, self.redis().username(), id + "'s Redis user reaches the loader");
             int port = (Integer) at(list(container(agent).get("ports")).get(0), "containerPort");
             assertEquals(port, "capture".equals(label(agent, "app.kubernetes.io/component")) ? self.captureHttpPort() : self.applyHttpPort(),
                     "the pod's metrics port is the one the mesh file gives the agent");

@@ -86,7 +86,7 @@ public final class FindingsOutbox {
         this.maxRecordBytes = maxRecordBytes;
     }
 
-    /** Largest record (key plus value plus headers, roughly) the producer accepts. */
+    /** Whether a record of this key and value (plus headers, roughly) is within the producer's limit. */
     public boolean fits(byte[] key, byte[] value) {
         return (key == null ? 0 : key.length) + value.length + 1024 < maxRecordBytes;
     }
@@ -113,11 +113,6 @@ public final class FindingsOutbox {
             afterCommit = outer;
         }
         journal();
-    }
-
-    /** True when a record sent is not acknowledged yet. */
-    public boolean hasPending() {
-        return !pending.isEmpty();
     }
 
     /** Null when every error record was acknowledged; otherwise why some are still waiting. */
