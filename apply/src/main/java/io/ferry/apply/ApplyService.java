@@ -193,7 +193,8 @@ public final class ApplyService implements FerryAgent {
                         long applying = System.nanoTime();
                         applyAll(consumer, records);
                         consumer.commitAppliedWhenDue();
-                        convergence.pollOwnWrites();
+                        // conflicts found here pair writes whose checkpoints have passed: kept in Redis until Kafka has them
+                        findings.afterCommit(convergence::pollOwnWrites);
                         if (convergence.hasRepairs()) {
                             findings.afterCommit(() -> convergence.runRepairs(redis));
                             findings.awaitAcknowledged(() -> running);

@@ -81,6 +81,31 @@ class ErrorRecordDurabilityTest {
         }
     }
 
+    @Test
+    void aDeadLetterTopicThatCannotBeCreatedMakesTheAgentNotReadyFromTheStartNamingIt() throws Exception {
+        try (PeerTopicFixture f = new PeerTopicFixture()) {
+            String topic = ReplicationPolicy.deadLetterTopic(f.self);
+            // Kafka refuses a topic whose name differs from an existing one only by '.' versus '_'.
+            String colliding = topic.replace('.', '_');
+            createTopic(f, colliding, 1_000_000);
+            ApplyService service = f.startApply();
+            Await.until(WAIT, "not ready, naming the topic", () -> String.valueOf(service.readiness())
+                    .startsWith("topic(s) " + topic + " missing and not creatable"));
+            try (Admin admin = admin(f)) {
+                admin.deleteTopics(List.of(colliding)).all().get(30, TimeUnit.SECONDS);
+            }
+            Await.until(WAIT, "colliding topic gone", () -> {
+                try {
+                    createTopic(f, topic, 1_000_000);
+                    return true;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            Await.until(WAIT, "ready once the topic exists", () -> service.readiness() == null);
+        }
+    }
+
     /** Applying is paused: {@code key} stays unwritten while the agent retries (watched for a second). */
     private static void assertStillAbsent(PeerTopicFixture f, String key) throws InterruptedException {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
