@@ -340,8 +340,10 @@ class HelmChartTest {
                 Arguments.of("zero apply replicas", "apply: {replicas: 0}", "at '/apply/replicas': minimum: got 0, want 1"),
                 Arguments.of("privileged port", "http: {capturePort: 80}", "at '/http/capturePort': minimum: got 80, want 1,024"),
                 Arguments.of("port out of range", "instances: {a: {http: {applyPort: 70000}}}", "at '/instances/a/http/applyPort': maximum"),
-                Arguments.of("password in the Redis URI", "instances: {a: {redis: {uri: 'redis://u:pw@redis-a:6379'}}}",
-                        "at '/instances/a/redis/uri': 'redis://u:pw@redis-a:6379' does not match pattern"),
+                Arguments.of("password in the Redis URI", "instances: {a: {redis: {uri: 'redis://u:PLANTED-pw@redis-a:6379'}}}",
+                        "instances.a.redis.uri: do not put a password in the URI (the value is not shown)"),
+                Arguments.of("Redis URI that is not one", "instances: {a: {redis: {uri: 'http://u:PLANTED-pw@redis-a'}}}",
+                        "instances.a.redis.uri: must be redis://host:port"),
                 Arguments.of("instance id not a DNS label", "instances: {EU_1: {redis: {uri: 'redis://x:6379'}}}", "'EU_1' does not match pattern"),
                 Arguments.of("misspelt key", "replicaCount: 2", "additional properties 'replicaCount' not allowed"),
                 Arguments.of("no Kafka", "kafka: {bootstrap: ''}", "at '/kafka/bootstrap': minLength: got 0, want 1"),
@@ -370,6 +372,7 @@ class HelmChartTest {
             OpsTools.Result result = OpsTools.helmRun(args, null);
             assertNotEquals(0, result.exitCode(), what + " must be refused:\n" + result.stdout());
             assertTrue(result.stderr().contains(message), what + ": expected the message to contain <" + message + ">, got:\n" + result.stderr());
+            assertFalse((result.stdout() + result.stderr()).contains("PLANTED"), what + ": a secret in the values is printed:\n" + result.stderr());
         } finally {
             Files.delete(file);
         }
