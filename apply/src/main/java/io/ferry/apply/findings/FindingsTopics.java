@@ -95,7 +95,7 @@ public final class FindingsTopics {
 
     private static List<String> stillMissing(Admin admin, List<String> wanted)
             throws ExecutionException, InterruptedException, TimeoutException {
-        Set<String> existing = admin.listTopics().names().get(10, TimeUnit.SECONDS);
+        Set<String> existing = admin.listTopics().names().get(3, TimeUnit.SECONDS); // short: rechecks run on the apply thread
         return wanted.stream().filter(t -> !existing.contains(t)).toList();
     }
 
