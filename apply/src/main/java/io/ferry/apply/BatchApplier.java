@@ -176,7 +176,12 @@ final class BatchApplier {
             Object queued = reply.queued().get(i);
             if (Reply.isError(queued)) {
                 if (batch.source(i) == null) {
-                    // OOM, READONLY, NOPERM… on Ferry's own checkpoint: nothing can be applied; wait and retry.
+                    if (queued instanceof RedisError denied && "NOPERM".equals(denied.code())) {
+                        // The ACL user's, not a passing state: retrying cannot help (Redis 6.2, where DRYRUN did not check at start).
+                        throw new IllegalStateException("Redis user may not run Ferry's " + batch.body().get(i).name() + " ("
+                                + denied.message() + "); grant it (the README's 'Redis users' has the ACL SETUSER line)");
+                    }
+                    // OOM, READONLY… on Ferry's own checkpoint: nothing can be applied; wait and retry.
                     throw new RedisUnavailableException("Redis refuses Ferry's " + batch.body().get(i).name() + ": " + queued, null);
                 }
                 refused.add(i);

@@ -12,6 +12,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -50,7 +51,7 @@ public final class FindingsOutbox {
     private final RedisTargetClient redis;
     private final byte[] journalKey;
     private final int maxRecordBytes;
-    private final List<Pending> pending = new ArrayList<>();
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private boolean afterCommit;
     private volatile String problem;
 
@@ -158,10 +159,10 @@ public final class FindingsOutbox {
         long waitingSince = System.nanoTime();
         List<byte[]> acknowledgedJournal = new ArrayList<>();
         while (!pending.isEmpty()) {
-            Pending p = pending.get(0);
+            Pending p = pending.peekFirst();
             try {
                 p.ack.get(1, TimeUnit.SECONDS);
-                pending.remove(0);
+                pending.pollFirst();
                 if (p.journalled != null) {
                     acknowledgedJournal.add(p.journalled);
                 }
@@ -171,7 +172,7 @@ public final class FindingsOutbox {
                 long waited = System.nanoTime() - waitingSince;
                 if (waited > SLOW_ACK_NANOS && problem == null) {
                     problem = "cannot record an error record in " + p.record.topic() + ": not acknowledged after "
-                            + waited / 1_000_000_000L + " s (is the topic missing? create it, see the README's Kafka topics);"
+                            + waited / 1_000_000_000L + " s (is the topic missing? see the README's 'Dead letters and conflict records are never lost');"
                             + " applying is paused until Kafka takes it (nothing is skipped)";
                     LOG.error("{}", problem);
                 }
@@ -246,7 +247,7 @@ public final class FindingsOutbox {
             return " (raise the topic's max.message.bytes)";
         }
         if (name.contains("Timeout") || name.contains("UnknownTopic")) {
-            return " (is the topic missing? create it, see the README's Kafka topics)";
+            return " (is the topic missing? see the README's 'Dead letters and conflict records are never lost')";
         }
         return "";
     }
