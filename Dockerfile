@@ -21,5 +21,5 @@ WORKDIR /opt/ferry
 # capture and apply agents serve /metrics, /healthz and /readyz here by default (9400 + 2i, 9401 + 2i)
 EXPOSE 9400 9401
 
-ENTRYPOINT ["java", "-jar", "/opt/ferry/ferry.jar"]
+ENTRYPOINT ["java", "-XX:+ExitOnOutOfMemoryError", "-jar", "/opt/ferry/ferry.jar"]
 CMD ["--help"]

@@ -107,6 +107,12 @@ ferry.io/mesh: {{ .Values.mesh | quote }}
 {{- with .Values.kafka.retentionHours }}{{ $_ := set $kafka "retentionHours" . }}{{ end -}}
 {{- $instances := dict -}}
 {{- range $id, $inst := .Values.instances -}}
+{{- /* Checked here rather than by a schema pattern: Helm's schema errors print the value, password included. */ -}}
+{{- if regexMatch "^rediss?://[^@/]*:[^@/]*@" $inst.redis.uri -}}
+{{- fail (printf "instances.%s.redis.uri: do not put a password in the URI (the value is not shown); keep it in a Secret: instances.%s.redis.passwordSecret" $id $id) -}}
+{{- else if not (regexMatch "^rediss?://([^:@/]+@)?[^:@/]+(:[0-9]+)?/?$" $inst.redis.uri) -}}
+{{- fail (printf "instances.%s.redis.uri: must be redis://host:port or rediss://host:port for TLS (the value is not shown: it may hold a secret)" $id) -}}
+{{- end -}}
 {{- $redis := dict "uri" $inst.redis.uri -}}
 {{- with $inst.redis.username }}{{ $_ := set $redis "username" . }}{{ end -}}
 {{- $http := $inst.http | default dict -}}
@@ -213,7 +219,8 @@ spec:
           env:
             - name: JAVA_TOOL_OPTIONS
               value: {{ $values.jvmOptions | quote }}
-            {{- with $inst.redis.passwordSecret }}
+            {{- $roleUser := get $inst.redis (printf "%sUser" $role) }}
+            {{- with ($roleUser | default $inst.redis).passwordSecret }}
             {{- if .name }}
             - name: {{ include "ferry.redisPasswordEnv" $id }}
               valueFrom:
@@ -221,6 +228,10 @@ spec:
                   name: {{ .name }}
                   key: {{ .key }}
             {{- end }}
+            {{- end }}
+            {{- with $roleUser }}
+            - name: {{ include "ferry.redisPasswordEnv" $id | replace "_PASSWORD" "_USERNAME" }}
+              value: {{ .username | quote }}
             {{- end }}
             {{- if and $k.sasl $k.sasl.enabled }}
             - name: KAFKA_SASL_PASSWORD

@@ -26,6 +26,7 @@ public final class ApplyMain {
     }
 
     public static void main(String[] args) {
+        io.ferry.topology.FatalErrors.install();
         String config = null;
         String instance = null;
         Integer httpPort = null;

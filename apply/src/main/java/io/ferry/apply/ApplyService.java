@@ -8,12 +8,15 @@ import io.ferry.apply.consume.OffsetGapException;
 import io.ferry.apply.consume.PeerConsumer;
 import io.ferry.apply.convergence.Convergence;
 import io.ferry.apply.deadletter.DeadLetterPublisher;
+import io.ferry.apply.findings.FindingsOutbox;
+import io.ferry.apply.findings.FindingsTopics;
 import io.ferry.apply.metrics.ApplyMetrics;
 import io.ferry.apply.redis.RedisTargetClient;
 import io.ferry.apply.redis.RedisUnavailableException;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.ApplySettings;
+import io.ferry.topology.CaptureSettings;
 import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.KafkaEndpoint;
 import io.ferry.topology.FerryAgent;
@@ -25,11 +28,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -37,7 +36,6 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RetriableException;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,6 +65,8 @@ public final class ApplyService implements FerryAgent {
     private final Map<TopicPartition, Long> waitingSince = new HashMap<>();
     private final List<PeerConsumer> consumers = new ArrayList<>();
     private Producer<byte[], byte[]> producer;
+    private FindingsOutbox findings;
+    private FindingsTopics findingsTopics;
     private BatchApplier applier;
     private Thread thread;
     private volatile boolean running;
@@ -103,11 +103,15 @@ public final class ApplyService implements FerryAgent {
             throw new IllegalStateException("already started");
         }
         InstanceConfig own = mesh.instance(self);
-        ensureOwnTopics(own.kafka());
-        producer = new KafkaProducer<>(producerProperties(own.kafka()));
-        ConflictPublisher conflicts = new ConflictPublisher(producer, self, metrics);
+        int findingsLimit = FindingsTopics.recordLimit(CaptureSettings.recordLimit(mesh.capture().maxRecordBytes()));
+        findingsTopics = new FindingsTopics(own.kafka(), self, findingsLimit);
+        findingsTopics.ensure();
+        producer = new KafkaProducer<>(producerProperties(own.kafka(), findingsLimit));
+        findings = new FindingsOutbox(producer, redis, self, findingsLimit);
+        ConflictPublisher conflicts = new ConflictPublisher(findings, self, metrics);
         convergence = new Convergence(mesh, self, conflicts, metrics);
-        applier = new BatchApplier(redis, new DeadLetterPublisher(producer, self, metrics), conflicts, metrics, convergence);
+        applier = new BatchApplier(redis, new DeadLetterPublisher(findings, self, metrics), conflicts, metrics, convergence,
+                findings, () -> running);
         Convergence settling = convergence;
         builder = new BatchBuilder(self, new BatchBuilder.Admission() {
             @Override
@@ -147,6 +151,14 @@ public final class ApplyService implements FerryAgent {
         if (redisProblem != null) {
             return "redis unavailable: " + redisProblem;
         }
+        String findingsProblem = findings == null ? null : findings.problem();
+        if (findingsProblem != null) {
+            return findingsProblem;
+        }
+        String topicsProblem = findingsTopics == null ? null : findingsTopics.problem();
+        if (topicsProblem != null) {
+            return topicsProblem;
+        }
         if (!started) {
             return "starting";
         }
@@ -181,9 +193,11 @@ public final class ApplyService implements FerryAgent {
                         long applying = System.nanoTime();
                         applyAll(consumer, records);
                         consumer.commitAppliedWhenDue();
-                        convergence.pollOwnWrites();
+                        // conflicts found here pair writes whose checkpoints have passed: kept in Redis until Kafka has them
+                        findings.afterCommit(convergence::pollOwnWrites);
                         if (convergence.hasRepairs()) {
-                            convergence.runRepairs(redis);
+                            findings.afterCommit(() -> convergence.runRepairs(redis));
+                            findings.awaitAcknowledged(() -> running);
                         }
                         if (LOG.isDebugEnabled() && !records.isEmpty()) {
                             LOG.debug("poll: {} records in {} µs, applied in {} µs", records.count(),
@@ -192,8 +206,11 @@ public final class ApplyService implements FerryAgent {
                     }
                     backoffMillis = settings.retryBackoffMillis();
                     updateLag();
+                    findingsTopics.recheckWhenDue();
                 } catch (RedisUnavailableException e) {
                     redisLost(e);
+                } catch (FindingsOutbox.StoppedWhilePending e) {
+                    LOG.warn("{}", e.getMessage());
                 } catch (RetriableException e) {
                     // Kafka unreachable for a moment (broker restart): nothing was applied for the
                     // partitions concerned; the consumer reconnects by itself.
@@ -349,6 +366,10 @@ public final class ApplyService implements FerryAgent {
         }
         try {
             redis.connect();
+            if (!connectedBefore) {
+                findings.replayJournal();
+                findings.awaitAcknowledged(() -> running);
+            }
             if (connectedBefore) {
                 // Lost (or cut off by a replica that was handed partitions): what this replica holds in
                 // memory may be stale, so every partition resumes from the checkpoint Redis holds.
@@ -437,32 +458,18 @@ public final class ApplyService implements FerryAgent {
         LOG.info("apply agent for '{}' stopped", self);
     }
 
-    private void ensureOwnTopics(KafkaEndpoint kafka) {
-        try (Admin admin = Admin.create(kafka.clientProperties())) {
-            for (String topic : List.of(ReplicationPolicy.deadLetterTopic(self), ReplicationPolicy.conflictsTopic(self))) {
-                try {
-                    admin.createTopics(List.of(new NewTopic(topic, Optional.of(1), Optional.empty()))).all().get(30, TimeUnit.SECONDS);
-                    LOG.info("created topic {}", topic);
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof TopicExistsException)) {
-                        LOG.warn("cannot create topic {} ({}); dead letters or conflicts may not be recorded", topic, e.getCause().toString());
-                    }
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (java.util.concurrent.TimeoutException e) {
-            LOG.warn("Kafka {} did not answer while creating the apply topics: {}", kafka, e.toString());
-        }
-    }
-
-    private Map<String, Object> producerProperties(KafkaEndpoint kafka) {
+    private Map<String, Object> producerProperties(KafkaEndpoint kafka, int maxRecordBytes) {
         Map<String, Object> props = new HashMap<>();
         kafka.clientProperties().forEach((k, v) -> props.put(String.valueOf(k), v));
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "ferry-apply-" + self + "-findings");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        // No linger: the agent waits for these acknowledgements before its next MULTI/EXEC.
+        props.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(maxRecordBytes));
+        // A missing topic fails the send after this long (then sent again by the outbox) instead of
+        // blocking the apply thread for the default minute per record.
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "10000");
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         return props;

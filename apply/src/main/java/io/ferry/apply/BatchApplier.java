@@ -5,6 +5,7 @@ import io.ferry.apply.conflict.ConflictPublisher;
 import io.ferry.apply.convergence.Convergence;
 import io.ferry.apply.deadletter.DeadLetterPublisher;
 import io.ferry.apply.deadletter.Rejection;
+import io.ferry.apply.findings.FindingsOutbox;
 import io.ferry.apply.metrics.ApplyMetrics;
 import io.ferry.apply.redis.RawCommand;
 import io.ferry.apply.redis.RedisError;
@@ -20,6 +21,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,15 +41,19 @@ final class BatchApplier {
     private final ConflictPublisher conflicts;
     private final ApplyMetrics metrics;
     private final Convergence convergence;
+    private final FindingsOutbox findings;
+    private final BooleanSupplier running;
 
-    BatchApplier(RedisTargetClient redis, DeadLetterPublisher deadLetters, ConflictPublisher conflicts, ApplyMetrics metrics) {
-        this(redis, deadLetters, conflicts, metrics, null);
-    }
-
-    /** @param convergence asks a write's origin for the key when the write missed here (null: only recorded) */
+    /**
+     * @param convergence asks a write's origin for the key when the write missed here (null: only recorded)
+     * @param findings    where deadLetters and conflicts send: no batch is sent while one of theirs is unacknowledged
+     * @param running     false once the agent is asked to stop (waiting for Kafka gives up then)
+     */
     BatchApplier(RedisTargetClient redis, DeadLetterPublisher deadLetters, ConflictPublisher conflicts, ApplyMetrics metrics,
-                 Convergence convergence) {
+                 Convergence convergence, FindingsOutbox findings, BooleanSupplier running) {
         this.convergence = convergence;
+        this.findings = findings;
+        this.running = running;
         this.redis = redis;
         this.deadLetters = deadLetters;
         this.conflicts = conflicts;
@@ -87,6 +93,9 @@ final class BatchApplier {
                 toRun.add(batch);
             }
         }
+        // Every error record found so far (these rejections, conflicts met while building) is in Kafka
+        // before a checkpoint that passes it can be written.
+        findings.awaitAcknowledged(running);
         return new InFlight(toRun, toRun.isEmpty() ? null : redis.submit(toRun.stream().map(EventBatch::body).toList()));
     }
 
@@ -99,12 +108,18 @@ final class BatchApplier {
         List<TransactionReply> replies = redis.await(inFlight.pending);
         for (int round = 1; ; round++) {
             List<EventBatch> again = new ArrayList<>();
-            for (int i = 0; i < toRun.size(); i++) {
-                EventBatch retry = settle(toRun.get(i), replies.get(i));
-                if (retry != null) {
-                    again.add(retry);
+            List<EventBatch> running = toRun;
+            List<TransactionReply> answered = replies;
+            // What committed transactions' replies reveal is journalled in Redis before anything else.
+            findings.afterCommit(() -> {
+                for (int i = 0; i < running.size(); i++) {
+                    EventBatch retry = settle(running.get(i), answered.get(i));
+                    if (retry != null) {
+                        again.add(retry);
+                    }
                 }
-            }
+            });
+            findings.awaitAcknowledged(this.running);
             if (again.isEmpty()) {
                 return;
             }
@@ -161,7 +176,12 @@ final class BatchApplier {
             Object queued = reply.queued().get(i);
             if (Reply.isError(queued)) {
                 if (batch.source(i) == null) {
-                    // OOM, READONLY, NOPERM… on Ferry's own checkpoint: nothing can be applied; wait and retry.
+                    if (queued instanceof RedisError denied && "NOPERM".equals(denied.code())) {
+                        // The ACL user's, not a passing state: retrying cannot help (Redis 6.2, where DRYRUN did not check at start).
+                        throw new IllegalStateException("Redis user may not run Ferry's " + batch.body().get(i).name() + " ("
+                                + denied.message() + "); grant it (the README's 'Redis users' has the ACL SETUSER line)");
+                    }
+                    // OOM, READONLY… on Ferry's own checkpoint: nothing can be applied; wait and retry.
                     throw new RedisUnavailableException("Redis refuses Ferry's " + batch.body().get(i).name() + ": " + queued, null);
                 }
                 refused.add(i);

@@ -25,6 +25,7 @@ public final class CaptureMain {
     }
 
     public static void main(String[] args) {
+        io.ferry.topology.FatalErrors.install();
         System.exit(run(args));
     }
 

@@ -6,6 +6,7 @@ import io.ferry.capture.position.PositionStore;
 import io.ferry.capture.position.SourceInfo;
 import io.ferry.capture.position.SourceOffsetPoller;
 import io.ferry.capture.psync.PsyncClient;
+import io.ferry.capture.psync.RedisReplyException;
 import io.ferry.capture.publish.ChangePublisher;
 import io.ferry.capture.publish.Outbox;
 import io.ferry.capture.publish.OutboxSink;
@@ -392,6 +393,14 @@ public final class CaptureService implements FerryAgent {
                 throw e;
             } catch (Exception e) {
                 streaming = false;
+                if (e instanceof RedisReplyException reply && reply.accessDenied()) {
+                    // Where ACL DRYRUN could not check at start (Redis 6.2): stop rather than retry forever.
+                    failure = "Redis user of instance " + instance.id() + " may not run what the capture agent needs ("
+                            + e.getMessage() + "); grant it (the README's 'Redis users' has the ACL SETUSER line)";
+                    log.error("{}; stopping", failure);
+                    closing = true;
+                    return;
+                }
                 if (closing || !writer.isAlive()) {
                     return;
                 }

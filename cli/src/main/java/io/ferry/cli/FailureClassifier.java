@@ -15,6 +15,17 @@ public final class FailureClassifier {
     private FailureClassifier() {
     }
 
+    /**
+     * An agent that stopped by itself: access refused (a Redis NOPERM, a Kafka authorization error) is
+     * {@link ExitCode#ACCESS_DENIED} so the operator knows to grant something; anything else is FAILED.
+     */
+    public static OperatorException agentStopped(String role, String instance, String failure) {
+        String lower = failure.toLowerCase(java.util.Locale.ROOT);
+        boolean denied = failure.contains("NOPERM") || lower.contains("not authorized") || lower.contains("authorization failed");
+        return new OperatorException(denied ? ExitCode.ACCESS_DENIED : ExitCode.FAILED,
+                role + " agent of instance '" + instance + "' stopped: " + failure);
+    }
+
     public static OperatorException classify(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof OperatorException operator) {

@@ -40,6 +40,7 @@ public final class FerryCli implements Runnable {
     }
 
     public static void main(String[] args) {
+        io.ferry.topology.FatalErrors.install();
         configureLogging(args);
         System.exit(execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }

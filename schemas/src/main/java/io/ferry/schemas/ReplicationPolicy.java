@@ -108,6 +108,15 @@ public final class ReplicationPolicy {
         return (CHECKPOINT_PREFIX + requireId(origin) + ":" + partition).getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * Redis list where {@code applier}'s apply agent keeps the error records (dead letters, conflicts) it
+     * learned from a committed MULTI/EXEC's replies until Kafka has acknowledged them: the checkpoint
+     * has already passed their events, so a crash must not lose them.
+     */
+    public static byte[] findingsJournalKey(String applier) {
+        return (RESERVED_PREFIX + "findings:" + requireId(applier)).getBytes(StandardCharsets.UTF_8);
+    }
+
     /** True for keys Ferry owns (never published, never applied from a peer). */
     public static boolean isReservedKey(byte[] key) {
         return key != null && key.length >= RESERVED_PREFIX_BYTES.length

@@ -139,6 +139,21 @@ class HelmChartTest {
     }
 
     @Test
+    void aRolesOwnRedisUserAndPasswordReachOnlyThatRolesPods() {
+        List<Map<String, Object>> objects = render("multi-instance-values.yaml");
+        for (String role : List.of("capture", "apply")) {
+            Map<String, Map<String, Object>> env = env(container(deployment(objects, "ap-2", role)));
+            assertEquals(Map.of("name", "redis-ap-2-" + role, "key", "password"),
+                    at(env.get("FERRY_INSTANCES_AP_2_REDIS_PASSWORD"), "valueFrom", "secretKeyRef"));
+            assertEquals("ferry-" + role, env.get("FERRY_INSTANCES_AP_2_REDIS_USERNAME").get("value"));
+            Map<String, Map<String, Object>> shared = env(container(deployment(objects, "ap-1", role)));
+            assertNull(shared.get("FERRY_INSTANCES_AP_1_REDIS_USERNAME"), "no role user: the instance's own settings");
+            assertEquals(Map.of("name", "redis-ap-1", "key", "password"),
+                    at(shared.get("FERRY_INSTANCES_AP_1_REDIS_PASSWORD"), "valueFrom", "secretKeyRef"));
+        }
+    }
+
+    @Test
     void kafkaTlsAndSaslBecomeClientPropertiesWithSecretsMountedNotWritten() {
         List<Map<String, Object>> objects = render("full-values.yaml");
         Map<String, Object> kafka = map(map(OpsTools.yaml(meshFile(objects))).get("kafka"));
@@ -182,8 +197,15 @@ class HelmChartTest {
             mesh = MeshConfigLoader.parse(meshFile(objects), "helm template with " + values.getFileName(), env);
             String id = label(agent, "ferry.io/instance");
             InstanceConfig self = mesh.instance(id);
-            String secret = (String) at(chartValues, "instances", id, "redis", "passwordSecret", "name");
+            // a role's own user (captureUser/applyUser) replaces the instance's user and password in that role's pods
+            String role = label(agent, "app.kubernetes.io/component");
+            boolean roleUser = at(chartValues, "instances", id, "redis", role + "User") != null;
+            String secret = (String) (roleUser ? at(chartValues, "instances", id, "redis", role + "User", "passwordSecret", "name")
+                    : at(chartValues, "instances", id, "redis", "passwordSecret", "name"));
             assertEquals(secret == null ? null : "secret:" + secret, self.redis().password(), id + "'s password reaches the loader");
+            Object user = roleUser ? at(chartValues, "instances", id, "redis", role + "User", "username")
+                    : at(chartValues, "instances", id, "redis", "username");
+            assertEquals(user, self.redis().username(), id + "'s Redis user reaches the loader");
             int port = (Integer) at(list(container(agent).get("ports")).get(0), "containerPort");
             assertEquals(port, "capture".equals(label(agent, "app.kubernetes.io/component")) ? self.captureHttpPort() : self.applyHttpPort(),
                     "the pod's metrics port is the one the mesh file gives the agent");
@@ -305,7 +327,7 @@ class HelmChartTest {
         String dockerfile = OpsTools.read(OpsTools.repo().resolve("Dockerfile"));
         assertTrue(dockerfile.contains("\nFROM eclipse-temurin:17-jre\n"), "Java 17 runtime image");
         assertTrue(dockerfile.contains("cli/target/ferry.jar /opt/ferry/ferry.jar"), "copies the shaded ferry.jar");
-        assertTrue(dockerfile.contains("ENTRYPOINT [\"java\", \"-jar\", \"/opt/ferry/ferry.jar\"]"), "runs ferry; the chart passes the role as args");
+        assertTrue(dockerfile.contains("ENTRYPOINT [\"java\", \"-XX:+ExitOnOutOfMemoryError\", \"-jar\", \"/opt/ferry/ferry.jar\"]"), "runs ferry; the chart passes the role as args");
         Object runAsUser = at(deployment(render("minimal-values.yaml"), "a", "capture"), "spec", "template", "spec", "securityContext", "runAsUser");
         assertTrue(dockerfile.contains("\nUSER " + runAsUser + ":"), "the image's user is the pods' runAsUser " + runAsUser);
     }
@@ -318,8 +340,10 @@ class HelmChartTest {
                 Arguments.of("zero apply replicas", "apply: {replicas: 0}", "at '/apply/replicas': minimum: got 0, want 1"),
                 Arguments.of("privileged port", "http: {capturePort: 80}", "at '/http/capturePort': minimum: got 80, want 1,024"),
                 Arguments.of("port out of range", "instances: {a: {http: {applyPort: 70000}}}", "at '/instances/a/http/applyPort': maximum"),
-                Arguments.of("password in the Redis URI", "instances: {a: {redis: {uri: 'redis://u:pw@redis-a:6379'}}}",
-                        "at '/instances/a/redis/uri': 'redis://u:pw@redis-a:6379' does not match pattern"),
+                Arguments.of("password in the Redis URI", "instances: {a: {redis: {uri: 'redis://u:PLANTED-pw@redis-a:6379'}}}",
+                        "instances.a.redis.uri: do not put a password in the URI (the value is not shown)"),
+                Arguments.of("Redis URI that is not one", "instances: {a: {redis: {uri: 'http://u:PLANTED-pw@redis-a'}}}",
+                        "instances.a.redis.uri: must be redis://host:port"),
                 Arguments.of("instance id not a DNS label", "instances: {EU_1: {redis: {uri: 'redis://x:6379'}}}", "'EU_1' does not match pattern"),
                 Arguments.of("misspelt key", "replicaCount: 2", "additional properties 'replicaCount' not allowed"),
                 Arguments.of("no Kafka", "kafka: {bootstrap: ''}", "at '/kafka/bootstrap': minLength: got 0, want 1"),
@@ -348,6 +372,7 @@ class HelmChartTest {
             OpsTools.Result result = OpsTools.helmRun(args, null);
             assertNotEquals(0, result.exitCode(), what + " must be refused:\n" + result.stdout());
             assertTrue(result.stderr().contains(message), what + ": expected the message to contain <" + message + ">, got:\n" + result.stderr());
+            assertFalse((result.stdout() + result.stderr()).contains("PLANTED"), what + ": a secret in the values is printed:\n" + result.stderr());
         } finally {
             Files.delete(file);
         }

@@ -24,6 +24,11 @@ public record CaptureSettings(int heartbeatMillis, int transactionMaxEvents, int
                               int maxRecordBytes, int expiryToleranceMillis, boolean filterEvictions,
                               int snapshotRdbVersion, int wipeGuardPercent, int backlogWarnSeconds) {
 
+    /** Largest record a capture writes given {@code maxRecordBytes}: snapshot chunks stay below it, plus the event's envelope. */
+    public static int recordLimit(int maxRecordBytes) {
+        return maxRecordBytes + 64 * 1024;
+    }
+
     public static CaptureSettings defaults() {
         return new CaptureSettings(1000, 5000, 50, 900 * 1024, 50, true, 0, 10, 60);
     }

@@ -15,6 +15,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
 
@@ -70,8 +72,13 @@ public final class MeshConfigLoader {
         Object root;
         try {
             root = new Yaml(new SafeConstructor(new LoaderOptions())).load(yaml);
+        } catch (MarkedYAMLException e) {
+            // Only where and what: SnakeYAML's message quotes the offending line, which may hold a password.
+            Mark mark = e.getProblemMark();
+            throw new ConfigException(source, List.of("not valid YAML" + (mark == null ? "" : " at line " + (mark.getLine() + 1)
+                    + ", column " + (mark.getColumn() + 1)) + ": " + e.getProblem()));
         } catch (RuntimeException e) {
-            throw new ConfigException(source, List.of("not valid YAML: " + e.getMessage()));
+            throw new ConfigException(source, List.of("not valid YAML (" + e.getClass().getSimpleName() + ")"));
         }
         MeshConfigLoader loader = new MeshConfigLoader(source, env);
         MeshConfig config = loader.read(root == null ? Map.of() : root);
@@ -139,7 +146,7 @@ public final class MeshConfigLoader {
         try {
             uri = URI.create(uriText);
         } catch (IllegalArgumentException e) {
-            problems.add(path + ".uri: '" + uriText + "' is not a URI; write redis://host:port or rediss://host:port for TLS");
+            problems.add(path + ".uri: '" + withoutUserInfo(uriText) + "' is not a URI; write redis://host:port or rediss://host:port for TLS");
             return null;
         }
         if (!"redis".equals(uri.getScheme()) && !"rediss".equals(uri.getScheme()) || uri.getHost() == null) {
@@ -158,6 +165,13 @@ public final class MeshConfigLoader {
         }
         return new RedisEndpoint(uri.getHost(), uri.getPort() > 0 ? uri.getPort() : 6379,
                 "rediss".equals(uri.getScheme()), username, password(body, path));
+    }
+
+    /** {@code text} with anything between {@code //} and the last {@code @} (user and password) masked. */
+    static String withoutUserInfo(String text) {
+        int start = text.indexOf("//");
+        int at = text.lastIndexOf('@');
+        return start >= 0 && at > start ? text.substring(0, start + 2) + "***" + text.substring(at) : text;
     }
 
     private String password(Map<String, Object> body, String path) {

@@ -1,5 +1,6 @@
 package io.ferry.apply.conflict;
 
+import io.ferry.apply.findings.FindingsOutbox;
 import io.ferry.apply.metrics.ApplyMetrics;
 import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.ChangeEvent;
@@ -10,7 +11,7 @@ import io.ferry.schemas.ReplicationPolicy;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import org.apache.kafka.clients.producer.Producer;
+import java.util.List;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,14 +21,14 @@ public final class ConflictPublisher {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConflictPublisher.class);
 
-    private final Producer<byte[], byte[]> producer;
+    private final FindingsOutbox outbox;
     private final String applier;
     private final String topic;
     private final AvroSerde<Conflict> serde = AvroSerde.conflicts();
     private final ApplyMetrics metrics;
 
-    public ConflictPublisher(Producer<byte[], byte[]> producer, String applier, ApplyMetrics metrics) {
-        this.producer = producer;
+    public ConflictPublisher(FindingsOutbox outbox, String applier, ApplyMetrics metrics) {
+        this.outbox = outbox;
         this.applier = applier;
         this.topic = ReplicationPolicy.conflictsTopic(applier);
         this.metrics = metrics;
@@ -76,13 +77,26 @@ public final class ConflictPublisher {
     }
 
     private void send(ConflictType type, ChangeEvent event, Conflict conflict, byte[] key) {
-        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, key, serde.encode(conflict));
-        record.headers().add(ReplicationPolicy.ORIGIN_HEADER, event.getOrigin().getBytes(StandardCharsets.UTF_8));
-        producer.send(record, (meta, e) -> {
-            if (e != null) {
-                LOG.error("could not record {} conflict in {}: {}", type, topic, e.toString());
+        byte[] value = serde.encode(conflict);
+        if (!outbox.fits(key, value)) {
+            // Only possible with peers whose record limit exceeds this mesh file's: keep the commands' names and keys.
+            conflict.setCommand(keyOnly(conflict.getCommand()));
+            if (conflict.getWrite() != null) {
+                conflict.getWrite().setCommand(keyOnly(conflict.getWrite().getCommand()));
             }
-        });
+            if (conflict.getOther() != null) {
+                conflict.getOther().setCommand(keyOnly(conflict.getOther().getCommand()));
+            }
+            value = serde.encode(conflict);
+        }
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, key, value);
+        record.headers().add(ReplicationPolicy.ORIGIN_HEADER, event.getOrigin().getBytes(StandardCharsets.UTF_8));
+        outbox.send(record);
         metrics.peer(event.getOrigin()).conflict(type.name());
+    }
+
+    private static Command keyOnly(Command command) {
+        return command == null || command.getArgs().size() <= 1 ? command
+                : new Command(command.getName(), List.of(command.getArgs().get(0)));
     }
 }

@@ -74,6 +74,8 @@ public final class RedisTargetClient implements AutoCloseable {
         }
         Object me = call(RawCommand.of("CLIENT", "ID"));
         Object list = call(RawCommand.of("CLIENT", "LIST", "TYPE", "normal"));
+        refuseWithoutPermission("CLIENT ID", me);
+        refuseWithoutPermission("CLIENT LIST", list);
         if (!(me instanceof Long myId) || !(list instanceof byte[] text)) {
             fenceUnsupported = true;
             LOG.warn("CLIENT ID/LIST refused by {} ({} / {}); stale replicas cannot be fenced", endpoint,
@@ -84,12 +86,26 @@ public final class RedisTargetClient implements AutoCloseable {
         for (String line : new String(text, StandardCharsets.UTF_8).split("\n")) {
             String id = field(line, "id");
             if (clientName.equals(field(line, "name")) && id != null && !id.equals(Long.toString(myId))) {
-                if (Reply.isInteger(call(RawCommand.of("CLIENT", "KILL", "ID", id)), 1)) {
+                Object reply = call(RawCommand.of("CLIENT", "KILL", "ID", id));
+                refuseWithoutPermission("CLIENT KILL", reply);
+                if (Reply.isInteger(reply, 1)) {
                     killed++;
                 }
             }
         }
         return killed;
+    }
+
+    /**
+     * A NOPERM here is the ACL user's, not the server's limit (unlike a renamed command): fencing would
+     * silently stop working, so the agent stops and says what to grant.
+     */
+    private void refuseWithoutPermission(String command, Object reply) {
+        if (reply instanceof RedisError error && "NOPERM".equals(error.code())) {
+            throw new IllegalStateException("Redis user of " + endpoint + " may not run " + command + " (" + error.message()
+                    + "); without CLIENT ID, LIST and KILL stale apply replicas cannot be fenced: grant +client|id +client|list"
+                    + " +client|kill (the README's 'Redis users' has the ACL SETUSER line)");
+        }
     }
 
     private static String field(String clientLine, String name) {

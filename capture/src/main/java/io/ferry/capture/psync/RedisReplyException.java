@@ -8,4 +8,9 @@ public final class RedisReplyException extends IOException {
     public RedisReplyException(String message) {
         super(message);
     }
+
+    /** The ACL user may not run the step: retrying cannot help until an operator grants it. */
+    public boolean accessDenied() {
+        return getMessage() != null && getMessage().contains("NOPERM");
+    }
 }

@@ -38,7 +38,7 @@ public final class TopicProvisioner {
 
     /** Largest record the capture may write given {@code maxRecordBytes} (snapshot chunks stay below). */
     public static int recordLimit(int maxRecordBytes) {
-        return maxRecordBytes + 64 * 1024;
+        return io.ferry.topology.CaptureSettings.recordLimit(maxRecordBytes);
     }
 
     /** What to do about an existing changes topic's {@code retention.ms}. */

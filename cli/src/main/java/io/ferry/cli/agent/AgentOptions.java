@@ -7,6 +7,7 @@ import io.ferry.cli.connect.KafkaConnector;
 import io.ferry.cli.connect.RedisConnector;
 import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.MeshConfig;
+import io.ferry.topology.RedisAccess;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,7 +56,7 @@ public final class AgentOptions {
      * configured credentials, so a misconfigured agent stops at once with a message saying what to fix
      * instead of retrying forever.
      */
-    InstanceConfig preflight() {
+    InstanceConfig preflight(RedisAccess.Role role) {
         MeshConfig config = config();
         InstanceConfig self = MeshOptions.instance(config, instance);
         if (skipChecks) {
@@ -65,7 +66,7 @@ public final class AgentOptions {
         String lastWarning = null;
         while (true) {
             try {
-                checkServers(self);
+                checkServers(self, role);
                 return self;
             } catch (OperatorException e) {
                 boolean unreachable = e.exitCode() == ExitCode.REDIS_UNREACHABLE || e.exitCode() == ExitCode.KAFKA_UNREACHABLE;
@@ -86,13 +87,30 @@ public final class AgentOptions {
         }
     }
 
-    private static void checkServers(InstanceConfig self) {
+    private static void checkServers(InstanceConfig self, RedisAccess.Role role) {
         try (RedisConnector redis = new RedisConnector(self)) {
             redis.infoReplication();
+            checkAccess(self, role, redis.access(role));
         }
         try (KafkaConnector kafka = new KafkaConnector(self.kafka())) {
             kafka.checkReachable();
         }
+    }
+
+    /** Exit 6 naming every permission the agent's Redis user lacks, with the line that grants them. */
+    static void checkAccess(InstanceConfig self, RedisAccess.Role role, RedisAccess.Verdict verdict) {
+        if (!verdict.checked()) {
+            LOG.warn("Redis of instance '{}': {}", self.id(), verdict.note());
+            return;
+        }
+        if (verdict.missing().isEmpty()) {
+            return;
+        }
+        String user = self.redis().username() == null ? "default" : self.redis().username();
+        throw new OperatorException(ExitCode.ACCESS_DENIED, "Redis user '" + user + "' of instance '" + self.id() + "' at "
+                + self.redis() + " may not run what the " + role.label() + " agent needs: " + String.join(", ", verdict.missing())
+                + ". Grant them (ACL SETUSER " + user + " +" + String.join(" +", verdict.missing()) + ") or create the user "
+                + "with the README's line: ACL SETUSER " + user + " on ><password> " + role.aclRules());
     }
 
     int httpPort(int configured) {

@@ -1,6 +1,7 @@
 package io.ferry.cli.agent;
 
 import io.ferry.cli.ExitCode;
+import io.ferry.cli.FailureClassifier;
 import io.ferry.cli.OperatorException;
 import io.ferry.topology.AgentHttpServer;
 import io.ferry.topology.FerryAgent;
@@ -70,7 +71,7 @@ final class AgentRunner {
             } catch (IllegalStateException shuttingDown) {
                 // the hook closes them
             }
-            throw new OperatorException(ExitCode.FAILED, role + " agent of instance '" + instance.id() + "' stopped: " + failure);
+            throw FailureClassifier.agentStopped(role, instance.id(), failure);
         }
         try {
             closed.await();

@@ -17,7 +17,8 @@ import picocli.CommandLine.Spec;
                 + "(__ferry:ckpt:<peer>:<partition>). Failed commands go to ferry.<instance>.deadletters, conflicting "
                 + "writes to ferry.<instance>.conflicts. Consumer group: ferry-apply-<instance>.",
                 "Serves /metrics, /healthz and /readyz. SIGTERM (or Ctrl-C) finishes the batch in flight, commits it and stops.",
-                "Before starting it checks that the instance's Redis and Kafka answer with the configured credentials "
+                "Before starting it checks that the instance's Redis and Kafka answer with the configured credentials, and "
+                + "(Redis 7, ACL DRYRUN) that its Redis user may run every command it needs (exit 6 names the missing ones) "
                 + "(see --wait-for-servers and --skip-checks)."},
         footer = {"", "Example: ferry apply --config mesh.yaml --instance eu-1"})
 public final class ApplyCommand implements Callable<Integer> {
@@ -34,7 +35,7 @@ public final class ApplyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        InstanceConfig instance = options.preflight();
+        InstanceConfig instance = options.preflight(io.ferry.topology.RedisAccess.Role.APPLY);
         return AgentRunner.run("apply", instance, options.httpBind, options.httpPort(instance.applyHttpPort()),
                 registry -> new ApplyService(options.config(), instance.id(), registry, memberId), spec.commandLine().getOut());
     }

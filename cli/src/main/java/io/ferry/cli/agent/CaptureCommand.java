@@ -17,7 +17,8 @@ import picocli.CommandLine.Spec;
                 + "(ferry.<instance>.offsets). Resumes from that position after a restart. Run exactly one per instance: "
                 + "a second one fences the first.",
                 "Serves /metrics, /healthz and /readyz. SIGTERM (or Ctrl-C) commits the open transaction and stops.",
-                "Before starting it checks that the instance's Redis and Kafka answer with the configured credentials "
+                "Before starting it checks that the instance's Redis and Kafka answer with the configured credentials, and "
+                + "(Redis 7, ACL DRYRUN) that its Redis user may run every command it needs (exit 6 names the missing ones) "
                 + "(see --wait-for-servers and --skip-checks).",
                 "A Redis that comes back wiped (new replication id, its data gone) is not published: the capture logs an "
                 + "ERROR, answers 503 on /readyz, sets ferry_capture_source_wiped and waits; see --accept-wiped-source."},
@@ -39,7 +40,7 @@ public final class CaptureCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        InstanceConfig instance = options.preflight();
+        InstanceConfig instance = options.preflight(io.ferry.topology.RedisAccess.Role.CAPTURE);
         return AgentRunner.run("capture", instance, options.httpBind, options.httpPort(instance.captureHttpPort()),
                 registry -> new CaptureService(options.config(), instance.id(), registry, acceptWipedSource), spec.commandLine().getOut());
     }

@@ -3,6 +3,12 @@ package io.ferry.cli.connect;
 import io.ferry.cli.ExitCode;
 import io.ferry.cli.OperatorException;
 import io.ferry.topology.InstanceConfig;
+import io.ferry.topology.RedisAccess;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.output.ValueOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
+import java.nio.charset.StandardCharsets;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -64,6 +70,24 @@ public final class RedisConnector implements AutoCloseable {
             fields.put(l.substring(0, colon).trim(), l.substring(colon + 1).trim());
         });
         return fields;
+    }
+
+    /** Which of {@code role}'s permissions this connection's user lacks, asked of ACL DRYRUN (Redis 7+). */
+    public RedisAccess.Verdict access(RedisAccess.Role role) {
+        String user = instance.redis().username() == null ? "default" : instance.redis().username();
+        StatefulRedisConnection<byte[], byte[]> c = connect();
+        return RedisAccess.check(role, user, args -> {
+            CommandArgs<byte[], byte[]> dryrun = new CommandArgs<>(ByteArrayCodec.INSTANCE).add("DRYRUN");
+            args.forEach(dryrun::add);
+            try {
+                byte[] reply = c.sync().dispatch(CommandType.ACL, new ValueOutput<>(ByteArrayCodec.INSTANCE), dryrun);
+                return reply == null ? "" : new String(reply, StandardCharsets.UTF_8);
+            } catch (RedisCommandExecutionException e) {
+                return "-" + e.getMessage();
+            } catch (RuntimeException e) {
+                throw classify(e);
+            }
+        });
     }
 
     public OperatorException classify(RuntimeException e) {

@@ -18,6 +18,7 @@ import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import java.nio.file.Path;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -49,8 +50,15 @@ public final class InspectCommand implements Callable<Integer> {
     @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "Kafka to read instead of the mesh file's.")
     String bootstrap;
 
-    @Option(names = "--kafka-property", paramLabel = "KEY=VALUE", description = "Extra Kafka client setting with --bootstrap (security.protocol, sasl.*, ssl.*).")
+    @Option(names = "--kafka-property", paramLabel = "KEY=VALUE", description = "Extra Kafka client setting with --bootstrap "
+            + "(security.protocol, sasl.mechanism, ...). Secrets (sasl.jaas.config, *password*) are refused here, since a "
+            + "command line is visible to every user of the host: put them in --kafka-properties-file.")
     Map<String, String> kafkaProperties = new LinkedHashMap<>();
+
+    @Option(names = "--kafka-properties-file", paramLabel = "FILE", defaultValue = "${env:FERRY_KAFKA_PROPERTIES_FILE}",
+            description = "Kafka client settings for --bootstrap as a Java properties file, like Kafka's --command-config "
+                    + "(default: $FERRY_KAFKA_PROPERTIES_FILE).")
+    Path kafkaPropertiesFile;
 
     @Option(names = "--from-beginning", description = "Start at the oldest record instead of the last --tail per partition.")
     boolean fromBeginning;
@@ -122,7 +130,7 @@ public final class InspectCommand implements Callable<Integer> {
 
     private KafkaEndpoint endpoint(TopicAddress address) {
         if (bootstrap != null) {
-            return new KafkaEndpoint(bootstrap, kafkaProperties);
+            return new KafkaEndpoint(bootstrap, KafkaPropertiesOption.merge(kafkaPropertiesFile, kafkaProperties));
         }
         MeshConfig config = mesh.load();
         return address.instance().flatMap(config::find)
