@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
                 "3:cannot reach an instance's Redis",
                 "4:cannot reach Kafka",
                 "5:a Ferry topic does not exist yet (its agent has not run)",
-                "6:Redis or Kafka refused the credentials or ACLs"},
+                "6:Redis or Kafka refused the credentials or ACLs",
+                "7:the mesh is not ready for this command (an agent still running, a peer not caught up)"},
         footer = {"", "Start with: ferry demo   (a local three-instance mesh)",
                 "Docs: README.md, sections \"Run the demo\" and \"Operate\"."})
 public final class FerryCli implements Runnable {

@@ -145,7 +145,7 @@ public final class JoinCommand implements Callable<Integer> {
                     return;
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new OperatorException(ExitCode.FAILED, peer.id() + " has applied " + self.changesTopic() + " only up to"
+                    throw new OperatorException(ExitCode.NOT_READY, peer.id() + " has applied " + self.changesTopic() + " only up to"
                             + " offset " + checkpoint + " (the topic ends at " + scan.end() + "): " + self.id() + "'s writes before"
                             + " the join would be missing from the copy. Check " + peer.id() + "'s apply agent (ferry status) and"
                             + " run the join again.");
@@ -173,7 +173,7 @@ public final class JoinCommand implements Callable<Integer> {
             String entry = AppliedVector.entry(other.id(), 0);
             Long offset = copy.checkpoints().get(entry);
             if (offset != null && offset < 0) {
-                throw new OperatorException(ExitCode.FAILED, from + "'s checkpoint for " + other.id() + " is not a Kafka offset;"
+                throw new OperatorException(ExitCode.NOT_READY, from + "'s checkpoint for " + other.id() + " is not a Kafka offset;"
                         + " check __ferry:ckpt:" + other.id() + ":0 in " + from + "'s Redis");
             }
             if (offset != null) {
@@ -188,7 +188,7 @@ public final class JoinCommand implements Callable<Integer> {
             try (TopicScan scan = new TopicScan(other.kafka(), other.id())) {
                 long start = scan.beginning();
                 if (start > 0) {
-                    throw new OperatorException(ExitCode.FAILED, from + " has applied nothing of " + other.id() + "'s topic, which"
+                    throw new OperatorException(ExitCode.NOT_READY, from + " has applied nothing of " + other.id() + "'s topic, which"
                             + " now starts at offset " + start + ": " + id + " could not get " + other.id() + "'s deleted writes."
                             + " Join from an instance that applies " + other.id() + ".");
                 }

@@ -4,6 +4,8 @@ import io.ferry.apply.redis.RawCommand;
 import io.ferry.apply.redis.Reply;
 import io.ferry.capture.position.SourceInfo;
 import io.ferry.capture.psync.PsyncClient;
+import io.ferry.cli.ExitCode;
+import io.ferry.cli.OperatorException;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
 import io.ferry.topology.InstanceConfig;
@@ -40,8 +42,8 @@ final class JoinTarget {
         String clients = text(writer.call(RawCommand.of("CLIENT", "LIST", "TYPE", "normal")));
         for (String line : clients.split("\n")) {
             if (java.util.Arrays.asList(line.trim().split(" ")).contains("name=" + name)) {
-                throw new IllegalStateException(instance.id() + "'s apply agent is connected to its Redis (client " + name
-                        + "): stop it before the join and start it after");
+                throw new OperatorException(ExitCode.NOT_READY, instance.id() + "'s apply agent is connected to its Redis (client "
+                        + name + "): stop it before the join and start it after");
             }
         }
     }
@@ -50,12 +52,12 @@ final class JoinTarget {
     void empty(boolean replace) {
         String role = field(text(writer.call(RawCommand.of("INFO", "replication"))), "role");
         if (!"master".equals(role)) {
-            throw new IllegalArgumentException(instance.id() + "'s Redis (" + instance.redis() + ") is a " + role
+            throw new OperatorException(ExitCode.NOT_READY, instance.id() + "'s Redis (" + instance.redis() + ") is a " + role
                     + ": join into a primary (REPLICAOF NO ONE first)");
         }
         long keys = info().keys();
         if (keys > 0 && !replace) {
-            throw new IllegalArgumentException(instance.id() + "'s Redis (" + instance.redis() + ") holds " + keys + " key(s); a join"
+            throw new OperatorException(ExitCode.BAD_CONFIG, instance.id() + "'s Redis (" + instance.redis() + ") holds " + keys + " key(s); a join"
                     + " replaces its whole content with the peer's copy. Pass --replace-data to flush it first (what it holds now"
                     + " is lost; a wiped instance's writes since the wipe were never published either)");
         }

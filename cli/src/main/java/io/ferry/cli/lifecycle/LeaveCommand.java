@@ -69,7 +69,11 @@ public final class LeaveCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         MeshConfig config = mesh.load();
-        ReplicationPolicy.requireId(id);
+        try {
+            ReplicationPolicy.requireId(id);
+        } catch (IllegalArgumentException e) {
+            throw new OperatorException(ExitCode.BAD_CONFIG, e.getMessage());
+        }
         if (config.find(id).isPresent()) {
             throw new OperatorException(ExitCode.BAD_CONFIG, "instance '" + id + "' is still in the mesh file: remove it, restart"
                     + " (or helm upgrade) every remaining apply agent with the new file so none consumes its topic, stop " + id
@@ -129,7 +133,7 @@ public final class LeaveCommand implements Callable<Integer> {
                 return;
             }
             if (System.nanoTime() > deadline) {
-                throw new OperatorException(ExitCode.FAILED, remaining.id() + "'s apply agent (" + holder.clientId() + ") still"
+                throw new OperatorException(ExitCode.NOT_READY, remaining.id() + "'s apply agent (" + holder.clientId() + ") still"
                         + " consumes " + changes + ": restart it with the mesh file that no longer lists " + id + ", then run"
                         + " leave again");
             }

@@ -72,7 +72,7 @@ final class TopicScan implements AutoCloseable {
                 }
             }
         }
-        throw new OperatorException(ExitCode.FAILED, partition.topic() + " (Kafka " + kafka + ") has nothing past the copy's"
+        throw new OperatorException(ExitCode.NOT_READY, partition.topic() + " (Kafka " + kafka + ") has nothing past the copy's"
                 + " replication offset " + replid + ":" + copyOffset + " after " + timeout.toSeconds() + " s: the peer's capture"
                 + " must be running and caught up while it is joined from. Check it (ferry status) and run the join again.");
     }
