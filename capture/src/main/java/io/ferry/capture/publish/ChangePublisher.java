@@ -109,6 +109,16 @@ public final class ChangePublisher implements AutoCloseable {
         // partition fail with OUT_OF_ORDER_SEQUENCE_NUMBER and retry with its own backoff, stalling the stream;
         // one at a time costs little here because each commit flushes the transaction anyway
         props.putIfAbsent(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
+        List<KafkaProducer<byte[], byte[]>> opened = openLanes(props, instance, shard);
+        this.lanes = opened;
+    }
+
+    /**
+     * Opens the transactional producers of every lane of {@code instance}'s capture for {@code shard}, which
+     * fences any other producer holding those ids (an older capture, or one running while {@code ferry join}
+     * or {@code ferry leave} holds them).
+     */
+    public static List<KafkaProducer<byte[], byte[]>> openLanes(Properties props, String instance, int shard) {
         List<KafkaProducer<byte[], byte[]>> opened = new ArrayList<>();
         try {
             for (int i = 0; i < ReplicationPolicy.CAPTURE_LANES; i++) {
@@ -125,7 +135,7 @@ public final class ChangePublisher implements AutoCloseable {
             opened.forEach(p -> p.close(Duration.ZERO));
             throw e;
         }
-        this.lanes = List.copyOf(opened);
+        return List.copyOf(opened);
     }
 
     private KafkaProducer<byte[], byte[]> producer() {

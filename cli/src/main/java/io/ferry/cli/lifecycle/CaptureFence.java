@@ -1,16 +1,14 @@
 package io.ferry.cli.lifecycle;
 
 import io.ferry.capture.position.PositionStore;
+import io.ferry.capture.publish.ChangePublisher;
 import io.ferry.schemas.AppliedVector;
-import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * Holds an instance's capture off while it is joined or leaves: opening the capture's transactional ids
@@ -23,28 +21,16 @@ final class CaptureFence implements AutoCloseable {
     private static final int SHARD = 0;
 
     private final String instance;
-    private final List<KafkaProducer<byte[], byte[]>> lanes = new ArrayList<>();
+    private final List<KafkaProducer<byte[], byte[]>> lanes;
 
     CaptureFence(Properties kafka, String instance) {
         this.instance = instance;
-        try {
-            for (int lane = 0; lane < ReplicationPolicy.CAPTURE_LANES; lane++) {
-                Properties props = new Properties();
-                props.putAll(kafka);
-                String id = ReplicationPolicy.captureTransactionalId(instance, SHARD, lane);
-                props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, id);
-                props.put(ProducerConfig.CLIENT_ID_CONFIG, id + "-join");
-                props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-                props.put(ProducerConfig.ACKS_CONFIG, "all");
-                props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
-                KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
-                lanes.add(producer);
-                producer.initTransactions();
-            }
-        } catch (RuntimeException e) {
-            close();
-            throw e;
-        }
+        Properties props = new Properties();
+        props.putAll(kafka);
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
+        this.lanes = ChangePublisher.openLanes(props, instance, SHARD);
     }
 
     /** Commits the position the capture starts from, its applied vector and the copy's key count. */

@@ -25,6 +25,14 @@ final class CopyPointMatcher {
     }
 
     /**
+     * Whether a record lies at or before the copy: a scan may start at it. A record of another replication
+     * history counts as earlier (the peer's history before a failover or restart).
+     */
+    boolean atOrBefore(String recordReplid, long sourceOffset) {
+        return !replid.equals(recordReplid) || sourceOffset <= copyOffset;
+    }
+
+    /**
      * One record of the topic; returns the checkpoint once decided.
      *
      * @throws IllegalStateException when the peer's capture moved to another replication history after the copy

@@ -35,8 +35,8 @@ import picocli.CommandLine.Spec;
  *       then in the copy);</li>
  *   <li>the peer's copy (PSYNC ? -1, an RDB at replication offset O) is restored key by key; its
  *       {@code __ferry:ckpt:*} keys say where the peer stood in every other instance's topic at O;</li>
- *   <li>the peer's own topic is read from just before the copy to the first record past O: the checkpoint
- *       for the peer's topic;</li>
+ *   <li>the peer's own topic is read from a record at or before O to the first record past O: the
+ *       checkpoint for the peer's topic;</li>
  *   <li>every checkpoint is written in one MULTI/EXEC; the Redis's replication offset right after it is
  *       committed as the capture's position, so the capture resumes there and never publishes the copy.</li>
  * </ol>
@@ -108,7 +108,7 @@ public final class JoinCommand implements Callable<Integer> {
                 double copySeconds = (System.nanoTime() - copyBegan) / 1e9;
                 Map<String, Long> checkpoints = checkpoints(config, copy);
                 try (TopicScan scan = new TopicScan(peer.kafka(), peer.id())) {
-                    checkpoints.put(AppliedVector.entry(peer.id(), 0), scan.checkpointAt(copy.replid(), copy.offset(), copy.started(), wait));
+                    checkpoints.put(AppliedVector.entry(peer.id(), 0), scan.checkpointAt(copy.replid(), copy.offset(), wait));
                 }
                 SourcePosition start = target.finish(checkpoints);
                 baseline.commit(start, AppliedVector.of(checkpoints), copy.keys());

@@ -4,7 +4,6 @@ import io.ferry.capture.psync.PsyncClient;
 import io.ferry.capture.wipe.CopyReader;
 import io.ferry.topology.RedisEndpoint;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.Map;
 import java.util.function.LongConsumer;
 
@@ -18,7 +17,7 @@ import java.util.function.LongConsumer;
 final class PeerCopy implements PsyncClient.Listener {
 
     /** The copy's point in the peer's stream, how many user keys it had and its checkpoints (peer partition → offset). */
-    record Result(String replid, long offset, Instant started, long keys, Map<String, Long> checkpoints) {
+    record Result(String replid, long offset, long keys, Map<String, Long> checkpoints) {
     }
 
     private final PsyncClient psync;
@@ -26,7 +25,6 @@ final class PeerCopy implements PsyncClient.Listener {
     private final int rdbVersion;
     private final LongConsumer progress;
     private Result result;
-    private Instant started;
 
     private PeerCopy(RedisEndpoint peer, Path spool, RestoreWriter writer, int rdbVersion, LongConsumer progress) {
         this.psync = new PsyncClient(peer, spool, 10_000);
@@ -42,7 +40,6 @@ final class PeerCopy implements PsyncClient.Listener {
     static Result take(RedisEndpoint peer, Path spool, RestoreWriter writer, int rdbVersion, LongConsumer progress)
             throws Exception {
         PeerCopy copy = new PeerCopy(peer, spool, writer, rdbVersion, progress);
-        copy.started = Instant.now();
         copy.psync.run(null, -1, copy);
         if (copy.result == null) {
             throw new IllegalStateException(peer + " closed the replication connection before sending a copy");
@@ -61,7 +58,7 @@ final class PeerCopy implements PsyncClient.Listener {
             }
         });
         writer.finish();
-        result = new Result(replid, offset, started, contents.keys(), contents.checkpoints());
+        result = new Result(replid, offset, contents.keys(), contents.checkpoints());
     }
 
     @Override

@@ -7,24 +7,18 @@ import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.KafkaEndpoint;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /** Group-less, read_committed reads of one changes partition that a join needs. */
 final class TopicScan implements AutoCloseable {
-
-    /** How far before the copy the scan starts: covers clock skew between this host and the peer's capture. */
-    private static final Duration CLOCK_MARGIN = Duration.ofMinutes(2);
 
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final TopicPartition partition;
@@ -51,16 +45,25 @@ final class TopicScan implements AutoCloseable {
     }
 
     /**
-     * The checkpoint matching a copy of the topic's origin taken at {@code replid:copyOffset} after
-     * {@code copyStarted}; waits up to {@code timeout} for the origin's capture to publish past it.
+     * The checkpoint matching a copy of the topic's origin taken at {@code replid:copyOffset}; waits up to
+     * {@code timeout} for the origin's capture to publish past it. Reads backwards from the end in growing
+     * windows until a window starts at or before the copy, then forwards from there: only the records
+     * written since the copy and one window are read, however long the topic.
      */
-    long checkpointAt(String replid, long copyOffset, Instant copyStarted, Duration timeout) {
-        Map<TopicPartition, OffsetAndTimestamp> from = consumer.offsetsForTimes(
-                Map.of(partition, copyStarted.minus(CLOCK_MARGIN).toEpochMilli()), Duration.ofSeconds(30));
-        OffsetAndTimestamp at = from.get(partition);
-        consumer.seek(partition, Math.max(beginning(), at == null ? end() : at.offset()));
+    long checkpointAt(String replid, long copyOffset, Duration timeout) {
         CopyPointMatcher matcher = new CopyPointMatcher(replid, copyOffset);
         AvroSerde<ChangeEvent> serde = AvroSerde.changeEvents();
+        long begin = beginning();
+        long end = end();
+        long from = end;
+        for (long window = 1_000; from > begin; window *= 4) {
+            from = Math.max(begin, end - window);
+            ChangeEvent first = firstFrom(from, end, serde);
+            if (first != null && matcher.atOrBefore(first.getPosition().getReplid(), first.getPosition().getOffset())) {
+                break;
+            }
+        }
+        consumer.seek(partition, from);
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
@@ -75,6 +78,19 @@ final class TopicScan implements AutoCloseable {
         throw new OperatorException(ExitCode.NOT_READY, partition.topic() + " (Kafka " + kafka + ") has nothing past the copy's"
                 + " replication offset " + replid + ":" + copyOffset + " after " + timeout.toSeconds() + " s: the peer's capture"
                 + " must be running and caught up while it is joined from. Check it (ferry status) and run the join again.");
+    }
+
+    /** The first committed record at or after {@code from} and before {@code end}, or null when there is none. */
+    private ChangeEvent firstFrom(long from, long end, AvroSerde<ChangeEvent> serde) {
+        consumer.seek(partition, from);
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (consumer.position(partition) < end && System.nanoTime() < deadline) {
+            List<ConsumerRecord<byte[], byte[]>> records = consumer.poll(Duration.ofMillis(200)).records(partition);
+            if (!records.isEmpty()) {
+                return serde.decode(records.get(0).value());
+            }
+        }
+        return null;
     }
 
     /** Whether every committed record of the partition has an offset at or below {@code checkpoint}. */

@@ -41,6 +41,14 @@ class CopyPointMatcherTest {
     }
 
     @Test
+    void aScanMayStartAtARecordAtOrBeforeTheCopyOrOfAnEarlierHistory() {
+        CopyPointMatcher matcher = new CopyPointMatcher(R, 1000);
+        assertTrue(matcher.atOrBefore(R, 1000));
+        assertTrue(matcher.atOrBefore("b".repeat(40), 9_000));
+        assertTrue(!matcher.atOrBefore(R, 1001));
+    }
+
+    @Test
     void aNewHistoryAfterTheCopyIsRefused() {
         CopyPointMatcher matcher = new CopyPointMatcher(R, 1000);
         matcher.next(1, EventKind.COMMAND, R, 10);
