@@ -136,8 +136,15 @@ final class MeshStatusReader implements AutoCloseable {
      * operator, or resynchronises), or live.
      */
     private void lifecycle(InstanceConfig instance, RedisConnector redis, Map<String, String> info, Optional<CapturePosition> position) {
-        Optional<byte[]> joining = attempt("  ", () -> Optional.ofNullable(redis.connect().sync()
-                .get(ReplicationPolicy.JOIN_KEY.getBytes(StandardCharsets.UTF_8)))).flatMap(v -> v);
+        Optional<byte[]> joining = attempt("  ", () -> {
+            try {
+                return Optional.ofNullable(redis.connect().sync().get(ReplicationPolicy.JOIN_KEY.getBytes(StandardCharsets.UTF_8)));
+            } catch (OperatorException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw redis.classify(e);
+            }
+        }).flatMap(v -> v);
         String state;
         if (joining.isPresent()) {
             state = "joining " + new String(joining.get(), StandardCharsets.UTF_8);
