@@ -124,9 +124,11 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
             }
         }
         metrics.fullResync();
-        log.warn("full resync from {}: {} (replication id {}, offset {}); publishing a snapshot", instance.redis(),
+        log.warn("full resync from {}: {} (replication id {}, offset {}); publishing a snapshot{}", instance.redis(),
                 from == null ? "first start" : "position " + from.getReplid() + ":" + from.getOffset() + " not in the source's backlog",
-                replid, offset);
+                replid, offset, from == null ? "" : ". Peers keep keys they hold already (RESTORE without REPLACE): a key of "
+                        + instance.id() + " changed or deleted while the capture was away can stay stale on them; run ferry verify"
+                        + " --config <mesh.yaml> --repair, and raise repl-backlog-size (see ferry_capture_backlog_headroom_seconds)");
         status.state("publishing a snapshot", false);
         sink.replid(replid);
         expiries.clear();
