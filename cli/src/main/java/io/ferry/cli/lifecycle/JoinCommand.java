@@ -89,29 +89,38 @@ public final class JoinCommand implements Callable<Integer> {
         try (KafkaConnector kafka = new KafkaConnector(self.kafka())) {
             kafka.checkReachable();
             TopicProvisioner.ensure(kafka.admin(), self.id(), 1, config.capture().maxRecordBytes(), self.kafka().retentionMillis());
-            try (CaptureFence baseline = new CaptureFence(self.kafka().clientProperties(), self.id());
+            try (CaptureFence fence = new CaptureFence(self.kafka().clientProperties(), self.id());
                  RestoreWriter writer = new RestoreWriter(self.redis(), self.id())) {
                 JoinTarget target = new JoinTarget(self, writer);
                 target.refuseRunningApply();
                 target.empty(replaceData);
                 target.ensureBacklog(spool);
-                awaitPeerAppliedOwnTopic(peer, wait, out);
-                target.progress("from " + peer.id() + ": copying (started " + Instant.now() + ")");
-                out.println("copying " + peer.id() + " (" + peer.redis() + ") into " + self.id() + " (" + self.redis() + ")");
-                out.flush();
-                long copyBegan = System.nanoTime();
-                PeerCopy.Result copy = PeerCopy.take(peer.redis(), spool, writer, config.capture().snapshotRdbVersion(), n -> {
-                    target.progress("from " + peer.id() + ": " + n + " keys copied");
-                    out.println("  " + n + " keys copied");
+                PeerCopy.Result copy;
+                Map<String, Long> checkpoints;
+                SourcePosition start;
+                double copySeconds;
+                try {
+                    awaitPeerAppliedOwnTopic(peer, wait, out);
+                    target.progress("from " + peer.id() + ": copying (started " + Instant.now() + ")");
+                    out.println("copying " + peer.id() + " (" + peer.redis() + ") into " + self.id() + " (" + self.redis() + ")");
                     out.flush();
-                });
-                double copySeconds = (System.nanoTime() - copyBegan) / 1e9;
-                Map<String, Long> checkpoints = checkpoints(config, copy);
-                try (TopicScan scan = new TopicScan(peer.kafka(), peer.id())) {
-                    checkpoints.put(AppliedVector.entry(peer.id(), 0), scan.checkpointAt(copy.replid(), copy.offset(), wait));
+                    long copyBegan = System.nanoTime();
+                    copy = PeerCopy.take(peer.redis(), spool, writer, config.capture().snapshotRdbVersion(), n -> {
+                        target.progress("from " + peer.id() + ": " + n + " keys copied");
+                        out.println("  " + n + " keys copied");
+                        out.flush();
+                    });
+                    copySeconds = (System.nanoTime() - copyBegan) / 1e9;
+                    checkpoints = checkpoints(config, copy);
+                    try (TopicScan scan = new TopicScan(peer.kafka(), peer.id())) {
+                        checkpoints.put(AppliedVector.entry(peer.id(), 0), scan.checkpointAt(copy.replid(), copy.offset(), wait));
+                    }
+                    start = target.finish(checkpoints);
+                    fence.commit(start, AppliedVector.of(checkpoints), copy.keys());
+                } catch (Exception | Error e) {
+                    failed(target, peer, e);
+                    throw e;
                 }
-                SourcePosition start = target.finish(checkpoints);
-                baseline.commit(start, AppliedVector.of(checkpoints), copy.keys());
                 out.printf("copied %d keys (%d MB of payload) from %s at %s:%d in %.1f s (%.0f keys/s)%n", copy.keys(),
                         writer.bytes() / (1024 * 1024), peer.id(), copy.replid(), copy.offset(), copySeconds, copy.keys() / Math.max(copySeconds, 1e-3));
                 checkpoints.forEach((entry, offset) -> out.println("  checkpoint " + entry + " = " + offset));
@@ -121,6 +130,15 @@ public final class JoinCommand implements Callable<Integer> {
             }
         }
         return ExitCode.OK;
+    }
+
+    /** Leaves the failure where ferry status shows it, instead of a join that looks in progress. */
+    private static void failed(JoinTarget target, InstanceConfig peer, Throwable e) {
+        try {
+            target.progress("from " + peer.id() + " FAILED (" + e.getMessage() + "); run ferry join again with --replace-data");
+        } catch (RuntimeException ignored) {
+            // the Redis is gone too: the command's own error says what failed
+        }
     }
 
     /**
