@@ -57,6 +57,7 @@ public final class CaptureService implements FerryAgent {
     private static final long OUTBOX_BYTES = 64L * 1024 * 1024;
     private static final long EVICTION_WATCH_WAIT_MILLIS = 3_000;
     private static final long WIPED_CHECK_MILLIS = 1_000;
+    private static final long WIPED_POSITION_CHECK_MILLIS = 5_000;
 
     private final InstanceConfig instance;
     private final CaptureSettings settings;
@@ -243,6 +244,7 @@ public final class CaptureService implements FerryAgent {
         metrics.sourceWiped(true);
         log.error("{}", e.getMessage());
         long detected = System.nanoTime();
+        long lastPositionCheck = detected;
         try {
             while (!closing) {
                 Thread.sleep(WIPED_CHECK_MILLIS);
@@ -253,11 +255,36 @@ public final class CaptureService implements FerryAgent {
                             instance.id(), e.previousReplid());
                     return;
                 }
+                if (System.nanoTime() - lastPositionCheck > TimeUnit.MILLISECONDS.toNanos(WIPED_POSITION_CHECK_MILLIS)) {
+                    lastPositionCheck = System.nanoTime();
+                    if (reseeded(e.previousReplid())) {
+                        return;
+                    }
+                }
             }
         } finally {
             wiped = null;
             metrics.sourceWiped(false);
         }
+    }
+
+    /**
+     * Whether {@code ferry join} re-seeded the source meanwhile: the committed position then names the
+     * source's new replication history, and the capture resumes from it without publishing the copy.
+     */
+    private boolean reseeded(String previousReplid) {
+        try {
+            PositionStore.Stored stored = PositionStore.load(instance.kafka().clientProperties(), instance.id(), SHARD,
+                    Duration.ofSeconds(10)).orElse(null);
+            if (stored != null && !stored.position().getReplid().equals(previousReplid)) {
+                log.info("the source of {} was re-seeded (ferry join): resuming from the new committed position {}:{}",
+                        instance.id(), stored.position().getReplid(), stored.position().getOffset());
+                return true;
+            }
+        } catch (RuntimeException e) {
+            log.debug("could not read the committed position of {}: {}", instance.id(), e.toString());
+        }
+        return false;
     }
 
     private boolean fatalCause(Exception e) {

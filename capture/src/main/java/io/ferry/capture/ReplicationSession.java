@@ -124,9 +124,11 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
             }
         }
         metrics.fullResync();
-        log.warn("full resync from {}: {} (replication id {}, offset {}); publishing a snapshot", instance.redis(),
+        log.warn("full resync from {}: {} (replication id {}, offset {}); publishing a snapshot{}", instance.redis(),
                 from == null ? "first start" : "position " + from.getReplid() + ":" + from.getOffset() + " not in the source's backlog",
-                replid, offset);
+                replid, offset, from == null ? "" : ". Peers keep keys they hold already (RESTORE without REPLACE): a key of "
+                        + instance.id() + " changed or deleted while the capture was away can stay stale on them; run ferry verify"
+                        + " --config <mesh.yaml> --repair, and raise repl-backlog-size (see ferry_capture_backlog_headroom_seconds)");
         status.state("publishing a snapshot", false);
         sink.replid(replid);
         expiries.clear();
@@ -143,9 +145,10 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
 
     private SourceWipedException wiped(SourcePosition from, String replid, String why) {
         String accept = "ferry capture --config <mesh.yaml> --instance " + instance.id() + " --accept-wiped-source " + replid;
+        String rejoin = "ferry join --config <mesh.yaml> --instance " + instance.id() + " --from <live peer> --replace-data";
         String readiness = "source wiped: " + instance.redis() + " came back under replication id " + replid + " and " + why
                 + "; nothing published past " + from.getReplid() + ":" + from.getOffset() + "; waiting for an operator ("
-                + accept + ")";
+                + rejoin + ", or " + accept + ")";
         String message = "the source of instance " + instance.id() + " (" + instance.redis() + ") answered FULLRESYNC under a new"
                 + " replication id " + replid + " (the committed position is " + from.getReplid() + ":" + from.getOffset()
                 + ") and " + why + ": it was restarted without its data, or flushed and rebuilt. Its copy is NOT published,"
@@ -154,8 +157,9 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
                 + " still hold, would stay lost here. The Kafka position stays at " + from.getReplid() + ":" + from.getOffset()
                 + " and the peers keep their data. To take " + instance.id() + " as it is now as the truth for its future writes"
                 + " (its current keys are not published, only what is written after the capture restarts), stop this capture"
-                + " and run: " + accept + " . Re-seeding it from a peer instead (ferry join) is the proper fix and is not"
-                + " available yet. If the source gets its old data and replication history back, this capture resumes by itself.";
+                + " and run: " + accept + " . The proper fix is to re-seed it from a live peer: stop " + instance.id()
+                + "'s apply agent and run: " + rejoin + " ; this capture then resumes by itself without publishing the copy."
+                + " If the source gets its old data and replication history back, this capture resumes by itself too.";
         return new SourceWipedException(replid, from.getReplid(), readiness, message);
     }
 

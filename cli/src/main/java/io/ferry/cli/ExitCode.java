@@ -14,6 +14,8 @@ public final class ExitCode {
     public static final int MISSING_TOPIC = 5;
     /** Redis or Kafka refused the credentials or the ACLs do not allow what Ferry needs. */
     public static final int ACCESS_DENIED = 6;
+    /** The mesh is not in the state the command needs (an agent still running, a peer not caught up); the message says what to do. */
+    public static final int NOT_READY = 7;
 
     private ExitCode() {
     }

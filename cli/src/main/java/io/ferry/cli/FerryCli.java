@@ -4,6 +4,8 @@ import io.ferry.cli.agent.ApplyCommand;
 import io.ferry.cli.agent.CaptureCommand;
 import io.ferry.cli.demo.DemoCommand;
 import io.ferry.cli.inspect.InspectCommand;
+import io.ferry.cli.lifecycle.JoinCommand;
+import io.ferry.cli.lifecycle.LeaveCommand;
 import io.ferry.cli.monitor.MonitorCommand;
 import io.ferry.cli.status.StatusCommand;
 import io.ferry.cli.verify.VerifyCommand;
@@ -18,7 +20,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "ferry", mixinStandardHelpOptions = true, versionProvider = FerryCli.Version.class,
         description = "Kafka-backed active-active replication for Redis.",
         subcommands = {CaptureCommand.class, ApplyCommand.class, InspectCommand.class, StatusCommand.class,
-                VerifyCommand.class, MonitorCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+                VerifyCommand.class, JoinCommand.class, LeaveCommand.class, MonitorCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
                 "0:done",
                 "1:unexpected failure (see the message and stack trace)",
@@ -26,7 +28,8 @@ import picocli.CommandLine.Spec;
                 "3:cannot reach an instance's Redis",
                 "4:cannot reach Kafka",
                 "5:a Ferry topic does not exist yet (its agent has not run)",
-                "6:Redis or Kafka refused the credentials or ACLs"},
+                "6:Redis or Kafka refused the credentials or ACLs",
+                "7:the mesh is not ready for this command (an agent still running, a peer not caught up)"},
         footer = {"", "Start with: ferry demo   (a local three-instance mesh)",
                 "Docs: README.md, sections \"Run the demo\" and \"Operate\"."})
 public final class FerryCli implements Runnable {
@@ -36,7 +39,7 @@ public final class FerryCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: capture, apply, inspect, status, verify, monitor or demo");
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: capture, apply, inspect, status, verify, join, leave, monitor or demo");
     }
 
     public static void main(String[] args) {

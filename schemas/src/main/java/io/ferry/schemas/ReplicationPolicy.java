@@ -41,6 +41,12 @@ public final class ReplicationPolicy {
      */
     public static final String REPAIR_TIME_KEY = "__ferry:repair-time";
 
+    /**
+     * Reserved key marking a {@code ferry join} in progress in the joining instance's Redis (its value says from
+     * which peer and how far); the join deletes it in the MULTI/EXEC that writes the joined instance's checkpoints.
+     */
+    public static final String JOIN_KEY = "__ferry:join";
+
     /** Prefix of every key Ferry writes into a user's Redis; such keys are never replicated. */
     public static final String RESERVED_PREFIX = "__ferry:";
     private static final byte[] RESERVED_PREFIX_BYTES = RESERVED_PREFIX.getBytes(StandardCharsets.UTF_8);
@@ -52,6 +58,15 @@ public final class ReplicationPolicy {
     /** Topic written only by {@code instance}'s capture agent: its change events, one partition per source shard. */
     public static String changesTopic(String instance) {
         return "ferry." + requireId(instance) + ".changes";
+    }
+
+    /** The instance whose changes topic {@code topic} is, if it is one. */
+    public static Optional<String> changesTopicOrigin(String topic) {
+        if (!topic.startsWith("ferry.") || !topic.endsWith(".changes")) {
+            return Optional.empty();
+        }
+        String id = topic.substring("ferry.".length(), topic.length() - ".changes".length());
+        return id.matches("[A-Za-z0-9][A-Za-z0-9_-]{0,62}") ? Optional.of(id) : Optional.empty();
     }
 
     /** Compacted topic holding {@code instance}'s capture position, written transactionally with the events. */

@@ -23,21 +23,28 @@ final class CounterLoad {
 
     private final MeshUnderTest mesh;
     private final String name;
+    private final String prefix;
     private final int ops;
     private final int keys;
     private final Duration minDuration;
     private CompletableFuture<Void> running;
 
     CounterLoad(MeshUnderTest mesh, String name, int ops, int keys, Duration minDuration) {
+        this(mesh, name, "load:" + name.toLowerCase(), ops, keys, minDuration);
+    }
+
+    /** A load with keys of its own under {@code prefix} (a second load on one instance). */
+    CounterLoad(MeshUnderTest mesh, String name, String prefix, int ops, int keys, Duration minDuration) {
         this.mesh = mesh;
         this.name = name;
+        this.prefix = prefix;
         this.ops = ops;
         this.keys = keys;
         this.minDuration = minDuration;
     }
 
     String prefix() {
-        return "load:" + name.toLowerCase();
+        return prefix;
     }
 
     CounterLoad start() {

@@ -130,8 +130,36 @@ public final class MeshUnderTest implements AutoCloseable {
 
     /** Starts the apply agent with a stable member id, so a restart takes its partitions back at once. */
     public void startApply(String name) {
+        startApply(name, mesh.configFile());
+    }
+
+    /** The same with another mesh file (for example one that no longer lists an instance that left). */
+    void startApply(String name, Path config) {
         applies.put(name, JvmProcess.start("apply-" + name, dir.resolve("apply-" + name + ".log"), ApplyMain.class, agentJvm,
-                "--config", mesh.configFile().toString(), "--instance", id(name), "--member-id", "replica-0"));
+                "--config", config.toString(), "--instance", id(name), "--member-id", "replica-0"));
+    }
+
+    /** A copy of the mesh file without {@code name}'s instance entry, as an operator writes it when that instance leaves. */
+    Path meshFileWithout(String name) {
+        try {
+            List<String> kept = new ArrayList<>();
+            boolean skipping = false;
+            for (String line : java.nio.file.Files.readAllLines(mesh.configFile())) {
+                if (line.startsWith("  ") && !line.startsWith("    ")) {
+                    skipping = line.trim().equals(id(name) + ":");
+                } else if (!line.startsWith(" ")) {
+                    skipping = false;
+                }
+                if (!skipping) {
+                    kept.add(line);
+                }
+            }
+            Path file = dir.resolve("mesh-without-" + name + ".yaml");
+            java.nio.file.Files.write(file, kept);
+            return file;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     public JvmProcess apply(String name) {
@@ -247,6 +275,21 @@ public final class MeshUnderTest implements AutoCloseable {
     List<ChangeEvent> changeEvents(String origin) {
         return records(ReplicationPolicy.changesTopic(id(origin))).stream()
                 .map(r -> AvroSerde.changeEvents().decode(r.value())).toList();
+    }
+
+    /** Copies the agents' logs somewhere that outlives the test JVM (its temp dirs do not) and says where. */
+    public void keepLogs(String why) {
+        try {
+            Path kept = java.nio.file.Files.createTempDirectory("ferry-kept-logs-");
+            try (var logs = java.nio.file.Files.list(dir)) {
+                for (Path log : logs.filter(p -> p.toString().endsWith(".log")).toList()) {
+                    java.nio.file.Files.copy(log, kept.resolve(log.getFileName()));
+                }
+            }
+            System.out.println(why + ": agent logs kept in " + kept);
+        } catch (IOException e) {
+            System.out.println(why + ": could not keep the agent logs: " + e);
+        }
     }
 
     @Override

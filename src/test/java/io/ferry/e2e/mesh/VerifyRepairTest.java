@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.cli.FerryCli;
 import io.ferry.localmesh.Await;
 import io.ferry.schemas.ReplicationPolicy;
 import io.lettuce.core.RedisClient;
@@ -15,14 +14,11 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -82,7 +78,7 @@ class VerifyRepairTest {
                     b.sadd(bytes("fix:lww:set"), bytes("m3"));
                 });
 
-                Run first = ferry("verify", "-c", file.toString());
+                FerryRun first = ferry("verify", "-c", file.toString());
                 assertEquals(1, first.exitCode(), first.toString());
                 for (String key : List.of("fix:c:string", "fix:c:hash", "fix:c:list", "fix:c:ttl", "fix:c:\\xff\\x00b",
                         "fix:b:gone", "fix:b:new", "fix:lww:set")) {
@@ -93,7 +89,7 @@ class VerifyRepairTest {
                 assertTrue(first.out().contains(", 8 diverged, 0 repaired"), first.toString());
                 assertFalse(first.out().contains("diverged \"traffic:"), "keys in flight are no false alarm:\n" + first);
 
-                Run repair = ferry("verify", "-c", file.toString(), "--repair");
+                FerryRun repair = ferry("verify", "-c", file.toString(), "--repair");
                 assertEquals(0, repair.exitCode(), repair.toString());
                 assertTrue(repair.out().contains("republished \"fix:c:string\" db 0 from " + mesh.id("C") + " (priority "),
                         repair.toString());
@@ -113,7 +109,7 @@ class VerifyRepairTest {
                     assertEquals("only on B", redis.get("fix:b:new"), name);
                 }
 
-                Run second = ferry("verify", "-c", file.toString());
+                FerryRun second = ferry("verify", "-c", file.toString());
                 assertEquals(0, second.exitCode(), second.toString());
                 assertTrue(second.out().contains(", 0 diverged, 0 repaired"), second.toString());
             } finally {
@@ -175,20 +171,8 @@ class VerifyRepairTest {
         clients.forEach(client -> client.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
     }
 
-    record Run(int exitCode, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + exitCode + "\nstdout:\n" + out + "\nstderr:\n" + err;
-        }
-    }
-
-    private static Run ferry(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = FerryCli.execute(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        Run run = new Run(code, out.toString(), err.toString());
-        System.out.println("ferry " + String.join(" ", Arrays.asList(args)) + "\n" + run);
-        return run;
+    private static FerryRun ferry(String... args) {
+        return FerryRun.of(args);
     }
 
     private static byte[] bytes(String text) {

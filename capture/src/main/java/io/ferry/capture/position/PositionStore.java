@@ -5,7 +5,9 @@ import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.CapturePosition;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -15,7 +17,9 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
@@ -68,6 +72,22 @@ public final class PositionStore {
             }
             return Optional.ofNullable(last);
         }
+    }
+
+    /**
+     * The offsets-topic record of a committed position: the position, the applied vector there and the
+     * source's key count ({@code keys} < 0: unknown, no header). The capture writes one with every
+     * transaction; {@code ferry join} writes the one a joined instance's capture starts from.
+     */
+    public static ProducerRecord<byte[], byte[]> record(String instance, int shard, SourcePosition position,
+                                                        AppliedVector applied, long keys) {
+        CapturePosition value = new CapturePosition(instance, shard, position, Instant.now());
+        Header appliedHeader = new RecordHeader(ReplicationPolicy.APPLIED_HEADER, applied.encode());
+        List<Header> headers = keys < 0 ? List.of(appliedHeader) : List.of(appliedHeader,
+                new RecordHeader(ReplicationPolicy.SOURCE_KEYS_HEADER, Long.toString(keys).getBytes(StandardCharsets.US_ASCII)));
+        return new ProducerRecord<>(ReplicationPolicy.offsetsTopic(instance), 0,
+                ReplicationPolicy.positionKey(instance, shard).getBytes(StandardCharsets.UTF_8),
+                AvroSerde.capturePositions().encode(value), headers);
     }
 
     /** The key count header's value, -1 when missing or unreadable. */

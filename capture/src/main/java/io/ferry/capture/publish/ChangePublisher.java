@@ -1,10 +1,9 @@
 package io.ferry.capture.publish;
 
 import io.ferry.capture.CaptureMetrics;
+import io.ferry.capture.position.PositionStore;
 import io.ferry.capture.wipe.SourceKeys;
 import io.ferry.schemas.AppliedVector;
-import io.ferry.schemas.AvroSerde;
-import io.ferry.schemas.CapturePosition;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.EventKind;
 import io.ferry.schemas.Heartbeat;
@@ -51,8 +50,6 @@ public final class ChangePublisher implements AutoCloseable {
     private final String instance;
     private final int shard;
     private final String changesTopic;
-    private final String offsetsTopic;
-    private final byte[] positionKey;
     private final CaptureSettings settings;
     private final CaptureMetrics metrics;
     private final LongSupplier sourceOffset;
@@ -61,7 +58,6 @@ public final class ChangePublisher implements AutoCloseable {
     /** The lane of the open (or next) transaction. */
     private int lane;
     private final ChangeEventEncoder events = new ChangeEventEncoder();
-    private final AvroSerde<CapturePosition> positions = AvroSerde.capturePositions();
     /** Origin and kind headers per event kind, built once (Kafka copies them into each record's own list). */
     private final List<List<Header>> headersByKind;
     private final int recordLimit;
@@ -85,8 +81,6 @@ public final class ChangePublisher implements AutoCloseable {
         this.instance = instance;
         this.shard = shard;
         this.changesTopic = ReplicationPolicy.changesTopic(instance);
-        this.offsetsTopic = ReplicationPolicy.offsetsTopic(instance);
-        this.positionKey = ReplicationPolicy.positionKey(instance, shard).getBytes(StandardCharsets.UTF_8);
         this.settings = settings;
         this.metrics = metrics;
         this.sourceOffset = sourceOffset;
@@ -116,6 +110,16 @@ public final class ChangePublisher implements AutoCloseable {
         // partition fail with OUT_OF_ORDER_SEQUENCE_NUMBER and retry with its own backoff, stalling the stream;
         // one at a time costs little here because each commit flushes the transaction anyway
         props.putIfAbsent(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
+        List<KafkaProducer<byte[], byte[]>> opened = openLanes(props, instance, shard);
+        this.lanes = opened;
+    }
+
+    /**
+     * Opens the transactional producers of every lane of {@code instance}'s capture for {@code shard}, which
+     * fences any other producer holding those ids (an older capture, or one running while {@code ferry join}
+     * or {@code ferry leave} holds them).
+     */
+    public static List<KafkaProducer<byte[], byte[]>> openLanes(Properties props, String instance, int shard) {
         List<KafkaProducer<byte[], byte[]>> opened = new ArrayList<>();
         try {
             for (int i = 0; i < ReplicationPolicy.CAPTURE_LANES; i++) {
@@ -132,7 +136,7 @@ public final class ChangePublisher implements AutoCloseable {
             opened.forEach(p -> p.close(Duration.ZERO));
             throw e;
         }
-        this.lanes = List.copyOf(opened);
+        return List.copyOf(opened);
     }
 
     private KafkaProducer<byte[], byte[]> producer() {
@@ -269,11 +273,8 @@ public final class ChangePublisher implements AutoCloseable {
         }
         SourcePosition position = pending;
         if (position != null && !position.equals(committed)) {
-            CapturePosition record = new CapturePosition(instance, shard, position, Instant.now());
             long keys = sourceKeys.forPosition(position.getReplid(), pendingApplied.asMap().size());
-            List<Header> headers = keys < 0 ? List.of(appliedHeader(pendingApplied)) : List.of(appliedHeader(pendingApplied),
-                    new RecordHeader(ReplicationPolicy.SOURCE_KEYS_HEADER, Long.toString(keys).getBytes(StandardCharsets.US_ASCII)));
-            producer().send(new ProducerRecord<>(offsetsTopic, 0, positionKey, positions.encode(record), headers));
+            producer().send(PositionStore.record(instance, shard, position, pendingApplied, keys));
         }
         producer().commitTransaction();
         inTransaction = false;

@@ -42,9 +42,21 @@ public final class CopyReader {
     }
 
     public static Contents read(Path rdb, ExpiryTracker expiries, BooleanSupplier closing) throws IOException, InterruptedException {
+        return read(rdb, 0, expiries, closing, key -> { });
+    }
+
+    /**
+     * The same, handing every user key (not Ferry's own) to {@code userKeys} in RDB order: a join copies
+     * them while the checkpoints the copy holds are noted.
+     *
+     * @param rdbVersion RDB version of the payloads handed on (0: the file's own)
+     * @param expiries   tracker for volatile keys, or null
+     */
+    public static Contents read(Path rdb, int rdbVersion, ExpiryTracker expiries, BooleanSupplier closing,
+                                RdbKeyReader.KeyConsumer userKeys) throws IOException, InterruptedException {
         long[] keys = {0};
         Map<String, Long> checkpoints = new HashMap<>();
-        RdbKeyReader.read(rdb, 0, key -> {
+        RdbKeyReader.read(rdb, rdbVersion, key -> {
             if (closing.getAsBoolean()) {
                 throw new Outbox.OutboxClosedException();
             }
@@ -54,9 +66,10 @@ public final class CopyReader {
                 return;
             }
             keys[0]++;
-            if (key.expireAtMillis() > 0) {
+            if (expiries != null && key.expireAtMillis() > 0) {
                 expiries.expireAt(key.db(), key.key(), key.expireAtMillis());
             }
+            userKeys.accept(key);
         });
         return new Contents(keys[0], checkpoints);
     }

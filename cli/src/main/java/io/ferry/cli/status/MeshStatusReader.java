@@ -68,7 +68,8 @@ final class MeshStatusReader implements AutoCloseable {
             if (!kafkaUp) {
                 return;
             }
-            capture(instance, kafka, replication);
+            Optional<CapturePosition> position = capture(instance, kafka, replication);
+            replication.ifPresent(info -> lifecycle(instance, redis, info, position));
             for (InstanceConfig peer : mesh.peersOf(instance.id())) {
                 apply(instance, peer, redis, replication.isPresent());
             }
@@ -129,13 +130,61 @@ final class MeshStatusReader implements AutoCloseable {
         }
     }
 
-    private void capture(InstanceConfig instance, KafkaConnector kafka, Optional<Map<String, String>> replication) {
+    /**
+     * Where the instance is in its life: joining (a {@code ferry join} in progress left its marker), its source
+     * on another replication history than its capture's committed position (wiped: its capture waits for an
+     * operator, or resynchronises), or live.
+     */
+    private void lifecycle(InstanceConfig instance, RedisConnector redis, Map<String, String> info, Optional<CapturePosition> position) {
+        Optional<byte[]> joining = attempt("  ", () -> {
+            try {
+                return Optional.ofNullable(redis.connect().sync().get(ReplicationPolicy.JOIN_KEY.getBytes(StandardCharsets.UTF_8)));
+            } catch (OperatorException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw redis.classify(e);
+            }
+        }).flatMap(v -> v);
+        String state;
+        if (joining.isPresent()) {
+            state = "joining " + new String(joining.get(), StandardCharsets.UTF_8);
+        } else if (position.isPresent() && !position.get().getPosition().getReplid().equals(info.get("master_replid"))
+                && !position.get().getPosition().getReplid().equals(info.get("master_replid2"))) {
+            state = "source on a new replication history: wiped and waiting if its capture's /readyz says 'source wiped'"
+                    + " (re-seed it: ferry join --config FILE --instance " + instance.id() + " --from <live peer> --replace-data)";
+        } else if (position.isPresent()) {
+            state = "live";
+        } else {
+            state = "not started (no capture position)";
+        }
+        report.line("  state    " + state);
+    }
+
+    /**
+     * Instances whose changes topic is still on one of the mesh's Kafka clusters but which the mesh file no
+     * longer lists: they left (or the file lost them).
+     */
+    void leftInstances() {
+        for (KafkaConnector kafka : kafkaByBootstrap.values()) {
+            if (!Boolean.TRUE.equals(reachable.get(kafka))) {
+                continue;
+            }
+            attempt("", () -> kafka.call(() -> kafka.admin().listTopics().names().get(10, java.util.concurrent.TimeUnit.SECONDS)))
+                    .ifPresent(names -> names.stream().sorted()
+                            .map(ReplicationPolicy::changesTopicOrigin).flatMap(Optional::stream)
+                            .filter(id -> mesh.find(id).isEmpty())
+                            .forEach(id -> report.line("instance " + id + "   state left (not in the mesh file; its topics remain on "
+                                    + kafka.bootstrap() + ": ferry leave --config FILE --instance " + id + " --delete-topics)")));
+        }
+    }
+
+    private Optional<CapturePosition> capture(InstanceConfig instance, KafkaConnector kafka, Optional<Map<String, String>> replication) {
         String offsetsTopic = ReplicationPolicy.offsetsTopic(instance.id());
         Optional<List<TopicPartition>> partitions = attempt("  ", () -> kafka.partitions(offsetsTopic)).flatMap(p -> p);
         if (partitions.isEmpty()) {
             report.problem("  ", ExitCode.MISSING_TOPIC, "capture: " + offsetsTopic + " does not exist: the capture for '"
                     + instance.id() + "' has not run yet (ferry capture --config FILE --instance " + instance.id() + ")");
-            return;
+            return Optional.empty();
         }
         Map<Integer, CapturePosition> latest = new TreeMap<>();
         readAll(kafka, partitions.get(), record -> {
@@ -163,6 +212,7 @@ final class MeshStatusReader implements AutoCloseable {
             });
             report.line(line.toString());
         }
+        return Optional.ofNullable(latest.get(0));
     }
 
     private void apply(InstanceConfig instance, InstanceConfig peer, RedisConnector redis, boolean redisUp) {

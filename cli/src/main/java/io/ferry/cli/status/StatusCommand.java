@@ -14,8 +14,10 @@ import picocli.CommandLine.Spec;
 
 /** {@code ferry status}: how far each capture and each apply is, and what went wrong, from the servers themselves. */
 @Command(name = "status", mixinStandardHelpOptions = true,
-        header = "Per instance: capture position and lag, apply lag per peer, dead letters, conflicts.",
-        description = {"Per instance: its Redis (role, master_repl_offset); the capture's committed position and its lag in "
+        header = "Per instance: lifecycle state, capture position and lag, apply lag per peer, dead letters, conflicts.",
+        description = {"Per instance: its Redis (role, master_repl_offset); its state (live, joining with progress, source on a new"
+                + " replication history i.e. wiped and waiting, not started; instances whose topics remain but which the mesh file"
+                + " no longer lists are shown as left); the capture's committed position and its lag in "
                 + "bytes behind master_repl_offset; for each peer, the apply checkpoint stored in this Redis and how many "
                 + "records of the peer's topic are not applied yet; dead letters and conflicts counted by reason; conflicts "
                 + "also by resolution, with the latest few (key, class, the writes' origins, winner, resolution).",
@@ -48,6 +50,7 @@ public final class StatusCommand implements Callable<Integer> {
         try (MeshStatusReader reader = new MeshStatusReader(config, report, Math.max(0, recentConflicts))) {
             selected.forEach(reader::report);
             if (instances.isEmpty()) {
+                reader.leftInstances();
                 reader.meshConflicts(); // both sides of every pair have been read
             }
         }

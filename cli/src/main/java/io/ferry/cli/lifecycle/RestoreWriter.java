@@ -1,0 +1,149 @@
+package io.ferry.cli.lifecycle;
+
+import io.ferry.apply.redis.RawCommand;
+import io.ferry.apply.redis.RedisTargetClient;
+import io.ferry.apply.redis.Reply;
+import io.ferry.apply.redis.TransactionReply;
+import io.ferry.capture.snapshot.SnapshotKey;
+import io.ferry.topology.RedisEndpoint;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Writes a copy's keys into the joining instance: {@code RESTORE key expireAt payload REPLACE ABSTTL},
+ * pipelined in MULTI blocks of up to {@link #BLOCK_KEYS} keys or {@link #BLOCK_BYTES} bytes, one block in
+ * Redis while the next is built. A key of any size is one RESTORE (Redis takes a payload up to its
+ * {@code proto-max-bulk-len}, 512 MB by default). Any refused key stops the join: nothing is skipped.
+ */
+final class RestoreWriter implements AutoCloseable {
+
+    static final int BLOCK_KEYS = 1000;
+    static final long BLOCK_BYTES = 8L * 1024 * 1024;
+    private static final byte[] REPLACE = "REPLACE".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] ABSTTL = "ABSTTL".getBytes(StandardCharsets.US_ASCII);
+
+    private final RedisTargetClient redis;
+    private final String where;
+    private final List<RawCommand> block = new ArrayList<>();
+    private final List<byte[]> blockKeys = new ArrayList<>();
+    private List<byte[]> flyingKeys = List.of();
+    private RedisTargetClient.Pending flying;
+    private long blockBytes;
+    private int db = -1;
+    private long keys;
+    private long bytes;
+
+    RestoreWriter(RedisEndpoint endpoint, String instance) {
+        this.redis = new RedisTargetClient(endpoint, Duration.ofSeconds(60), "ferry-join-" + instance);
+        this.where = instance + "'s Redis (" + endpoint + ")";
+        redis.connect();
+    }
+
+    /** Runs one command outside the copy's blocks (after every block sent so far is settled). */
+    Object call(RawCommand command) {
+        flush();
+        settle();
+        return redis.call(command);
+    }
+
+    /** Runs one MULTI block outside the copy's blocks and returns EXEC's results; any error fails. */
+    List<Object> transaction(List<RawCommand> body) {
+        flush();
+        settle();
+        TransactionReply reply = redis.execute(List.of(body)).get(0);
+        check(reply, body.stream().map(RawCommand::firstArg).toList());
+        return reply.results();
+    }
+
+    void restore(SnapshotKey key) {
+        if (key.db() != db) {
+            flush();
+            settle();
+            Object selected = redis.call(RawCommand.of("SELECT", Integer.toString(key.db())));
+            if (Reply.isError(selected)) {
+                throw new IllegalStateException(where + " refused SELECT " + key.db() + ": " + Reply.describe(selected)
+                        + " (the peer has keys in db " + key.db() + "; raise 'databases' on the joining instance)");
+            }
+            db = key.db();
+        }
+        block.add(RawCommand.of("RESTORE", key.key(), Long.toString(key.expireAtMillis()).getBytes(StandardCharsets.US_ASCII),
+                key.payload(), REPLACE, ABSTTL));
+        blockKeys.add(key.key());
+        blockBytes += key.key().length + key.payload().length;
+        keys++;
+        bytes += key.payload().length;
+        if (block.size() >= BLOCK_KEYS || blockBytes >= BLOCK_BYTES) {
+            flush();
+        }
+    }
+
+    /** Keys and payload bytes handed over so far. */
+    long keys() {
+        return keys;
+    }
+
+    long bytes() {
+        return bytes;
+    }
+
+    /** Sends the block being built (after the one in flight is settled). */
+    private void flush() {
+        if (block.isEmpty()) {
+            return;
+        }
+        List<RawCommand> body = List.copyOf(block);
+        block.clear();
+        settle();
+        flying = redis.submit(List.of(body));
+        flyingKeys = List.copyOf(blockKeys);
+        blockKeys.clear();
+        blockBytes = 0;
+    }
+
+    /** Waits for every block sent and checks every reply. */
+    void finish() {
+        flush();
+        settle();
+    }
+
+    private void settle() {
+        if (flying == null) {
+            return;
+        }
+        TransactionReply reply = redis.await(flying).get(0);
+        flying = null;
+        check(reply, flyingKeys);
+    }
+
+    private void check(TransactionReply reply, List<byte[]> keysOfBlock) {
+        for (int i = 0; i < reply.queued().size(); i++) {
+            if (Reply.isError(reply.queued().get(i))) {
+                throw refused(keysOfBlock.get(i), reply.queued().get(i));
+            }
+        }
+        if (!reply.committed()) {
+            throw new IllegalStateException(where + " refused a block of the copy: " + Reply.describe(reply.exec()));
+        }
+        List<Object> results = reply.results();
+        for (int i = 0; i < results.size(); i++) {
+            if (Reply.isError(results.get(i))) {
+                throw refused(keysOfBlock.get(i), results.get(i));
+            }
+        }
+    }
+
+    private IllegalStateException refused(byte[] key, Object error) {
+        String text = Reply.describe(error);
+        String hint = text.contains("DUMP payload") ? " (the joining Redis is older than the peer: set capture.snapshotRdbVersion"
+                + " in the mesh file to its RDB version, e.g. 9 for Redis 6.2)" : "";
+        return new IllegalStateException(where + " refused key '" + new String(key, StandardCharsets.UTF_8) + "': " + text + hint
+                + "; the join stopped, nothing was reported as done (run it again with --replace-data once fixed)");
+    }
+
+    @Override
+    public void close() {
+        redis.close();
+    }
+}
