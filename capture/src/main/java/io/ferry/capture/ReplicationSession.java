@@ -124,11 +124,16 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
             }
         }
         metrics.fullResync();
-        log.warn("full resync from {}: {} (replication id {}, offset {}); publishing a snapshot{}", instance.redis(),
-                from == null ? "first start" : "position " + from.getReplid() + ":" + from.getOffset() + " not in the source's backlog",
-                replid, offset, from == null ? "" : ". Peers keep keys they hold already (RESTORE without REPLACE): a key of "
-                        + instance.id() + " changed or deleted while the capture was away can stay stale on them; run ferry verify"
-                        + " --config <mesh.yaml> --repair, and raise repl-backlog-size (see ferry_capture_backlog_headroom_seconds)");
+        if (from == null) {
+            // expected on a first start: nothing to warn about
+            log.info("first start on {}: publishing its keys as a snapshot (replication id {}, offset {})", instance.redis(), replid, offset);
+        } else {
+            log.warn("full resync from {}: position {}:{} not in the source's backlog (replication id {}, offset {}); publishing a"
+                    + " snapshot. Peers keep keys they hold already (RESTORE without REPLACE): a key of {} changed or deleted while"
+                    + " the capture was away can stay stale on them; run ferry verify --config <mesh.yaml> --repair, and raise"
+                    + " repl-backlog-size (see ferry_capture_backlog_headroom_seconds)", instance.redis(), from.getReplid(),
+                    from.getOffset(), replid, offset, instance.id());
+        }
         status.state("publishing a snapshot", false);
         sink.replid(replid);
         expiries.clear();
