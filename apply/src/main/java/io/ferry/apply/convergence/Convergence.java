@@ -89,7 +89,13 @@ public final class Convergence implements AutoCloseable {
             touched();
         }
 
-        void touched() {
+        /** Another pair or request for the key: the repair carries the latest winning time and waits for quiet again. */
+        void again(long time) {
+            sourceTime = Math.max(sourceTime, time);
+            touched();
+        }
+
+        private void touched() {
             dueNanos = Math.min(queuedNanos + REPAIR_MAX_DELAY_NANOS, System.nanoTime() + REPAIR_QUIET_NANOS);
         }
     }
@@ -209,8 +215,7 @@ public final class Convergence implements AutoCloseable {
             if (repair == null) {
                 repairs.put(key, repair = new Repair(null, null, time));
             } else {
-                repair.sourceTime = Math.max(repair.sourceTime, time);
-                repair.touched();
+                repair.again(time);
             }
             if (request.getWrite() != null) {
                 repair.recorded.add(new Recorded(ConflictType.valueOf(request.getType()), event(request), key,
@@ -264,7 +269,7 @@ public final class Convergence implements AutoCloseable {
         KeyId key = pairs.get(0).key();
         ConflictPolicy policy = rules.policyFor(key.key());
         boolean oneRemote = pairs.get(0).remote() == pairs.get(pairs.size() - 1).remote();
-        Judged won = null;
+        Judged wonAny = null;
         Judged clash = null;
         Judged last = null;
         for (WriteHistory.Pair pair : pairs) {
@@ -275,13 +280,11 @@ public final class Convergence implements AutoCloseable {
             if (!verdict.commutes()) {
                 clash = last;
                 if (self.equals(winner)) {
-                    won = last;
+                    wonAny = last;
                 }
             }
         }
-        if (oneRemote) {
-            won = clash != null && self.equals(clash.winner()) ? clash : null;
-        }
+        Judged won = !oneRemote ? wonAny : clash != null && self.equals(clash.winner()) ? clash : null;
         if (won == null) {
             // commuting, report only, or the peer wins: its origin settles the pair
             Judged decisive = clash != null ? clash : last;
@@ -311,8 +314,7 @@ public final class Convergence implements AutoCloseable {
                 repair.reexec = null; // two different winning writes: copy the value instead
             }
             repair.loser = remote;
-            repair.sourceTime = Math.max(repair.sourceTime, local.timeMillis());
-            repair.touched();
+            repair.again(local.timeMillis());
         }
         repair.recorded.add(new Recorded(verdict.type(), remote.event(), key, write, other, policy.kind().label(), winner,
                 skip ? "SKIPPED" : "REPAIRED"));
