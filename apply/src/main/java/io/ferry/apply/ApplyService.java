@@ -13,7 +13,9 @@ import io.ferry.apply.findings.FindingsTopics;
 import io.ferry.apply.metrics.ApplyMetrics;
 import io.ferry.apply.redis.RedisTargetClient;
 import io.ferry.apply.redis.RedisUnavailableException;
+import io.ferry.apply.resync.ResyncReconciler;
 import io.ferry.schemas.AppliedVector;
+import io.ferry.schemas.EventKind;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.ApplySettings;
 import io.ferry.topology.CaptureSettings;
@@ -22,6 +24,7 @@ import io.ferry.topology.KafkaEndpoint;
 import io.ferry.topology.FerryAgent;
 import io.ferry.topology.MeshConfig;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -36,6 +39,7 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,6 +65,7 @@ public final class ApplyService implements FerryAgent {
     private final RedisTargetClient redis;
     private BatchBuilder builder;
     private Convergence convergence;
+    private ResyncReconciler reconciler;
     /** Partitions whose next event waits for writes its origin had applied before it, since when (nanos). */
     private final Map<TopicPartition, Long> waitingSince = new HashMap<>();
     private final List<PeerConsumer> consumers = new ArrayList<>();
@@ -113,6 +118,7 @@ public final class ApplyService implements FerryAgent {
         applier = new BatchApplier(redis, new DeadLetterPublisher(findings, self, metrics), conflicts, metrics, convergence,
                 findings, () -> running);
         Convergence settling = convergence;
+        reconciler = new ResyncReconciler(mesh, self, redis, metrics);
         builder = new BatchBuilder(self, new BatchBuilder.Admission() {
             @Override
             public boolean admit(io.ferry.schemas.ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
@@ -123,7 +129,7 @@ public final class ApplyService implements FerryAgent {
             public void replayed(io.ferry.schemas.ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
                 settling.replayed(event, record);
             }
-        });
+        }, reconciler);
         // One consumer per Kafka cluster: each peer's topic lives in that peer's (regional) Kafka.
         Map<String, KafkaEndpoint> clusters = new LinkedHashMap<>();
         Map<String, Map<String, String>> topicsByCluster = new LinkedHashMap<>();
@@ -241,7 +247,19 @@ public final class ApplyService implements FerryAgent {
         // While one round is in Redis the next one is decoded and built, but not sent before the first
         // is settled, so an EXECABORT re-run can never overtake a later batch of the same source.
         BatchApplier.InFlight flying = null;
+        // A resync snapshot is reconciled against Redis and Kafka while it is built: nothing may be in flight then.
+        boolean resyncing = false;
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            if (ResyncReconciler.isResync(record)) {
+                resyncing = true;
+                break;
+            }
+        }
         while (true) {
+            if (resyncing && flying != null) {
+                applier.finish(flying);
+                flying = null;
+            }
             List<EventBatch> next = running ? nextRound(consumer, remaining, cursor) : List.of();
             if (flying != null) {
                 applier.finish(flying);
@@ -346,6 +364,9 @@ public final class ApplyService implements FerryAgent {
         int limit = Math.min(records.size(), from + settings.maxBatchEvents());
         long bytes = 0;
         for (int i = from; i < limit; i++) {
+            if (i > from && ResyncReconciler.isResync(records.get(i)) && isSnapshotEnd(records.get(i))) {
+                return i; // a resync's end is reconciled against Redis holding every key before it: a batch of its own
+            }
             byte[] value = records.get(i).value();
             bytes += value == null ? 0 : value.length;
             if (bytes >= MAX_BATCH_BYTES) {
@@ -353,6 +374,12 @@ public final class ApplyService implements FerryAgent {
             }
         }
         return limit;
+    }
+
+    private static boolean isSnapshotEnd(ConsumerRecord<byte[], byte[]> record) {
+        Header kind = record.headers().lastHeader(ReplicationPolicy.KIND_HEADER);
+        return kind != null && kind.value() != null
+                && EventKind.SNAPSHOT_END.name().equals(new String(kind.value(), StandardCharsets.UTF_8));
     }
 
     /** Connects to Redis when needed, respecting the backoff; false while Redis is still unavailable. */
@@ -420,6 +447,9 @@ public final class ApplyService implements FerryAgent {
     private void shutdown() {
         if (convergence != null) {
             convergence.close();
+        }
+        if (reconciler != null) {
+            reconciler.close();
         }
         for (PeerConsumer consumer : consumers) {
             try {

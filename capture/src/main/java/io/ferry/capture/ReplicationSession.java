@@ -104,12 +104,14 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
         status.synced(PsyncClient.SyncMode.FULLRESYNC);
         SourcePosition from = resume.get();
         expiries.clear();
+        CopyReader.Contents copy = null;
+        SourcePosition resyncOf = null;
         if (from != null) {
             long knownKeys = sourceKeys.known(from.getReplid());
             AppliedVector applied = sink.applied();
             if (WipeGuard.worthChecking(from.getReplid(), replid, knownKeys, applied, settings.wipeGuardPercent())) {
                 status.state("checking the source's copy under its new replication id " + replid, false);
-                CopyReader.Contents copy = CopyReader.read(rdb, expiries, closing);
+                copy = CopyReader.read(rdb, expiries, closing);
                 Optional<String> wiped = WipeGuard.check(from.getReplid(), replid, knownKeys, applied,
                         settings.wipeGuardPercent(), copy.copy());
                 if (wiped.isPresent()) {
@@ -128,24 +130,53 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
             // expected on a first start: nothing to warn about
             log.info("first start on {}: publishing its keys as a snapshot (replication id {}, offset {})", instance.redis(), replid, offset);
         } else {
-            log.warn("full resync from {}: position {}:{} not in the source's backlog (replication id {}, offset {}); publishing a"
-                    + " snapshot. Peers keep keys they hold already (RESTORE without REPLACE): a key of {} changed or deleted while"
-                    + " the capture was away can stay stale on them; run ferry verify --config <mesh.yaml> --repair, and raise"
-                    + " repl-backlog-size (see ferry_capture_backlog_headroom_seconds)", instance.redis(), from.getReplid(),
-                    from.getOffset(), replid, offset, instance.id());
+            if (copy == null) {
+                status.state("reading the apply checkpoints of the source's copy", false);
+                copy = CopyReader.read(rdb, null, closing);
+            }
+            log.warn("full resync from {}: position {}:{} not in the source's backlog (replication id {}, offset {}); publishing"
+                    + " its {} key(s) as a resync snapshot: peers replace their copies of them and delete what {} no longer"
+                    + " has, except keys holding writes it had not applied yet (see the README, 'A full resync of a running"
+                    + " instance'). Raise repl-backlog-size to avoid this (see ferry_capture_backlog_headroom_seconds)",
+                    instance.redis(), from.getReplid(), from.getOffset(), replid, offset, copy.keys(), instance.id());
+            if (keptCheckpoints(sink.applied(), copy.applied())) {
+                // The snapshot stands where the copy's apply checkpoints stand, not where the committed position did.
+                sink.startApplied(copy.applied());
+                resyncOf = from;
+            } else {
+                log.warn("the copy of {} holds none of the apply checkpoints it had ({}): it was flushed while the capture was"
+                        + " away, and what it has seen of its peers is unknown; publishing it as a plain snapshot (peers only add"
+                        + " keys they lack, delete nothing); run ferry verify --config <mesh.yaml> --repair",
+                        instance.id(), sink.applied());
+                sink.startApplied(copy.applied());
+            }
         }
         status.state("publishing a snapshot", false);
         sink.replid(replid);
         expiries.clear();
         SourcePosition position = sink.position(offset, 0); // the master sends SELECT before its next command
-        SnapshotPublisher.Result result = SnapshotPublisher.publish(rdb, position, instance.id(), settings.maxRecordBytes(),
-                settings.snapshotRdbVersion(), sink, expiries, closing);
+        SnapshotPublisher.Result result;
+        sink.resyncOf(resyncOf);
+        try {
+            result = SnapshotPublisher.publish(rdb, position, instance.id(), settings.maxRecordBytes(),
+                    settings.snapshotRdbVersion(), sink, expiries, closing);
+        } finally {
+            sink.resyncOf(null);
+        }
         sourceKeys.copied(replid, result.keys());
         resume.set(position);
         progressed = true;
         log.info("snapshot of {} published: {} keys ({} reserved keys skipped)", instance.id(), result.keys(), result.skipped());
         mapper = newMapper(offset, 0);
         status.state("streaming", true);
+    }
+
+    /**
+     * Whether the copy still holds one of the apply checkpoints the committed position knew (or none were
+     * known): only then does it say which of the peers' writes the snapshot contains.
+     */
+    static boolean keptCheckpoints(AppliedVector before, AppliedVector copy) {
+        return before.isEmpty() || before.asMap().keySet().stream().anyMatch(copy.asMap()::containsKey);
     }
 
     private SourceWipedException wiped(SourcePosition from, String replid, String why) {

@@ -33,6 +33,16 @@ public final class ReplicationPolicy {
      * the origin's expiry with the write instead.
      */
     public static final String EXPIRY_HEADER = "ferry.expiry";
+    /**
+     * Header of every record (SNAPSHOT_START, _KEY, _CHUNK, _END) of a snapshot published after a full
+     * resync of a running instance (its position had left the source's replication backlog); the value is
+     * the position the capture had committed before, {@code replid:offset} (UTF-8). Such a snapshot is the
+     * origin's whole state, not a first copy: peers replace their copies of its keys and delete the keys it
+     * no longer has, except where they hold writes the origin had not applied (its applied vector, the
+     * copy's own checkpoints, rides in {@link #APPLIED_HEADER}). A snapshot without it (a first start, or a
+     * capture before this header existed) only adds keys that are missing.
+     */
+    public static final String RESYNC_HEADER = "ferry.resync";
 
     /**
      * Reserved key a conflict repair writes in the same MULTI/EXEC as the key it re-publishes: its value is
@@ -46,6 +56,16 @@ public final class ReplicationPolicy {
      * which peer and how far); the join deletes it in the MULTI/EXEC that writes the joined instance's checkpoints.
      */
     public static final String JOIN_KEY = "__ferry:join";
+
+    /**
+     * Reserved set, in a peer's Redis, of the keys (as {@code <db>:<key bytes>}) a resync snapshot of
+     * {@code origin}'s partition has brought so far: written with each key in the same MULTI/EXEC as the
+     * checkpoint, so that at SNAPSHOT_END the peer knows which of its keys the origin no longer has, even
+     * across restarts of its apply agent. Deleted at SNAPSHOT_START and SNAPSHOT_END.
+     */
+    public static byte[] resyncKeysKey(String origin, int partition) {
+        return (RESERVED_PREFIX + "resync:" + requireId(origin) + ":" + partition).getBytes(StandardCharsets.UTF_8);
+    }
 
     /** Prefix of every key Ferry writes into a user's Redis; such keys are never replicated. */
     public static final String RESERVED_PREFIX = "__ferry:";

@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.Header;
@@ -40,8 +41,28 @@ public final class BatchBuilder {
         }
     }
 
+    /**
+     * Reconciles a snapshot published after a full resync of a running peer (records with the
+     * {@link ReplicationPolicy#RESYNC_HEADER} header) with this instance's keys. Asked with nothing in flight.
+     */
+    public interface Resync {
+        /** SNAPSHOT_START of a resync snapshot: a new reconciliation begins. */
+        void started(PartitionState state, ConsumerRecord<byte[], byte[]> record);
+
+        /** Whether the snapshot's {@code key} replaces the copy here (false: writes the origin had not applied guard it). */
+        boolean replaces(PartitionState state, ConsumerRecord<byte[], byte[]> record, int db, byte[] key);
+
+        /** At SNAPSHOT_END: keys here, by db, that the snapshot did not bring and nothing guards; to be deleted. */
+        Map<Integer, List<byte[]>> staleKeys(PartitionState state, ConsumerRecord<byte[], byte[]> record);
+    }
+
+    private static final byte[] REPLACE = "REPLACE".getBytes(StandardCharsets.US_ASCII);
+    /** Keys per DEL command of a resync's stale keys. */
+    private static final int DELETE_CHUNK = 512;
+
     private final String self;
     private final Admission admission;
+    private final Resync resync;
     private final ChangeEventDecoder decoder = new ChangeEventDecoder();
 
     /** @param self the applying instance: an event claiming to come from it would be a replication loop */
@@ -51,8 +72,14 @@ public final class BatchBuilder {
 
     /** @param admission asked for every peer COMMAND and TRANSACTION; a skipped one is still checkpointed */
     public BatchBuilder(String self, Admission admission) {
+        this(self, admission, null);
+    }
+
+    /** @param resync reconciles resync snapshots; null applies them as first-start snapshots (missing keys only) */
+    public BatchBuilder(String self, Admission admission, Resync resync) {
         this.self = self;
         this.admission = admission;
+        this.resync = resync;
     }
 
     public EventBatch build(PartitionState state, List<ConsumerRecord<byte[], byte[]>> records) {
@@ -90,6 +117,11 @@ public final class BatchBuilder {
                 rejections.add(new Rejection(chunks.firstOffset(), "INCOMPLETE_CHUNKS", kind + " at offset " + offset
                         + " arrived while " + chunks.describe() + " was incomplete; the partial key is not restored", event, null, null));
                 chunks.reset();
+            }
+            if (resync != null && record.headers().lastHeader(ReplicationPolicy.RESYNC_HEADER) != null
+                    && kind != EventKind.HEARTBEAT) {
+                db = resyncRecord(state, record, event, chunks, body, sources, rejections, db);
+                continue;
             }
             switch (kind) {
                 case COMMAND, TRANSACTION, SNAPSHOT_KEY -> {
@@ -134,6 +166,91 @@ public final class BatchBuilder {
             sources.add(null);
         }
         return new EventBatch(state, body, sources, events, rejections, checkpoint, consumed);
+    }
+
+    /**
+     * One record of a resync snapshot: SNAPSHOT_START clears the set of keys the snapshot brought (left over
+     * from an interrupted one); each key replaces the copy here unless guarded, and joins that set in the same
+     * MULTI/EXEC; SNAPSHOT_END deletes the keys here the snapshot did not bring and nothing guards, then the set.
+     * Returns the db selected at the end.
+     */
+    private int resyncRecord(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, ChunkAssembler chunks,
+                             List<RawCommand> body, List<EventBatch.Source> sources, List<Rejection> rejections, int db) {
+        byte[] snapshotKeys = ReplicationPolicy.resyncKeysKey(state.peer(), state.partition().partition());
+        long offset = record.offset();
+        switch (event.getKind()) {
+            case SNAPSHOT_START -> {
+                resync.started(state, record);
+                db = select(body, sources, db, 0);
+                body.add(new RawCommand("DEL", List.of(snapshotKeys)));
+                sources.add(null);
+            }
+            case SNAPSHOT_KEY -> {
+                if (event.getCommands().isEmpty() || event.getCommands().get(0).getArgs().isEmpty()) {
+                    rejections.add(new Rejection(offset, "BAD_SNAPSHOT_KEY", "SNAPSHOT_KEY event without RESTORE", event, null, null));
+                    break;
+                }
+                Command command = event.getCommands().get(0);
+                db = restoreResyncKey(state, record, event, toRaw(command), command, snapshotKeys, body, sources, db);
+            }
+            case SNAPSHOT_CHUNK -> {
+                if (event.getChunk() == null) {
+                    rejections.add(new Rejection(offset, "BAD_CHUNK", "SNAPSHOT_CHUNK event without chunk", event, null, null));
+                    break;
+                }
+                ChunkAssembler.Step step = chunks.accept(event.getChunk(), offset);
+                if (step.problem() != null) {
+                    rejections.add(new Rejection(offset, "INCOMPLETE_CHUNKS", step.problem(), event, null, null));
+                }
+                if (step.restore() != null) {
+                    db = restoreResyncKey(state, record, event, step.restore(),
+                            new Command("RESTORE", List.of(ByteBuffer.wrap(step.restore().args().get(0)))), snapshotKeys, body, sources, db);
+                }
+            }
+            case SNAPSHOT_END -> {
+                Map<Integer, List<byte[]>> stale = resync.staleKeys(state, record);
+                for (Map.Entry<Integer, List<byte[]>> entry : stale.entrySet()) {
+                    List<byte[]> keys = entry.getValue();
+                    for (int from = 0; from < keys.size(); from += DELETE_CHUNK) {
+                        List<byte[]> chunk = keys.subList(from, Math.min(keys.size(), from + DELETE_CHUNK));
+                        db = select(body, sources, db, entry.getKey());
+                        body.add(new RawCommand("DEL", new ArrayList<>(chunk)));
+                        sources.add(new EventBatch.Source(event, offset, new Command("DEL", List.of(ByteBuffer.wrap(chunk.get(0))))));
+                    }
+                }
+                db = select(body, sources, db, 0);
+                body.add(new RawCommand("DEL", List.of(snapshotKeys)));
+                sources.add(null);
+            }
+            default -> {
+                // COMMAND or TRANSACTION never carry the header; nothing to write
+            }
+        }
+        return db;
+    }
+
+    private int restoreResyncKey(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, RawCommand restore,
+                                 Command described, byte[] snapshotKeys, List<RawCommand> body, List<EventBatch.Source> sources, int db) {
+        byte[] key = restore.args().get(0);
+        if (resync.replaces(state, record, event.getDb(), key)) {
+            List<byte[]> args = new ArrayList<>(restore.args());
+            args.add(REPLACE);
+            db = select(body, sources, db, event.getDb());
+            body.add(new RawCommand("RESTORE", args));
+            sources.add(new EventBatch.Source(event, record.offset(), described));
+        }
+        db = select(body, sources, db, 0);
+        body.add(new RawCommand("SADD", List.of(snapshotKeys, member(event.getDb(), key))));
+        sources.add(null);
+        return db;
+    }
+
+    /** Member of the resync key set for {@code key} in {@code db}: {@code <db>:<key bytes>}. */
+    public static byte[] member(int db, byte[] key) {
+        byte[] prefix = (db + ":").getBytes(StandardCharsets.US_ASCII);
+        byte[] member = java.util.Arrays.copyOf(prefix, prefix.length + key.length);
+        System.arraycopy(key, 0, member, prefix.length, key.length);
+        return member;
     }
 
     /**

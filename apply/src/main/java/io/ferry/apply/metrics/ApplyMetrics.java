@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * ferry_apply_dead_letters_total{reason}, ferry_apply_conflicts_total{type}, ferry_apply_latency_seconds,
  * ferry_apply_reconnects_total, ferry_apply_conflict_resolutions_total{type,resolution},
  * ferry_apply_repairs_total{outcome}, ferry_apply_causal_waits_total, ferry_apply_conflict_window_keys,
- * ferry_apply_conflict_window_evictions_total; all tagged with {@code instance}, per-peer ones also with {@code peer}.
+ * ferry_apply_conflict_window_evictions_total, ferry_apply_resyncs_total{outcome}, ferry_apply_resync_keys_total{action};
+ * all tagged with {@code instance}, per-peer ones also with {@code peer}.
  */
 public final class ApplyMetrics {
 
@@ -97,6 +98,22 @@ public final class ApplyMetrics {
         }
 
         /** An event held back until the writes its origin had applied before it are applied here too. */
+        /** A peer's resync snapshot was reconciled here: {@code reconciled}, or {@code conservative} (only missing keys added). */
+        public void resync(String outcome) {
+            resyncs.computeIfAbsent(peer + "\u0000" + outcome, k -> Counter.builder("ferry.apply.resyncs")
+                    .description("Snapshots a peer published after a full resync of its running source, reconciled here, by outcome"
+                            + " (reconciled; conservative: only missing keys added, nothing deleted)")
+                    .tags("instance", instance, "peer", peer, "outcome", outcome).register(registry)).increment();
+        }
+
+        /** Keys of a peer's resync snapshot by what happened here: replaced, guarded (kept), deleted. */
+        public void resyncKeys(String action, long count) {
+            resyncKeys.computeIfAbsent(peer + "\u0000" + action, k -> Counter.builder("ferry.apply.resync.keys")
+                    .description("Keys reconciled with a peer's resync snapshot: replaced by its copy, guarded (kept: they hold writes"
+                            + " the peer had not applied), or deleted (the peer no longer has them)")
+                    .tags("instance", instance, "peer", peer, "action", action).register(registry)).increment(count);
+        }
+
         public void causalWait() {
             causalWaits.increment();
         }
@@ -125,6 +142,8 @@ public final class ApplyMetrics {
     private final Map<String, Counter> deadLetters = new ConcurrentHashMap<>();
     private final Map<String, Counter> conflicts = new ConcurrentHashMap<>();
     private final Map<String, Counter> resolutions = new ConcurrentHashMap<>();
+    private final Map<String, Counter> resyncs = new ConcurrentHashMap<>();
+    private final Map<String, Counter> resyncKeys = new ConcurrentHashMap<>();
     private final Counter reconnects;
     private final Counter repairsOk;
     private final Counter repairsFailed;

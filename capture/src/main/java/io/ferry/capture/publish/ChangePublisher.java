@@ -190,7 +190,7 @@ public final class ChangePublisher implements AutoCloseable {
             }
             if (entry instanceof Outbox.Event event) {
                 moveApplied(event.applied());
-                send(event.event(), event.expiries());
+                send(event.event(), event.expiries(), event.resyncOf());
                 current = event.event().getPosition();
                 EventKind kind = event.event().getKind();
                 if (kind == EventKind.SNAPSHOT_START) {
@@ -230,7 +230,7 @@ public final class ChangePublisher implements AutoCloseable {
                 .setHeartbeat(new Heartbeat(source < 0 ? captured : Math.max(source, captured), captured))
                 .build();
         boolean alone = !inTransaction;
-        send(beat, KeyExpiries.NONE);
+        send(beat, KeyExpiries.NONE, null);
         lastHeartbeat = System.nanoTime();
         if (!inSnapshot) {
             pending = current;
@@ -241,7 +241,7 @@ public final class ChangePublisher implements AutoCloseable {
         }
     }
 
-    private void send(ChangeEvent event, KeyExpiries expiries) {
+    private void send(ChangeEvent event, KeyExpiries expiries, String resyncOf) {
         if (!inTransaction) {
             producer().beginTransaction();
             inTransaction = true;
@@ -258,6 +258,10 @@ public final class ChangePublisher implements AutoCloseable {
         List<Header> headers = expiries.isEmpty() ? List.of(kindHeaders.get(0), kindHeaders.get(1), appliedHeader)
                 : List.of(kindHeaders.get(0), kindHeaders.get(1), appliedHeader,
                         new RecordHeader(ReplicationPolicy.EXPIRY_HEADER, expiries.encode()));
+        if (resyncOf != null) {
+            headers = new ArrayList<>(headers);
+            headers.add(new RecordHeader(ReplicationPolicy.RESYNC_HEADER, resyncOf.getBytes(StandardCharsets.UTF_8)));
+        }
         producer().send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value, headers));
         transactionEvents++;
         metrics.event(event.getKind(), value.length, event.getCommands().size());

@@ -26,8 +26,13 @@ public final class Outbox {
      * An event to publish. {@code resumable} is false for snapshot events before SNAPSHOT_END: a
      * position inside an unfinished snapshot must never be committed as a place to resume from.
      */
-    /** @param expiries the event's keys still volatile on the source ({@link KeyExpiries#NONE} for most) */
-    public record Event(ChangeEvent event, AppliedVector applied, KeyExpiries expiries, boolean resumable, int approxBytes) implements Entry {
+    /**
+     * @param expiries the event's keys still volatile on the source ({@link KeyExpiries#NONE} for most)
+     * @param resyncOf for the records of a snapshot after a full resync of a running source: the position
+     *                 committed before it ({@code replid:offset}, the {@code ferry.resync} header); null otherwise
+     */
+    public record Event(ChangeEvent event, AppliedVector applied, KeyExpiries expiries, boolean resumable, int approxBytes,
+                        String resyncOf) implements Entry {
     }
 
     /** The stream advanced without an event (PING, SELECT, filtered commands, echoes); {@code applied} as of there. */

@@ -36,6 +36,8 @@ public final class OutboxSink implements StreamSink {
     /** Source time of the next published event when it is a repair; 0 otherwise. */
     private long nextSourceTime;
     private KeyExpiries nextExpiries = KeyExpiries.NONE;
+    /** While a snapshot after a full resync of a running source is put: the position committed before it. */
+    private String resyncOf;
     private long lastFilterLog;
     private long filteredSinceLog;
 
@@ -69,12 +71,20 @@ public final class OutboxSink implements StreamSink {
         this.applied = vector;
     }
 
+    /**
+     * Marks the snapshot events put from now on as the whole state of a running source after a full resync
+     * ({@code ferry.resync} header, value {@code previous}'s {@code replid:offset}); null ends the marking.
+     */
+    public void resyncOf(SourcePosition previous) {
+        this.resyncOf = previous == null ? null : previous.getReplid() + ":" + previous.getOffset();
+    }
+
     public void put(ChangeEvent event, boolean resumable) throws InterruptedException {
         put(event, KeyExpiries.NONE, resumable);
     }
 
     private void put(ChangeEvent event, KeyExpiries expiries, boolean resumable) throws InterruptedException {
-        outbox.put(new Outbox.Event(event, applied, expiries, resumable, approxBytes(event)), stopped);
+        outbox.put(new Outbox.Event(event, applied, expiries, resumable, approxBytes(event), resyncOf), stopped);
     }
 
     /** Payload bytes an event holds (arguments, keys, chunk data) plus a fixed overhead. */

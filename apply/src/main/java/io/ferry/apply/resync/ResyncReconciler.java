@@ -1,0 +1,311 @@
+package io.ferry.apply.resync;
+
+import io.ferry.apply.batch.BatchBuilder;
+import io.ferry.apply.batch.PartitionState;
+import io.ferry.apply.convergence.KeyId;
+import io.ferry.apply.metrics.ApplyMetrics;
+import io.ferry.apply.redis.RawCommand;
+import io.ferry.apply.redis.RedisTargetClient;
+import io.ferry.apply.redis.Reply;
+import io.ferry.schemas.AppliedVector;
+import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.topology.MeshConfig;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reconciles this instance with a peer's snapshot published after a full resync of that running peer
+ * (records with the {@link ReplicationPolicy#RESYNC_HEADER} header). The snapshot is the origin's whole state
+ * at its applied vector V (the copy's own apply checkpoints, the records' {@code ferry.applied} header). A key
+ * here is "guarded" when a write the origin had not applied at V touched it: a local write past V's checkpoint
+ * of this instance, or a third instance's write past V's checkpoint of that instance ({@link UnseenWritesReader}).
+ * The rule: a snapshot key replaces the copy here ({@code RESTORE … REPLACE}) unless guarded; at SNAPSHOT_END
+ * every key here that the snapshot did not bring and that is not guarded is deleted (the origin deleted it, or
+ * never had it although it had seen every write to it). Guarded keys are left as they are: their unseen writes
+ * reach the origin through its apply agent.
+ *
+ * <p>Safe, loud fallbacks: when the unseen writes cannot be bounded (more than {@link #MAX_GUARDED_KEYS} keys or
+ * {@link #MAX_UNSEEN_RECORDS} records) or this instance's own capture is not caught up with its Redis (writes here
+ * not yet published could be overwritten), every key is guarded: the snapshot only adds missing keys and nothing is
+ * deleted, with a WARN saying to run {@code ferry verify --repair}. Runs on the apply thread with nothing in flight.
+ */
+public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ResyncReconciler.class);
+    static final int MAX_GUARDED_KEYS = 1_000_000;
+    static final long MAX_UNSEEN_RECORDS = 5_000_000;
+    private static final long REFRESH_NANOS = 20_000_000L;
+    private static final int SCAN_COUNT = 1000;
+    private static final Pattern KEYSPACE_DB = Pattern.compile("^db(\\d+):keys=", Pattern.MULTILINE);
+    private static final Pattern REPL_OFFSET = Pattern.compile("^master_repl_offset:(\\d+)", Pattern.MULTILINE);
+
+    private final MeshConfig mesh;
+    private final String self;
+    private final RedisTargetClient redis;
+    private final ApplyMetrics metrics;
+    private final long catchUpMillis;
+    private final Map<String, Reconciliation> active = new HashMap<>();
+
+    /** One resync snapshot of one origin partition being reconciled. */
+    private static final class Reconciliation {
+        final String resyncOf;
+        final UnseenWritesReader unseen;
+        /** Why every key is guarded (the fallback), or null. */
+        String conservative;
+        long lastRefresh;
+        long replaced;
+        long guarded;
+
+        Reconciliation(String resyncOf, UnseenWritesReader unseen) {
+            this.resyncOf = resyncOf;
+            this.unseen = unseen;
+        }
+    }
+
+    public ResyncReconciler(MeshConfig mesh, String self, RedisTargetClient redis, ApplyMetrics metrics) {
+        this.mesh = mesh;
+        this.self = self;
+        this.redis = redis;
+        this.metrics = metrics;
+        // the own capture publishes a heartbeat at least every heartbeatMillis (at most a second)
+        this.catchUpMillis = Math.max(5_000, 5L * mesh.capture().heartbeatMillis());
+    }
+
+    /** Whether {@code record} belongs to a snapshot published after a full resync of a running origin. */
+    public static boolean isResync(ConsumerRecord<byte[], byte[]> record) {
+        return record.headers().lastHeader(ReplicationPolicy.RESYNC_HEADER) != null;
+    }
+
+    @Override
+    public void started(PartitionState state, ConsumerRecord<byte[], byte[]> record) {
+        end(state);
+        reconciliation(state, record);
+    }
+
+    @Override
+    public boolean replaces(PartitionState state, ConsumerRecord<byte[], byte[]> record, int db, byte[] key) {
+        Reconciliation r = reconciliation(state, record);
+        long now = System.nanoTime();
+        if (r.conservative == null && now - r.lastRefresh > REFRESH_NANOS) {
+            r.unseen.refresh(); // third instances' writes consumed since, this instance's writes published since
+            r.lastRefresh = now;
+            if (r.unseen.overflowed()) {
+                conservative(state, r, "more than " + MAX_GUARDED_KEYS + " keys or " + MAX_UNSEEN_RECORDS
+                        + " records were written that " + state.peer() + " had not applied");
+            }
+        }
+        boolean replace = r.conservative == null && !r.unseen.touched(new KeyId(db, key));
+        if (replace) {
+            r.replaced++;
+        } else {
+            r.guarded++;
+        }
+        return replace;
+    }
+
+    @Override
+    public Map<Integer, List<byte[]>> staleKeys(PartitionState state, ConsumerRecord<byte[], byte[]> record) {
+        Reconciliation r = reconciliation(state, record);
+        Map<Integer, List<byte[]>> stale = new TreeMap<>();
+        try {
+            if (r.conservative == null) {
+                catchUp(state, r); // a key written here a moment ago must be known before anything is deleted
+            }
+            if (r.conservative == null) {
+                stale = absentFromSnapshot(state, r);
+            }
+            long deleted = stale.values().stream().mapToLong(List::size).sum();
+            ApplyMetrics.Peer peer = metrics.peer(state.peer());
+            peer.resyncKeys("replaced", r.replaced);
+            peer.resyncKeys("guarded", r.guarded);
+            peer.resyncKeys("deleted", deleted);
+            peer.resync(r.conservative == null ? "reconciled" : "conservative");
+            if (r.conservative == null) {
+                LOG.info("resync snapshot of {} (previous position {}) reconciled: {} key(s) replaced, {} kept because they hold"
+                                + " writes {} had not applied, {} key(s) it no longer has deleted", state.peer(), r.resyncOf,
+                        r.replaced, r.guarded, state.peer(), deleted);
+            } else {
+                LOG.warn("resync snapshot of {} (previous position {}) applied conservatively: {}. Keys {} changed while its"
+                                + " capture was away were only added where missing and nothing was deleted, so copies here can be"
+                                + " stale; run ferry verify --config <mesh.yaml> --repair", state.peer(), r.resyncOf, r.conservative,
+                        state.peer());
+            }
+        } finally {
+            end(state);
+        }
+        return stale;
+    }
+
+    private Reconciliation reconciliation(PartitionState state, ConsumerRecord<byte[], byte[]> record) {
+        String id = AppliedVector.entry(state.peer(), state.partition().partition());
+        Reconciliation r = active.get(id);
+        Header resync = record.headers().lastHeader(ReplicationPolicy.RESYNC_HEADER);
+        String resyncOf = resync == null || resync.value() == null ? "?" : new String(resync.value(), StandardCharsets.UTF_8);
+        if (r != null && r.resyncOf.equals(resyncOf)) {
+            return r;
+        }
+        end(state);
+        Header applied = record.headers().lastHeader(ReplicationPolicy.APPLIED_HEADER);
+        AppliedVector vector;
+        String problem = null;
+        try {
+            vector = applied == null || applied.value() == null ? null : AppliedVector.decode(applied.value());
+        } catch (IllegalArgumentException e) {
+            vector = null;
+        }
+        if (vector == null) {
+            problem = "the snapshot records carry no readable applied vector";
+            vector = AppliedVector.EMPTY;
+        }
+        UnseenWritesReader unseen = new UnseenWritesReader(self, mesh.instance(self), mesh.peersOf(self), state.peer(), vector,
+                MAX_GUARDED_KEYS, MAX_UNSEEN_RECORDS);
+        r = new Reconciliation(resyncOf, unseen);
+        active.put(id, r);
+        LOG.warn("{} had a full resync (its capture's position {} had left its Redis's replication backlog): reconciling its"
+                + " snapshot (applied vector {}) with this instance's keys", state.peer(), resyncOf, vector);
+        if (problem != null) {
+            conservative(state, r, problem);
+        } else {
+            catchUp(state, r);
+        }
+        r.lastRefresh = System.nanoTime();
+        return r;
+    }
+
+    /**
+     * Reads the unseen writes on until this instance's own capture has published everything its Redis held a
+     * moment ago (its master_repl_offset); otherwise guards every key (a local write not published yet is unknown).
+     */
+    private void catchUp(PartitionState state, Reconciliation r) {
+        long target = replicationOffset();
+        long deadline = System.nanoTime() + catchUpMillis * 1_000_000L;
+        while (true) {
+            r.unseen.refresh();
+            if (r.unseen.overflowed()) {
+                conservative(state, r, "more than " + MAX_GUARDED_KEYS + " keys or " + MAX_UNSEEN_RECORDS
+                        + " records were written that " + state.peer() + " had not applied");
+                return;
+            }
+            if (r.unseen.ownPosition() >= target) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                conservative(state, r, "this instance's capture has not published its writes up to replication offset " + target
+                        + " within " + catchUpMillis / 1000 + " s (is it running?)");
+                return;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                conservative(state, r, "interrupted");
+                return;
+            }
+        }
+    }
+
+    private void conservative(PartitionState state, Reconciliation r, String why) {
+        if (r.conservative == null) {
+            r.conservative = why;
+            LOG.warn("resync snapshot of {}: {}; its keys are only added where missing here and nothing is deleted", state.peer(), why);
+        }
+    }
+
+    /** Keys here, in every db, that the snapshot did not bring and that no unseen write guards. */
+    private Map<Integer, List<byte[]>> absentFromSnapshot(PartitionState state, Reconciliation r) {
+        byte[] snapshotKeys = ReplicationPolicy.resyncKeysKey(state.peer(), state.partition().partition());
+        Map<Integer, List<byte[]>> stale = new TreeMap<>();
+        try {
+            for (int db : databases()) {
+                byte[] cursor = "0".getBytes(StandardCharsets.US_ASCII);
+                do {
+                    select(db);
+                    Object reply = redis.call(new RawCommand("SCAN", List.of(cursor, bytes("COUNT"), bytes(Integer.toString(SCAN_COUNT)))));
+                    if (!(reply instanceof List<?> page) || page.size() != 2 || !(page.get(1) instanceof List<?> found)) {
+                        throw new IllegalStateException("SCAN answered " + Reply.describe(reply));
+                    }
+                    cursor = (byte[]) page.get(0);
+                    List<byte[]> keys = new ArrayList<>(found.size());
+                    for (Object key : found) {
+                        if (key instanceof byte[] k && !ReplicationPolicy.isReservedKey(k)) {
+                            keys.add(k);
+                        }
+                    }
+                    if (keys.isEmpty()) {
+                        continue;
+                    }
+                    select(0);
+                    List<byte[]> args = new ArrayList<>(keys.size() + 1);
+                    args.add(snapshotKeys);
+                    keys.forEach(k -> args.add(BatchBuilder.member(db, k)));
+                    Object members = redis.call(new RawCommand("SMISMEMBER", args));
+                    if (!(members instanceof List<?> flags) || flags.size() != keys.size()) {
+                        throw new IllegalStateException("SMISMEMBER answered " + Reply.describe(members));
+                    }
+                    for (int i = 0; i < keys.size(); i++) {
+                        if (Long.valueOf(0).equals(flags.get(i)) && !r.unseen.touched(new KeyId(db, keys.get(i)))) {
+                            stale.computeIfAbsent(db, d -> new ArrayList<>()).add(keys.get(i));
+                        }
+                    }
+                } while (!Arrays.equals(cursor, "0".getBytes(StandardCharsets.US_ASCII)));
+            }
+        } finally {
+            select(0);
+        }
+        return stale;
+    }
+
+    private List<Integer> databases() {
+        List<Integer> dbs = new ArrayList<>();
+        Matcher m = KEYSPACE_DB.matcher(info("keyspace"));
+        while (m.find()) {
+            dbs.add(Integer.parseInt(m.group(1)));
+        }
+        return dbs;
+    }
+
+    private long replicationOffset() {
+        Matcher m = REPL_OFFSET.matcher(info("replication"));
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
+    }
+
+    private String info(String section) {
+        Object reply = redis.call(new RawCommand("INFO", List.of(bytes(section))));
+        if (!(reply instanceof byte[] text)) {
+            throw new IllegalStateException("INFO " + section + " answered " + Reply.describe(reply));
+        }
+        return new String(text, StandardCharsets.UTF_8).replace("\r", "");
+    }
+
+    private void select(int db) {
+        redis.call(new RawCommand("SELECT", List.of(bytes(Integer.toString(db)))));
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private void end(PartitionState state) {
+        Reconciliation r = active.remove(AppliedVector.entry(state.peer(), state.partition().partition()));
+        if (r != null) {
+            r.unseen.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        active.values().forEach(r -> r.unseen.close());
+        active.clear();
+    }
+}

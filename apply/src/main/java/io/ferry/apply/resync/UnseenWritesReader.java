@@ -1,0 +1,198 @@
+package io.ferry.apply.resync;
+
+import io.ferry.apply.batch.ChangeEventDecoder;
+import io.ferry.apply.convergence.KeyId;
+import io.ferry.schemas.AppliedVector;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.EventKind;
+import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.topology.InstanceConfig;
+import io.ferry.topology.KafkaEndpoint;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * The keys of every write this instance holds, or will apply, that a resyncing origin had not applied when
+ * its snapshot was taken: this instance's own writes past the origin's checkpoint of them, and every third
+ * instance's writes past the origin's checkpoint of those (read from their changes topics up to their ends,
+ * so writes this instance has consumed but not yet applied count too). Kept up to date by reading on from
+ * where the last {@link #refresh} stopped. Bounded: past {@code maxKeys} keys or {@code maxRecords} records
+ * it gives up ({@link #overflowed()}), and the caller must treat every key as guarded.
+ */
+final class UnseenWritesReader implements AutoCloseable {
+
+    private final String self;
+    private final long maxKeys;
+    private final long maxRecords;
+    private final ChangeEventDecoder decoder = new ChangeEventDecoder();
+    /** One consumer per Kafka cluster: each instance's topic lives in its own (regional) Kafka. */
+    private final Map<String, KafkaConsumer<byte[], byte[]>> consumers = new HashMap<>();
+    private final Map<TopicPartition, KafkaConsumer<byte[], byte[]>> byPartition = new HashMap<>();
+    private final Set<KeyId> keys = new HashSet<>();
+    private long records;
+    private boolean overflowed;
+    /** Highest source offset this instance's own capture had published, as read so far (-1: none read). */
+    private long ownPosition = -1;
+
+    /**
+     * @param origin the resyncing instance; {@code vector} its applied vector at the snapshot
+     * @param peers  every instance but this one (the origin's own topic is not read)
+     */
+    UnseenWritesReader(String self, InstanceConfig own, List<InstanceConfig> peers, String origin, AppliedVector vector,
+                       long maxKeys, long maxRecords) {
+        this.self = self;
+        this.maxKeys = maxKeys;
+        this.maxRecords = maxRecords;
+        try {
+            assign(own.kafka(), self, vector);
+            for (InstanceConfig peer : peers) {
+                if (!peer.id().equals(origin)) {
+                    assign(peer.kafka(), peer.id(), vector);
+                }
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private void assign(KafkaEndpoint kafka, String instance, AppliedVector vector) {
+        KafkaConsumer<byte[], byte[]> consumer = consumers.computeIfAbsent(kafka.bootstrap(), b -> consumer(kafka));
+        String topic = ReplicationPolicy.changesTopic(instance);
+        List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(10));
+        if (infos == null) {
+            return; // no topic yet: that instance has written nothing
+        }
+        List<TopicPartition> assigned = new ArrayList<>(consumer.assignment());
+        List<TopicPartition> added = new ArrayList<>();
+        for (PartitionInfo info : infos) {
+            TopicPartition partition = new TopicPartition(topic, info.partition());
+            assigned.add(partition);
+            added.add(partition);
+            byPartition.put(partition, consumer);
+        }
+        consumer.assign(assigned);
+        Map<TopicPartition, Long> starts = consumer.beginningOffsets(added, Duration.ofSeconds(10));
+        for (TopicPartition partition : added) {
+            // the origin had applied up to this offset: everything after it is unseen by the snapshot
+            long from = vector.applied(instance, partition.partition()) + 1;
+            consumer.seek(partition, Math.max(from, starts.getOrDefault(partition, 0L)));
+        }
+    }
+
+    private static KafkaConsumer<byte[], byte[]> consumer(KafkaEndpoint kafka) {
+        Properties props = kafka.clientProperties();
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** Reads every assigned partition on to its current end (committed records only). */
+    void refresh() {
+        for (KafkaConsumer<byte[], byte[]> consumer : consumers.values()) {
+            if (consumer.assignment().isEmpty()) {
+                continue;
+            }
+            Map<TopicPartition, Long> ends = consumer.endOffsets(consumer.assignment(), Duration.ofSeconds(10));
+            while (!overflowed && behind(consumer, ends)) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    take(record);
+                }
+            }
+        }
+    }
+
+    private static boolean behind(KafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, Long> ends) {
+        for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
+            if (consumer.position(end.getKey(), Duration.ofSeconds(10)) < end.getValue()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void take(ConsumerRecord<byte[], byte[]> record) {
+        if (++records > maxRecords) {
+            overflowed = true;
+            return;
+        }
+        ChangeEvent event;
+        try {
+            event = decoder.decode(record.value());
+        } catch (SerializationException e) {
+            return; // dead-lettered by whoever applies it: it changes nothing there
+        }
+        boolean own = event.getOrigin().equals(self);
+        if (own) {
+            ownPosition = Math.max(ownPosition, event.getPosition().getOffset());
+        }
+        EventKind kind = event.getKind();
+        if (kind == EventKind.HEARTBEAT || kind == EventKind.SNAPSHOT_START || kind == EventKind.SNAPSHOT_END) {
+            return;
+        }
+        if (kind == EventKind.SNAPSHOT_CHUNK && event.getChunk() != null) {
+            add(event.getDb(), event.getChunk().getKey());
+            return;
+        }
+        for (ByteBuffer key : event.getKeys()) {
+            add(event.getDb(), key);
+        }
+    }
+
+    private void add(int db, ByteBuffer key) {
+        byte[] bytes = new byte[key.remaining()];
+        key.duplicate().get(bytes);
+        if (!ReplicationPolicy.isReservedKey(bytes)) {
+            keys.add(new KeyId(db, bytes));
+            if (keys.size() > maxKeys) {
+                overflowed = true;
+                keys.clear();
+            }
+        }
+    }
+
+    /** Whether a write the origin had not applied touched {@code key} (always true once overflowed). */
+    boolean touched(KeyId key) {
+        return overflowed || keys.contains(key);
+    }
+
+    boolean overflowed() {
+        return overflowed;
+    }
+
+    /** The source offset up to which this instance's own capture had published, as read so far (-1: nothing read). */
+    long ownPosition() {
+        return ownPosition;
+    }
+
+    int size() {
+        return keys.size();
+    }
+
+    @Override
+    public void close() {
+        for (KafkaConsumer<byte[], byte[]> consumer : consumers.values()) {
+            try {
+                consumer.close(Duration.ofSeconds(5));
+            } catch (RuntimeException ignored) {
+                // closing only
+            }
+        }
+    }
+}

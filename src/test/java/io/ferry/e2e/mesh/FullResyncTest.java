@@ -1,0 +1,108 @@
+package io.ferry.e2e.mesh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.localmesh.Await;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 11, item 3: a running instance whose capture was away longer than its Redis's replication backlog
+ * holds gets a full resync; its snapshot must leave every peer with exactly its state for what it wrote
+ * (keys changed in the gap replaced, keys deleted in the gap deleted) while the peers' own writes, which it
+ * had not applied yet, survive.
+ */
+class FullResyncTest {
+
+    private static final int KEYS = 200;
+
+    @Test
+    void aFullResyncOfARunningInstanceLeavesEveryPeerWithItsStateAndKeepsTheirUnseenWrites() throws Exception {
+        try (MeshUnderTest mesh = MeshUnderTest.start("A", "B", "C")) {
+            RedisCommands<String, String> a = mesh.redis("A");
+            RedisCommands<String, String> b = mesh.redis("B");
+            RedisCommands<String, String> c = mesh.redis("C");
+            a.configSet("repl-backlog-size", "16kb"); // Redis's minimum: a few hundred writes overflow it
+            for (int i = 0; i < KEYS; i++) {
+                a.set("a:change:" + i, "old");
+                a.set("a:gone:" + i, "v");
+                a.set("a:keep:" + i, "v");
+                a.rpush("a:list", String.valueOf(i));
+            }
+            b.set("shared", "from-b"); // A overwrites it in the gap, having applied it: A's value is the later one
+            b.set("b:untouched", "v");
+            Await.until(MeshUnderTest.CONVERGE, "the three instances identical before the gap",
+                    () -> "from-b".equals(a.get("shared")) && c.exists("a:list") == 1 && identical(mesh));
+
+            CounterLoad onA = new CounterLoad(mesh, "A", 30_000, 20, Duration.ofSeconds(20)).start();
+            CounterLoad onB = new CounterLoad(mesh, "B", 30_000, 20, Duration.ofSeconds(20)).start();
+            CounterLoad onC = new CounterLoad(mesh, "C", 30_000, 20, Duration.ofSeconds(20)).start();
+            Thread.sleep(2_000); // the loads run on every instance before, during and after the gap
+            mesh.capture("A").kill();
+            for (int i = 0; i < KEYS; i++) {
+                a.set("a:change:" + i, "new" + i);
+                a.del("a:gone:" + i);
+                a.set("a:new:" + i, "n");
+            }
+            a.set("shared", "from-a");
+            a.del("a:list");
+            a.rpush("a:list", "only");
+            for (int i = 0; i < 300; i++) {
+                a.set("a:filler:" + i, "x".repeat(1024)); // 300 KB: far past the 16 KB backlog
+            }
+            mesh.startCapture("A");
+            mesh.awaitReady("A", "capture");
+            assertEquals(1.0, mesh.metric("A", "capture", "ferry_capture_full_resyncs_total"), "A's capture needed a full resync");
+
+            onA.await();
+            onB.await();
+            onC.await();
+            Await.until(MeshUnderTest.CONVERGE, "every load applied everywhere and the keyspaces identical", () -> {
+                for (String on : List.of("A", "B", "C")) {
+                    if (!(onA.appliedOn(on) && onB.appliedOn(on) && onC.appliedOn(on))) {
+                        return false;
+                    }
+                }
+                return identical(mesh);
+            });
+            for (String on : List.of("A", "B", "C")) {
+                onA.assertAppliedExactlyOnceOn(on);
+                onB.assertAppliedExactlyOnceOn(on);
+                onC.assertAppliedExactlyOnceOn(on);
+            }
+            for (String peer : List.of("B", "C")) {
+                RedisCommands<String, String> r = mesh.redis(peer);
+                for (int i = 0; i < KEYS; i++) {
+                    assertEquals(0, r.exists("a:gone:" + i), peer + " still holds a:gone:" + i + ", deleted on A in the gap");
+                    assertEquals("new" + i, r.get("a:change:" + i), peer + " a:change:" + i);
+                    assertEquals("n", r.get("a:new:" + i), peer + " a:new:" + i);
+                    assertEquals("v", r.get("a:keep:" + i), peer + " a:keep:" + i);
+                }
+                assertEquals("from-a", r.get("shared"), peer + " shared");
+                assertEquals(List.of("only"), r.lrange("a:list", 0, -1), peer + " a:list");
+                assertEquals("v", r.get("b:untouched"), peer + " b:untouched");
+                assertEquals(1.0, mesh.metric(peer, "apply", "ferry_apply_resyncs_total", "outcome=\"reconciled\""),
+                        peer + " reconciled A's resync snapshot");
+                double deleted = mesh.metric(peer, "apply", "ferry_apply_resync_keys_total", "action=\"deleted\"");
+                double guarded = mesh.metric(peer, "apply", "ferry_apply_resync_keys_total", "action=\"guarded\"");
+                System.out.printf("%s: %.0f keys deleted, %.0f guarded by writes A had not applied%n", peer, deleted, guarded);
+                assertTrue(deleted >= KEYS, peer + " deleted " + deleted);
+                assertEquals(0.0, mesh.metric(peer, "apply", "ferry_apply_dead_letters_total"), peer + " dead letters");
+            }
+        }
+    }
+
+    static boolean identical(MeshUnderTest mesh) {
+        Keyspace first = Keyspace.of(mesh.redis("A"));
+        for (String other : List.of("B", "C")) {
+            Keyspace theirs = Keyspace.of(mesh.redis(other));
+            if (!first.differences(theirs, 1000).isEmpty() || !theirs.differences(first, 1000).isEmpty()) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
