@@ -15,7 +15,6 @@ import io.ferry.apply.redis.RedisTargetClient;
 import io.ferry.apply.redis.RedisUnavailableException;
 import io.ferry.apply.resync.ResyncReconciler;
 import io.ferry.schemas.AppliedVector;
-import io.ferry.schemas.EventKind;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.ApplySettings;
 import io.ferry.topology.CaptureSettings;
@@ -24,7 +23,6 @@ import io.ferry.topology.KafkaEndpoint;
 import io.ferry.topology.FerryAgent;
 import io.ferry.topology.MeshConfig;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -39,7 +37,6 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RetriableException;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -347,8 +344,8 @@ public final class ApplyService implements FerryAgent {
                 continue;
             }
             int to = causallyReady(consumer, entry.getKey(), list, from, batchEnd(list, from), statesByEntry);
-            if (to == from) {
-                continue; // waits for another peer's writes; tried again next round or next poll
+            if (to == from || (ResyncReconciler.isResync(list.get(from)) && !reconciler.ready(state, list.get(from)))) {
+                continue; // waits for another peer's writes, or for its own; tried again next round or next poll
             }
             batches.add(builder.build(state, list.subList(from, to)));
             cursor.put(entry.getKey(), to);
@@ -364,8 +361,11 @@ public final class ApplyService implements FerryAgent {
         int limit = Math.min(records.size(), from + settings.maxBatchEvents());
         long bytes = 0;
         for (int i = from; i < limit; i++) {
-            if (i > from && ResyncReconciler.isResync(records.get(i)) && isSnapshotEnd(records.get(i))) {
-                return i; // a resync's end is reconciled against Redis holding every key before it: a batch of its own
+            if (i > from && ResyncReconciler.isResync(records.get(i)) && (ResyncReconciler.isEnd(records.get(i))
+                    || !ResyncReconciler.isResync(records.get(i - 1)))) {
+                // a resync's start waits for this instance's own writes to be read, and its end is reconciled
+                // against Redis holding every key before it: each begins a batch
+                return i;
             }
             byte[] value = records.get(i).value();
             bytes += value == null ? 0 : value.length;
@@ -374,12 +374,6 @@ public final class ApplyService implements FerryAgent {
             }
         }
         return limit;
-    }
-
-    private static boolean isSnapshotEnd(ConsumerRecord<byte[], byte[]> record) {
-        Header kind = record.headers().lastHeader(ReplicationPolicy.KIND_HEADER);
-        return kind != null && kind.value() != null
-                && EventKind.SNAPSHOT_END.name().equals(new String(kind.value(), StandardCharsets.UTF_8));
     }
 
     /** Connects to Redis when needed, respecting the backoff; false while Redis is still unavailable. */

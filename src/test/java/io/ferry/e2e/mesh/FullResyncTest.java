@@ -37,11 +37,13 @@ class FullResyncTest {
             Await.until(MeshUnderTest.CONVERGE, "the three instances identical before the gap",
                     () -> "from-b".equals(a.get("shared")) && c.exists("a:list") == 1 && identical(mesh));
 
+            // A's load runs before, during and after the gap; B's and C's while A's snapshot arrives, so that
+            // the peers hold writes A had not applied when its copy was taken
             CounterLoad onA = new CounterLoad(mesh, "A", 30_000, 20, Duration.ofSeconds(20)).start();
-            CounterLoad onB = new CounterLoad(mesh, "B", 30_000, 20, Duration.ofSeconds(20)).start();
-            CounterLoad onC = new CounterLoad(mesh, "C", 30_000, 20, Duration.ofSeconds(20)).start();
-            Thread.sleep(2_000); // the loads run on every instance before, during and after the gap
+            Thread.sleep(2_000);
             mesh.capture("A").kill();
+            CounterLoad onB = new CounterLoad(mesh, "B", 30_000, 20, Duration.ofSeconds(25)).start();
+            CounterLoad onC = new CounterLoad(mesh, "C", 30_000, 20, Duration.ofSeconds(25)).start();
             for (int i = 0; i < KEYS; i++) {
                 a.set("a:change:" + i, "new" + i);
                 a.del("a:gone:" + i);
@@ -90,6 +92,7 @@ class FullResyncTest {
                 double guarded = mesh.metric(peer, "apply", "ferry_apply_resync_keys_total", "action=\"guarded\"");
                 System.out.printf("%s: %.0f keys deleted, %.0f guarded by writes A had not applied%n", peer, deleted, guarded);
                 assertTrue(deleted >= KEYS, peer + " deleted " + deleted);
+                assertTrue(guarded > 0, peer + " kept keys holding writes A had not applied");
                 assertEquals(0.0, mesh.metric(peer, "apply", "ferry_apply_dead_letters_total"), peer + " dead letters");
             }
         }

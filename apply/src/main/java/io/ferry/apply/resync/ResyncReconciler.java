@@ -8,6 +8,7 @@ import io.ferry.apply.redis.RawCommand;
 import io.ferry.apply.redis.RedisTargetClient;
 import io.ferry.apply.redis.Reply;
 import io.ferry.schemas.AppliedVector;
+import io.ferry.schemas.EventKind;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.MeshConfig;
 import java.nio.charset.StandardCharsets;
@@ -46,6 +47,7 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     static final int MAX_GUARDED_KEYS = 1_000_000;
     static final long MAX_UNSEEN_RECORDS = 5_000_000;
     private static final long REFRESH_NANOS = 20_000_000L;
+    static final long MAX_CATCH_UP_NANOS = 120_000_000_000L;
     private static final int SCAN_COUNT = 1000;
     private static final Pattern KEYSPACE_DB = Pattern.compile("^db(\\d+):keys=", Pattern.MULTILINE);
     private static final Pattern REPL_OFFSET = Pattern.compile("^master_repl_offset:(\\d+)", Pattern.MULTILINE);
@@ -54,7 +56,6 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     private final String self;
     private final RedisTargetClient redis;
     private final ApplyMetrics metrics;
-    private final long catchUpMillis;
     private final Map<String, Reconciliation> active = new HashMap<>();
 
     /** One resync snapshot of one origin partition being reconciled. */
@@ -64,6 +65,13 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         /** Why every key is guarded (the fallback), or null. */
         String conservative;
         long lastRefresh;
+        /** Replication offset of this instance its own capture must have published before going on (-1: not set). */
+        long catchUpTarget = -1;
+        long catchUpSince;
+        boolean endTargetSet;
+        boolean caughtUp;
+        boolean caughtUpForEnd;
+        boolean waitLogged;
         long replaced;
         long guarded;
 
@@ -78,8 +86,6 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         this.self = self;
         this.redis = redis;
         this.metrics = metrics;
-        // the own capture publishes a heartbeat at least every heartbeatMillis (at most a second)
-        this.catchUpMillis = Math.max(5_000, 5L * mesh.capture().heartbeatMillis());
     }
 
     /** Whether {@code record} belongs to a snapshot published after a full resync of a running origin. */
@@ -89,8 +95,64 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
 
     @Override
     public void started(PartitionState state, ConsumerRecord<byte[], byte[]> record) {
-        end(state);
-        reconciliation(state, record);
+        reconciliation(state, record); // a snapshot sent again after the same gap keeps what was read: only more is guarded
+    }
+
+    /**
+     * Whether the resync record that starts a batch may be built now: at the start of a reconciliation, and
+     * again at SNAPSHOT_END, this instance's own capture must have published what its Redis held a moment ago
+     * (a local write not yet published is unknown, and could be overwritten or deleted). False while it has
+     * not: the record waits, like a causal wait. After {@link #MAX_CATCH_UP_NANOS} the snapshot goes on
+     * conservatively (only missing keys added, nothing deleted) rather than hold the peer's stream forever.
+     */
+    public boolean ready(PartitionState state, ConsumerRecord<byte[], byte[]> record) {
+        Reconciliation r = reconciliation(state, record);
+        if (r.conservative != null) {
+            return true;
+        }
+        boolean end = isEnd(record);
+        if (r.caughtUp && !(end && !r.caughtUpForEnd)) {
+            return true;
+        }
+        long now = System.nanoTime();
+        if (r.catchUpTarget < 0 || (end && !r.endTargetSet)) {
+            r.catchUpTarget = replicationOffset();
+            r.catchUpSince = now;
+            r.endTargetSet = end;
+            r.caughtUp = false;
+        } else if (now - r.lastRefresh < REFRESH_NANOS) {
+            return false;
+        }
+        r.unseen.refresh();
+        r.lastRefresh = now;
+        if (r.unseen.overflowed()) {
+            conservative(state, r, "more than " + MAX_GUARDED_KEYS + " keys or " + MAX_UNSEEN_RECORDS
+                    + " records were written that " + state.peer() + " had not applied");
+            return true;
+        }
+        if (r.unseen.ownPosition() >= r.catchUpTarget) {
+            r.caughtUp = true;
+            r.caughtUpForEnd = end;
+            return true;
+        }
+        if (now - r.catchUpSince > MAX_CATCH_UP_NANOS) {
+            conservative(state, r, "this instance's capture has not published its writes up to replication offset "
+                    + r.catchUpTarget + " within " + MAX_CATCH_UP_NANOS / 1_000_000_000L + " s (is it running?)");
+            return true;
+        }
+        if (!r.waitLogged) {
+            r.waitLogged = true;
+            LOG.info("resync snapshot of {} waits until this instance's capture has published up to replication offset {}",
+                    state.peer(), r.catchUpTarget);
+        }
+        return false;
+    }
+
+    /** Whether {@code record} is a SNAPSHOT_END (read from its kind header, without decoding it). */
+    public static boolean isEnd(ConsumerRecord<byte[], byte[]> record) {
+        Header kind = record.headers().lastHeader(ReplicationPolicy.KIND_HEADER);
+        return kind != null && kind.value() != null
+                && EventKind.SNAPSHOT_END.name().equals(new String(kind.value(), StandardCharsets.UTF_8));
     }
 
     @Override
@@ -119,8 +181,8 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         Reconciliation r = reconciliation(state, record);
         Map<Integer, List<byte[]>> stale = new TreeMap<>();
         try {
-            if (r.conservative == null) {
-                catchUp(state, r); // a key written here a moment ago must be known before anything is deleted
+            if (r.conservative == null && !r.caughtUpForEnd) {
+                conservative(state, r, "SNAPSHOT_END was reached before this instance's own writes were known to be read");
             }
             if (r.conservative == null) {
                 stale = absentFromSnapshot(state, r);
@@ -176,43 +238,8 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
                 + " snapshot (applied vector {}) with this instance's keys", state.peer(), resyncOf, vector);
         if (problem != null) {
             conservative(state, r, problem);
-        } else {
-            catchUp(state, r);
         }
-        r.lastRefresh = System.nanoTime();
         return r;
-    }
-
-    /**
-     * Reads the unseen writes on until this instance's own capture has published everything its Redis held a
-     * moment ago (its master_repl_offset); otherwise guards every key (a local write not published yet is unknown).
-     */
-    private void catchUp(PartitionState state, Reconciliation r) {
-        long target = replicationOffset();
-        long deadline = System.nanoTime() + catchUpMillis * 1_000_000L;
-        while (true) {
-            r.unseen.refresh();
-            if (r.unseen.overflowed()) {
-                conservative(state, r, "more than " + MAX_GUARDED_KEYS + " keys or " + MAX_UNSEEN_RECORDS
-                        + " records were written that " + state.peer() + " had not applied");
-                return;
-            }
-            if (r.unseen.ownPosition() >= target) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                conservative(state, r, "this instance's capture has not published its writes up to replication offset " + target
-                        + " within " + catchUpMillis / 1000 + " s (is it running?)");
-                return;
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                conservative(state, r, "interrupted");
-                return;
-            }
-        }
     }
 
     private void conservative(PartitionState state, Reconciliation r, String why) {

@@ -119,4 +119,51 @@ class BatchBuilderTest {
         assertEquals(List.of("SET __ferry:ckpt:B:0 0"), lines(batch));
         assertEquals("OWN_ORIGIN", batch.rejections().get(0).reason());
     }
+
+    @Test
+    void aResyncSnapshotReplacesUnguardedKeysRemembersEveryKeyAndDeletesWhatItDidNotBringAtItsEnd() {
+        PartitionState state = new PartitionState(tp, "B", 4);
+        List<String> asked = new ArrayList<>();
+        BatchBuilder.Resync resync = new BatchBuilder.Resync() {
+            @Override
+            public void started(PartitionState s, ConsumerRecord<byte[], byte[]> record) {
+                asked.add("started@" + record.offset());
+            }
+
+            @Override
+            public boolean replaces(PartitionState s, ConsumerRecord<byte[], byte[]> record, int db, byte[] key) {
+                return !new String(key, StandardCharsets.UTF_8).equals("guarded");
+            }
+
+            @Override
+            public Map<Integer, List<byte[]>> staleKeys(PartitionState s, ConsumerRecord<byte[], byte[]> record) {
+                asked.add("stale@" + record.offset());
+                return Map.of(2, List.of("gone".getBytes(StandardCharsets.UTF_8)));
+            }
+        };
+        BatchBuilder resyncing = new BatchBuilder("A", BatchBuilder.Admission.ALL, resync);
+        List<ConsumerRecord<byte[], byte[]>> records = records(5,
+                event("B", EventKind.SNAPSHOT_START, 0, List.of()),
+                event("B", EventKind.SNAPSHOT_KEY, 0, List.of(cmd("RESTORE", "k", "0", "payload", "ABSTTL"))),
+                event("B", EventKind.SNAPSHOT_KEY, 2, List.of(cmd("RESTORE", "guarded", "0", "payload", "ABSTTL"))),
+                event("B", EventKind.SNAPSHOT_END, 0, List.of()));
+        records.forEach(r -> r.headers().add(ReplicationPolicy.RESYNC_HEADER, "old:42".getBytes(StandardCharsets.UTF_8)));
+        EventBatch batch = resyncing.build(state, records);
+        assertEquals(List.of("DEL __ferry:resync:B:0",
+                "RESTORE k 0 payload ABSTTL REPLACE", "SADD __ferry:resync:B:0 0:k",
+                "SADD __ferry:resync:B:0 2:guarded",
+                "SELECT 2", "DEL gone", "SELECT 0", "DEL __ferry:resync:B:0",
+                "SET __ferry:ckpt:B:0 8"), lines(batch));
+        assertEquals(List.of("started@5", "stale@8"), asked);
+        assertNull(batch.source(0), "Ferry's own line");
+        assertEquals("RESTORE", batch.source(1).command().getName());
+
+        // the same records without the header: a first-start snapshot, only missing keys added
+        List<ConsumerRecord<byte[], byte[]>> plain = records(5,
+                event("B", EventKind.SNAPSHOT_START, 0, List.of()),
+                event("B", EventKind.SNAPSHOT_KEY, 0, List.of(cmd("RESTORE", "k", "0", "payload", "ABSTTL"))),
+                event("B", EventKind.SNAPSHOT_END, 0, List.of()));
+        assertEquals(List.of("RESTORE k 0 payload ABSTTL", "SET __ferry:ckpt:B:0 7"),
+                lines(resyncing.build(new PartitionState(tp, "B", 4), plain)));
+    }
 }

@@ -1,0 +1,91 @@
+package io.ferry.e2e.mesh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.localmesh.Await;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 11, Done-when: agents killed (-9) at random under pipelined INCR/RPUSH load on every instance, with
+ * replication backlogs so small that a capture restart needs a full resync: afterwards every keyspace is
+ * identical and every origin's counters and lists are exact on every instance.
+ */
+class ResyncUnderKillTest {
+
+    private static final List<String> NAMES = List.of("A", "B", "C");
+
+    @Test
+    void agentsKilledAtRandomWithFullResyncsLeaveEveryKeyspaceIdenticalAndEveryOracleExact() throws Exception {
+        try (MeshUnderTest mesh = MeshUnderTest.start("A", "B", "C")) {
+            for (String name : NAMES) {
+                mesh.redis(name).configSet("repl-backlog-size", "16kb"); // Redis's minimum: overflows within a second under load
+            }
+            List<CounterLoad> loads = NAMES.stream()
+                    .map(name -> new CounterLoad(mesh, name, 40_000, 20, Duration.ofSeconds(25)).start()).toList();
+            ThreadLocalRandom random = ThreadLocalRandom.current();
+            int kills = 0;
+            while (!loads.stream().allMatch(CounterLoad::isDone)) {
+                Thread.sleep(random.nextLong(1_500, 3_500)); // fault schedule: agents run a moment between kills
+                String name = NAMES.get(random.nextInt(NAMES.size()));
+                boolean capture = random.nextInt(3) < 2; // captures more often: their restarts are what needs a resync
+                if (capture) {
+                    mesh.capture(name).kill();
+                } else {
+                    mesh.apply(name).kill();
+                }
+                kills++;
+                Thread.sleep(random.nextLong(300, 1_200)); // down long enough for the 16 KB backlog to overflow
+                if (capture) {
+                    mesh.startCapture(name);
+                } else {
+                    mesh.startApply(name);
+                }
+            }
+            loads.forEach(CounterLoad::await);
+            for (String name : NAMES) {
+                mesh.awaitReady(name, "capture");
+                mesh.awaitReady(name, "apply");
+            }
+            Await.until(MeshUnderTest.CONVERGE, "every load applied everywhere and the keyspaces identical", () -> {
+                for (String on : NAMES) {
+                    for (CounterLoad load : loads) {
+                        if (!load.appliedOn(on)) {
+                            return false;
+                        }
+                    }
+                }
+                return FullResyncTest.identical(mesh);
+            });
+            for (String on : NAMES) {
+                for (CounterLoad load : loads) {
+                    load.assertAppliedExactlyOnceOn(on);
+                }
+            }
+            int resyncs = 0;
+            for (String name : NAMES) {
+                resyncs += occurrences(mesh.log("capture", name), "full resync from");
+            }
+            System.out.printf("%d agent kills, %d full resyncs of running instances; 120000 writes exact on every instance%n",
+                    kills, resyncs);
+            assertTrue(resyncs >= 1, "at least one capture restart needed a full resync (" + kills + " kills)");
+            for (String name : NAMES) {
+                assertEquals(0.0, mesh.metric(name, "apply", "ferry_apply_dead_letters_total"), name + " dead letters");
+            }
+        }
+    }
+
+    private static int occurrences(Path log, String text) throws java.io.IOException {
+        String content = Files.readString(log);
+        int count = 0;
+        for (int i = content.indexOf(text); i >= 0; i = content.indexOf(text, i + 1)) {
+            count++;
+        }
+        return count;
+    }
+}
