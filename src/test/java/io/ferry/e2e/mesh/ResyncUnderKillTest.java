@@ -7,7 +7,9 @@ import io.ferry.localmesh.Await;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 
@@ -19,6 +21,7 @@ import org.junit.jupiter.api.Test;
 class ResyncUnderKillTest {
 
     private static final List<String> NAMES = List.of("A", "B", "C");
+    private static final int MIN_KILLS = 3;
 
     @Test
     void agentsKilledAtRandomWithFullResyncsLeaveEveryKeyspaceIdenticalAndEveryOracleExact() throws Exception {
@@ -27,13 +30,18 @@ class ResyncUnderKillTest {
                 mesh.redis(name).configSet("repl-backlog-size", "16kb"); // Redis's minimum: overflows within a second under load
             }
             List<CounterLoad> loads = NAMES.stream()
-                    .map(name -> new CounterLoad(mesh, name, 40_000, 20, Duration.ofSeconds(25)).start()).toList();
+                    .map(name -> new CounterLoad(mesh, name, 40_000, 20, Duration.ofSeconds(30)).start()).toList();
             ThreadLocalRandom random = ThreadLocalRandom.current();
             int kills = 0;
-            while (!loads.stream().allMatch(CounterLoad::isDone)) {
-                Thread.sleep(random.nextLong(1_500, 3_500)); // fault schedule: agents run a moment between kills
+            Restarted lastCapture = null;
+            while (!loads.stream().allMatch(CounterLoad::isDone)) { // kills land while every instance writes
+                Thread.sleep(random.nextLong(1_000, 3_000)); // fault schedule: agents run a moment between kills
                 String name = NAMES.get(random.nextInt(NAMES.size()));
                 boolean capture = random.nextInt(3) < 2; // captures more often: their restarts are what needs a resync
+                if (capture && lastCapture != null) {
+                    lastCapture.awaitReconciled(mesh);
+                    lastCapture = null;
+                }
                 if (capture) {
                     mesh.capture(name).kill();
                 } else {
@@ -42,6 +50,7 @@ class ResyncUnderKillTest {
                 kills++;
                 Thread.sleep(random.nextLong(300, 1_200)); // down long enough for the 16 KB backlog to overflow
                 if (capture) {
+                    lastCapture = new Restarted(mesh, name);
                     mesh.startCapture(name);
                 } else {
                     mesh.startApply(name);
@@ -74,14 +83,57 @@ class ResyncUnderKillTest {
             System.out.printf("%d agent kills, %d full resyncs of running instances; 120000 writes exact on every instance%n",
                     kills, resyncs);
             assertTrue(resyncs >= 1, "at least one capture restart needed a full resync (" + kills + " kills)");
+            assertTrue(kills >= MIN_KILLS, kills + " kills");
             for (String name : NAMES) {
                 assertEquals(0.0, mesh.metric(name, "apply", "ferry_apply_dead_letters_total"), name + " dead letters");
             }
         }
     }
 
-    private static int occurrences(Path log, String text) throws java.io.IOException {
-        String content = Files.readString(log);
+    /**
+     * A capture just restarted. Two instances resyncing at once, each before applying the other's snapshot, is the
+     * documented limit (README, "A full resync of a running instance"): before the next capture is killed, every
+     * peer has reconciled this one's resync snapshot, if it needed one (apply agents are killed at any time, in
+     * the middle of a reconciliation too).
+     */
+    private record Restarted(String name, int resyncsBefore, Map<String, Integer> reconciledBefore) {
+
+        Restarted(MeshUnderTest mesh, String name) {
+            this(name, occurrences(mesh.log("capture", name), "full resync from"), reconciledCounts(mesh, name));
+        }
+
+        void awaitReconciled(MeshUnderTest mesh) {
+            mesh.awaitReady(name, "capture");
+            if (occurrences(mesh.log("capture", name), "full resync from") == resyncsBefore) {
+                return;
+            }
+            reconciledBefore.forEach((peer, count) -> Await.until(MeshUnderTest.CONVERGE, peer + " reconciled " + name
+                    + "'s resync snapshot", () -> occurrences(mesh.log("apply", peer), reconciledLine(mesh, name)) > count));
+        }
+    }
+
+    private static Map<String, Integer> reconciledCounts(MeshUnderTest mesh, String name) {
+        Map<String, Integer> counts = new HashMap<>();
+        for (String peer : NAMES) {
+            if (!peer.equals(name)) {
+                counts.put(peer, occurrences(mesh.log("apply", peer), reconciledLine(mesh, name)));
+            }
+        }
+        return counts;
+    }
+
+    /** The apply agent's line once a resync snapshot is reconciled (or applied conservatively). */
+    private static String reconciledLine(MeshUnderTest mesh, String name) {
+        return "resync snapshot of " + mesh.id(name) + " (previous position";
+    }
+
+    private static int occurrences(Path log, String text) {
+        String content;
+        try {
+            content = Files.readString(log);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         int count = 0;
         for (int i = content.indexOf(text); i >= 0; i = content.indexOf(text, i + 1)) {
             count++;

@@ -2,6 +2,7 @@ package io.ferry.e2e.ops;
 
 import io.ferry.apply.metrics.ApplyMetrics;
 import io.ferry.capture.CaptureMetrics;
+import io.ferry.cli.lifecycle.JoinMetrics;
 import io.ferry.schemas.EventKind;
 import io.ferry.topology.AgentHttpServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -33,7 +34,11 @@ final class AgentMeters {
             // conflict settling: these series appear only once a conflict, repair or causal wait happened, so
             // tick() makes each of them happen
             "ferry_apply_conflict_resolutions_total", "ferry_apply_repairs_total", "ferry_apply_causal_waits_total",
-            "ferry_apply_conflict_window_keys", "ferry_apply_conflict_window_evictions_total");
+            "ferry_apply_conflict_window_keys", "ferry_apply_conflict_window_evictions_total",
+            // a peer's full resync reconciled here: only after one happened
+            "ferry_apply_resyncs_total", "ferry_apply_resync_keys_total",
+            // served by a running ferry join on the joining instance's capture port
+            "ferry_join_in_progress", "ferry_join_copied_keys_total");
 
     static final Set<String> FROM_PROMETHEUS = Set.of("up");
 
@@ -45,6 +50,7 @@ final class AgentMeters {
     final PrometheusMeterRegistry applyRegistry = AgentHttpServer.newRegistry();
     private final CaptureMetrics capture;
     private final ApplyMetrics apply;
+    private final JoinMetrics join;
     private long offset = 1000;
 
     /** Meters of one instance's capture agent and of its apply agent applying {@code peer}. */
@@ -53,6 +59,9 @@ final class AgentMeters {
         this.peer = peer;
         capture = new CaptureMetrics(captureRegistry, instance);
         apply = new ApplyMetrics(applyRegistry, instance, 1000);
+        join = new JoinMetrics(captureRegistry, instance, peer);
+        // one resync snapshot applied conservatively long ago: the series exists, the alert on it stays quiet
+        apply.peer(peer).resync("conservative");
     }
 
     /** Some activity of every kind, so every meter exists and every counter moves. */
@@ -71,6 +80,9 @@ final class AgentMeters {
         capture.sourceWiped(false);
         capture.backlogHeadroom(3600 - offset % 60);
         capture.sourceKeys(10_000 + offset % 100);
+        // a join that has finished (the alert on one in progress stays quiet)
+        join.copied(offset);
+        join.finished();
 
         ApplyMetrics.Peer fromPeer = apply.peer(peer);
         fromPeer.applied(5, 7, true);
@@ -82,6 +94,8 @@ final class AgentMeters {
         fromPeer.resolution("VALUE", "SKIPPED");
         fromPeer.resolution("VALUE", "REPAIRED");
         fromPeer.causalWait();
+        fromPeer.resync("reconciled");
+        fromPeer.resyncKeys("deleted", 2);
         apply.repaired(true);
         apply.repaired(false);
         apply.windowKeys(40 + offset % 7);

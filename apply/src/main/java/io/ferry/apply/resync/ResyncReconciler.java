@@ -74,6 +74,8 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         boolean waitLogged;
         long replaced;
         long guarded;
+        /** Keys held by this snapshot and by another instance's snapshot the origin had not applied (concurrent resyncs). */
+        long ambiguous;
 
         Reconciliation(String resyncOf, UnseenWritesReader unseen) {
             this.resyncOf = resyncOf;
@@ -167,13 +169,32 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
                         + " records were written that " + state.peer() + " had not applied");
             }
         }
-        boolean replace = r.conservative == null && !r.unseen.touched(new KeyId(db, key));
-        if (replace) {
-            r.replaced++;
-        } else {
+        if (r.conservative != null) {
             r.guarded++;
+            return false;
         }
-        return replace;
+        return switch (r.unseen.unseen(new KeyId(db, key))) {
+            case NOTHING -> {
+                r.replaced++;
+                yield true;
+            }
+            case WRITE -> {
+                r.guarded++;
+                yield false;
+            }
+            case SNAPSHOT -> {
+                // Both instances resynced and neither had applied the other's snapshot: which one wrote the key in its gap
+                // is unknown. The same choice on both sides (the greater instance id's copy) lets them converge.
+                r.ambiguous++;
+                boolean replace = state.peer().compareTo(self) > 0;
+                if (replace) {
+                    r.replaced++;
+                } else {
+                    r.guarded++;
+                }
+                yield replace;
+            }
+        };
     }
 
     @Override
@@ -192,7 +213,14 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
             peer.resyncKeys("replaced", r.replaced);
             peer.resyncKeys("guarded", r.guarded);
             peer.resyncKeys("deleted", deleted);
+            peer.resyncKeys("ambiguous", r.ambiguous);
             peer.resync(r.conservative == null ? "reconciled" : "conservative");
+            if (r.ambiguous > 0) {
+                LOG.warn("resync snapshot of {}: {} key(s) are also held by a snapshot of another full resync that {} had not"
+                                + " applied (concurrent full resyncs): where both changed a key in their gaps one change is lost, and"
+                                + " keys one of them deleted are kept; the copy of the greater instance id was taken for present keys."
+                                + " Run ferry verify --config <mesh.yaml> --repair", state.peer(), r.ambiguous, state.peer());
+            }
             if (r.conservative == null) {
                 LOG.info("resync snapshot of {} (previous position {}) reconciled: {} key(s) replaced, {} kept because they hold"
                                 + " writes {} had not applied, {} key(s) it no longer has deleted", state.peer(), r.resyncOf,
@@ -281,8 +309,14 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
                         throw new IllegalStateException("SMISMEMBER answered " + Reply.describe(members));
                     }
                     for (int i = 0; i < keys.size(); i++) {
-                        if (Long.valueOf(0).equals(flags.get(i)) && !r.unseen.touched(new KeyId(db, keys.get(i)))) {
+                        if (!Long.valueOf(0).equals(flags.get(i))) {
+                            continue;
+                        }
+                        UnseenWritesReader.Unseen unseen = r.unseen.unseen(new KeyId(db, keys.get(i)));
+                        if (unseen == UnseenWritesReader.Unseen.NOTHING) {
                             stale.computeIfAbsent(db, d -> new ArrayList<>()).add(keys.get(i));
+                        } else if (unseen == UnseenWritesReader.Unseen.SNAPSHOT) {
+                            r.ambiguous++; // kept: the other snapshot may hold its instance's gap write
                         }
                     }
                 } while (!Arrays.equals(cursor, "0".getBytes(StandardCharsets.US_ASCII)));

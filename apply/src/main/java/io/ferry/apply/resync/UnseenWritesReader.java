@@ -42,7 +42,10 @@ final class UnseenWritesReader implements AutoCloseable {
     /** One consumer per Kafka cluster: each instance's topic lives in its own (regional) Kafka. */
     private final Map<String, KafkaConsumer<byte[], byte[]>> consumers = new HashMap<>();
     private final Map<TopicPartition, KafkaConsumer<byte[], byte[]>> byPartition = new HashMap<>();
+    /** Keys a command the origin had not applied wrote. */
     private final Set<KeyId> keys = new HashSet<>();
+    /** Keys only a snapshot (another instance's full resync, or first start) holds in the unseen range. */
+    private final Set<KeyId> snapshotted = new HashSet<>();
     private long records;
     private boolean overflowed;
     /** Highest source offset this instance's own capture had published, as read so far (-1: none read). */
@@ -99,6 +102,7 @@ final class UnseenWritesReader implements AutoCloseable {
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false"); // reading must never create a topic
         props.remove(ConsumerConfig.GROUP_ID_CONFIG);
         return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
@@ -147,29 +151,45 @@ final class UnseenWritesReader implements AutoCloseable {
             return;
         }
         if (kind == EventKind.SNAPSHOT_CHUNK && event.getChunk() != null) {
-            add(event.getDb(), event.getChunk().getKey());
+            add(snapshotted, event.getDb(), event.getChunk().getKey());
             return;
         }
         for (ByteBuffer key : event.getKeys()) {
-            add(event.getDb(), key);
+            add(kind == EventKind.SNAPSHOT_KEY ? snapshotted : keys, event.getDb(), key);
         }
     }
 
-    private void add(int db, ByteBuffer key) {
+    private void add(Set<KeyId> set, int db, ByteBuffer key) {
         byte[] bytes = new byte[key.remaining()];
         key.duplicate().get(bytes);
         if (!ReplicationPolicy.isReservedKey(bytes)) {
-            keys.add(new KeyId(db, bytes));
-            if (keys.size() > maxKeys) {
+            set.add(new KeyId(db, bytes));
+            if (keys.size() + snapshotted.size() > maxKeys) {
                 overflowed = true;
                 keys.clear();
+                snapshotted.clear();
             }
         }
     }
 
-    /** Whether a write the origin had not applied touched {@code key} (always true once overflowed). */
-    boolean touched(KeyId key) {
-        return overflowed || keys.contains(key);
+    /** What the origin had not applied of {@code key}. */
+    enum Unseen {
+        /** Nothing: the origin had seen every write to it. */
+        NOTHING,
+        /** A write (command) the origin had not applied; also every key once the reader overflowed. */
+        WRITE,
+        /**
+         * Only another snapshot's copy of it: that instance resynced too and the origin had not applied its snapshot,
+         * which holds that instance's unpublished gap writes to some keys, but which ones is unknown.
+         */
+        SNAPSHOT
+    }
+
+    Unseen unseen(KeyId key) {
+        if (overflowed || keys.contains(key)) {
+            return Unseen.WRITE;
+        }
+        return snapshotted.contains(key) ? Unseen.SNAPSHOT : Unseen.NOTHING;
     }
 
     boolean overflowed() {
@@ -182,7 +202,7 @@ final class UnseenWritesReader implements AutoCloseable {
     }
 
     int size() {
-        return keys.size();
+        return keys.size() + snapshotted.size();
     }
 
     @Override

@@ -9,8 +9,10 @@ import io.ferry.cli.connect.RedisConnector;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
+import io.ferry.topology.AgentHttpServer;
 import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.MeshConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -72,7 +74,18 @@ public final class JoinCommand implements Callable<Integer> {
             description = "How long to wait for PEER's agents to reach the copy's point (default ${DEFAULT-VALUE}).")
     int waitSeconds;
 
+    @Option(names = "--http-port", paramLabel = "PORT",
+            description = "Serve /metrics (ferry_join_in_progress, ferry_join_copied_keys_total), /healthz and /readyz on this"
+                    + " port while the join runs, so Prometheus sees it where it scrapes INSTANCE's capture agent (which is stopped"
+                    + " during a join). Default: INSTANCE's capture HTTP port; 0: none.")
+    Integer httpPort;
+
+    @Option(names = "--http-bind", paramLabel = "ADDRESS", defaultValue = "0.0.0.0",
+            description = "Address the metrics port binds to (default ${DEFAULT-VALUE}).")
+    String httpBind;
+
     private InstanceConfig self;
+    private volatile String phase = "starting";
 
     @Override
     public Integer call() throws Exception {
@@ -86,6 +99,35 @@ public final class JoinCommand implements Callable<Integer> {
         Duration wait = Duration.ofSeconds(waitSeconds);
         Path spool = Path.of(System.getProperty("java.io.tmpdir"));
         long began = System.nanoTime();
+        PrometheusMeterRegistry registry = AgentHttpServer.newRegistry();
+        JoinMetrics metrics = new JoinMetrics(registry, self.id(), peer.id());
+        metrics.started();
+        try (AgentHttpServer http = serveMetrics(registry, out)) {
+            join(config, peer, metrics, out, wait, spool, began);
+        } finally {
+            metrics.finished();
+        }
+        return ExitCode.OK;
+    }
+
+    /** The metrics endpoint, or null when switched off or the port is taken (the join goes on without it). */
+    private AgentHttpServer serveMetrics(PrometheusMeterRegistry registry, PrintWriter out) {
+        int port = httpPort != null ? httpPort : self.captureHttpPort();
+        if (port <= 0) {
+            return null;
+        }
+        try {
+            AgentHttpServer http = new AgentHttpServer(httpBind, port, registry, () -> "joining: " + phase);
+            out.println("join metrics on " + httpBind + ":" + http.port() + "/metrics");
+            return http;
+        } catch (RuntimeException e) {
+            out.println("no join metrics: port " + port + " is not free (" + e.getMessage() + "); --http-port picks another");
+            return null;
+        }
+    }
+
+    private void join(MeshConfig config, InstanceConfig peer, JoinMetrics metrics, PrintWriter out, Duration wait, Path spool,
+                      long began) throws Exception {
         try (KafkaConnector kafka = new KafkaConnector(self.kafka())) {
             kafka.checkReachable();
             TopicProvisioner.ensure(kafka.admin(), self.id(), 1, config.capture().maxRecordBytes(), self.kafka().retentionMillis());
@@ -100,17 +142,23 @@ public final class JoinCommand implements Callable<Integer> {
                 SourcePosition start;
                 double copySeconds;
                 try {
+                    phase = "waiting for " + peer.id() + " to apply " + self.changesTopic();
                     awaitPeerAppliedOwnTopic(peer, wait, out);
+                    phase = "copying from " + peer.id();
                     target.progress("from " + peer.id() + ": copying (started " + Instant.now() + ")");
                     out.println("copying " + peer.id() + " (" + peer.redis() + ") into " + self.id() + " (" + self.redis() + ")");
                     out.flush();
                     long copyBegan = System.nanoTime();
                     copy = PeerCopy.take(peer.redis(), spool, writer, config.capture().snapshotRdbVersion(), n -> {
                         target.progress("from " + peer.id() + ": " + n + " keys copied");
+                        metrics.copied(n);
+                        phase = "copying from " + peer.id() + ": " + n + " keys copied";
                         out.println("  " + n + " keys copied");
                         out.flush();
                     });
                     copySeconds = (System.nanoTime() - copyBegan) / 1e9;
+                    metrics.copied(copy.keys());
+                    phase = "setting the checkpoints";
                     checkpoints = checkpoints(config, copy);
                     try (TopicScan scan = new TopicScan(peer.kafka(), peer.id())) {
                         checkpoints.put(AppliedVector.entry(peer.id(), 0), scan.checkpointAt(copy.replid(), copy.offset(), wait));
@@ -129,7 +177,6 @@ public final class JoinCommand implements Callable<Integer> {
                         (System.nanoTime() - began) / 1e9, self.id());
             }
         }
-        return ExitCode.OK;
     }
 
     /** Leaves the failure where ferry status shows it, instead of a join that looks in progress. */

@@ -101,9 +101,13 @@ public final class LeaveCommand implements Callable<Integer> {
         }
         byte[] pattern = (new String(ReplicationPolicy.checkpointKey(id, 0), StandardCharsets.UTF_8).replaceAll("0$", "*"))
                 .getBytes(StandardCharsets.UTF_8);
+        // the key set of a resync snapshot of ID that was being reconciled when ID's agents stopped
+        byte[] resyncPattern = (new String(ReplicationPolicy.resyncKeysKey(id, 0), StandardCharsets.UTF_8).replaceAll("0$", "*"))
+                .getBytes(StandardCharsets.UTF_8);
         for (InstanceConfig remaining : config.instances().values()) {
             try (RedisConnector redis = new RedisConnector(remaining)) {
                 long deleted = deleteMatching(redis.connect().sync(), pattern);
+                deleteMatching(redis.connect().sync(), resyncPattern);
                 out.println(remaining.id() + ": deleted " + deleted + " checkpoint key(s) of " + id);
             }
             try (KafkaConnector kafka = new KafkaConnector(remaining.kafka())) {
