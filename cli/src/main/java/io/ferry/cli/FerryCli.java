@@ -21,15 +21,6 @@ import picocli.CommandLine.Spec;
         description = "Kafka-backed active-active replication for Redis.",
         subcommands = {CaptureCommand.class, ApplyCommand.class, InspectCommand.class, StatusCommand.class,
                 VerifyCommand.class, JoinCommand.class, LeaveCommand.class, MonitorCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
-        exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
-                "0:done",
-                "1:unexpected failure (see the message and stack trace)",
-                "2:bad command line or mesh file (every problem is listed)",
-                "3:cannot reach an instance's Redis",
-                "4:cannot reach Kafka",
-                "5:a Ferry topic does not exist yet (its agent has not run)",
-                "6:Redis or Kafka refused the credentials or ACLs",
-                "7:the mesh is not ready for this command (an agent still running, a peer not caught up)"},
         footer = {"", "Start with: ferry demo   (a local three-instance mesh)",
                 "Docs: README.md, sections \"Run the demo\" and \"Operate\"."})
 public final class FerryCli implements Runnable {
@@ -58,8 +49,10 @@ public final class FerryCli implements Runnable {
 
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new FerryCli());
-        // every subcommand's --help lists the exit codes too
-        java.util.Map<String, String> exitCodes = cli.getCommandSpec().usageMessage().exitCodeList();
+        // every command's --help lists the exit codes, from their one description
+        java.util.Map<String, String> exitCodes = new java.util.LinkedHashMap<>();
+        ExitCode.MEANINGS.forEach((code, meaning) -> exitCodes.put(Integer.toString(code), meaning.replace("`", "")));
+        cli.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(exitCodes);
         cli.getSubcommands().values().forEach(sub -> sub.getCommandSpec().usageMessage()
                 .exitCodeListHeading("%nExit codes:%n").exitCodeList(exitCodes));
         cli.setExecutionExceptionHandler((failure, commandLine, parseResult) -> {
