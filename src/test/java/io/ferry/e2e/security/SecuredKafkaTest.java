@@ -131,6 +131,21 @@ class SecuredKafkaTest {
                     "--no-heartbeats", "--max", "50");
             assertEquals(0, inspect.exitCode(), inspect.output());
             assertTrue(inspect.output().contains("written-on-a"), inspect.output());
+            // Kafka's console consumer with Ferry's formatter, in a group the operators' ACLs allow
+            Path consumerConfig = dir.resolve("operator.properties");
+            java.util.Properties operatorProps = new java.util.Properties();
+            operatorProps.putAll(kafka.security().orElseThrow().clientProperties("operator-" + suffix, passwords.get("operator-" + suffix)));
+            try (java.io.Writer out = Files.newBufferedWriter(consumerConfig)) {
+                operatorProps.store(out, null);
+            }
+            Path consoleLog = dir.resolve("console-consumer.log");
+            JvmProcess console = JvmProcess.start("console-consumer", consoleLog, org.apache.kafka.tools.consumer.ConsoleConsumer.class,
+                    List.of("-Xmx256m"), "--bootstrap-server", kafka.bootstrap(), "--command-config", consumerConfig.toString(),
+                    "--group", "ferry-ops-" + suffix, "--topic", ReplicationPolicy.changesTopic(a), "--from-beginning",
+                    "--isolation-level", "read_committed", "--max-messages", "1", "--timeout-ms", "30000",
+                    "--formatter", "io.ferry.cli.inspect.FerryMessageFormatter");
+            assertEquals(0, console.waitFor(Duration.ofSeconds(60)), Files.readString(consoleLog));
+            assertTrue(Files.readString(consoleLog).contains(ReplicationPolicy.changesTopic(a) + "-0@0 origin=" + a), Files.readString(consoleLog));
 
             for (JvmProcess agent : processes) {
                 assertEquals(0, agent.stop(), "SIGTERM stops " + agent.name() + " cleanly; log " + dir.resolve(agent.name() + ".log"));
