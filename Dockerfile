@@ -1,4 +1,5 @@
-# The one Ferry image: every role runs from it (`capture`, `apply`, `inspect`, `status`, `demo`).
+# The one Ferry image: every role runs from it (`capture`, `apply`, `inspect`, `status`, `monitor`, …);
+# `demo` is not in it (its broker and Redis binaries are in demo/target/ferry-demo.jar, for ./ferry demo).
 #
 #   mvn -B -ntp package -DskipTests                  # builds cli/target/ferry.jar (shaded)
 #   docker build -t ferry:0.1.0 .

@@ -70,7 +70,8 @@ ferry.io/mesh: {{ .Values.mesh | quote }}
 {{- $providers = append $providers "env" -}}
 {{- $module := ternary "org.apache.kafka.common.security.plain.PlainLoginModule" "org.apache.kafka.common.security.scram.ScramLoginModule" (eq $k.sasl.mechanism "PLAIN") -}}
 {{- $_ := set $props "sasl.mechanism" $k.sasl.mechanism -}}
-{{- $_ := set $props "sasl.jaas.config" (printf "%s required username=%s password=\"${env:KAFKA_SASL_PASSWORD}\";" $module ($k.sasl.username | quote)) -}}
+{{- /* the user too comes from the pod: each role of each instance may log in as its own principal (kafkaUsers) */ -}}
+{{- $_ := set $props "sasl.jaas.config" (printf "%s required username=\"${env:KAFKA_SASL_USERNAME}\" password=\"${env:KAFKA_SASL_PASSWORD}\";" $module) -}}
 {{- end -}}
 {{- range $name, $value := $k.properties -}}
 {{- if contains "${env:" (toString $value) }}{{ $providers = append $providers "env" }}{{ end -}}
@@ -234,11 +235,16 @@ spec:
               value: {{ .username | quote }}
             {{- end }}
             {{- if and $k.sasl $k.sasl.enabled }}
+            {{- $kafkaUser := get ($inst.kafkaUsers | default dict) $role | default $k.sasl }}
+            - name: KAFKA_SASL_USERNAME
+              value: {{ $kafkaUser.username | quote }}
+            {{- with $kafkaUser.passwordSecret | default $k.sasl.passwordSecret }}
             - name: KAFKA_SASL_PASSWORD
               valueFrom:
                 secretKeyRef:
-                  name: {{ $k.sasl.passwordSecret.name }}
-                  key: {{ $k.sasl.passwordSecret.key }}
+                  name: {{ .name }}
+                  key: {{ .key }}
+            {{- end }}
             {{- end }}
             {{- with $values.extraEnv }}
             {{- toYaml . | nindent 12 }}

@@ -19,6 +19,7 @@ import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.ApplySettings;
 import io.ferry.topology.CaptureSettings;
 import io.ferry.topology.InstanceConfig;
+import io.ferry.topology.KafkaAccess;
 import io.ferry.topology.KafkaEndpoint;
 import io.ferry.topology.FerryAgent;
 import io.ferry.topology.MeshConfig;
@@ -36,6 +37,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
@@ -223,7 +225,10 @@ public final class ApplyService implements FerryAgent {
         } catch (OffsetGapException e) {
             fail(e.getMessage(), e);
         } catch (RuntimeException | Error e) {
-            fail("unexpected " + e, e);
+            AuthorizationException refused = refusedByKafka(e);
+            // a missing ACL does not grant itself: stop with the grant to add
+            fail(refused != null ? KafkaAccess.explain(KafkaAccess.Role.APPLY, self, mesh.peersOf(self).stream().map(InstanceConfig::id).toList(),
+                    1, KafkaAccess.principal(mesh.instance(self).kafka().properties()), refused) : "unexpected " + e, e);
         } finally {
             shutdown();
         }
@@ -430,6 +435,15 @@ public final class ApplyService implements FerryAgent {
         for (PeerConsumer consumer : consumers) {
             consumer.lagByPeer().forEach((peer, lag) -> metrics.peer(peer).lagRecords(lag));
         }
+    }
+
+    private static AuthorizationException refusedByKafka(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof AuthorizationException refused) {
+                return refused;
+            }
+        }
+        return null;
     }
 
     private void fail(String message, Throwable e) {

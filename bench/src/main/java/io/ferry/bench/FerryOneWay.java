@@ -27,8 +27,8 @@ final class FerryOneWay implements ReplicationUnderTest {
 
     static final String SOURCE_ID = "a";
     static final String TARGET_ID = "b";
-    private static final String CAPTURE_MAIN = "io.ferry.capture.CaptureMain";
-    private static final String APPLY_MAIN = "io.ferry.apply.ApplyMain";
+    /** The image's entry point: the agents run as users run them, {@code ferry capture|apply}. */
+    private static final String FERRY_MAIN = "io.ferry.cli.FerryCli";
 
     private final Path dir;
     private final KafkaCluster kafka;
@@ -97,7 +97,7 @@ final class FerryOneWay implements ReplicationUnderTest {
         capture.stop();
         writeMesh(meshSettings, kafkaProperties);
         captureStarts++;
-        capture = startAgent("capture-" + SOURCE_ID + "-" + captureStarts, CAPTURE_MAIN, SOURCE_ID);
+        capture = startAgent("capture-" + SOURCE_ID + "-" + captureStarts, "capture", SOURCE_ID);
         awaitReady(capture, new AgentEndpoint(captureHttpPort), timeout);
     }
 
@@ -135,9 +135,9 @@ final class FerryOneWay implements ReplicationUnderTest {
 
     /** Starts capture(A), capture(B) if asked, and apply(B), and waits until they report ready. */
     void startAgents(Duration timeout) {
-        capture = startAgent("capture-" + SOURCE_ID, CAPTURE_MAIN, SOURCE_ID);
+        capture = startAgent("capture-" + SOURCE_ID, "capture", SOURCE_ID);
         if (targetCapture) {
-            targetCaptureProcess = startAgent("capture-" + TARGET_ID, CAPTURE_MAIN, TARGET_ID);
+            targetCaptureProcess = startAgent("capture-" + TARGET_ID, "capture", TARGET_ID);
         }
         startApply();
         awaitReady(capture, new AgentEndpoint(captureHttpPort), timeout);
@@ -149,21 +149,21 @@ final class FerryOneWay implements ReplicationUnderTest {
 
     private void startApply() {
         applyStarts++;
-        apply = startAgent("apply-" + TARGET_ID + (applyStarts > 1 ? "-" + applyStarts : ""), APPLY_MAIN, TARGET_ID);
+        apply = startAgent("apply-" + TARGET_ID + (applyStarts > 1 ? "-" + applyStarts : ""), "apply", TARGET_ID);
     }
 
-    private JvmProcess startAgent(String name, String mainClass, String instance) {
+    private JvmProcess startAgent(String name, String role, String instance) {
         Class<?> main;
         try {
-            main = Class.forName(mainClass);
+            main = Class.forName(FERRY_MAIN);
         } catch (ClassNotFoundException e) {
-            throw new IllegalStateException(mainClass + " is not on the classpath: build capture and apply first", e);
+            throw new IllegalStateException(FERRY_MAIN + " is not on the classpath: build the cli module first", e);
         }
         List<String> jvm = new ArrayList<>();
         for (String arg : agentJvmArgs) {
             jvm.add(arg.replace("{name}", name).replace("{dir}", dir.toString()));
         }
-        return JvmProcess.start(name, dir.resolve(name + ".log"), main, jvm, "--config", meshFile.toString(), "--instance", instance);
+        return JvmProcess.start(name, dir.resolve(name + ".log"), main, jvm, role, "--config", meshFile.toString(), "--instance", instance);
     }
 
     private void awaitReady(JvmProcess process, AgentEndpoint endpoint, Duration timeout) {

@@ -20,12 +20,14 @@ import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.SourcePosition;
 import io.ferry.topology.CaptureSettings;
 import io.ferry.topology.InstanceConfig;
+import io.ferry.topology.KafkaAccess;
 import io.ferry.topology.FerryAgent;
 import io.ferry.topology.MeshConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -204,7 +206,11 @@ public final class CaptureService implements FerryAgent {
                     failure = "another capture for instance " + instance.id() + " took over (Kafka fenced this one)";
                     log.error("{}; stopping", failure);
                     return;
-                } catch (AuthorizationException | ChangePublisher.RecordTooLargeForTopicException e) {
+                } catch (AuthorizationException e) {
+                    failure = refusedByKafka(e);
+                    log.error("capture of {} cannot go on: {}", instance.id(), failure);
+                    return;
+                } catch (ChangePublisher.RecordTooLargeForTopicException e) {
                     failure = e.getMessage();
                     log.error("capture of {} cannot go on: {}", instance.id(), failure);
                     return;
@@ -295,8 +301,20 @@ public final class CaptureService implements FerryAgent {
                 closing = true;
                 return true;
             }
+            // a missing ACL does not grant itself: stop and name it instead of retrying forever
+            if (t instanceof AuthorizationException refused) {
+                failure = refusedByKafka(refused);
+                log.error("capture of {} cannot go on: {}", instance.id(), failure);
+                closing = true;
+                return true;
+            }
         }
         return false;
+    }
+
+    private String refusedByKafka(AuthorizationException refused) {
+        return KafkaAccess.explain(KafkaAccess.Role.CAPTURE, instance.id(), List.of(), SHARD + 1,
+                KafkaAccess.principal(instance.kafka().properties()), refused);
     }
 
     private static String describe(Throwable e) {

@@ -39,18 +39,21 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
-/** What the capture tests share: a mesh file for one Redis, a reader of the changes topic, Redis clients. */
-final class CaptureFixture {
+/**
+ * What the capture tests share: a mesh file for one Redis, a reader of the changes topic, Redis clients.
+ * Public (and in the module's test-jar) for the end-to-end tests that run the capture as a process.
+ */
+public final class CaptureFixture {
 
     private CaptureFixture() {
     }
 
     /** A unique instance id, so tests sharing the JVM's broker never share topics. */
-    static String instanceId(String prefix) {
+    public static String instanceId(String prefix) {
         return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
-    static String yaml(String id, String redisUri, String captureSection) {
+    public static String yaml(String id, String redisUri, String captureSection) {
         return "mesh: capture-test\n"
                 + "kafka: {bootstrap: \"" + TestServers.kafka().bootstrap() + "\"}\n"
                 + "instances:\n"
@@ -63,7 +66,7 @@ final class CaptureFixture {
         return MeshConfigLoader.parse(yaml(id, redis.uri(), captureSection), "test", Map.of());
     }
 
-    static Path meshFile(String id, RedisServer redis, String captureSection) {
+    public static Path meshFile(String id, RedisServer redis, String captureSection) {
         try {
             Path file = TestServers.tempDir("mesh").resolve("mesh.yaml");
             Files.writeString(file, yaml(id, redis.uri(), captureSection));
@@ -76,7 +79,7 @@ final class CaptureFixture {
     /** One Lettuce client for every test connection in this JVM (its threads are shared). */
     private static final RedisClient CLIENT = RedisClient.create();
 
-    static StatefulRedisConnection<String, String> connect(RedisServer redis) {
+    public static StatefulRedisConnection<String, String> connect(RedisServer redis) {
         return CLIENT.connect(RedisURI.create(redis.uri()));
     }
 
@@ -146,7 +149,7 @@ final class CaptureFixture {
     }
 
     /** The numbers {@code i} of the {@code SET n:* i} writes, in topic order. */
-    static List<Integer> numbers(List<ChangeEvent> events) {
+    public static List<Integer> numbers(List<ChangeEvent> events) {
         List<Integer> numbers = new ArrayList<>();
         for (ChangeEvent event : events) {
             if (event.getKind() != EventKind.COMMAND) {
@@ -174,13 +177,13 @@ final class CaptureFixture {
     }
 
     /** Reads an instance's changes topic (read_committed), accumulating every event. */
-    static final class ChangeLog implements AutoCloseable {
+    public static final class ChangeLog implements AutoCloseable {
         private final KafkaConsumer<byte[], byte[]> consumer;
         private final AvroSerde<ChangeEvent> serde = AvroSerde.changeEvents();
         private final List<ChangeEvent> events = new ArrayList<>();
         private final List<Map<String, String>> headers = new ArrayList<>();
 
-        ChangeLog(String instance) {
+        public ChangeLog(String instance) {
             Properties props = new Properties();
             props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestServers.kafka().bootstrap());
             props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -193,7 +196,7 @@ final class CaptureFixture {
         }
 
         /** Polls once and returns everything read so far. */
-        synchronized List<ChangeEvent> poll() {
+        public synchronized List<ChangeEvent> poll() {
             for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
                 events.add(serde.decode(record.value()));
                 Map<String, String> h = new java.util.HashMap<>();
@@ -212,13 +215,13 @@ final class CaptureFixture {
             return poll().stream().filter(e -> e.getKind() == EventKind.COMMAND || e.getKind() == EventKind.TRANSACTION).toList();
         }
 
-        List<ChangeEvent> await(String what, Duration timeout, Predicate<List<ChangeEvent>> done) {
+        public List<ChangeEvent> await(String what, Duration timeout, Predicate<List<ChangeEvent>> done) {
             Await.until(timeout, what, () -> done.test(poll()));
             return List.copyOf(events);
         }
 
         /** Waits for a COMMAND event whose first command is {@code text}; returns the changes before it. */
-        List<ChangeEvent> changesUntil(String text, Duration timeout) {
+        public List<ChangeEvent> changesUntil(String text, Duration timeout) {
             await("'" + text + "' in the changes topic", timeout,
                     all -> all.stream().anyMatch(e -> isCommand(e, text)));
             List<ChangeEvent> before = new ArrayList<>();

@@ -2,7 +2,6 @@ package io.ferry.cli;
 
 import io.ferry.cli.agent.ApplyCommand;
 import io.ferry.cli.agent.CaptureCommand;
-import io.ferry.cli.demo.DemoCommand;
 import io.ferry.cli.inspect.InspectCommand;
 import io.ferry.cli.lifecycle.JoinCommand;
 import io.ferry.cli.lifecycle.LeaveCommand;
@@ -20,16 +19,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "ferry", mixinStandardHelpOptions = true, versionProvider = FerryCli.Version.class,
         description = "Kafka-backed active-active replication for Redis.",
         subcommands = {CaptureCommand.class, ApplyCommand.class, InspectCommand.class, StatusCommand.class,
-                VerifyCommand.class, JoinCommand.class, LeaveCommand.class, MonitorCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
-        exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
-                "0:done",
-                "1:unexpected failure (see the message and stack trace)",
-                "2:bad command line or mesh file (every problem is listed)",
-                "3:cannot reach an instance's Redis",
-                "4:cannot reach Kafka",
-                "5:a Ferry topic does not exist yet (its agent has not run)",
-                "6:Redis or Kafka refused the credentials or ACLs",
-                "7:the mesh is not ready for this command (an agent still running, a peer not caught up)"},
+                VerifyCommand.class, JoinCommand.class, LeaveCommand.class, MonitorCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Start with: ferry demo   (a local three-instance mesh)",
                 "Docs: README.md, sections \"Run the demo\" and \"Operate\"."})
 public final class FerryCli implements Runnable {
@@ -58,8 +48,14 @@ public final class FerryCli implements Runnable {
 
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new FerryCli());
-        // every subcommand's --help lists the exit codes too
-        java.util.Map<String, String> exitCodes = cli.getCommandSpec().usageMessage().exitCodeList();
+        java.util.ServiceLoader.load(AddOnCommand.class).forEach(cli::addSubcommand);
+        if (!cli.getSubcommands().containsKey("demo")) {
+            cli.addSubcommand(new DemoNotInThisJar());
+        }
+        // every command's --help lists the exit codes, from their one description
+        java.util.Map<String, String> exitCodes = new java.util.LinkedHashMap<>();
+        ExitCode.MEANINGS.forEach((code, meaning) -> exitCodes.put(Integer.toString(code), meaning.replace("`", "")));
+        cli.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(exitCodes);
         cli.getSubcommands().values().forEach(sub -> sub.getCommandSpec().usageMessage()
                 .exitCodeListHeading("%nExit codes:%n").exitCodeList(exitCodes));
         cli.setExecutionExceptionHandler((failure, commandLine, parseResult) -> {
@@ -98,6 +94,20 @@ public final class FerryCli implements Runnable {
     private static void defaultProperty(String name, String value) {
         if (System.getProperty(name) == null) {
             System.setProperty(name, value);
+        }
+    }
+
+    /** {@code ferry demo} where ferry-demo.jar is not on the classpath (the image): say where the demo is. */
+    @Command(name = "demo", header = "Start a local three-instance mesh (needs ferry-demo.jar: run ./ferry demo from a source checkout).")
+    static final class DemoNotInThisJar implements java.util.concurrent.Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            throw new OperatorException(ExitCode.BAD_CONFIG, "the demo is not part of this jar (the image's ferry.jar carries no Kafka "
+                    + "broker and no Redis binaries). Run it from a source checkout: ./ferry demo (built by mvn package, "
+                    + "it adds demo/target/ferry-demo.jar).");
         }
     }
 

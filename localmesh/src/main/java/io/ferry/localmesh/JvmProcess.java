@@ -24,6 +24,12 @@ public final class JvmProcess implements AutoCloseable {
 
     /** Starts {@code mainClass} with {@code args}; stdout and stderr are appended to {@code logFile}. */
     public static JvmProcess start(String name, Path logFile, Class<?> mainClass, List<String> jvmArgs, String... args) {
+        return start(name, logFile, mainClass, jvmArgs, java.util.Map.of(), args);
+    }
+
+    /** The same with {@code env} added to the child's environment (for example a Kafka login, as a pod gets it). */
+    public static JvmProcess start(String name, Path logFile, Class<?> mainClass, List<String> jvmArgs,
+                                   java.util.Map<String, String> env, String... args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmArgs);
@@ -32,9 +38,10 @@ public final class JvmProcess implements AutoCloseable {
         command.add(mainClass.getName());
         command.addAll(List.of(args));
         try {
-            Process process = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
-            return new JvmProcess(name, process);
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+            builder.environment().putAll(env);
+            return new JvmProcess(name, builder.start());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + name, e);
         }

@@ -5,6 +5,11 @@ public interface KafkaCluster extends AutoCloseable {
 
     String bootstrap();
 
+    /** What a mesh file's {@code kafka.properties} needs besides the bootstrap (security settings); none for PLAINTEXT. */
+    default java.util.Map<String, String> meshProperties() {
+        return java.util.Map.of();
+    }
+
     /** Starts (or restarts after {@link #stop()}) the broker on the same address, keeping its data. */
     void start();
 

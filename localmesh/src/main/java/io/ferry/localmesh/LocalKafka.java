@@ -34,21 +34,66 @@ public final class LocalKafka implements KafkaCluster {
     private final int brokerPort = FreePorts.next();
     private final int controllerPort = FreePorts.next();
     private final Path propertiesFile;
+    /** Null: one PLAINTEXT listener, no authorizer (the demo and most tests). */
+    private final BrokerSecurity security;
     private KafkaRaftServer server;
     private Process process;
 
-    private LocalKafka(Mode mode, Path dir) {
+    private LocalKafka(Mode mode, Path dir, BrokerSecurity security) {
         this.mode = mode;
         this.dir = dir;
         this.propertiesFile = dir.resolve("server.properties");
+        this.security = security;
     }
 
-    /** Formats a log directory under {@code dir} and starts the broker. */
+    /** Formats a log directory under {@code dir} and starts the broker (PLAINTEXT, no ACLs). */
     public static LocalKafka start(Mode mode, Path dir) {
-        LocalKafka kafka = new LocalKafka(mode, dir);
+        return start(new LocalKafka(mode, dir, null));
+    }
+
+    /** The same secured: SASL_SSL (SCRAM-SHA-512) and the standard authorizer; see {@link BrokerSecurity}. */
+    public static LocalKafka startSecured(Mode mode, Path dir) {
+        return start(new LocalKafka(mode, dir, BrokerSecurity.generate(dir.resolve("tls"))));
+    }
+
+    private static LocalKafka start(LocalKafka kafka) {
         kafka.format();
         kafka.start();
         return kafka;
+    }
+
+    /** The broker's security, if it was started secured. */
+    public java.util.Optional<BrokerSecurity> security() {
+        return java.util.Optional.ofNullable(security);
+    }
+
+    /** Client properties of the super user (bootstrap included); on a PLAINTEXT broker just the bootstrap. */
+    public Properties adminProperties() {
+        Properties props = new Properties();
+        if (security != null) {
+            props.putAll(security.clientProperties(BrokerSecurity.ADMIN, security.adminPassword()));
+        }
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        return props;
+    }
+
+    /** Creates (or resets) the SCRAM credentials of {@code user} on a secured broker. */
+    public void addUser(String user, String password) {
+        if (security == null) {
+            throw new IllegalStateException("a PLAINTEXT broker has no users");
+        }
+        try (Admin admin = Admin.create(adminProperties())) {
+            admin.alterUserScramCredentials(List.of(new org.apache.kafka.clients.admin.UserScramCredentialUpsertion(user,
+                    new org.apache.kafka.clients.admin.ScramCredentialInfo(org.apache.kafka.clients.admin.ScramMechanism.SCRAM_SHA_512, 8192),
+                    password))).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot add Kafka user " + user, e);
+        }
+    }
+
+    @Override
+    public java.util.Map<String, String> meshProperties() {
+        return security == null ? java.util.Map.of() : security.meshProperties();
     }
 
     private Properties brokerProperties() {
@@ -73,6 +118,9 @@ public final class LocalKafka implements KafkaCluster {
         p.put("share.coordinator.state.topic.min.isr", "1");
         p.put("group.initial.rebalance.delay.ms", "0");
         p.put("log.flush.interval.messages", String.valueOf(Long.MAX_VALUE));
+        if (security != null) {
+            security.configure(p, brokerPort, controllerPort);
+        }
         return p;
     }
 
@@ -83,8 +131,12 @@ public final class LocalKafka implements KafkaCluster {
                 brokerProperties().store(out, "Ferry local broker");
             }
             PrintStream quiet = new PrintStream(Files.newOutputStream(dir.resolve("format.log")));
-            int rc = StorageTool.execute(new String[] {"format", "-t", Uuid.randomUuid().toString(),
-                    "-c", propertiesFile.toString(), "--ignore-formatted"}, quiet);
+            List<String> args = new ArrayList<>(List.of("format", "-t", Uuid.randomUuid().toString(),
+                    "-c", propertiesFile.toString(), "--ignore-formatted"));
+            if (security != null) {
+                args.addAll(security.formatArgs());
+            }
+            int rc = StorageTool.execute(args.toArray(String[]::new), quiet);
             quiet.close();
             if (rc != 0) {
                 throw new IllegalStateException("kafka storage format failed (" + rc + "); see " + dir.resolve("format.log"));
@@ -121,8 +173,7 @@ public final class LocalKafka implements KafkaCluster {
     }
 
     private void awaitReady(Duration timeout) {
-        Properties props = new Properties();
-        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        Properties props = adminProperties();
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "3000");
         long deadline = System.nanoTime() + timeout.toNanos();

@@ -64,7 +64,12 @@ public final class LocalMesh implements AutoCloseable {
     }
 
     private String yaml(String extraYaml) {
-        StringBuilder yaml = new StringBuilder("mesh: local\nkafka:\n  bootstrap: \"" + kafka.bootstrap() + "\"\ninstances:\n");
+        StringBuilder yaml = new StringBuilder("mesh: local\nkafka:\n  bootstrap: \"" + kafka.bootstrap() + "\"\n");
+        if (!kafka.meshProperties().isEmpty()) {
+            yaml.append("  properties:\n");
+            kafka.meshProperties().forEach((key, value) -> yaml.append("    \"").append(key).append("\": \"").append(value).append("\"\n"));
+        }
+        yaml.append("instances:\n");
         for (Map.Entry<String, RedisServer> entry : redis.entrySet()) {
             yaml.append("  ").append(entry.getKey()).append(":\n")
                     .append("    redis: {uri: \"").append(entry.getValue().uri()).append("\"}\n")

@@ -10,9 +10,19 @@ import io.ferry.localmesh.TestServers;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.ferry.schemas.ReplicationPolicy;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
 /** {@code ferry capture} and {@code ferry apply} as deployed: one process per agent, stopped with SIGTERM. */
@@ -46,12 +56,33 @@ class AgentCommandsTest {
                             && status.out().contains("(caught up)");
                 });
 
+                int applyPort = mesh.config().instance(b).applyHttpPort();
+                assertEquals("ready\n", get(applyPort, "/readyz"));
+                String metrics = get(applyPort, "/metrics");
+                assertTrue(metrics.contains("ferry_apply_commands_total{instance=\"" + b + "\",peer=\"" + a + "\"}"), metrics);
+                assertTrue(metrics.contains("# HELP ferry_apply_lag_seconds"), metrics);
+
                 for (FerryProcess agent : List.of(applyB, captureB, captureA)) {
                     assertEquals(0, agent.terminate(Duration.ofSeconds(60)), "SIGTERM stops cleanly with 0:\n" + agent.output()
                             + "\nstderr:\n" + agent.stderrTail());
                     assertTrue(agent.output().contains(": stopped"), agent.output());
                 }
+                try (Admin admin = Admin.create(Map.of("bootstrap.servers", TestServers.kafka().bootstrap()))) {
+                    OffsetAndMetadata committed = admin.listConsumerGroupOffsets(ReplicationPolicy.applyGroup(b))
+                            .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS)
+                            .get(new TopicPartition(ReplicationPolicy.changesTopic(a), 0));
+                    assertTrue(committed != null && committed.offset() > 0, "group offsets committed on the way out: " + committed);
+                }
             }
+        }
+    }
+
+    private static String get(int port, String path) {
+        try {
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+        } catch (Exception e) {
+            return "unreachable " + e;
         }
     }
 }

@@ -1,7 +1,6 @@
 package io.ferry.e2e.mesh;
 
-import io.ferry.apply.ApplyMain;
-import io.ferry.capture.CaptureMain;
+import io.ferry.cli.FerryCli;
 import io.ferry.localmesh.Await;
 import io.ferry.localmesh.JvmProcess;
 import io.ferry.localmesh.KafkaCluster;
@@ -40,8 +39,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * A mesh for end-to-end tests: the {@link LocalMesh} servers (one redis-server per instance, a Kafka
- * broker) plus, per instance, a capture and an apply agent each in a child JVM (as deployed, so tests
- * can kill -9 them). Instance ids get a random suffix so tests sharing one broker never share topics.
+ * broker) plus, per instance, a capture and an apply agent each in a child JVM started through the
+ * image's entry point ({@code ferry capture|apply}, so tests run what users run and can kill -9 it).
+ * Instance ids get a random suffix so tests sharing one broker never share topics.
  */
 public final class MeshUnderTest implements AutoCloseable {
 
@@ -124,8 +124,8 @@ public final class MeshUnderTest implements AutoCloseable {
     }
 
     void startCapture(String name) {
-        captures.put(name, JvmProcess.start("capture-" + name, dir.resolve("capture-" + name + ".log"), CaptureMain.class, agentJvm,
-                "--config", mesh.configFile().toString(), "--instance", id(name)));
+        captures.put(name, JvmProcess.start("capture-" + name, dir.resolve("capture-" + name + ".log"), FerryCli.class, agentJvm,
+                "capture", "--config", mesh.configFile().toString(), "--instance", id(name)));
     }
 
     /** Starts the apply agent with a stable member id, so a restart takes its partitions back at once. */
@@ -135,8 +135,8 @@ public final class MeshUnderTest implements AutoCloseable {
 
     /** The same with another mesh file (for example one that no longer lists an instance that left). */
     void startApply(String name, Path config) {
-        applies.put(name, JvmProcess.start("apply-" + name, dir.resolve("apply-" + name + ".log"), ApplyMain.class, agentJvm,
-                "--config", config.toString(), "--instance", id(name), "--member-id", "replica-0"));
+        applies.put(name, JvmProcess.start("apply-" + name, dir.resolve("apply-" + name + ".log"), FerryCli.class, agentJvm,
+                "apply", "--config", config.toString(), "--instance", id(name), "--member-id", "replica-0"));
     }
 
     /** A copy of the mesh file without {@code name}'s instance entry, as an operator writes it when that instance leaves. */

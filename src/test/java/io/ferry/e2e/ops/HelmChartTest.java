@@ -160,16 +160,24 @@ class HelmChartTest {
         Map<String, Object> props = map(kafka.get("properties"));
         assertEquals("SASL_SSL", props.get("security.protocol"));
         assertEquals("SCRAM-SHA-512", props.get("sasl.mechanism"));
-        assertTrue(props.get("sasl.jaas.config").toString().contains("username=\"ferry\" password=\"${env:KAFKA_SASL_PASSWORD}\""),
+        assertTrue(props.get("sasl.jaas.config").toString().contains("username=\"${env:KAFKA_SASL_USERNAME}\" password=\"${env:KAFKA_SASL_PASSWORD}\""),
                 props.get("sasl.jaas.config").toString());
         assertEquals("/etc/ferry-kafka/ca/ca.crt", props.get("ssl.truststore.location"));
         assertEquals("${dir:/etc/ferry-kafka/client:tls.key}", props.get("ssl.keystore.key"));
         assertEquals("use_all_dns_ips", props.get("client.dns.lookup"), "kafka.properties pass through");
 
+        // each role of eu-1 logs in as its own principal (kafkaUsers); us-1 uses the shared kafka.sasl user
         Map<String, Object> capture = deployment(objects, "eu-1", "capture");
         Map<String, Object> container = container(capture);
-        assertEquals(Map.of("name", "ferry-kafka-user", "key", "password"),
+        assertEquals("ferry-capture-eu-1", at(env(container).get("KAFKA_SASL_USERNAME"), "value"));
+        assertEquals(Map.of("name", "kafka-ferry-capture-eu-1", "key", "password"),
                 at(env(container).get("KAFKA_SASL_PASSWORD"), "valueFrom", "secretKeyRef"));
+        Map<String, Object> applyEu = container(deployment(objects, "eu-1", "apply"));
+        assertEquals("ferry-apply-eu-1", at(env(applyEu).get("KAFKA_SASL_USERNAME"), "value"));
+        assertEquals(Map.of("name", "ferry-kafka-user", "key", "password"),
+                at(env(applyEu).get("KAFKA_SASL_PASSWORD"), "valueFrom", "secretKeyRef"), "the shared password Secret by default");
+        Map<String, Object> captureUs = container(deployment(objects, "us-1", "capture"));
+        assertEquals("ferry", at(env(captureUs).get("KAFKA_SASL_USERNAME"), "value"));
         Map<String, String> mounts = list(container.get("volumeMounts")).stream().map(OpsTools::map)
                 .collect(Collectors.toMap(m -> m.get("name").toString(), m -> m.get("mountPath").toString()));
         assertEquals("/etc/ferry-kafka/ca", mounts.get("kafka-ca"));

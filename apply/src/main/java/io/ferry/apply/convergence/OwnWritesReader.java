@@ -77,6 +77,8 @@ final class OwnWritesReader implements AutoCloseable {
             assigned = true;
             LOG.info("conflict detection reads local writes from {} (from {} s back)", topic, lookback.toSeconds());
             return true;
+        } catch (org.apache.kafka.common.errors.AuthorizationException e) {
+            throw e; // a missing ACL: the agent stops and names it, it does not wait for it
         } catch (RuntimeException e) {
             LOG.debug("own changes topic {} not readable yet: {}", topic, e.toString());
             return false;

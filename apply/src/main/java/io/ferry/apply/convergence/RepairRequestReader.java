@@ -107,6 +107,8 @@ final class RepairRequestReader implements AutoCloseable {
                 } else {
                     assigned.put(entry.getKey(), false);
                 }
+            } catch (org.apache.kafka.common.errors.AuthorizationException e) {
+                throw e; // a missing ACL: the agent stops and names it, it does not wait for it
             } catch (RuntimeException e) {
                 assigned.put(entry.getKey(), false);
                 LOG.debug("peers' conflicts topics not readable yet: {}", e.toString());

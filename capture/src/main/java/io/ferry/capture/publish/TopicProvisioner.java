@@ -3,9 +3,11 @@ package io.ferry.capture.publish;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.KafkaEndpoint;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -20,11 +22,13 @@ import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.PolicyViolationException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates an instance's topics when they are missing: the changes topic with one partition per source
+ * Creates an instance's topics when they are missing (it looks first, so a principal without Create
+ * runs on topics an admin created): the changes topic with one partition per source
  * shard (one for a standalone Redis), a record size limit the chunker knows and the mesh file's
  * retention ({@code kafka.retentionHours}), and the compacted offsets topic. An existing changes topic
  * whose limit is too small is raised; its retention is checked (see {@link #retentionAction}).
@@ -89,12 +93,18 @@ public final class TopicProvisioner {
         String changes = ReplicationPolicy.changesTopic(instance);
         String offsets = ReplicationPolicy.offsetsTopic(instance);
         String limit = Integer.toString(recordLimit(maxRecordBytes));
-        create(admin, List.of(
+        // look first, create only what is missing: a principal without Create runs on topics an admin made
+        List<NewTopic> wanted = List.of(
                 new NewTopic(changes, Optional.of(shards), Optional.empty())
                         .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, limit,
                                 TopicConfig.RETENTION_MS_CONFIG, Long.toString(retentionMs))),
                 new NewTopic(offsets, Optional.of(1), Optional.empty())
-                        .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT))));
+                        .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+        Set<String> existing = existing(admin, List.of(changes, offsets));
+        List<NewTopic> missing = wanted.stream().filter(t -> !existing.contains(t.name())).toList();
+        if (!missing.isEmpty()) {
+            create(admin, missing);
+        }
         TopicDescription description = untilKnown(() -> admin.describeTopics(List.of(changes)).allTopicNames()
                 .get(30, TimeUnit.SECONDS).get(changes));
         if (description.partitions().size() < shards) {
@@ -106,9 +116,20 @@ public final class TopicProvisioner {
         ConfigEntry entry = config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
         if (entry == null || Long.parseLong(entry.value()) < recordLimit(maxRecordBytes)) {
             log.info("raising max.message.bytes of {} from {} to {}", changes, entry == null ? "?" : entry.value(), limit);
-            admin.incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(
-                    new ConfigEntry(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, limit), AlterConfigOp.OpType.SET))))
-                    .all().get(30, TimeUnit.SECONDS);
+            try {
+                admin.incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(
+                        new ConfigEntry(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, limit), AlterConfigOp.OpType.SET))))
+                        .all().get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof AuthorizationException)) {
+                    throw e;
+                }
+                // records up to the limit would be refused later, one by one: stop now and say what to do
+                throw new AuthorizationException("not authorized to raise max.message.bytes of " + changes + " from "
+                        + (entry == null ? "?" : entry.value()) + " to " + limit + " (the largest record the capture writes). Set it with"
+                        + " kafka-configs.sh --alter --entity-type topics --entity-name " + changes + " --add-config max.message.bytes="
+                        + limit + ", or grant AlterConfigs on the topic");
+            }
         }
         checkRetention(admin, resource, config, retentionMs);
     }
@@ -125,7 +146,7 @@ public final class TopicProvisioner {
             try {
                 return call.call();
             } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException)
                         || System.nanoTime() > deadline) {
                     throw e;
                 }
@@ -170,6 +191,23 @@ public final class TopicProvisioner {
             log.warn("{} has retention.bytes {}: Kafka may delete changes before {} have passed; {}", changes, bytes.value(),
                     hours(retentionMs), rule);
         }
+    }
+
+    /** Which of {@code names} exist (a topic the principal may not describe is an authorization error). */
+    private static Set<String> existing(Admin admin, List<String> names)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        Set<String> found = new HashSet<>();
+        for (var result : admin.describeTopics(names).topicNameValues().entrySet()) {
+            try {
+                result.getValue().get(30, TimeUnit.SECONDS);
+                found.add(result.getKey());
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+                    throw e;
+                }
+            }
+        }
+        return found;
     }
 
     private static void create(Admin admin, Collection<NewTopic> topics)

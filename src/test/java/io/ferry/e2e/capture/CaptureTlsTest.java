@@ -1,5 +1,7 @@
-package io.ferry.capture;
+package io.ferry.e2e.capture;
 
+import io.ferry.capture.CaptureFixture;
+import io.ferry.cli.FerryCli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -45,8 +47,8 @@ class CaptureTlsTest {
                 .withPassword(PASSWORD.toCharArray()).build());
         try (CaptureFixture.ChangeLog log = new CaptureFixture.ChangeLog(id);
              StatefulRedisConnection<String, String> connection = client.connect();
-             JvmProcess capture = JvmProcess.start("capture-tls", logs.resolve("capture-tls.log"), CaptureMain.class, jvm,
-                     "--config", config.toString(), "--instance", id, "--http-port", "0")) {
+             JvmProcess capture = JvmProcess.start("capture-tls", logs.resolve("capture-tls.log"), FerryCli.class, jvm,
+                     "capture", "--config", config.toString(), "--instance", id, "--http-port", "0")) {
             log.await("the snapshot over TLS", Duration.ofSeconds(60),
                     all -> all.stream().anyMatch(e -> e.getKind() == EventKind.SNAPSHOT_END));
             connection.sync().set("over", "tls");
@@ -62,8 +64,9 @@ class CaptureTlsTest {
         String other = CaptureFixture.instanceId("tls-host");
         Path wrongHost = meshFile(other, redis.uri("localhost"));
         try (CaptureFixture.ChangeLog log = new CaptureFixture.ChangeLog(other);
-             JvmProcess capture = JvmProcess.start("capture-tls-host", logs.resolve("capture-tls-host.log"), CaptureMain.class, jvm,
-                     "--config", wrongHost.toString(), "--instance", other, "--http-port", "0")) {
+             JvmProcess capture = JvmProcess.start("capture-tls-host", logs.resolve("capture-tls-host.log"), FerryCli.class, jvm,
+                     // the start-up check would refuse the host too; skipped to see the capture's own refusal
+                     "capture", "--config", wrongHost.toString(), "--instance", other, "--http-port", "0", "--skip-checks")) {
             Path hostLog = logs.resolve("capture-tls-host.log");
             try {
                 Await.until(Duration.ofSeconds(60), "the capture refusing a certificate for another host",

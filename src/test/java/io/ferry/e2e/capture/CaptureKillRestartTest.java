@@ -1,5 +1,7 @@
-package io.ferry.capture;
+package io.ferry.e2e.capture;
 
+import io.ferry.capture.CaptureFixture;
+import io.ferry.cli.FerryCli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -42,11 +44,11 @@ class CaptureKillRestartTest {
         String id = CaptureFixture.instanceId("kill");
         Path config = CaptureFixture.meshFile(id, redis, null);
         Path logs = TestServers.tempDir("kill-logs");
-        String[] args = {"--config", config.toString(), "--instance", id, "--http-port", "0"};
+        String[] args = {"capture", "--config", config.toString(), "--instance", id, "--http-port", "0"};
         AtomicInteger written = new AtomicInteger();
         try (CaptureFixture.ChangeLog log = new CaptureFixture.ChangeLog(id);
              StatefulRedisConnection<String, String> connection = CaptureFixture.connect(redis)) {
-            JvmProcess first = JvmProcess.start("capture-1", logs.resolve("capture-1.log"), CaptureMain.class, List.of("-Xmx384m"), args);
+            JvmProcess first = JvmProcess.start("capture-1", logs.resolve("capture-1.log"), FerryCli.class, List.of("-Xmx384m"), args);
             try {
                 log.await("the first capture's snapshot", Duration.ofSeconds(60),
                         all -> all.stream().anyMatch(e -> e.getKind() == EventKind.SNAPSHOT_END));
@@ -64,7 +66,7 @@ class CaptureKillRestartTest {
                 first.kill();
             }
 
-            JvmProcess second = JvmProcess.start("capture-2", logs.resolve("capture-2.log"), CaptureMain.class, List.of("-Xmx384m"), args);
+            JvmProcess second = JvmProcess.start("capture-2", logs.resolve("capture-2.log"), FerryCli.class, List.of("-Xmx384m"), args);
             try {
                 Await.until(Duration.ofSeconds(90), "all " + WRITES + " writes in the topic", () -> CaptureFixture.numbers(log.poll()).size() >= WRITES);
                 List<Integer> numbers = CaptureFixture.numbers(log.poll());

@@ -45,7 +45,7 @@ import picocli.CommandLine.Spec;
                 + "types on each instance and shows them converging on all of them.",
                 "Runs until Ctrl-C (or --duration), then stops everything it started and deletes its files."},
         footer = {"", "Examples:", "  ferry demo", "  ferry demo --instances 4 --no-traffic", "  ferry demo --duration 60"})
-public final class DemoCommand implements Callable<Integer> {
+public final class DemoCommand implements Callable<Integer>, io.ferry.cli.AddOnCommand {
 
     @Spec
     CommandSpec spec;
