@@ -1,5 +1,6 @@
 package io.ferry.e2e.mesh;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.localmesh.Await;
@@ -7,6 +8,7 @@ import io.ferry.localmesh.FreePorts;
 import io.ferry.localmesh.LocalKafka;
 import io.ferry.localmesh.RedisServer;
 import io.ferry.localmesh.TestServers;
+import io.ferry.schemas.ReplicationPolicy;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -105,6 +107,7 @@ class ChaosSoakTest {
                 assertConverged(mesh, loads);
                 printSummary(mesh, loads, start);
                 assertNoUnforcedFullResync(mesh, firstStartResyncs);
+                assertNoDeadLetters(mesh);
             } catch (Throwable e) {
                 printSummary(mesh, loads, start);
                 printState(mesh);
@@ -282,6 +285,15 @@ class ChaosSoakTest {
                     name, total, forcedResyncs.get(name));
             assertTrue(total <= forcedResyncs.get(name), "capture " + name + " made " + total + " full resyncs after its first start, but only "
                     + forcedResyncs.get(name) + " were forced by a Redis restart");
+        }
+    }
+
+    /** The load only writes what every instance accepts: a dead letter would be a write refused on the way. */
+    private static void assertNoDeadLetters(MeshUnderTest mesh) {
+        for (String name : NAMES) {
+            int deadLetters = mesh.records(ReplicationPolicy.deadLetterTopic(mesh.id(name))).size();
+            System.out.printf("chaos soak: dead letters of apply %s: %d%n", name, deadLetters);
+            assertEquals(0, deadLetters, "dead letters of apply " + name);
         }
     }
 
