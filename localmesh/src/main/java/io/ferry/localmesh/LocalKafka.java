@@ -36,24 +36,39 @@ public final class LocalKafka implements KafkaCluster {
     private final Path propertiesFile;
     /** Null: one PLAINTEXT listener, no authorizer (the demo and most tests). */
     private final BrokerSecurity security;
+    /** A second listener whose advertised address is a proxy's (0: none); clients of that address stay behind the proxy. */
+    private final int proxiedPort;
+    private final int proxyAdvertisedPort;
     private KafkaRaftServer server;
     private Process process;
 
-    private LocalKafka(Mode mode, Path dir, BrokerSecurity security) {
+    private LocalKafka(Mode mode, Path dir, BrokerSecurity security, int proxyAdvertisedPort) {
         this.mode = mode;
         this.dir = dir;
         this.propertiesFile = dir.resolve("server.properties");
         this.security = security;
+        this.proxyAdvertisedPort = proxyAdvertisedPort;
+        this.proxiedPort = proxyAdvertisedPort == 0 ? 0 : FreePorts.next();
     }
 
     /** Formats a log directory under {@code dir} and starts the broker (PLAINTEXT, no ACLs). */
     public static LocalKafka start(Mode mode, Path dir) {
-        return start(new LocalKafka(mode, dir, null));
+        return start(new LocalKafka(mode, dir, null, 0));
     }
 
     /** The same secured: SASL_SSL (SCRAM-SHA-512) and the standard authorizer; see {@link BrokerSecurity}. */
     public static LocalKafka startSecured(Mode mode, Path dir) {
-        return start(new LocalKafka(mode, dir, BrokerSecurity.generate(dir.resolve("tls"))));
+        return start(new LocalKafka(mode, dir, BrokerSecurity.generate(dir.resolve("tls")), 0));
+    }
+
+    /**
+     * The same with a second listener ({@link #proxiedListenerPort()}) that advertises
+     * {@code 127.0.0.1:proxyAdvertisedPort}: a TCP proxy listening there and forwarding to that listener
+     * keeps every connection of the clients bootstrapped through it behind the proxy, while
+     * {@link #bootstrap()} stays direct.
+     */
+    public static LocalKafka start(Mode mode, Path dir, int proxyAdvertisedPort) {
+        return start(new LocalKafka(mode, dir, null, proxyAdvertisedPort));
     }
 
     private static LocalKafka start(LocalKafka kafka) {
@@ -101,11 +116,14 @@ public final class LocalKafka implements KafkaCluster {
         p.put("process.roles", "broker,controller");
         p.put("node.id", "1");
         p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort
+                + (proxiedPort == 0 ? "" : ",PROXIED://127.0.0.1:" + proxiedPort));
+        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort
+                + (proxiedPort == 0 ? "" : ",PROXIED://127.0.0.1:" + proxyAdvertisedPort));
         p.put("controller.listener.names", "CONTROLLER");
         p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+                + (proxiedPort == 0 ? "" : ",PROXIED:PLAINTEXT"));
         p.put("log.dirs", dir.resolve("data").toString());
         p.put("num.partitions", "1");
         p.put("auto.create.topics.enable", "false");
@@ -205,6 +223,28 @@ public final class LocalKafka implements KafkaCluster {
 
     public Path dir() {
         return dir;
+    }
+
+    /** Port of the listener behind a proxy (see {@link #start(Mode, Path, int)}). */
+    public int proxiedListenerPort() {
+        if (proxiedPort == 0) {
+            throw new IllegalStateException("this broker was started without a proxied listener");
+        }
+        return proxiedPort;
+    }
+
+    /** SIGKILL of the broker JVM (FORKED mode only): no controlled shutdown, like a crashed host; {@link #start()} restarts it on its log dir. */
+    public synchronized void kill() {
+        if (process == null) {
+            throw new IllegalStateException("an in-process broker cannot be killed");
+        }
+        process.destroyForcibly();
+        try {
+            process.waitFor(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        process = null;
     }
 
     /** PID of the broker JVM (FORKED mode only). */

@@ -46,12 +46,18 @@ public final class LocalMesh implements AutoCloseable {
      * @param extraYaml appended to the mesh file (for example a {@code capture:} or {@code apply:} section), may be empty
      */
     public static LocalMesh start(Path dir, List<String> ids, RedisBinary binary, KafkaCluster kafka, String extraYaml) {
+        return start(dir, ids, binary, kafka, extraYaml, List.of());
+    }
+
+    /** The same with redis-server options for every instance (for example {@code --appendonly yes}). */
+    public static LocalMesh start(Path dir, List<String> ids, RedisBinary binary, KafkaCluster kafka, String extraYaml,
+            List<String> redisArgs) {
         boolean ownsKafka = kafka == null;
         KafkaCluster broker = ownsKafka ? LocalKafka.start(LocalKafka.Mode.IN_PROCESS, dir.resolve("kafka")) : kafka;
         Map<String, RedisServer> servers = new LinkedHashMap<>();
         try {
             for (String id : ids) {
-                servers.put(id, RedisServer.start(binary, dir.resolve("redis-" + id)));
+                servers.put(id, RedisServer.start(binary, dir.resolve("redis-" + id), redisArgs.toArray(String[]::new)));
             }
             return new LocalMesh(dir, broker, ownsKafka, servers, extraYaml);
         } catch (RuntimeException e) {

@@ -44,6 +44,13 @@ public final class TestServers {
         return kafka;
     }
 
+    /** The same with a second listener advertising {@code 127.0.0.1:proxyAdvertisedPort} (see {@link LocalKafka#start(LocalKafka.Mode, Path, int)}). */
+    public static synchronized LocalKafka ownKafkaBehindProxy(int proxyAdvertisedPort) {
+        LocalKafka kafka = LocalKafka.start(LocalKafka.Mode.FORKED, tempDir("kafka-own"), proxyAdvertisedPort);
+        STARTED.add(kafka);
+        return kafka;
+    }
+
     /** Debian's redis-server (7.0); fails with what to install when it is missing. */
     public static RedisBinary redis70() {
         return RedisBinary.system().orElseThrow(() -> new IllegalStateException(

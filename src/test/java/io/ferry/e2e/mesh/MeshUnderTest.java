@@ -59,15 +59,32 @@ public final class MeshUnderTest implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final Path dir;
     private List<String> agentJvm = AGENT_JVM;
+    /** The mesh file the agents start with (the servers' own one unless {@link #agentsUse(Path)} says otherwise). */
+    private Path agentConfig;
 
     private MeshUnderTest(List<String> names, KafkaCluster kafka, String extraYaml) {
+        this(names, kafka, extraYaml, List.of());
+    }
+
+    private MeshUnderTest(List<String> names, KafkaCluster kafka, String extraYaml, List<String> redisArgs) {
         String suffix = UUID.randomUUID().toString().substring(0, 6);
         for (String name : names) {
             ids.put(name, name + "-" + suffix);
         }
         dir = TestServers.tempDir("mesh");
         mesh = LocalMesh.start(dir, new ArrayList<>(ids.values()), TestServers.redis70(), kafka,
-                "capture: {heartbeatMillis: 200}\n" + (extraYaml == null ? "" : extraYaml));
+                "capture: {heartbeatMillis: 200}\n" + (extraYaml == null ? "" : extraYaml), redisArgs);
+        agentConfig = mesh.configFile();
+    }
+
+    /** Servers only, every redis-server started with {@code redisArgs} (for example AOF on). */
+    public static MeshUnderTest servers(KafkaCluster kafka, String extraYaml, List<String> redisArgs, String... names) {
+        return new MeshUnderTest(List.of(names), kafka, extraYaml, redisArgs);
+    }
+
+    /** Agents started from now on read {@code config} (for example one whose addresses are proxies'). */
+    void agentsUse(Path config) {
+        agentConfig = config;
     }
 
     /** Servers only; start agents with {@link #startAgents()} or one by one. */
@@ -125,12 +142,12 @@ public final class MeshUnderTest implements AutoCloseable {
 
     void startCapture(String name) {
         captures.put(name, JvmProcess.start("capture-" + name, dir.resolve("capture-" + name + ".log"), FerryCli.class, agentJvm,
-                "capture", "--config", mesh.configFile().toString(), "--instance", id(name)));
+                "capture", "--config", agentConfig.toString(), "--instance", id(name)));
     }
 
     /** Starts the apply agent with a stable member id, so a restart takes its partitions back at once. */
     public void startApply(String name) {
-        startApply(name, mesh.configFile());
+        startApply(name, agentConfig);
     }
 
     /** The same with another mesh file (for example one that no longer lists an instance that left). */
