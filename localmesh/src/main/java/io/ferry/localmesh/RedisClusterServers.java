@@ -101,7 +101,7 @@ public final class RedisClusterServers implements AutoCloseable {
             if (stable) {
                 return;
             }
-            sleep(100);
+            RedisServer.sleep(100);
         }
         throw new IllegalStateException("the cluster did not become stable within " + timeout + " (" + last + ")");
     }
@@ -176,15 +176,6 @@ public final class RedisClusterServers implements AutoCloseable {
     public void close() {
         for (RedisServer node : nodes) {
             node.stop();
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 }

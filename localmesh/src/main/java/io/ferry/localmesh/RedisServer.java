@@ -155,7 +155,7 @@ public final class RedisServer implements AutoCloseable {
         stop();
     }
 
-    private static void sleep(long millis) {
+    static void sleep(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
