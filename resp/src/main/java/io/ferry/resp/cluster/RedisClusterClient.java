@@ -35,6 +35,12 @@ public final class RedisClusterClient implements AutoCloseable {
 
     /** One command and the key whose slot decides which master runs it. */
     public record Routed(byte[] key, byte[][] argv) {
+        public Routed {
+            if (key == null || argv.length == 0) {
+                throw new IllegalArgumentException("a routed command needs a key and at least its name");
+            }
+        }
+
         public int slot() {
             return HashSlot.of(key);
         }
