@@ -157,9 +157,11 @@ public final class RedisClusterClient implements AutoCloseable {
 
     /**
      * Runs every command on the master of its key's slot: one pipelined write per master, replies
-     * returned in the order of {@code commands}. Commands to one slot keep their order. A command
-     * redirected by MOVED or ASK is sent again to the node named (in order with the other redirected
-     * ones); any other error reply is returned as it is.
+     * returned in the order of {@code commands}. Commands on one key keep their order: a command
+     * redirected by MOVED or ASK is sent again to the node named, in order with the other redirected
+     * ones, and Redis redirects every later command on that key too (while a slot migrates, commands on
+     * different keys of it may run in a different order, as with any cluster client). Any other error
+     * reply is returned as it is.
      */
     public List<RespMessage> execute(List<Routed> commands) throws IOException {
         try {
