@@ -1,9 +1,9 @@
 package io.ferry.bench;
 
+import io.ferry.resp.RedisConnection;
+import io.ferry.resp.RespMessage;
+import io.ferry.topology.RedisEndpoint;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import org.HdrHistogram.Histogram;
 
@@ -19,7 +19,7 @@ final class ArrivalRecorder implements AutoCloseable {
 
     private static final byte[] PREFIX = "lat:".getBytes(StandardCharsets.US_ASCII);
 
-    private final Socket socket;
+    private final RedisConnection connection;
     private final Thread reader;
     private final Histogram histogram = new Histogram(3);
     private volatile long firstSeq = Long.MAX_VALUE;
@@ -32,20 +32,15 @@ final class ArrivalRecorder implements AutoCloseable {
     private java.util.BitSet seen = new java.util.BitSet();
 
     ArrivalRecorder(int port) throws IOException {
-        socket = new Socket();
-        socket.setTcpNoDelay(true);
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-        OutputStream out = socket.getOutputStream();
-        RespBuffer subscribe = new RespBuffer();
-        subscribe.command(2).bulk("SUBSCRIBE").bulk("__keyevent@0__:set");
-        out.write(subscribe.array(), 0, subscribe.size());
-        out.flush();
-        RespReader in = new RespReader(socket.getInputStream());
-        byte[][] confirmation = in.readArray();
-        if (confirmation.length < 1 || !"subscribe".equals(new String(confirmation[0], StandardCharsets.US_ASCII))) {
+        connection = RedisConnection.open(new RedisEndpoint("127.0.0.1", port, false, null, null), 5000);
+        RespMessage confirmation = connection.call("SUBSCRIBE", "__keyevent@0__:set");
+        if (!(confirmation instanceof RespMessage.Array reply) || reply.items().isEmpty()
+                || !(reply.items().get(0) instanceof byte[] kind) || !"subscribe".equals(new String(kind, StandardCharsets.US_ASCII))) {
+            connection.close();
             throw new IOException("SUBSCRIBE was not confirmed");
         }
-        reader = new Thread(() -> readLoop(in), "bench-arrivals-" + port);
+        connection.setReadTimeout(0); // events come whenever the target applies a write
+        reader = new Thread(this::readLoop, "bench-arrivals-" + port);
         reader.setDaemon(true);
         reader.start();
     }
@@ -64,13 +59,16 @@ final class ArrivalRecorder implements AutoCloseable {
         this.lastSeq = lastSeq;
     }
 
-    private void readLoop(RespReader in) {
+    private void readLoop() {
         try {
             while (true) {
-                byte[][] push = in.readArray();
+                RespMessage message = connection.readReply();
                 long now = System.nanoTime();
-                if (push.length == 3 && push[2] != null && startsWith(push[2], PREFIX)) {
-                    record(parseSeq(push[2]), now);
+                if (message instanceof RespMessage.Command pushed && pushed.argv().length == 3) {
+                    byte[][] push = pushed.argv();
+                    if (startsWith(push[2], PREFIX)) {
+                        record(parseSeq(push[2]), now);
+                    }
                 }
             }
         } catch (IOException e) {
@@ -140,10 +138,6 @@ final class ArrivalRecorder implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
+        connection.close();
     }
 }

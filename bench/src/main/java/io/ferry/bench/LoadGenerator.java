@@ -1,5 +1,6 @@
 package io.ferry.bench;
 
+import io.ferry.resp.RespBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.locks.LockSupport;
 

@@ -1,10 +1,11 @@
 package io.ferry.bench;
 
+import io.ferry.resp.RedisConnection;
+import io.ferry.resp.RespBuffer;
+import io.ferry.resp.RespMessage;
+import io.ferry.topology.RedisEndpoint;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
@@ -15,8 +16,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class RedisPipe implements AutoCloseable {
 
-    private final Socket socket;
-    private final OutputStream out;
+    private final RedisConnection connection;
     private final Thread reader;
     private final AtomicLong replies = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
@@ -26,14 +26,9 @@ final class RedisPipe implements AutoCloseable {
 
     RedisPipe(String host, int port) {
         try {
-            socket = new Socket();
-            socket.setTcpNoDelay(true);
-            socket.setSendBufferSize(1 << 20);
-            socket.setReceiveBufferSize(1 << 20);
-            socket.connect(new InetSocketAddress(host, port), 5000);
-            out = socket.getOutputStream();
-            RespReader in = new RespReader(socket.getInputStream());
-            reader = new Thread(() -> readLoop(in), "bench-replies-" + port);
+            connection = RedisConnection.open(new RedisEndpoint(host, port, false, null, null), 5000);
+            connection.setReadTimeout(0); // replies come as fast as Redis runs the batches, however slow
+            reader = new Thread(this::readLoop, "bench-replies-" + port);
             reader.setDaemon(true);
             reader.start();
         } catch (IOException e) {
@@ -41,27 +36,43 @@ final class RedisPipe implements AutoCloseable {
         }
     }
 
-    private void readLoop(RespReader in) {
+    private void readLoop() {
         try {
             while (true) {
-                if (in.skipReply()) {
+                String error = errorIn(connection.readReply());
+                if (error != null) {
                     errors.incrementAndGet();
-                    lastError = in.lastError();
+                    lastError = error;
                 }
                 replies.incrementAndGet();
             }
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             if (!closing) {
-                failure = e;
+                failure = e instanceof IOException io ? io : new IOException(e);
             }
         }
+    }
+
+    /** The error a reply is or holds (an EXEC array may carry one per command); null when none. */
+    private static String errorIn(RespMessage reply) {
+        if (reply instanceof RespMessage.Error error) {
+            return error.text();
+        }
+        if (reply instanceof RespMessage.Array array) {
+            for (Object item : array.items()) {
+                if (item instanceof RespMessage.Error error) {
+                    return error.text();
+                }
+            }
+        }
+        return null;
     }
 
     /** Writes a batch of encoded commands; blocks while the socket buffer is full (Redis is behind). */
     void send(RespBuffer batch) {
         checkHealthy();
         try {
-            out.write(batch.array(), 0, batch.size());
+            connection.write(batch);
         } catch (IOException e) {
             throw new UncheckedIOException("write to redis failed", e);
         }
@@ -101,10 +112,6 @@ final class RedisPipe implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
+        connection.close();
     }
 }

@@ -1,5 +1,7 @@
 package io.ferry.bench;
 
+import io.ferry.resp.RespBuffer;
+
 /** What the load generator writes for each sequence number. */
 interface Workload {
 

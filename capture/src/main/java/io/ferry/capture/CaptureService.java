@@ -6,7 +6,7 @@ import io.ferry.capture.position.PositionStore;
 import io.ferry.capture.position.SourceInfo;
 import io.ferry.capture.position.SourceOffsetPoller;
 import io.ferry.capture.psync.PsyncClient;
-import io.ferry.capture.psync.RedisReplyException;
+import io.ferry.resp.RedisReplyException;
 import io.ferry.capture.publish.ChangePublisher;
 import io.ferry.capture.publish.Outbox;
 import io.ferry.capture.publish.OutboxSink;

@@ -84,15 +84,15 @@ class CaptureThroughputBenchmark {
                 io.ferry.capture.stream.KeyExtractor.withoutMetadata(), new io.ferry.capture.stream.ExpiryTracker(),
                 io.ferry.capture.stream.EvictionCheck.NONE, System::currentTimeMillis, 50, 0, 0);
         for (int round = 0; round < 2; round++) {
-            io.ferry.capture.psync.RespReader reader = new io.ferry.capture.psync.RespReader();
+            io.ferry.resp.RespReader reader = new io.ferry.resp.RespReader();
             long offset = 0;
             long events = 0;
             long start = System.nanoTime();
             while (events < n) {
                 reader.feed(chunk, 0, chunk.length);
-                io.ferry.capture.psync.RespMessage m;
+                io.ferry.resp.RespMessage m;
                 while ((m = reader.next()) != null) {
-                    io.ferry.capture.psync.RespMessage.Command c = (io.ferry.capture.psync.RespMessage.Command) m;
+                    io.ferry.resp.RespMessage.Command c = (io.ferry.resp.RespMessage.Command) m;
                     offset += c.wireBytes();
                     mapper.accept(c.argv(), offset);
                     events++;

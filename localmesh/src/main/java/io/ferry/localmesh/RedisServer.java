@@ -34,7 +34,12 @@ public final class RedisServer implements AutoCloseable {
 
     /** Starts a server on a free port; {@code extraArgs} are redis-server options such as "--requirepass", "x". */
     public static RedisServer start(RedisBinary binary, Path dir, String... extraArgs) {
-        RedisServer server = new RedisServer(binary, FreePorts.next(), dir, List.of(extraArgs));
+        return start(binary, FreePorts.next(), dir, extraArgs);
+    }
+
+    /** Starts a server on {@code port}, which the caller found free. */
+    public static RedisServer start(RedisBinary binary, int port, Path dir, String... extraArgs) {
+        RedisServer server = new RedisServer(binary, port, dir, List.of(extraArgs));
         server.start();
         return server;
     }
@@ -150,7 +155,7 @@ public final class RedisServer implements AutoCloseable {
         stop();
     }
 
-    private static void sleep(long millis) {
+    static void sleep(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {

@@ -1,5 +1,7 @@
 package io.ferry.apply.redis;
 
+import io.ferry.resp.RedisConnection;
+import io.ferry.resp.RespBuffer;
 import io.ferry.topology.RedisEndpoint;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
@@ -27,8 +29,10 @@ public final class RedisTargetClient implements AutoCloseable {
     private boolean fenceUnsupported;
     private final Duration timeout;
     private final SSLSocketFactory tls;
+    private static final String MULTI = "MULTI";
+    private static final String EXEC = "EXEC";
     private final RespBuffer buffer = new RespBuffer();
-    private RespConnection connection;
+    private RedisConnection connection;
     /** Replies written for but not read yet: at most one {@link Pending} round may be outstanding. */
     private Pending unread;
 
@@ -52,7 +56,7 @@ public final class RedisTargetClient implements AutoCloseable {
         }
         disconnect();
         try {
-            connection = RespConnection.open(endpoint, timeout, tls);
+            connection = RedisConnection.open(endpoint, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()), tls, null);
         } catch (IOException | RuntimeException e) {
             throw new RedisUnavailableException("cannot connect to " + endpoint + ": " + rootMessage(e), e);
         }
@@ -133,7 +137,7 @@ public final class RedisTargetClient implements AutoCloseable {
     /** Runs one command and returns its reply (errors as {@link RedisError} values). */
     public Object call(RawCommand command) {
         buffer.clear();
-        buffer.command(command);
+        encode(command);
         return readReplies(send(List.of(), 1)).get(0);
     }
 
@@ -156,14 +160,18 @@ public final class RedisTargetClient implements AutoCloseable {
                 + " answered " + Reply.describe(reply), null);
     }
 
+    private void encode(RawCommand command) {
+        buffer.command(command.name(), command.args());
+    }
+
     /** Transactions written to Redis whose replies have not been read yet. */
     public static final class Pending {
         private final List<List<RawCommand>> transactions;
         private final int replyCount;
-        private final RespConnection connection;
+        private final RedisConnection connection;
         private List<Object> replies;
 
-        private Pending(List<List<RawCommand>> transactions, int replyCount, RespConnection connection) {
+        private Pending(List<List<RawCommand>> transactions, int replyCount, RedisConnection connection) {
             this.transactions = transactions;
             this.replyCount = replyCount;
             this.connection = connection;
@@ -183,11 +191,11 @@ public final class RedisTargetClient implements AutoCloseable {
         buffer.clear();
         int replyCount = 0;
         for (List<RawCommand> body : transactions) {
-            buffer.command("MULTI");
+            buffer.command(MULTI, List.of());
             for (RawCommand command : body) {
-                buffer.command(command);
+                encode(command);
             }
-            buffer.command("EXEC");
+            buffer.command(EXEC, List.of());
             replyCount += body.size() + 2;
         }
         return send(transactions, replyCount);
@@ -211,7 +219,7 @@ public final class RedisTargetClient implements AutoCloseable {
 
     /** Writes what {@link #buffer} holds on the current connection; {@code replyCount} replies are due. */
     private Pending send(List<List<RawCommand>> transactions, int replyCount) {
-        RespConnection current;
+        RedisConnection current;
         synchronized (this) {
             current = connection;
         }
@@ -247,7 +255,7 @@ public final class RedisTargetClient implements AutoCloseable {
         try {
             List<Object> replies = new ArrayList<>(pending.replyCount);
             for (int i = 0; i < pending.replyCount; i++) {
-                replies.add(pending.connection.read());
+                replies.add(Reply.of(pending.connection.readReply()));
             }
             pending.replies = replies;
             unread = null;

@@ -1,6 +1,11 @@
 package io.ferry.capture.psync;
 
 import io.ferry.capture.stream.KeyExtractor;
+import io.ferry.resp.RedisConnection;
+import io.ferry.resp.RedisReplyException;
+import io.ferry.resp.RespMessage;
+import io.ferry.resp.RespProtocolException;
+import io.ferry.resp.RespReader;
 import io.ferry.topology.RedisEndpoint;
 import java.io.BufferedOutputStream;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package io.ferry.capture.stream;
 
-import io.ferry.capture.psync.RedisConnection;
-import io.ferry.capture.psync.RespMessage;
+import io.ferry.resp.RedisConnection;
+import io.ferry.resp.RespMessage;
 import io.ferry.topology.RedisEndpoint;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.ferry.capture.psync;
+package io.ferry.resp;
 
 /** Bytes from Redis that are not valid RESP: the connection cannot be trusted any more. */
 public final class RespProtocolException extends RuntimeException {

@@ -1,4 +1,4 @@
-package io.ferry.capture.psync;
+package io.ferry.resp;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package io.ferry.capture.psync;
+package io.ferry.resp;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

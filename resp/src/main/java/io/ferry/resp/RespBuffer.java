@@ -1,26 +1,68 @@
-package io.ferry.bench;
+package io.ferry.resp;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Commands encoded as RESP into one reusable byte array, so the load generator writes a whole pipelined
- * batch with a single socket write and allocates nothing per command.
+ * The one RESP encoder: commands as arrays of bulk strings, appended to one reusable byte array, so a
+ * whole pipelined round (apply's MULTI/EXEC transactions, the benchmark's load) goes to Redis in a
+ * single socket write and nothing is allocated per command. Arguments are bytes, never text.
  */
-final class RespBuffer {
+public final class RespBuffer {
 
-    private byte[] bytes = new byte[64 * 1024];
+    /** A round that made the buffer grow past this gets a fresh small one afterwards (bounded memory). */
+    private static final int KEEP_BYTES = 4 * 1024 * 1024;
+    private static final int INITIAL_BYTES = 64 * 1024;
+    /** Command names recur in every round: each is encoded as a bulk string once per JVM. */
+    private static final ConcurrentHashMap<String, byte[]> NAMES = new ConcurrentHashMap<>();
+
+    private byte[] bytes = new byte[INITIAL_BYTES];
     private int size;
     private final byte[] digits = new byte[20];
 
-    /** Starts a command of {@code argc} arguments: {@code *<argc>\r\n}. */
-    RespBuffer command(int argc) {
+    /** A whole command: {@code name} (cached encoding) and its raw arguments. */
+    public RespBuffer command(String name, List<byte[]> args) {
+        command(1 + args.size());
+        byte[] encoded = NAMES.computeIfAbsent(name, RespBuffer::encodedName);
+        put(encoded, encoded.length);
+        for (byte[] arg : args) {
+            bulk(arg);
+        }
+        return this;
+    }
+
+    /** A whole command of text arguments (names, options, numbers: never user data). */
+    public RespBuffer command(String... argv) {
+        command(argv.length);
+        for (String arg : argv) {
+            bulk(arg.getBytes(StandardCharsets.UTF_8));
+        }
+        return this;
+    }
+
+    /** A whole command of raw arguments. */
+    public RespBuffer command(byte[]... argv) {
+        command(argv.length);
+        for (byte[] arg : argv) {
+            bulk(arg);
+        }
+        return this;
+    }
+
+    private static byte[] encodedName(String name) {
+        return new RespBuffer().bulk(name.getBytes(StandardCharsets.UTF_8)).toByteArray();
+    }
+
+    /** Starts a command of {@code argc} arguments: {@code *<argc>\r\n}; its bulk strings follow. */
+    public RespBuffer command(int argc) {
         put((byte) '*');
         number(argc);
         return crlf();
     }
 
-    RespBuffer bulk(byte[] arg) {
+    public RespBuffer bulk(byte[] arg) {
         put((byte) '$');
         number(arg.length);
         crlf();
@@ -29,7 +71,7 @@ final class RespBuffer {
     }
 
     /** A bulk string holding {@code len} bytes of {@code source} from {@code offset}. */
-    RespBuffer bulk(byte[] source, int offset, int len) {
+    public RespBuffer bulk(byte[] source, int offset, int len) {
         put((byte) '$');
         number(len);
         crlf();
@@ -40,12 +82,12 @@ final class RespBuffer {
     }
 
     /** An ASCII argument (command names, field names): never user data. */
-    RespBuffer bulk(String ascii) {
+    public RespBuffer bulk(String ascii) {
         return bulk(ascii.getBytes(StandardCharsets.US_ASCII));
     }
 
     /** A bulk string holding {@code prefix} followed by the decimal {@code value}, e.g. key {@code k:123}. */
-    RespBuffer bulk(byte[] prefix, long value) {
+    public RespBuffer bulk(byte[] prefix, long value) {
         put((byte) '$');
         number(prefix.length + digitCount(value));
         crlf();
@@ -58,25 +100,28 @@ final class RespBuffer {
     }
 
     /** A bulk string holding the decimal {@code value}. */
-    RespBuffer bulk(long value) {
+    public RespBuffer bulk(long value) {
         return bulk(EMPTY, value);
     }
 
     private static final byte[] EMPTY = new byte[0];
 
-    int size() {
+    public int size() {
         return size;
     }
 
-    byte[] array() {
+    public byte[] array() {
         return bytes;
     }
 
-    void clear() {
+    public void clear() {
         size = 0;
+        if (bytes.length > KEEP_BYTES) {
+            bytes = new byte[INITIAL_BYTES];
+        }
     }
 
-    byte[] toByteArray() {
+    public byte[] toByteArray() {
         return Arrays.copyOf(bytes, size);
     }
 
