@@ -239,7 +239,7 @@ final class Benchmark {
         /** Open loop at {@code rate}; latency from each item's intended send time to its keyspace event on the target. */
         Latency latency(int rate, String profile) {
             progress.say(name() + ": latency at " + rate + " ops/s (open loop" + (profile.equals("main") ? "" : ", " + profile + " settings") + ")");
-            targetAdmin.sync().configSet("notify-keyspace-events", "E$");
+            targetAdmin.configSet("notify-keyspace-events", "E$");
             try (ArrivalRecorder recorder = new ArrivalRecorder(system.target().port())) {
                 long warm = (long) (rate * config.latencyWarmupSeconds());
                 long measured = (long) (rate * config.latencySeconds());
@@ -280,7 +280,7 @@ final class Benchmark {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot subscribe to the target's keyspace events", e);
             } finally {
-                targetAdmin.sync().configSet("notify-keyspace-events", "");
+                targetAdmin.configSet("notify-keyspace-events", "");
             }
         }
 
@@ -324,8 +324,8 @@ final class Benchmark {
         /** Every write visible on the target: key counts (every SET key is new) and the mixed keys compared value by value. */
         Delivered verify(RedisAdmin sourceAdmin, MixedWorkload mixed) {
             boolean drained = watch.awaitSeq(generator.nextSeq(), Duration.ofMinutes(5));
-            long sourceKeys = sourceAdmin.sync().dbsize();
-            long targetKeys = targetAdmin.sync().dbsize();
+            long sourceKeys = sourceAdmin.dbsize();
+            long targetKeys = targetAdmin.dbsize();
             long reserved = targetAdmin.countKeys("__ferry:*");
             int mismatches = 0;
             List<String> keys = mixed.allKeys();
@@ -350,17 +350,7 @@ final class Benchmark {
     }
 
     private static boolean sameValue(RedisAdmin source, RedisAdmin target, String key) {
-        String type = source.sync().type(key);
-        if (!type.equals(target.sync().type(key))) {
-            return false;
-        }
-        return switch (type) {
-            case "string" -> java.util.Objects.equals(source.sync().get(key), target.sync().get(key));
-            case "hash" -> source.sync().hgetall(key).equals(target.sync().hgetall(key));
-            case "list" -> source.sync().lrange(key, 0, -1).equals(target.sync().lrange(key, 0, -1));
-            case "zset" -> source.sync().zrangeWithScores(key, 0, -1).equals(target.sync().zrangeWithScores(key, 0, -1));
-            default -> true;
-        };
+        return source.value(key).equals(target.value(key));
     }
 
     private static final String APPLY_LATENCY = "ferry_apply_latency_seconds";

@@ -28,7 +28,7 @@ final class Ceilings {
             opsPerSecond = run.achievedOpsPerSecond();
         }
         Double redisBenchmark = redisBenchmark(binary, nat.source().port(), config, progress);
-        nat.sourceAdmin().sync().flushall();
+        nat.sourceAdmin().flushall();
         progress.say(String.format("ceiling: %.0f ops/s (generator)%s", opsPerSecond,
                 redisBenchmark == null ? "" : String.format(", %.0f ops/s (redis-benchmark)", redisBenchmark)));
         return new Ceiling(opsPerSecond, redisBenchmark, config.valueBytes(), set.respBytes(7));

@@ -41,7 +41,7 @@ final class NativeReplication implements ReplicationUnderTest {
     }
 
     void attach() {
-        replicaAdmin.sync().replicaof("127.0.0.1", source.port());
+        replicaAdmin.replicaof("127.0.0.1", source.port());
         awaitLinkUp(Duration.ofSeconds(60));
     }
 

@@ -1,8 +1,11 @@
 package io.ferry.bench;
 
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.api.StatefulRedisConnection;
+import io.ferry.resp.RedisConnection;
+import io.ferry.resp.RespMessage;
+import io.ferry.topology.RedisEndpoint;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,8 +21,7 @@ final class VisibilityWatch implements AutoCloseable {
     record Sample(long nanos, long seq, long lagNanos) {
     }
 
-    private final RedisClient client;
-    private final StatefulRedisConnection<String, String> connection;
+    private final RedisConnection connection;
     private final MarkerLog markers;
     private final long pollNanos;
     private final Thread poller;
@@ -29,8 +31,11 @@ final class VisibilityWatch implements AutoCloseable {
     private volatile boolean running = true;
 
     VisibilityWatch(int port, MarkerLog markers, long pollMillis) {
-        this.client = RedisClient.create(RedisURI.create("127.0.0.1", port));
-        this.connection = client.connect();
+        try {
+            this.connection = RedisConnection.open(new RedisEndpoint("127.0.0.1", port, false, null, null), 60_000);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot connect to redis at 127.0.0.1:" + port, e);
+        }
         this.markers = markers;
         this.pollNanos = pollMillis * 1_000_000L;
         this.poller = new Thread(this::pollLoop, "bench-visibility-" + port);
@@ -42,9 +47,10 @@ final class VisibilityWatch implements AutoCloseable {
         while (running) {
             long started = System.nanoTime();
             try {
-                String value = connection.sync().get(LoadGenerator.MARKER_KEY);
+                RespMessage reply = connection.call("GET", LoadGenerator.MARKER_KEY);
                 long now = System.nanoTime();
-                long seq = value == null ? -1 : Long.parseLong(value);
+                byte[] value = reply instanceof RespMessage.BulkString bulk ? bulk.bytes() : null;
+                long seq = value == null ? -1 : Long.parseLong(new String(value, StandardCharsets.US_ASCII));
                 if (seq != seenSeq) {
                     seenAtNanos = now;
                 }
@@ -52,7 +58,7 @@ final class VisibilityWatch implements AutoCloseable {
                 synchronized (samples) {
                     samples.add(new Sample(now, seq, markers.lagNanos(seq, now)));
                 }
-            } catch (RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 if (!running) {
                     return;
                 }
@@ -100,6 +106,5 @@ final class VisibilityWatch implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         connection.close();
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
     }
 }

@@ -186,4 +186,31 @@ class RedisClusterClientTest {
             assertEquals(cluster.node(0).port(), client.slots().owner(slot).port());
         }
     }
+
+    @Test
+    void fallsBackToClusterSlotsOnAServerWithoutClusterShards() throws Exception {
+        try (RedisClusterServers older = RedisClusterServers.start(RedisBinary.embedded62(), dir.resolve("redis-6.2"), 3)) {
+            try (RedisConnection node = RedisConnection.open(new RedisEndpoint("127.0.0.1", older.node(0).port(), false, null, null), 5000)) {
+                assertInstanceOf(RespMessage.Error.class, node.call("CLUSTER", "SHARDS"), "6.2 has no CLUSTER SHARDS");
+            }
+            try (RedisClusterClient client = RedisClusterClient.connect(
+                    List.of(new RedisEndpoint("127.0.0.1", older.node(2).port(), false, null, null)), 5000)) {
+                assertEquals(3, client.slots().masters().size());
+                assertEquals(0, client.slots().unservedSlots());
+                List<RedisClusterClient.Routed> writes = new ArrayList<>();
+                for (int i = 0; i < 300; i++) {
+                    writes.add(command("SET", "old:" + i, "v"));
+                }
+                for (RespMessage reply : client.execute(writes)) {
+                    assertEquals("OK", assertInstanceOf(RespMessage.Simple.class, reply).text());
+                }
+                int slot = HashSlot.of(b("old:0"));
+                int from = older.ownerOf(slot);
+                older.moveSlot(slot, from, (from + 1) % 3);
+                RespMessage moved = client.call(b("old:0"), b("GET"), b("old:0"));
+                assertArrayEquals(b("v"), ((RespMessage.BulkString) moved).bytes());
+                assertEquals(older.node((from + 1) % 3).port(), client.slots().owner(slot).port());
+            }
+        }
+    }
 }
