@@ -16,7 +16,7 @@ import java.util.function.Predicate;
 
 /**
  * {@code ferry …} as an operator runs it: the repository's {@code ./ferry} script (which runs
- * cli/target/ferry.jar) when the jar is built, else the same main class on this test's classpath.
+ * cli/target/ferry.jar, plus demo/target/ferry-demo.jar for the demo) when the jars are built, else the same main class on this test's classpath.
  * Stdout is collected line by line so a test can wait for what the command prints; stderr goes to a file.
  */
 final class FerryProcess implements AutoCloseable {
@@ -46,7 +46,7 @@ final class FerryProcess implements AutoCloseable {
 
     static FerryProcess start(Path workDir, String... args) {
         List<String> command = new ArrayList<>();
-        Optional<Path> script = launcherScript();
+        Optional<Path> script = launcherScript(List.of(args).contains("demo"));
         if (script.isPresent()) {
             command.add(script.get().toString());
         } else {
@@ -65,11 +65,12 @@ final class FerryProcess implements AutoCloseable {
         }
     }
 
-    /** {@code ./ferry} at the repository root, if cli/target/ferry.jar has been built. */
-    static Optional<Path> launcherScript() {
+    /** {@code ./ferry} at the repository root, if cli/target/ferry.jar (and for the demo, demo/target/ferry-demo.jar) is built. */
+    static Optional<Path> launcherScript(boolean demo) {
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
             Path script = dir.resolve("ferry");
-            if (Files.isExecutable(script) && Files.isRegularFile(dir.resolve("cli/target/ferry.jar"))) {
+            if (Files.isExecutable(script) && Files.isRegularFile(dir.resolve("cli/target/ferry.jar"))
+                    && (!demo || Files.isRegularFile(dir.resolve("demo/target/ferry-demo.jar")))) {
                 return Optional.of(script);
             }
         }

@@ -123,7 +123,7 @@ class SourceLifecycleTest {
             mesh.startApply("B");
             int code = mesh.apply("B").waitFor(Duration.ofSeconds(60));
             String log = Files.readString(mesh.log("apply", "B"));
-            assertEquals(3, code, "a fatal stop; log:\n" + log);
+            assertEquals(io.ferry.cli.ExitCode.FAILED, code, "a fatal stop (the exit-code table's 1: an agent stopped by itself); log:\n" + log);
             assertTrue(log.contains("has no checkpoint for " + mesh.id("A") + "'s changes"), log);
             assertTrue(log.contains("starts at offset " + trimmedTo), log);
             assertTrue(log.contains("SET __ferry:ckpt:" + mesh.id("A") + ":0 " + (trimmedTo - 1)), log);

@@ -55,6 +55,8 @@ class SecuredKafkaTest {
 
     private static final List<String> AGENT_JVM = List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
     private static LocalKafka kafka;
+    /** Instance ids and users get it, so the tests sharing the broker never share topics or principals. */
+    private final String suffix = UUID.randomUUID().toString().substring(0, 6);
     private final Map<String, String> passwords = new LinkedHashMap<>();
     private final List<JvmProcess> processes = new ArrayList<>();
 
@@ -72,12 +74,10 @@ class SecuredKafkaTest {
 
     @Test
     void aMeshReplicatesWithOnlyTheDocumentedAclsAlsoOnTopicsAnAdminCreated() throws Exception {
-        String suffix = UUID.randomUUID().toString().substring(0, 6);
         String a = "sa-" + suffix;
         String b = "sb-" + suffix;
         Path dir = TestServers.tempDir("secured-mesh");
-        try (LocalMesh mesh = LocalMesh.start(dir, List.of(a, b), TestServers.redis70(), kafka, "capture: {heartbeatMillis: 200}");
-             Admin admin = Admin.create(kafka.adminProperties())) {
+        try (LocalMesh mesh = mesh(dir, a, b, "capture: {heartbeatMillis: 200}"); Admin admin = Admin.create(kafka.adminProperties())) {
             // b's topics are made by an admin beforehand; b's agents get no Create (nor AlterConfigs) right
             int changesLimit = CaptureSettings.recordLimit(mesh.config().capture().maxRecordBytes());
             String findingsLimit = Integer.toString(FindingsTopics.recordLimit(changesLimit));
@@ -162,12 +162,10 @@ class SecuredKafkaTest {
 
     @Test
     void anAgentMissingAGrantExitsSixNamingTheAclToAdd() throws Exception {
-        String suffix = UUID.randomUUID().toString().substring(0, 6);
         String c = "sc-" + suffix;
         String d = "sd-" + suffix;
         Path dir = TestServers.tempDir("secured-denied");
-        try (LocalMesh mesh = LocalMesh.start(dir, List.of(c, d), TestServers.redis70(), kafka, "");
-             Admin admin = Admin.create(kafka.adminProperties())) {
+        try (LocalMesh mesh = mesh(dir, c, d, ""); Admin admin = Admin.create(kafka.adminProperties())) {
             String changesC = ReplicationPolicy.changesTopic(c);
             // the capture may describe its topic but not write to it
             grant(admin, "capture-" + c, KafkaAccess.grants(KafkaAccess.Role.CAPTURE, c, List.of(), 1),
@@ -190,6 +188,11 @@ class SecuredKafkaTest {
         } finally {
             processes.forEach(JvmProcess::close);
         }
+    }
+
+    /** Two Redis servers and a mesh file for the secured broker (agents log in from their environment). */
+    private static LocalMesh mesh(Path dir, String first, String second, String extraYaml) {
+        return LocalMesh.start(dir, List.of(first, second), TestServers.redis70(), kafka, extraYaml);
     }
 
     private void grant(Admin admin, String user, List<KafkaAccess.Grant> grants, Predicate<KafkaAccess.Grant> which) throws Exception {

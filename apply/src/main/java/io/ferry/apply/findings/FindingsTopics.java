@@ -110,7 +110,8 @@ public final class FindingsTopics {
         }
         String text = "topic(s) " + String.join(", ", missing) + (cause != null ? " unknown (" + cause + ")"
                 : " missing and not creatable by this principal")
-                + ": create them (1 partition, max.message.bytes=" + maxRecordBytes + ") or grant Create;"
+                + ": create them (1 partition, max.message.bytes=" + maxRecordBytes + ") or grant Create"
+                + " (the apply principal also needs Write and Describe on them: README \"Kafka ACLs\");"
                 + " until then a dead letter or conflict stops applying";
         if (!text.equals(problem)) {
             LOG.error("{}", text);
