@@ -136,19 +136,11 @@ public final class BatchBuilder {
                     expireWithOrigin(record, event, body, sources);
                 }
                 case SNAPSHOT_CHUNK -> {
-                    if (event.getChunk() == null) {
-                        rejections.add(new Rejection(offset, "BAD_CHUNK", "SNAPSHOT_CHUNK event without chunk", event, null, null));
-                        break;
-                    }
-                    ChunkAssembler.Step step = chunks.accept(event.getChunk(), offset);
-                    if (step.problem() != null) {
-                        rejections.add(new Rejection(offset, "INCOMPLETE_CHUNKS", step.problem(), event, null, null));
-                    }
-                    if (step.restore() != null) {
+                    RawCommand restore = completedChunk(event, chunks, offset, rejections);
+                    if (restore != null) {
                         db = select(body, sources, db, event.getDb());
-                        body.add(step.restore());
-                        sources.add(new EventBatch.Source(event, offset, new Command("RESTORE",
-                                List.of(ByteBuffer.wrap(step.restore().args().get(0))))));
+                        body.add(restore);
+                        sources.add(new EventBatch.Source(event, offset, restoreOf(restore)));
                     }
                 }
                 case SNAPSHOT_START, SNAPSHOT_END, HEARTBEAT -> {
@@ -194,17 +186,9 @@ public final class BatchBuilder {
                 db = restoreResyncKey(state, record, event, toRaw(command), command, snapshotKeys, body, sources, db);
             }
             case SNAPSHOT_CHUNK -> {
-                if (event.getChunk() == null) {
-                    rejections.add(new Rejection(offset, "BAD_CHUNK", "SNAPSHOT_CHUNK event without chunk", event, null, null));
-                    break;
-                }
-                ChunkAssembler.Step step = chunks.accept(event.getChunk(), offset);
-                if (step.problem() != null) {
-                    rejections.add(new Rejection(offset, "INCOMPLETE_CHUNKS", step.problem(), event, null, null));
-                }
-                if (step.restore() != null) {
-                    db = restoreResyncKey(state, record, event, step.restore(),
-                            new Command("RESTORE", List.of(ByteBuffer.wrap(step.restore().args().get(0)))), snapshotKeys, body, sources, db);
+                RawCommand restore = completedChunk(event, chunks, offset, rejections);
+                if (restore != null) {
+                    db = restoreResyncKey(state, record, event, restore, restoreOf(restore), snapshotKeys, body, sources, db);
                 }
             }
             case SNAPSHOT_END -> {
@@ -227,6 +211,24 @@ public final class BatchBuilder {
             }
         }
         return db;
+    }
+
+    /** Feeds one SNAPSHOT_CHUNK to the assembler: the RESTORE once its key is complete, else null (problems rejected). */
+    private static RawCommand completedChunk(ChangeEvent event, ChunkAssembler chunks, long offset, List<Rejection> rejections) {
+        if (event.getChunk() == null) {
+            rejections.add(new Rejection(offset, "BAD_CHUNK", "SNAPSHOT_CHUNK event without chunk", event, null, null));
+            return null;
+        }
+        ChunkAssembler.Step step = chunks.accept(event.getChunk(), offset);
+        if (step.problem() != null) {
+            rejections.add(new Rejection(offset, "INCOMPLETE_CHUNKS", step.problem(), event, null, null));
+        }
+        return step.restore();
+    }
+
+    /** The RESTORE of a reassembled key as its records describe it (key only: the payload can be large). */
+    private static Command restoreOf(RawCommand restore) {
+        return new Command("RESTORE", List.of(ByteBuffer.wrap(restore.args().get(0))));
     }
 
     private int restoreResyncKey(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, RawCommand restore,

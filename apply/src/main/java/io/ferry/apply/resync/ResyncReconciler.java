@@ -115,10 +115,18 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
             return true;
         }
         boolean end = isEnd(record);
+        long now = System.nanoTime();
         if (r.caughtUp && !(end && !r.caughtUpForEnd)) {
+            // Every write this instance has applied or consumed so far is in Kafka: read on before this batch's keys are
+            // judged, or a third instance's write applied here a moment ago would not guard its key.
+            r.unseen.refresh();
+            r.lastRefresh = now;
+            if (r.unseen.overflowed()) {
+                conservative(state, r, "more than " + MAX_GUARDED_KEYS + " keys or " + MAX_UNSEEN_RECORDS
+                        + " records were written that " + state.peer() + " had not applied");
+            }
             return true;
         }
-        long now = System.nanoTime();
         if (r.catchUpTarget < 0 || (end && !r.endTargetSet)) {
             r.catchUpTarget = replicationOffset();
             r.catchUpSince = now;
