@@ -49,8 +49,17 @@ public final class BatchBuilder {
         /** SNAPSHOT_START of a resync snapshot: a new reconciliation begins. */
         void started(PartitionState state, ConsumerRecord<byte[], byte[]> record);
 
-        /** Whether the snapshot's {@code key} replaces the copy here (false: writes the origin had not applied guard it). */
-        boolean replaces(PartitionState state, ConsumerRecord<byte[], byte[]> record, int db, byte[] key);
+        /** What becomes of the copy here of one of the snapshot's keys. */
+        enum KeyAction {
+            /** RESTORE … REPLACE: this instance holds nothing the origin had not seen of it. */
+            REPLACE,
+            /** Nothing: writes the origin had not applied guard it (present or deleted here). */
+            KEEP,
+            /** RESTORE without REPLACE, as a first-start snapshot: only where the key is missing. */
+            ADD_IF_MISSING
+        }
+
+        KeyAction keyAction(PartitionState state, ConsumerRecord<byte[], byte[]> record, int db, byte[] key);
 
         /** At SNAPSHOT_END: keys here, by db, that the snapshot did not bring and nothing guards; to be deleted. */
         Map<Integer, List<byte[]>> staleKeys(PartitionState state, ConsumerRecord<byte[], byte[]> record);
@@ -234,9 +243,12 @@ public final class BatchBuilder {
     private int restoreResyncKey(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, RawCommand restore,
                                  Command described, byte[] snapshotKeys, List<RawCommand> body, List<EventBatch.Source> sources, int db) {
         byte[] key = restore.args().get(0);
-        if (resync.replaces(state, record, event.getDb(), key)) {
+        Resync.KeyAction action = resync.keyAction(state, record, event.getDb(), key);
+        if (action != Resync.KeyAction.KEEP) {
             List<byte[]> args = new ArrayList<>(restore.args());
-            args.add(REPLACE);
+            if (action == Resync.KeyAction.REPLACE) {
+                args.add(REPLACE);
+            }
             db = select(body, sources, db, event.getDb());
             body.add(new RawCommand("RESTORE", args));
             sources.add(new EventBatch.Source(event, record.offset(), described));

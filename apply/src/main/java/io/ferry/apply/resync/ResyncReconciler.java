@@ -168,7 +168,7 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     }
 
     @Override
-    public boolean replaces(PartitionState state, ConsumerRecord<byte[], byte[]> record, int db, byte[] key) {
+    public KeyAction keyAction(PartitionState state, ConsumerRecord<byte[], byte[]> record, int db, byte[] key) {
         Reconciliation r = reconciliation(state, record);
         long now = System.nanoTime();
         if (r.conservative == null && now - r.lastRefresh > REFRESH_NANOS) {
@@ -181,28 +181,28 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         }
         if (r.conservative != null) {
             r.guarded++;
-            return false;
+            return KeyAction.ADD_IF_MISSING;
         }
         return switch (r.unseen.unseen(new KeyId(db, key))) {
             case NOTHING -> {
                 r.replaced++;
-                yield true;
+                yield KeyAction.REPLACE;
             }
             case WRITE -> {
                 r.guarded++;
-                yield false;
+                yield KeyAction.KEEP;
             }
             case SNAPSHOT -> {
                 // Both instances resynced and neither had applied the other's snapshot: which one wrote the key in its gap
-                // is unknown. The same choice on both sides (the greater instance id's copy) lets them converge.
+                // is unknown. The same choice on both sides (the greater instance id's copy) lets them converge; a key
+                // missing here is added either way, as the other side keeps it too.
                 r.ambiguous++;
-                boolean replace = state.peer().compareTo(self) > 0;
-                if (replace) {
+                if (state.peer().compareTo(self) > 0) {
                     r.replaced++;
-                } else {
-                    r.guarded++;
+                    yield KeyAction.REPLACE;
                 }
-                yield replace;
+                r.guarded++;
+                yield KeyAction.ADD_IF_MISSING;
             }
         };
     }
