@@ -162,9 +162,17 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
 
     /** Whether {@code record} is a SNAPSHOT_END (read from its kind header, without decoding it). */
     public static boolean isEnd(ConsumerRecord<byte[], byte[]> record) {
+        return isKind(record, EventKind.SNAPSHOT_END);
+    }
+
+    /** Whether {@code record} is a SNAPSHOT_START (read from its kind header, without decoding it). */
+    public static boolean isStart(ConsumerRecord<byte[], byte[]> record) {
+        return isKind(record, EventKind.SNAPSHOT_START);
+    }
+
+    private static boolean isKind(ConsumerRecord<byte[], byte[]> record, EventKind wanted) {
         Header kind = record.headers().lastHeader(ReplicationPolicy.KIND_HEADER);
-        return kind != null && kind.value() != null
-                && EventKind.SNAPSHOT_END.name().equals(new String(kind.value(), StandardCharsets.UTF_8));
+        return kind != null && kind.value() != null && wanted.name().equals(new String(kind.value(), StandardCharsets.UTF_8));
     }
 
     @Override
