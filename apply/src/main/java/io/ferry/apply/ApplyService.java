@@ -367,9 +367,9 @@ public final class ApplyService implements FerryAgent {
         long bytes = 0;
         for (int i = from; i < limit; i++) {
             if (i > from && ResyncReconciler.isResync(records.get(i)) && (ResyncReconciler.isEnd(records.get(i))
-                    || !ResyncReconciler.isResync(records.get(i - 1)))) {
-                // a resync's start waits for this instance's own writes to be read, and its end is reconciled
-                // against Redis holding every key before it: each begins a batch
+                    || ResyncReconciler.isStart(records.get(i)) || !ResyncReconciler.isResync(records.get(i - 1)))) {
+                // a resync's start (also one right after an interrupted snapshot) waits for this instance's own writes
+                // to be read, and its end is reconciled against Redis holding every key before it: each begins a batch
                 return i;
             }
             byte[] value = records.get(i).value();

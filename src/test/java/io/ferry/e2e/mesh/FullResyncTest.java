@@ -98,6 +98,18 @@ class FullResyncTest {
         }
     }
 
+    /** What differs between A and the others (for a failure message). */
+    static String differences(MeshUnderTest mesh) {
+        StringBuilder out = new StringBuilder();
+        Keyspace first = Keyspace.of(mesh.redis("A"));
+        for (String other : List.of("B", "C")) {
+            Keyspace theirs = Keyspace.of(mesh.redis(other));
+            out.append("A vs ").append(other).append(": ").append(first.differences(theirs, 1000).stream().limit(10).toList())
+                    .append(other).append(" vs A: ").append(theirs.differences(first, 1000).stream().limit(10).toList()).append('\n');
+        }
+        return out.toString();
+    }
+
     static boolean identical(MeshUnderTest mesh) {
         Keyspace first = Keyspace.of(mesh.redis("A"));
         for (String other : List.of("B", "C")) {

@@ -61,16 +61,20 @@ class ResyncUnderKillTest {
                 mesh.awaitReady(name, "capture");
                 mesh.awaitReady(name, "apply");
             }
-            Await.until(MeshUnderTest.CONVERGE, "every load applied everywhere and the keyspaces identical", () -> {
-                for (String on : NAMES) {
-                    for (CounterLoad load : loads) {
-                        if (!load.appliedOn(on)) {
-                            return false;
+            try {
+                Await.until(MeshUnderTest.CONVERGE, "every load applied everywhere and the keyspaces identical", () -> {
+                    for (String on : NAMES) {
+                        for (CounterLoad load : loads) {
+                            if (!load.appliedOn(on)) {
+                                return false;
+                            }
                         }
                     }
-                }
-                return FullResyncTest.identical(mesh);
-            });
+                    return FullResyncTest.identical(mesh);
+                });
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + " after " + kills + " kills; differences:\n" + FullResyncTest.differences(mesh), e);
+            }
             for (String on : NAMES) {
                 for (CounterLoad load : loads) {
                     load.assertAppliedExactlyOnceOn(on);

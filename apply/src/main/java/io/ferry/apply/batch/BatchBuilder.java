@@ -49,8 +49,17 @@ public final class BatchBuilder {
         /** SNAPSHOT_START of a resync snapshot: a new reconciliation begins. */
         void started(PartitionState state, ConsumerRecord<byte[], byte[]> record);
 
-        /** Whether the snapshot's {@code key} replaces the copy here (false: writes the origin had not applied guard it). */
-        boolean replaces(PartitionState state, ConsumerRecord<byte[], byte[]> record, int db, byte[] key);
+        /** What becomes of the copy here of one of the snapshot's keys. */
+        enum KeyAction {
+            /** RESTORE … REPLACE: this instance holds nothing the origin had not seen of it. */
+            REPLACE,
+            /** Nothing: writes the origin had not applied guard it (present or deleted here). */
+            KEEP,
+            /** RESTORE without REPLACE, as a first-start snapshot: only where the key is missing. */
+            ADD_IF_MISSING
+        }
+
+        KeyAction keyAction(PartitionState state, ConsumerRecord<byte[], byte[]> record, int db, byte[] key);
 
         /** At SNAPSHOT_END: keys here, by db, that the snapshot did not bring and nothing guards; to be deleted. */
         Map<Integer, List<byte[]>> staleKeys(PartitionState state, ConsumerRecord<byte[], byte[]> record);
@@ -136,19 +145,11 @@ public final class BatchBuilder {
                     expireWithOrigin(record, event, body, sources);
                 }
                 case SNAPSHOT_CHUNK -> {
-                    if (event.getChunk() == null) {
-                        rejections.add(new Rejection(offset, "BAD_CHUNK", "SNAPSHOT_CHUNK event without chunk", event, null, null));
-                        break;
-                    }
-                    ChunkAssembler.Step step = chunks.accept(event.getChunk(), offset);
-                    if (step.problem() != null) {
-                        rejections.add(new Rejection(offset, "INCOMPLETE_CHUNKS", step.problem(), event, null, null));
-                    }
-                    if (step.restore() != null) {
+                    RawCommand restore = completedChunk(event, chunks, offset, rejections);
+                    if (restore != null) {
                         db = select(body, sources, db, event.getDb());
-                        body.add(step.restore());
-                        sources.add(new EventBatch.Source(event, offset, new Command("RESTORE",
-                                List.of(ByteBuffer.wrap(step.restore().args().get(0))))));
+                        body.add(restore);
+                        sources.add(new EventBatch.Source(event, offset, restoreOf(restore)));
                     }
                 }
                 case SNAPSHOT_START, SNAPSHOT_END, HEARTBEAT -> {
@@ -194,17 +195,9 @@ public final class BatchBuilder {
                 db = restoreResyncKey(state, record, event, toRaw(command), command, snapshotKeys, body, sources, db);
             }
             case SNAPSHOT_CHUNK -> {
-                if (event.getChunk() == null) {
-                    rejections.add(new Rejection(offset, "BAD_CHUNK", "SNAPSHOT_CHUNK event without chunk", event, null, null));
-                    break;
-                }
-                ChunkAssembler.Step step = chunks.accept(event.getChunk(), offset);
-                if (step.problem() != null) {
-                    rejections.add(new Rejection(offset, "INCOMPLETE_CHUNKS", step.problem(), event, null, null));
-                }
-                if (step.restore() != null) {
-                    db = restoreResyncKey(state, record, event, step.restore(),
-                            new Command("RESTORE", List.of(ByteBuffer.wrap(step.restore().args().get(0)))), snapshotKeys, body, sources, db);
+                RawCommand restore = completedChunk(event, chunks, offset, rejections);
+                if (restore != null) {
+                    db = restoreResyncKey(state, record, event, restore, restoreOf(restore), snapshotKeys, body, sources, db);
                 }
             }
             case SNAPSHOT_END -> {
@@ -229,12 +222,33 @@ public final class BatchBuilder {
         return db;
     }
 
+    /** Feeds one SNAPSHOT_CHUNK to the assembler: the RESTORE once its key is complete, else null (problems rejected). */
+    private static RawCommand completedChunk(ChangeEvent event, ChunkAssembler chunks, long offset, List<Rejection> rejections) {
+        if (event.getChunk() == null) {
+            rejections.add(new Rejection(offset, "BAD_CHUNK", "SNAPSHOT_CHUNK event without chunk", event, null, null));
+            return null;
+        }
+        ChunkAssembler.Step step = chunks.accept(event.getChunk(), offset);
+        if (step.problem() != null) {
+            rejections.add(new Rejection(offset, "INCOMPLETE_CHUNKS", step.problem(), event, null, null));
+        }
+        return step.restore();
+    }
+
+    /** The RESTORE of a reassembled key as its records describe it (key only: the payload can be large). */
+    private static Command restoreOf(RawCommand restore) {
+        return new Command("RESTORE", List.of(ByteBuffer.wrap(restore.args().get(0))));
+    }
+
     private int restoreResyncKey(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, RawCommand restore,
                                  Command described, byte[] snapshotKeys, List<RawCommand> body, List<EventBatch.Source> sources, int db) {
         byte[] key = restore.args().get(0);
-        if (resync.replaces(state, record, event.getDb(), key)) {
+        Resync.KeyAction action = resync.keyAction(state, record, event.getDb(), key);
+        if (action != Resync.KeyAction.KEEP) {
             List<byte[]> args = new ArrayList<>(restore.args());
-            args.add(REPLACE);
+            if (action == Resync.KeyAction.REPLACE) {
+                args.add(REPLACE);
+            }
             db = select(body, sources, db, event.getDb());
             body.add(new RawCommand("RESTORE", args));
             sources.add(new EventBatch.Source(event, record.offset(), described));

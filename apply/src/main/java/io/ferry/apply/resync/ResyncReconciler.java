@@ -48,6 +48,8 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     static final long MAX_UNSEEN_RECORDS = 5_000_000;
     private static final long REFRESH_NANOS = 20_000_000L;
     static final long MAX_CATCH_UP_NANOS = 120_000_000_000L;
+    private static final int RESCANS = 3;
+    private static final long OWN_PUBLISH_WAIT_NANOS = 10_000_000_000L;
     private static final int SCAN_COUNT = 1000;
     private static final Pattern KEYSPACE_DB = Pattern.compile("^db(\\d+):keys=", Pattern.MULTILINE);
     private static final Pattern REPL_OFFSET = Pattern.compile("^master_repl_offset:(\\d+)", Pattern.MULTILINE);
@@ -113,10 +115,18 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
             return true;
         }
         boolean end = isEnd(record);
+        long now = System.nanoTime();
         if (r.caughtUp && !(end && !r.caughtUpForEnd)) {
+            // Every write this instance has applied or consumed so far is in Kafka: read on before this batch's keys are
+            // judged, or a third instance's write applied here a moment ago would not guard its key.
+            r.unseen.refresh();
+            r.lastRefresh = now;
+            if (r.unseen.overflowed()) {
+                conservative(state, r, "more than " + MAX_GUARDED_KEYS + " keys or " + MAX_UNSEEN_RECORDS
+                        + " records were written that " + state.peer() + " had not applied");
+            }
             return true;
         }
-        long now = System.nanoTime();
         if (r.catchUpTarget < 0 || (end && !r.endTargetSet)) {
             r.catchUpTarget = replicationOffset();
             r.catchUpSince = now;
@@ -152,13 +162,21 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
 
     /** Whether {@code record} is a SNAPSHOT_END (read from its kind header, without decoding it). */
     public static boolean isEnd(ConsumerRecord<byte[], byte[]> record) {
+        return isKind(record, EventKind.SNAPSHOT_END);
+    }
+
+    /** Whether {@code record} is a SNAPSHOT_START (read from its kind header, without decoding it). */
+    public static boolean isStart(ConsumerRecord<byte[], byte[]> record) {
+        return isKind(record, EventKind.SNAPSHOT_START);
+    }
+
+    private static boolean isKind(ConsumerRecord<byte[], byte[]> record, EventKind wanted) {
         Header kind = record.headers().lastHeader(ReplicationPolicy.KIND_HEADER);
-        return kind != null && kind.value() != null
-                && EventKind.SNAPSHOT_END.name().equals(new String(kind.value(), StandardCharsets.UTF_8));
+        return kind != null && kind.value() != null && wanted.name().equals(new String(kind.value(), StandardCharsets.UTF_8));
     }
 
     @Override
-    public boolean replaces(PartitionState state, ConsumerRecord<byte[], byte[]> record, int db, byte[] key) {
+    public KeyAction keyAction(PartitionState state, ConsumerRecord<byte[], byte[]> record, int db, byte[] key) {
         Reconciliation r = reconciliation(state, record);
         long now = System.nanoTime();
         if (r.conservative == null && now - r.lastRefresh > REFRESH_NANOS) {
@@ -171,28 +189,28 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         }
         if (r.conservative != null) {
             r.guarded++;
-            return false;
+            return KeyAction.ADD_IF_MISSING;
         }
         return switch (r.unseen.unseen(new KeyId(db, key))) {
             case NOTHING -> {
                 r.replaced++;
-                yield true;
+                yield KeyAction.REPLACE;
             }
             case WRITE -> {
                 r.guarded++;
-                yield false;
+                yield KeyAction.KEEP;
             }
             case SNAPSHOT -> {
                 // Both instances resynced and neither had applied the other's snapshot: which one wrote the key in its gap
-                // is unknown. The same choice on both sides (the greater instance id's copy) lets them converge.
+                // is unknown. The same choice on both sides (the greater instance id's copy) lets them converge; a key
+                // missing here is added either way, as the other side keeps it too.
                 r.ambiguous++;
-                boolean replace = state.peer().compareTo(self) > 0;
-                if (replace) {
+                if (state.peer().compareTo(self) > 0) {
                     r.replaced++;
-                } else {
-                    r.guarded++;
+                    yield KeyAction.REPLACE;
                 }
-                yield replace;
+                r.guarded++;
+                yield KeyAction.ADD_IF_MISSING;
             }
         };
     }
@@ -207,6 +225,7 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
             }
             if (r.conservative == null) {
                 stale = absentFromSnapshot(state, r);
+                stale = writtenMeanwhileLeftOut(state, r, stale);
             }
             long deleted = stale.values().stream().mapToLong(List::size).sum();
             ApplyMetrics.Peer peer = metrics.peer(state.peer());
@@ -235,6 +254,51 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
             end(state);
         }
         return stale;
+    }
+
+    /**
+     * A key written here while the keyspace was scanned is no candidate for deletion: reads this instance's own
+     * writes on until its capture has published what Redis holds now, and drops the keys they touched; again
+     * while Redis took writes meanwhile (at most {@link #RESCANS} times). Left: writes made in the moments
+     * between the last reading and the MULTI/EXEC that deletes (the capture's publishing delay).
+     */
+    private Map<Integer, List<byte[]>> writtenMeanwhileLeftOut(PartitionState state, Reconciliation r,
+                                                              Map<Integer, List<byte[]>> stale) {
+        for (int round = 0; round < RESCANS && !stale.isEmpty(); round++) {
+            long target = replicationOffset();
+            long deadline = System.nanoTime() + OWN_PUBLISH_WAIT_NANOS;
+            while (r.unseen.ownPosition() < target && !r.unseen.overflowed()) {
+                if (System.nanoTime() > deadline) {
+                    conservative(state, r, "this instance's capture has not published its writes up to replication offset " + target
+                            + " within " + OWN_PUBLISH_WAIT_NANOS / 1_000_000_000L + " s, needed before deleting anything");
+                    return new TreeMap<>();
+                }
+                sleep(20);
+                r.unseen.refresh();
+            }
+            if (r.unseen.overflowed()) {
+                conservative(state, r, "more than " + MAX_GUARDED_KEYS + " keys or " + MAX_UNSEEN_RECORDS
+                        + " records were written that " + state.peer() + " had not applied");
+                return new TreeMap<>();
+            }
+            Map<Integer, List<byte[]>> kept = new TreeMap<>();
+            stale.forEach((db, keys) -> keys.stream()
+                    .filter(key -> r.unseen.unseen(new KeyId(db, key)) == UnseenWritesReader.Unseen.NOTHING)
+                    .forEach(key -> kept.computeIfAbsent(db, d -> new ArrayList<>()).add(key)));
+            stale = kept;
+            if (replicationOffset() == target) {
+                break; // nothing written here while reading
+            }
+        }
+        return stale;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private Reconciliation reconciliation(PartitionState state, ConsumerRecord<byte[], byte[]> record) {

@@ -131,8 +131,12 @@ class BatchBuilderTest {
             }
 
             @Override
-            public boolean replaces(PartitionState s, ConsumerRecord<byte[], byte[]> record, int db, byte[] key) {
-                return !new String(key, StandardCharsets.UTF_8).equals("guarded");
+            public KeyAction keyAction(PartitionState s, ConsumerRecord<byte[], byte[]> record, int db, byte[] key) {
+                return switch (new String(key, StandardCharsets.UTF_8)) {
+                    case "guarded" -> KeyAction.KEEP;
+                    case "unsure" -> KeyAction.ADD_IF_MISSING;
+                    default -> KeyAction.REPLACE;
+                };
             }
 
             @Override
@@ -146,15 +150,17 @@ class BatchBuilderTest {
                 event("B", EventKind.SNAPSHOT_START, 0, List.of()),
                 event("B", EventKind.SNAPSHOT_KEY, 0, List.of(cmd("RESTORE", "k", "0", "payload", "ABSTTL"))),
                 event("B", EventKind.SNAPSHOT_KEY, 2, List.of(cmd("RESTORE", "guarded", "0", "payload", "ABSTTL"))),
+                event("B", EventKind.SNAPSHOT_KEY, 0, List.of(cmd("RESTORE", "unsure", "0", "payload", "ABSTTL"))),
                 event("B", EventKind.SNAPSHOT_END, 0, List.of()));
         records.forEach(r -> r.headers().add(ReplicationPolicy.RESYNC_HEADER, "old:42".getBytes(StandardCharsets.UTF_8)));
         EventBatch batch = resyncing.build(state, records);
         assertEquals(List.of("DEL __ferry:resync:B:0",
                 "RESTORE k 0 payload ABSTTL REPLACE", "SADD __ferry:resync:B:0 0:k",
                 "SADD __ferry:resync:B:0 2:guarded",
+                "RESTORE unsure 0 payload ABSTTL", "SADD __ferry:resync:B:0 0:unsure",
                 "SELECT 2", "DEL gone", "SELECT 0", "DEL __ferry:resync:B:0",
-                "SET __ferry:ckpt:B:0 8"), lines(batch));
-        assertEquals(List.of("started@5", "stale@8"), asked);
+                "SET __ferry:ckpt:B:0 9"), lines(batch));
+        assertEquals(List.of("started@5", "stale@9"), asked);
         assertNull(batch.source(0), "Ferry's own line");
         assertEquals("RESTORE", batch.source(1).command().getName());
 
