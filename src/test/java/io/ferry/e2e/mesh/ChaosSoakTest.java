@@ -104,6 +104,7 @@ class ChaosSoakTest {
                 for (SoakLoad load : loads.values()) {
                     load.stop();
                 }
+                awaitMeshWhole(mesh, "the load stopped"); // every agent ready at the end too
                 assertConverged(mesh, loads);
                 printSummary(mesh, loads, start);
                 assertNoUnforcedFullResync(mesh, firstStartResyncs);
