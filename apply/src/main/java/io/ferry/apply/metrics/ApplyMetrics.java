@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -55,6 +56,9 @@ public final class ApplyMetrics {
             Gauge.builder("ferry.apply.lag.seconds", this, Peer::lagSeconds)
                     .description("Seconds between now and the source capture time of the newest applied event (heartbeats included); 0 when caught up")
                     .tags("instance", instance, "peer", peer).register(registry);
+            // every outcome and action from the start (at 0), so a first resync shows as an increase
+            RESYNC_OUTCOMES.forEach(outcome -> resyncCounter(outcome));
+            RESYNC_KEY_ACTIONS.forEach(action -> resyncKeysCounter(action));
         }
 
         /** @param committed whether a MULTI/EXEC was committed for these events (not for chunk-only stretches) */
@@ -97,23 +101,31 @@ public final class ApplyMetrics {
                     .tags("instance", instance, "peer", peer, "type", type, "resolution", resolution).register(registry)).increment();
         }
 
-        /** An event held back until the writes its origin had applied before it are applied here too. */
         /** A peer's resync snapshot was reconciled here: {@code reconciled}, or {@code conservative} (only missing keys added). */
         public void resync(String outcome) {
-            resyncs.computeIfAbsent(peer + "\u0000" + outcome, k -> Counter.builder("ferry.apply.resyncs")
+            resyncCounter(outcome).increment();
+        }
+
+        /** Keys of a peer's resync snapshot by what happened here: replaced, guarded (kept), deleted, ambiguous. */
+        public void resyncKeys(String action, long count) {
+            resyncKeysCounter(action).increment(count);
+        }
+
+        private Counter resyncCounter(String outcome) {
+            return resyncs.computeIfAbsent(peer + "\u0000" + outcome, k -> Counter.builder("ferry.apply.resyncs")
                     .description("Snapshots a peer published after a full resync of its running source, reconciled here, by outcome"
                             + " (reconciled; conservative: only missing keys added, nothing deleted)")
-                    .tags("instance", instance, "peer", peer, "outcome", outcome).register(registry)).increment();
+                    .tags("instance", instance, "peer", peer, "outcome", outcome).register(registry));
         }
 
-        /** Keys of a peer's resync snapshot by what happened here: replaced, guarded (kept), deleted. */
-        public void resyncKeys(String action, long count) {
-            resyncKeys.computeIfAbsent(peer + "\u0000" + action, k -> Counter.builder("ferry.apply.resync.keys")
+        private Counter resyncKeysCounter(String action) {
+            return resyncKeys.computeIfAbsent(peer + "\u0000" + action, k -> Counter.builder("ferry.apply.resync.keys")
                     .description("Keys reconciled with a peer's resync snapshot: replaced by its copy, guarded (kept: they hold writes"
-                            + " the peer had not applied), or deleted (the peer no longer has them)")
-                    .tags("instance", instance, "peer", peer, "action", action).register(registry)).increment(count);
+                            + " the peer had not applied), deleted (the peer no longer has them) or ambiguous (concurrent resyncs)")
+                    .tags("instance", instance, "peer", peer, "action", action).register(registry));
         }
 
+        /** An event held back until the writes its origin had applied before it are applied here too. */
         public void causalWait() {
             causalWaits.increment();
         }
@@ -134,6 +146,9 @@ public final class ApplyMetrics {
             return behind / 1000.0;
         }
     }
+
+    private static final List<String> RESYNC_OUTCOMES = List.of("reconciled", "conservative");
+    private static final List<String> RESYNC_KEY_ACTIONS = List.of("replaced", "guarded", "deleted", "ambiguous");
 
     private final MeterRegistry registry;
     private final String instance;
