@@ -38,7 +38,7 @@ public final class MeshConfigLoader {
     /** Ten years: beyond that write -1 (no time limit). */
     private static final int MAX_RETENTION_HOURS = 87_600;
     private static final Set<String> INSTANCE_KEYS = Set.of("redis", "kafka", "http");
-    private static final Set<String> REDIS_KEYS = Set.of("uri", "username", "password", "passwordEnv", "passwordFile");
+    private static final Set<String> REDIS_KEYS = Set.of("uri", "username", "password", "passwordEnv", "passwordFile", "cluster");
     private static final Set<String> HTTP_KEYS = Set.of("capturePort", "applyPort");
     private static final Set<String> CAPTURE_KEYS = Set.of("heartbeatMillis", "transactionMaxEvents",
             "transactionMaxMillis", "maxRecordBytes", "expiryToleranceMillis", "filterEvictions", "snapshotRdbVersion",
@@ -164,7 +164,7 @@ public final class MeshConfigLoader {
             username = uri.getUserInfo();
         }
         return new RedisEndpoint(uri.getHost(), uri.getPort() > 0 ? uri.getPort() : 6379,
-                "rediss".equals(uri.getScheme()), username, password(body, path));
+                "rediss".equals(uri.getScheme()), username, password(body, path), bool(body, "cluster", path + ".cluster", false));
     }
 
     /** {@code text} with anything between {@code //} and the last {@code @} (user and password) masked. */

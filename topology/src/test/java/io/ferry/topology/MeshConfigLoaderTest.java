@@ -24,7 +24,7 @@ class MeshConfigLoaderTest {
               eu-1:
                 redis: {uri: "redis://10.0.0.1:6380", passwordEnv: EU_PASSWORD}
               us-1:
-                redis: {uri: "rediss://default@10.1.0.1"}
+                redis: {uri: "rediss://default@10.1.0.1", cluster: true}
                 kafka: {bootstrap: "kafka-us:9092"}
               ap-1:
                 redis: "redis://10.2.0.1:6379"
@@ -44,6 +44,8 @@ class MeshConfigLoaderTest {
         assertEquals("SSL", eu.kafka().clientProperties().getProperty("security.protocol"));
         InstanceConfig us = mesh.instance("us-1");
         assertTrue(us.redis().tls());
+        assertTrue(us.redis().cluster(), "a cluster's seed node");
+        assertFalse(eu.redis().cluster(), "standalone unless the file says cluster: true");
         assertEquals("default", us.redis().username());
         assertEquals("kafka-us:9092", us.kafka().bootstrap());
         assertEquals(List.of("ferry.us-1.changes", "ferry.ap-1.changes"), mesh.peerTopicsOf("eu-1"));
