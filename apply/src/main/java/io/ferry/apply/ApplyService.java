@@ -55,6 +55,8 @@ public final class ApplyService implements FerryAgent {
     private static final Duration POLL = Duration.ofMillis(100);
     private static final long MAX_BATCH_BYTES = 16L * 1024 * 1024;
     private static final long MAX_CAUSAL_WAIT_NANOS = 10_000_000_000L;
+    /** Times a resync batch is judged again after writes here aborted it, before starting over from the checkpoint. */
+    private static final int MAX_WATCH_ATTEMPTS = 20;
 
     private final MeshConfig mesh;
     private final String self;
@@ -271,7 +273,35 @@ public final class ApplyService implements FerryAgent {
                 rewindWaiting(consumer, remaining, cursor);
                 return;
             }
-            flying = applier.send(next);
+            List<EventBatch> pipelined = new ArrayList<>();
+            for (EventBatch batch : next) {
+                if (reconciler.reconciling(batch)) {
+                    applyReconciling(batch);
+                } else {
+                    pipelined.add(batch);
+                }
+            }
+            flying = pipelined.isEmpty() ? null : applier.send(pipelined);
+        }
+    }
+
+    /**
+     * Applies a batch of a resync snapshot alone, its overwritten keys watched: a write made here after they were
+     * judged aborts it, and it is judged and sent again.
+     */
+    private void applyReconciling(EventBatch batch) {
+        for (int attempt = 1; ; attempt++) {
+            EventBatch judged = reconciler.watchOverwrites(batch);
+            if (applier.applyWatched(judged)) {
+                reconciler.committed(judged);
+                return;
+            }
+            if (attempt == MAX_WATCH_ATTEMPTS) {
+                throw new RedisUnavailableException("writes here aborted a resync batch of " + batch.partition().partition()
+                        + " " + attempt + " times; starting over from its checkpoint", null);
+            }
+            LOG.debug("a key of a resync batch of {} was written here before it ran; judging it again", batch.partition().partition());
+            batch = judged.rewritten(Map.of());
         }
     }
 

@@ -104,8 +104,27 @@ final class BatchApplier {
         if (inFlight.pending == null) {
             return;
         }
-        List<EventBatch> toRun = inFlight.batches;
+        settleAll(inFlight.batches, redis.await(inFlight.pending));
+    }
+
+    /**
+     * Applies one batch whose overwritten keys the caller has WATCHed; false, with nothing applied or reported,
+     * when a watched key changed before EXEC (the caller judges the keys again and sends the batch once more).
+     */
+    boolean applyWatched(EventBatch batch) {
+        InFlight inFlight = send(List.of(batch));
+        if (inFlight.pending == null) {
+            return true;
+        }
         List<TransactionReply> replies = redis.await(inFlight.pending);
+        if (replies.get(0).aborted()) {
+            return false;
+        }
+        settleAll(inFlight.batches, replies);
+        return true;
+    }
+
+    private void settleAll(List<EventBatch> toRun, List<TransactionReply> replies) {
         for (int round = 1; ; round++) {
             List<EventBatch> again = new ArrayList<>();
             List<EventBatch> running = toRun;

@@ -10,8 +10,10 @@ import io.ferry.schemas.ReplicationPolicy;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.Header;
@@ -98,6 +100,7 @@ public final class BatchBuilder {
         List<Rejection> rejections = new ArrayList<>();
         ChunkAssembler chunks = state.chunks();
         int db = 0;
+        Set<Integer> resyncLines = new HashSet<>(); // peers' lines that a resync snapshot's records made
         long last = state.checkpoint();
         int consumed = 0;
         for (ConsumerRecord<byte[], byte[]> record : records) {
@@ -129,7 +132,13 @@ public final class BatchBuilder {
             }
             if (resync != null && record.headers().lastHeader(ReplicationPolicy.RESYNC_HEADER) != null
                     && kind != EventKind.HEARTBEAT) {
+                int before = body.size();
                 db = resyncRecord(state, record, event, chunks, body, sources, rejections, db);
+                for (int line = before; line < body.size(); line++) {
+                    if (sources.get(line) != null) {
+                        resyncLines.add(line);
+                    }
+                }
                 continue;
             }
             switch (kind) {
@@ -166,7 +175,16 @@ public final class BatchBuilder {
                     Long.toString(checkpoint).getBytes(StandardCharsets.US_ASCII))));
             sources.add(null);
         }
-        return new EventBatch(state, body, sources, events, rejections, checkpoint, consumed);
+        List<EventBatch.Overwrite> overwrites = new ArrayList<>();
+        for (int line = 0, selected = 0; line < body.size(); line++) {
+            RawCommand command = body.get(line);
+            if (sources.get(line) == null && "SELECT".equals(command.name())) {
+                selected = Integer.parseInt(new String(command.firstArg(), StandardCharsets.US_ASCII));
+            } else if (resyncLines.contains(line) && EventBatch.Overwrite.keysOf(command) != null) {
+                overwrites.add(new EventBatch.Overwrite(line, selected, EventBatch.Overwrite.keysOf(command)));
+            }
+        }
+        return new EventBatch(state, body, sources, events, rejections, overwrites, checkpoint, consumed);
     }
 
     /**

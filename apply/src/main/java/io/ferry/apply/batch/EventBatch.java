@@ -4,9 +4,12 @@ import io.ferry.apply.deadletter.Rejection;
 import io.ferry.apply.redis.RawCommand;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -20,21 +23,42 @@ public final class EventBatch {
     public record Source(ChangeEvent event, long kafkaOffset, Command command) {
     }
 
+    /**
+     * A body line that overwrites or deletes this instance's copies of {@code keys} in {@code db} on a resync
+     * snapshot's say-so (RESTORE … REPLACE, DEL of a key the snapshot no longer has): the judgement that the
+     * keys hold nothing the origin had not seen must still be true when the transaction runs.
+     */
+    public record Overwrite(int line, int db, List<byte[]> keys) {
+
+        /** The keys {@code command} overwrites or deletes: RESTORE … REPLACE its key, DEL every key; null for others. */
+        static List<byte[]> keysOf(RawCommand command) {
+            return switch (command.name()) {
+                case "DEL" -> command.args();
+                case "RESTORE" -> command.args().size() > 3 && command.args().subList(3, command.args().size()).stream()
+                        .anyMatch(arg -> arg.length == 7 && "REPLACE".equalsIgnoreCase(new String(arg, StandardCharsets.US_ASCII)))
+                        ? List.of(command.firstArg()) : null;
+                default -> null;
+            };
+        }
+    }
+
     private final PartitionState partition;
     private final List<RawCommand> body;
     private final List<Source> sources;
     private final List<ChangeEvent> events;
     private final List<Rejection> rejections;
+    private final List<Overwrite> overwrites;
     private final long checkpointOffset;
     private final int records;
 
     EventBatch(PartitionState partition, List<RawCommand> body, List<Source> sources, List<ChangeEvent> events,
-               List<Rejection> rejections, long checkpointOffset, int records) {
+               List<Rejection> rejections, List<Overwrite> overwrites, long checkpointOffset, int records) {
         this.partition = partition;
         this.body = body;
         this.sources = sources;
         this.events = events;
         this.rejections = rejections;
+        this.overwrites = overwrites;
         this.checkpointOffset = checkpointOffset;
         this.records = records;
     }
@@ -67,6 +91,11 @@ public final class EventBatch {
         return checkpointOffset;
     }
 
+    /** The lines that overwrite or delete keys here on a resync snapshot's say-so, in body order. */
+    public List<Overwrite> overwrites() {
+        return Collections.unmodifiableList(overwrites);
+    }
+
     /** Kafka records this batch consumed. */
     public int records() {
         return records;
@@ -90,14 +119,35 @@ public final class EventBatch {
 
     /** The same batch without the body lines at {@code indexes} (commands Redis refused to queue). */
     public EventBatch without(Set<Integer> indexes) {
+        Map<Integer, RawCommand> dropped = new HashMap<>();
+        indexes.forEach(index -> dropped.put(index, null));
+        return rewritten(dropped);
+    }
+
+    /**
+     * The same batch to be run again: the body lines at the map's indexes replaced by its values (a null value
+     * drops the line), and the rejections left out, as they were reported when the batch was first sent.
+     */
+    public EventBatch rewritten(Map<Integer, RawCommand> lines) {
         List<RawCommand> keptBody = new ArrayList<>();
         List<Source> keptSources = new ArrayList<>();
+        Map<Integer, Integer> moved = new HashMap<>();
         for (int i = 0; i < body.size(); i++) {
-            if (!indexes.contains(i)) {
-                keptBody.add(body.get(i));
+            RawCommand line = lines.containsKey(i) ? lines.get(i) : body.get(i);
+            if (line != null) {
+                moved.put(i, keptBody.size());
+                keptBody.add(line);
                 keptSources.add(sources.get(i));
             }
         }
-        return new EventBatch(partition, keptBody, keptSources, events, List.of(), checkpointOffset, records);
+        List<Overwrite> keptOverwrites = new ArrayList<>();
+        for (Overwrite overwrite : overwrites) {
+            Integer line = moved.get(overwrite.line());
+            List<byte[]> keys = line == null ? null : Overwrite.keysOf(keptBody.get(line));
+            if (keys != null) {
+                keptOverwrites.add(new Overwrite(line, overwrite.db(), keys));
+            }
+        }
+        return new EventBatch(partition, keptBody, keptSources, events, List.of(), keptOverwrites, checkpointOffset, records);
     }
 }

@@ -15,6 +15,11 @@ public record TransactionReply(List<Object> queued, Object exec) {
         return (List<Object>) exec;
     }
 
+    /** EXEC answered nil: a key WATCHed before MULTI changed, nothing of the body ran. */
+    public boolean aborted() {
+        return Reply.isNil(exec);
+    }
+
     public boolean committed() {
         return exec instanceof List<?>;
     }

@@ -1,6 +1,7 @@
 package io.ferry.apply.resync;
 
 import io.ferry.apply.batch.BatchBuilder;
+import io.ferry.apply.batch.EventBatch;
 import io.ferry.apply.batch.PartitionState;
 import io.ferry.apply.convergence.KeyId;
 import io.ferry.apply.metrics.ApplyMetrics;
@@ -34,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * The rule: a snapshot key replaces the copy here ({@code RESTORE … REPLACE}) unless guarded; at SNAPSHOT_END
  * every key here that the snapshot did not bring and that is not guarded is deleted (the origin deleted it, or
  * never had it although it had seen every write to it). Guarded keys are left as they are: their unseen writes
- * reach the origin through its apply agent.
+ * reach the origin through its apply agent. A batch that overwrites or deletes is sent with its keys WATCHed and
+ * judged again after this instance's capture has published every write made before the WATCH
+ * ({@link #watchOverwrites}), so a local write made at any moment is never overwritten.
  *
  * <p>Safe, loud fallbacks: when the unseen writes cannot be bounded (more than {@link #MAX_GUARDED_KEYS} keys or
  * {@link #MAX_UNSEEN_RECORDS} records) or this instance's own capture is not caught up with its Redis (writes here
@@ -48,7 +51,6 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     static final long MAX_UNSEEN_RECORDS = 5_000_000;
     private static final long REFRESH_NANOS = 20_000_000L;
     static final long MAX_CATCH_UP_NANOS = 120_000_000_000L;
-    private static final int RESCANS = 3;
     private static final long OWN_PUBLISH_WAIT_NANOS = 10_000_000_000L;
     private static final int SCAN_COUNT = 1000;
     private static final Pattern KEYSPACE_DB = Pattern.compile("^db(\\d+):keys=", Pattern.MULTILINE);
@@ -74,8 +76,11 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         boolean caughtUp;
         boolean caughtUpForEnd;
         boolean waitLogged;
+        /** SNAPSHOT_END is in the batch being built or sent: its commit ends the reconciliation. */
+        boolean endReached;
         long replaced;
         long guarded;
+        long deleted;
         /** Keys held by this snapshot and by another instance's snapshot the origin had not applied (concurrent resyncs). */
         long ambiguous;
 
@@ -119,12 +124,7 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         if (r.caughtUp && !(end && !r.caughtUpForEnd)) {
             // Every write this instance has applied or consumed so far is in Kafka: read on before this batch's keys are
             // judged, or a third instance's write applied here a moment ago would not guard its key.
-            r.unseen.refresh();
-            r.lastRefresh = now;
-            if (r.unseen.overflowed()) {
-                conservative(state, r, "more than " + MAX_GUARDED_KEYS + " keys or " + MAX_UNSEEN_RECORDS
-                        + " records were written that " + state.peer() + " had not applied");
-            }
+            readOn(state, r);
             return true;
         }
         if (r.catchUpTarget < 0 || (end && !r.endTargetSet)) {
@@ -135,11 +135,7 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         } else if (now - r.lastRefresh < REFRESH_NANOS) {
             return false;
         }
-        r.unseen.refresh();
-        r.lastRefresh = now;
-        if (r.unseen.overflowed()) {
-            conservative(state, r, "more than " + MAX_GUARDED_KEYS + " keys or " + MAX_UNSEEN_RECORDS
-                    + " records were written that " + state.peer() + " had not applied");
+        if (!readOn(state, r)) {
             return true;
         }
         if (r.unseen.ownPosition() >= r.catchUpTarget) {
@@ -178,119 +174,170 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     @Override
     public KeyAction keyAction(PartitionState state, ConsumerRecord<byte[], byte[]> record, int db, byte[] key) {
         Reconciliation r = reconciliation(state, record);
-        long now = System.nanoTime();
-        if (r.conservative == null && now - r.lastRefresh > REFRESH_NANOS) {
-            r.unseen.refresh(); // third instances' writes consumed since, this instance's writes published since
-            r.lastRefresh = now;
-            if (r.unseen.overflowed()) {
-                conservative(state, r, "more than " + MAX_GUARDED_KEYS + " keys or " + MAX_UNSEEN_RECORDS
-                        + " records were written that " + state.peer() + " had not applied");
-            }
+        if (r.conservative == null && System.nanoTime() - r.lastRefresh > REFRESH_NANOS) {
+            readOn(state, r); // third instances' writes consumed since, this instance's writes published since
         }
+        KeyId id = new KeyId(db, key);
         if (r.conservative != null) {
             r.guarded++;
             return KeyAction.ADD_IF_MISSING;
         }
-        return switch (r.unseen.unseen(new KeyId(db, key))) {
-            case NOTHING -> {
-                r.replaced++;
-                yield KeyAction.REPLACE;
-            }
-            case WRITE -> {
-                r.guarded++;
-                yield KeyAction.KEEP;
-            }
-            case SNAPSHOT -> {
-                // Both instances resynced and neither had applied the other's snapshot: which one wrote the key in its gap
-                // is unknown. The same choice on both sides (the greater instance id's copy) lets them converge; a key
-                // missing here is added either way, as the other side keeps it too.
-                r.ambiguous++;
-                if (state.peer().compareTo(self) > 0) {
-                    r.replaced++;
-                    yield KeyAction.REPLACE;
-                }
-                r.guarded++;
-                yield KeyAction.ADD_IF_MISSING;
-            }
+        if (r.unseen.unseen(id) == UnseenWritesReader.Unseen.SNAPSHOT) {
+            // Both instances resynced and neither had applied the other's snapshot: which one wrote the key in its gap
+            // is unknown. The same choice on both sides (the greater instance id's copy) lets them converge; a key
+            // missing here is added either way, as the other side keeps it too.
+            r.ambiguous++;
+        }
+        if (mayOverwrite(state, r, id)) {
+            r.replaced++;
+            return KeyAction.REPLACE;
+        }
+        r.guarded++;
+        return r.unseen.unseen(id) == UnseenWritesReader.Unseen.WRITE ? KeyAction.KEEP : KeyAction.ADD_IF_MISSING;
+    }
+
+    /** Whether the snapshot may overwrite (or its end delete) this instance's copy of {@code key}: see {@link #keyAction}. */
+    private boolean mayOverwrite(PartitionState state, Reconciliation r, KeyId key) {
+        return switch (r.unseen.unseen(key)) {
+            case NOTHING -> true;
+            case WRITE -> false;
+            case SNAPSHOT -> state.peer().compareTo(self) > 0;
         };
+    }
+
+    /** Reads the unseen writes on; false (and the reconciliation turned conservative) when they overflowed the bounds. */
+    private boolean readOn(PartitionState state, Reconciliation r) {
+        r.unseen.refresh();
+        r.lastRefresh = System.nanoTime();
+        if (r.unseen.overflowed()) {
+            conservative(state, r, "more than " + MAX_GUARDED_KEYS + " keys or " + MAX_UNSEEN_RECORDS
+                    + " records were written that " + state.peer() + " had not applied");
+            return false;
+        }
+        return true;
     }
 
     @Override
     public Map<Integer, List<byte[]>> staleKeys(PartitionState state, ConsumerRecord<byte[], byte[]> record) {
         Reconciliation r = reconciliation(state, record);
-        Map<Integer, List<byte[]>> stale = new TreeMap<>();
-        try {
-            if (r.conservative == null && !r.caughtUpForEnd) {
-                conservative(state, r, "SNAPSHOT_END was reached before this instance's own writes were known to be read");
-            }
-            if (r.conservative == null) {
-                stale = absentFromSnapshot(state, r);
-                stale = writtenMeanwhileLeftOut(state, r, stale);
-            }
-            long deleted = stale.values().stream().mapToLong(List::size).sum();
-            ApplyMetrics.Peer peer = metrics.peer(state.peer());
-            peer.resyncKeys("replaced", r.replaced);
-            peer.resyncKeys("guarded", r.guarded);
-            peer.resyncKeys("deleted", deleted);
-            peer.resyncKeys("ambiguous", r.ambiguous);
-            peer.resync(r.conservative == null ? "reconciled" : "conservative");
-            if (r.ambiguous > 0) {
-                LOG.warn("resync snapshot of {}: {} key(s) are also held by a snapshot of another full resync that {} had not"
-                                + " applied (concurrent full resyncs): where both changed a key in their gaps one change is lost, and"
-                                + " keys one of them deleted are kept; the copy of the greater instance id was taken for present keys."
-                                + " Run ferry verify --config <mesh.yaml> --repair", state.peer(), r.ambiguous, state.peer());
-            }
-            if (r.conservative == null) {
-                LOG.info("resync snapshot of {} (previous position {}) reconciled: {} key(s) replaced, {} kept because they hold"
-                                + " writes {} had not applied, {} key(s) it no longer has deleted", state.peer(), r.resyncOf,
-                        r.replaced, r.guarded, state.peer(), deleted);
-            } else {
-                LOG.warn("resync snapshot of {} (previous position {}) applied conservatively: {}. Keys {} changed while its"
-                                + " capture was away were only added where missing and nothing was deleted, so copies here can be"
-                                + " stale; run ferry verify --config <mesh.yaml> --repair", state.peer(), r.resyncOf, r.conservative,
-                        state.peer());
-            }
-        } finally {
-            end(state);
+        r.endReached = true;
+        if (r.conservative == null && !r.caughtUpForEnd) {
+            conservative(state, r, "SNAPSHOT_END was reached before this instance's own writes were known to be read");
         }
-        return stale;
+        return r.conservative == null ? absentFromSnapshot(state, r) : new TreeMap<>();
+    }
+
+    /** Whether {@code batch} belongs to a reconciliation: it must be sent with {@link #watchOverwrites} and then {@link #committed}. */
+    public boolean reconciling(EventBatch batch) {
+        return active.containsKey(AppliedVector.entry(batch.partition().peer(), batch.partition().partition().partition()));
     }
 
     /**
-     * A key written here while the keyspace was scanned is no candidate for deletion: reads this instance's own
-     * writes on until its capture has published what Redis holds now, and drops the keys they touched; again
-     * while Redis took writes meanwhile (at most {@link #RESCANS} times). Left: writes made in the moments
-     * between the last reading and the MULTI/EXEC that deletes (the capture's publishing delay).
+     * Makes the batch's overwrites (RESTORE … REPLACE, deletions at the end) safe against writes made here since
+     * its keys were judged: WATCHes their keys, waits until this instance's capture has published what its Redis
+     * holds now, reads the unseen writes on and leaves out the keys they now guard. A key written before the WATCH
+     * is then known to be guarded; one written after it makes the EXEC fail, and the caller asks again. Returns
+     * the batch to send (with the keys still watched), or the same batch applied conservatively (nothing
+     * overwritten or deleted) when this instance's writes cannot be known in time.
      */
-    private Map<Integer, List<byte[]>> writtenMeanwhileLeftOut(PartitionState state, Reconciliation r,
-                                                              Map<Integer, List<byte[]>> stale) {
-        for (int round = 0; round < RESCANS && !stale.isEmpty(); round++) {
+    public EventBatch watchOverwrites(EventBatch batch) {
+        PartitionState state = batch.partition();
+        Reconciliation r = active.get(AppliedVector.entry(state.peer(), state.partition().partition()));
+        if (r == null || batch.overwrites().isEmpty()) {
+            return batch;
+        }
+        if (r.conservative == null) {
+            watch(batch.overwrites());
             long target = replicationOffset();
             long deadline = System.nanoTime() + OWN_PUBLISH_WAIT_NANOS;
-            while (r.unseen.ownPosition() < target && !r.unseen.overflowed()) {
+            while (r.conservative == null && r.unseen.ownPosition() < target && readOn(state, r)) {
                 if (System.nanoTime() > deadline) {
-                    conservative(state, r, "this instance's capture has not published its writes up to replication offset " + target
-                            + " within " + OWN_PUBLISH_WAIT_NANOS / 1_000_000_000L + " s, needed before deleting anything");
-                    return new TreeMap<>();
+                    conservative(state, r, "this instance's capture has not published its writes up to replication offset "
+                            + target + " within " + OWN_PUBLISH_WAIT_NANOS / 1_000_000_000L + " s, needed before overwriting anything");
                 }
-                sleep(20);
-                r.unseen.refresh();
+                sleep(5);
             }
-            if (r.unseen.overflowed()) {
-                conservative(state, r, "more than " + MAX_GUARDED_KEYS + " keys or " + MAX_UNSEEN_RECORDS
-                        + " records were written that " + state.peer() + " had not applied");
-                return new TreeMap<>();
+            readOn(state, r);
+        }
+        Map<Integer, RawCommand> lines = new HashMap<>();
+        for (EventBatch.Overwrite overwrite : batch.overwrites()) {
+            RawCommand line = batch.body().get(overwrite.line());
+            List<byte[]> kept = r.conservative != null ? List.of() : overwrite.keys().stream()
+                    .filter(key -> mayOverwrite(state, r, new KeyId(overwrite.db(), key))).toList();
+            if (kept.size() == overwrite.keys().size()) {
+                continue;
             }
-            Map<Integer, List<byte[]>> kept = new TreeMap<>();
-            stale.forEach((db, keys) -> keys.stream()
-                    .filter(key -> r.unseen.unseen(new KeyId(db, key)) == UnseenWritesReader.Unseen.NOTHING)
-                    .forEach(key -> kept.computeIfAbsent(db, d -> new ArrayList<>()).add(key)));
-            stale = kept;
-            if (replicationOffset() == target) {
-                break; // nothing written here while reading
+            if ("RESTORE".equals(line.name())) {
+                // now guarded: left as it is; conservatively: added only where missing
+                lines.put(overwrite.line(), r.conservative != null ? withoutReplace(line) : null);
+                r.replaced--;
+                r.guarded++;
+            } else {
+                lines.put(overwrite.line(), kept.isEmpty() ? null : new RawCommand(line.name(), kept));
             }
         }
-        return stale;
+        if (lines.isEmpty()) {
+            return batch;
+        }
+        if (r.conservative != null) {
+            redis.call(new RawCommand("UNWATCH", List.of()));
+        }
+        return batch.rewritten(lines);
+    }
+
+    private void watch(List<EventBatch.Overwrite> overwrites) {
+        Map<Integer, List<byte[]>> byDb = new TreeMap<>();
+        overwrites.forEach(overwrite -> byDb.computeIfAbsent(overwrite.db(), db -> new ArrayList<>()).addAll(overwrite.keys()));
+        try {
+            byDb.forEach((db, keys) -> {
+                select(db);
+                redis.call(new RawCommand("WATCH", keys));
+            });
+        } finally {
+            select(0);
+        }
+    }
+
+    private static RawCommand withoutReplace(RawCommand restore) {
+        return new RawCommand(restore.name(), restore.args().stream()
+                .filter(arg -> !(arg.length == 7 && "REPLACE".equalsIgnoreCase(new String(arg, StandardCharsets.US_ASCII)))).toList());
+    }
+
+    /** {@code batch} is in Redis: at the snapshot's end, reports what the reconciliation did and ends it. */
+    public void committed(EventBatch batch) {
+        PartitionState state = batch.partition();
+        Reconciliation r = active.get(AppliedVector.entry(state.peer(), state.partition().partition()));
+        if (r == null) {
+            return;
+        }
+        batch.overwrites().stream().filter(overwrite -> "DEL".equals(batch.body().get(overwrite.line()).name()))
+                .forEach(overwrite -> r.deleted += overwrite.keys().size());
+        if (!r.endReached) {
+            return;
+        }
+        ApplyMetrics.Peer peer = metrics.peer(state.peer());
+        peer.resyncKeys("replaced", r.replaced);
+        peer.resyncKeys("guarded", r.guarded);
+        peer.resyncKeys("deleted", r.deleted);
+        peer.resyncKeys("ambiguous", r.ambiguous);
+        peer.resync(r.conservative == null ? "reconciled" : "conservative");
+        if (r.ambiguous > 0) {
+            LOG.warn("resync snapshot of {}: {} key(s) are also held by a snapshot of another full resync that {} had not"
+                            + " applied (concurrent full resyncs): where both changed a key in their gaps one change is lost, and"
+                            + " keys one of them deleted are kept; the copy of the greater instance id was taken for present keys."
+                            + " Run ferry verify --config <mesh.yaml> --repair", state.peer(), r.ambiguous, state.peer());
+        }
+        if (r.conservative == null) {
+            LOG.info("resync snapshot of {} (previous position {}) reconciled: {} key(s) replaced, {} kept because they hold"
+                            + " writes {} had not applied, {} key(s) it no longer has deleted", state.peer(), r.resyncOf,
+                    r.replaced, r.guarded, state.peer(), r.deleted);
+        } else {
+            LOG.warn("resync snapshot of {} (previous position {}) applied conservatively: {}. Keys {} changed while its"
+                            + " capture was away were only added where missing and nothing was deleted, so copies here can be"
+                            + " stale; run ferry verify --config <mesh.yaml> --repair", state.peer(), r.resyncOf, r.conservative,
+                    state.peer());
+        }
+        end(state);
     }
 
     private static void sleep(long millis) {

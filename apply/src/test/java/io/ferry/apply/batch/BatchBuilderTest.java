@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.ferry.schemas.AvroSerde;
+import io.ferry.apply.redis.RawCommand;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.EventKind;
@@ -163,6 +164,19 @@ class BatchBuilderTest {
         assertEquals(List.of("started@5", "stale@9"), asked);
         assertNull(batch.source(0), "Ferry's own line");
         assertEquals("RESTORE", batch.source(1).command().getName());
+        // what the snapshot overwrites or deletes here, to be judged again under WATCH; not the ADD_IF_MISSING restore
+        // nor Ferry's own set
+        assertEquals(List.of("1 db0 k", "7 db2 gone"), batch.overwrites().stream().map(o -> o.line() + " db" + o.db() + " "
+                + String.join(",", o.keys().stream().map(k -> new String(k, StandardCharsets.UTF_8)).toList())).toList());
+
+        // judged again: k is now guarded, so its RESTORE goes and the lines after it move up
+        Map<Integer, RawCommand> dropK = new java.util.HashMap<>();
+        dropK.put(1, null);
+        EventBatch rejudged = batch.rewritten(dropK);
+        assertEquals(List.of("DEL __ferry:resync:B:0", "SADD __ferry:resync:B:0 0:k"), lines(rejudged).subList(0, 2));
+        assertEquals(List.of("6 db2 gone"), rejudged.overwrites().stream().map(o -> o.line() + " db" + o.db() + " "
+                + new String(o.keys().get(0), StandardCharsets.UTF_8)).toList());
+        assertEquals(batch.checkpointOffset(), rejudged.checkpointOffset());
 
         // the same records without the header: a first-start snapshot, only missing keys added
         List<ConsumerRecord<byte[], byte[]>> plain = records(5,
