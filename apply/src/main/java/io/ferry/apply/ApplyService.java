@@ -301,7 +301,7 @@ public final class ApplyService implements FerryAgent {
                         + " " + attempt + " times; starting over from its checkpoint", null);
             }
             LOG.debug("a key of a resync batch of {} was written here before it ran; judging it again", batch.partition().partition());
-            batch = judged.rewritten(Map.of());
+            batch = judged.rewritten(Map.of(), judged.overwrites());
         }
     }
 

@@ -185,6 +185,16 @@ class SecuredKafkaTest {
             assertEquals(6, apply.waitFor(Duration.ofSeconds(60)), "apply without Read: exit 6; log " + dir.resolve(apply.name() + ".log"));
             String applyLog = Files.readString(dir.resolve(apply.name() + ".log"));
             assertTrue(applyLog.contains("--allow-principal User:apply-" + d + " --operation Read --operation Describe --topic " + changesC), applyLog);
+
+            // an operator whose principal has none of the operators' ACLs: status exits 6 naming one to add
+            String stranger = "operator-none-" + suffix;
+            grant(admin, stranger, List.of(), g -> true);
+            Run status = ferry(dir, "status-denied", BrokerSecurity.jaas(stranger, passwords.get(stranger)), "status", "--config", config);
+            assertEquals(6, status.exitCode(), status.output());
+            assertTrue(status.output().contains("kafka-acls.sh") && status.output().contains("--allow-principal User:" + stranger)
+                    && (status.output().contains("--topic ferry. --resource-pattern-type prefixed")
+                    || status.output().contains("--group ferry-apply- --resource-pattern-type prefixed")), status.output());
+            assertFalse(status.output().contains(passwords.get(stranger)), status.output());
         } finally {
             processes.forEach(JvmProcess::close);
         }

@@ -218,13 +218,16 @@ public final class KafkaAccess {
         } else if (refused instanceof TransactionalIdAuthorizationException) {
             grants.stream().filter(g -> g.type() == ResourceType.TRANSACTIONAL_ID).forEach(needed::add);
         }
+        if (needed.isEmpty() && role == Role.OPERATOR) {
+            needed.addAll(grants); // few, and Kafka does not always say which resource it refused
+        }
         String who = principal == null ? "<principal>" : principal;
-        String what = "Kafka refused the " + role.label() + " agent of instance '" + instance + "' (not authorized: "
-                + refused.getMessage() + ")";
+        String what = (role == Role.OPERATOR ? "Kafka refused Ferry's operator command" : "Kafka refused the " + role.label()
+                + " agent of instance '" + instance + "'") + " (not authorized: " + refused.getMessage() + ")";
         if (needed.isEmpty()) {
             return what + ". The " + role.label() + " principal's ACLs are listed in the README (section \"Kafka ACLs\")";
         }
-        return what + ". Add the ACL: " + needed.stream().map(g -> g.kafkaAclsCommand(who)).collect(Collectors.joining(" ; "));
+        return what + (needed.size() == 1 ? ". Add the ACL: " : ". Add the ACLs: ") + needed.stream().map(g -> g.kafkaAclsCommand(who)).collect(Collectors.joining(" ; "));
     }
 
     /**

@@ -10,10 +10,8 @@ import io.ferry.schemas.ReplicationPolicy;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.Header;
@@ -100,7 +98,7 @@ public final class BatchBuilder {
         List<Rejection> rejections = new ArrayList<>();
         ChunkAssembler chunks = state.chunks();
         int db = 0;
-        Set<Integer> resyncLines = new HashSet<>(); // peers' lines that a resync snapshot's records made
+        List<EventBatch.Overwrite> overwrites = new ArrayList<>();
         long last = state.checkpoint();
         int consumed = 0;
         for (ConsumerRecord<byte[], byte[]> record : records) {
@@ -132,13 +130,7 @@ public final class BatchBuilder {
             }
             if (resync != null && record.headers().lastHeader(ReplicationPolicy.RESYNC_HEADER) != null
                     && kind != EventKind.HEARTBEAT) {
-                int before = body.size();
-                db = resyncRecord(state, record, event, chunks, body, sources, rejections, db);
-                for (int line = before; line < body.size(); line++) {
-                    if (sources.get(line) != null) {
-                        resyncLines.add(line);
-                    }
-                }
+                db = resyncRecord(state, record, event, chunks, body, sources, rejections, overwrites, db);
                 continue;
             }
             switch (kind) {
@@ -175,15 +167,6 @@ public final class BatchBuilder {
                     Long.toString(checkpoint).getBytes(StandardCharsets.US_ASCII))));
             sources.add(null);
         }
-        List<EventBatch.Overwrite> overwrites = new ArrayList<>();
-        for (int line = 0, selected = 0; line < body.size(); line++) {
-            RawCommand command = body.get(line);
-            if (sources.get(line) == null && "SELECT".equals(command.name())) {
-                selected = Integer.parseInt(new String(command.firstArg(), StandardCharsets.US_ASCII));
-            } else if (resyncLines.contains(line) && EventBatch.Overwrite.keysOf(command) != null) {
-                overwrites.add(new EventBatch.Overwrite(line, selected, EventBatch.Overwrite.keysOf(command)));
-            }
-        }
         return new EventBatch(state, body, sources, events, rejections, overwrites, checkpoint, consumed);
     }
 
@@ -194,7 +177,8 @@ public final class BatchBuilder {
      * Returns the db selected at the end.
      */
     private int resyncRecord(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, ChunkAssembler chunks,
-                             List<RawCommand> body, List<EventBatch.Source> sources, List<Rejection> rejections, int db) {
+                             List<RawCommand> body, List<EventBatch.Source> sources, List<Rejection> rejections,
+                             List<EventBatch.Overwrite> overwrites, int db) {
         byte[] snapshotKeys = ReplicationPolicy.resyncKeysKey(state.peer(), state.partition().partition());
         long offset = record.offset();
         switch (event.getKind()) {
@@ -210,12 +194,12 @@ public final class BatchBuilder {
                     break;
                 }
                 Command command = event.getCommands().get(0);
-                db = restoreResyncKey(state, record, event, toRaw(command), command, snapshotKeys, body, sources, db);
+                db = restoreResyncKey(state, record, event, toRaw(command), command, snapshotKeys, body, sources, overwrites, db);
             }
             case SNAPSHOT_CHUNK -> {
                 RawCommand restore = completedChunk(event, chunks, offset, rejections);
                 if (restore != null) {
-                    db = restoreResyncKey(state, record, event, restore, restoreOf(restore), snapshotKeys, body, sources, db);
+                    db = restoreResyncKey(state, record, event, restore, restoreOf(restore), snapshotKeys, body, sources, overwrites, db);
                 }
             }
             case SNAPSHOT_END -> {
@@ -225,6 +209,7 @@ public final class BatchBuilder {
                     for (int from = 0; from < keys.size(); from += DELETE_CHUNK) {
                         List<byte[]> chunk = keys.subList(from, Math.min(keys.size(), from + DELETE_CHUNK));
                         db = select(body, sources, db, entry.getKey());
+                        overwrites.add(EventBatch.Overwrite.deletion(body.size(), db, List.copyOf(chunk)));
                         body.add(new RawCommand("DEL", new ArrayList<>(chunk)));
                         sources.add(new EventBatch.Source(event, offset, new Command("DEL", List.of(ByteBuffer.wrap(chunk.get(0))))));
                     }
@@ -259,15 +244,17 @@ public final class BatchBuilder {
     }
 
     private int restoreResyncKey(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, RawCommand restore,
-                                 Command described, byte[] snapshotKeys, List<RawCommand> body, List<EventBatch.Source> sources, int db) {
+                                 Command described, byte[] snapshotKeys, List<RawCommand> body, List<EventBatch.Source> sources,
+                                 List<EventBatch.Overwrite> overwrites, int db) {
         byte[] key = restore.args().get(0);
         Resync.KeyAction action = resync.keyAction(state, record, event.getDb(), key);
         if (action != Resync.KeyAction.KEEP) {
             List<byte[]> args = new ArrayList<>(restore.args());
+            db = select(body, sources, db, event.getDb());
             if (action == Resync.KeyAction.REPLACE) {
+                overwrites.add(new EventBatch.Overwrite(body.size(), db, List.of(key), null, new RawCommand("RESTORE", List.copyOf(args))));
                 args.add(REPLACE);
             }
-            db = select(body, sources, db, event.getDb());
             body.add(new RawCommand("RESTORE", args));
             sources.add(new EventBatch.Source(event, record.offset(), described));
         }

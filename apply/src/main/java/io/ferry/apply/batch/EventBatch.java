@@ -4,7 +4,6 @@ import io.ferry.apply.deadletter.Rejection;
 import io.ferry.apply.redis.RawCommand;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -25,20 +24,20 @@ public final class EventBatch {
 
     /**
      * A body line that overwrites or deletes this instance's copies of {@code keys} in {@code db} on a resync
-     * snapshot's say-so (RESTORE … REPLACE, DEL of a key the snapshot no longer has): the judgement that the
-     * keys hold nothing the origin had not seen must still be true when the transaction runs.
+     * snapshot's say-so (RESTORE … REPLACE, DEL of keys the snapshot no longer has): the judgement that the
+     * keys hold nothing the origin had not seen must still be true when the transaction runs. {@code whenKept}
+     * replaces the line when its key must be kept after all (null: left out), {@code whenAddedOnly} when the
+     * snapshot may only add missing keys (null: left out); a line over several keys (DEL) keeps the others.
      */
-    public record Overwrite(int line, int db, List<byte[]> keys) {
+    public record Overwrite(int line, int db, List<byte[]> keys, RawCommand whenKept, RawCommand whenAddedOnly) {
 
-        /** The keys {@code command} overwrites or deletes: RESTORE … REPLACE its key, DEL every key; null for others. */
-        static List<byte[]> keysOf(RawCommand command) {
-            return switch (command.name()) {
-                case "DEL" -> command.args();
-                case "RESTORE" -> command.args().size() > 3 && command.args().subList(3, command.args().size()).stream()
-                        .anyMatch(arg -> arg.length == 7 && "REPLACE".equalsIgnoreCase(new String(arg, StandardCharsets.US_ASCII)))
-                        ? List.of(command.firstArg()) : null;
-                default -> null;
-            };
+        /** A DEL of {@code keys}: kept keys are left out of it, and nothing is deleted when only adding. */
+        public static Overwrite deletion(int line, int db, List<byte[]> keys) {
+            return new Overwrite(line, db, keys, null, null);
+        }
+
+        public boolean isDeletion() {
+            return whenKept == null && whenAddedOnly == null;
         }
     }
 
@@ -121,14 +120,15 @@ public final class EventBatch {
     public EventBatch without(Set<Integer> indexes) {
         Map<Integer, RawCommand> dropped = new HashMap<>();
         indexes.forEach(index -> dropped.put(index, null));
-        return rewritten(dropped);
+        return rewritten(dropped, overwrites);
     }
 
     /**
      * The same batch to be run again: the body lines at the map's indexes replaced by its values (a null value
-     * drops the line), and the rejections left out, as they were reported when the batch was first sent.
+     * drops the line), and the rejections left out, as they were reported when the batch was first sent. Its
+     * overwrites are {@code overwrites} (lines numbered as in this batch; those of dropped lines go).
      */
-    public EventBatch rewritten(Map<Integer, RawCommand> lines) {
+    public EventBatch rewritten(Map<Integer, RawCommand> lines, List<Overwrite> overwrites) {
         List<RawCommand> keptBody = new ArrayList<>();
         List<Source> keptSources = new ArrayList<>();
         Map<Integer, Integer> moved = new HashMap<>();
@@ -143,9 +143,8 @@ public final class EventBatch {
         List<Overwrite> keptOverwrites = new ArrayList<>();
         for (Overwrite overwrite : overwrites) {
             Integer line = moved.get(overwrite.line());
-            List<byte[]> keys = line == null ? null : Overwrite.keysOf(keptBody.get(line));
-            if (keys != null) {
-                keptOverwrites.add(new Overwrite(line, overwrite.db(), keys));
+            if (line != null) {
+                keptOverwrites.add(new Overwrite(line, overwrite.db(), overwrite.keys(), overwrite.whenKept(), overwrite.whenAddedOnly()));
             }
         }
         return new EventBatch(partition, keptBody, keptSources, events, List.of(), keptOverwrites, checkpointOffset, records);

@@ -260,20 +260,23 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
             readOn(state, r);
         }
         Map<Integer, RawCommand> lines = new HashMap<>();
+        List<EventBatch.Overwrite> still = new ArrayList<>();
         for (EventBatch.Overwrite overwrite : batch.overwrites()) {
-            RawCommand line = batch.body().get(overwrite.line());
             List<byte[]> kept = r.conservative != null ? List.of() : overwrite.keys().stream()
                     .filter(key -> mayOverwrite(state, r, new KeyId(overwrite.db(), key))).toList();
             if (kept.size() == overwrite.keys().size()) {
-                continue;
-            }
-            if ("RESTORE".equals(line.name())) {
-                // now guarded: left as it is; conservatively: added only where missing
-                lines.put(overwrite.line(), r.conservative != null ? withoutReplace(line) : null);
-                r.replaced--;
-                r.guarded++;
+                still.add(overwrite);
+            } else if (!kept.isEmpty()) {
+                // some keys of a deletion are guarded now: the others are still deleted (and still watched)
+                RawCommand line = batch.body().get(overwrite.line());
+                lines.put(overwrite.line(), new RawCommand(line.name(), kept));
+                still.add(EventBatch.Overwrite.deletion(overwrite.line(), overwrite.db(), kept));
             } else {
-                lines.put(overwrite.line(), kept.isEmpty() ? null : new RawCommand(line.name(), kept));
+                lines.put(overwrite.line(), r.conservative != null ? overwrite.whenAddedOnly() : overwrite.whenKept());
+                if (!overwrite.isDeletion()) {
+                    r.replaced--;
+                    r.guarded++;
+                }
             }
         }
         if (lines.isEmpty()) {
@@ -282,7 +285,7 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         if (r.conservative != null) {
             redis.call(new RawCommand("UNWATCH", List.of()));
         }
-        return batch.rewritten(lines);
+        return batch.rewritten(lines, still);
     }
 
     private void watch(List<EventBatch.Overwrite> overwrites) {
@@ -298,11 +301,6 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         }
     }
 
-    private static RawCommand withoutReplace(RawCommand restore) {
-        return new RawCommand(restore.name(), restore.args().stream()
-                .filter(arg -> !(arg.length == 7 && "REPLACE".equalsIgnoreCase(new String(arg, StandardCharsets.US_ASCII)))).toList());
-    }
-
     /** {@code batch} is in Redis: at the snapshot's end, reports what the reconciliation did and ends it. */
     public void committed(EventBatch batch) {
         PartitionState state = batch.partition();
@@ -310,8 +308,7 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         if (r == null) {
             return;
         }
-        batch.overwrites().stream().filter(overwrite -> "DEL".equals(batch.body().get(overwrite.line()).name()))
-                .forEach(overwrite -> r.deleted += overwrite.keys().size());
+        batch.overwrites().stream().filter(EventBatch.Overwrite::isDeletion).forEach(overwrite -> r.deleted += overwrite.keys().size());
         if (!r.endReached) {
             return;
         }

@@ -172,7 +172,7 @@ class BatchBuilderTest {
         // judged again: k is now guarded, so its RESTORE goes and the lines after it move up
         Map<Integer, RawCommand> dropK = new java.util.HashMap<>();
         dropK.put(1, null);
-        EventBatch rejudged = batch.rewritten(dropK);
+        EventBatch rejudged = batch.rewritten(dropK, batch.overwrites().subList(1, 2));
         assertEquals(List.of("DEL __ferry:resync:B:0", "SADD __ferry:resync:B:0 0:k"), lines(rejudged).subList(0, 2));
         assertEquals(List.of("6 db2 gone"), rejudged.overwrites().stream().map(o -> o.line() + " db" + o.db() + " "
                 + new String(o.keys().get(0), StandardCharsets.UTF_8)).toList());

@@ -2,6 +2,7 @@ package io.ferry.cli.connect;
 
 import io.ferry.cli.ExitCode;
 import io.ferry.cli.OperatorException;
+import io.ferry.topology.KafkaAccess;
 import io.ferry.topology.KafkaEndpoint;
 import java.util.Comparator;
 import java.util.List;
@@ -142,10 +143,9 @@ public final class KafkaConnector implements AutoCloseable {
                     + error + "). Check kafka.properties in the mesh file (security.protocol, sasl.mechanism, "
                     + "sasl.jaas.config, ssl.*).", e);
         }
-        if (e instanceof AuthorizationException) {
-            return new OperatorException(ExitCode.ACCESS_DENIED, "Kafka at " + bootstrap() + " denied an operation ("
-                    + error + "). Ferry's principal needs Describe and Read on the ferry.* topics and Describe on the "
-                    + "cluster (capture and apply need more: see README, Operate).", e);
+        if (e instanceof AuthorizationException refused) {
+            return new OperatorException(ExitCode.ACCESS_DENIED, KafkaAccess.explain(KafkaAccess.Role.OPERATOR, null, List.of(), 1,
+                    KafkaAccess.principal(endpoint.properties()), refused) + " (Kafka at " + bootstrap() + ")", e);
         }
         if (e instanceof org.apache.kafka.common.errors.TimeoutException || e instanceof java.util.concurrent.TimeoutException
                 || e instanceof KafkaException && error.contains("bootstrap")) {
