@@ -58,9 +58,9 @@ class ClusterTargetTest {
                 source.mset(Map.of("m:1", "a", "m:2", "b", "m:3", "c"));
                 source.set("r:from", "x");
                 source.rename("r:from", "r:to");
-                source.set("d:1", "1");
-                source.set("d:2", "2");
-                source.set("d:keep", "3");
+                for (String key : List.of("d:1", "d:2", "d:keep")) {
+                    source.set(key, "3");
+                }
                 source.del("d:1", "d:2");
                 assertTrue(HashSlot.of(utf8("r:from")) != HashSlot.of(utf8("r:to")), "the test needs a cross-slot RENAME");
                 Await.equal(MeshUnderTest.CONVERGE, "MSET split per slot", "c", () -> target.get("m:3"));

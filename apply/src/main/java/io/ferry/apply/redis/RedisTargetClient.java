@@ -396,12 +396,8 @@ public final class RedisTargetClient implements AutoCloseable {
             List<TransactionReply> replies = writer.await(pending.round);
             unread = null;
             return replies;
-        } catch (SocketTimeoutException e) {
-            disconnect();
-            throw new RedisUnavailableException(endpoint + " did not answer within " + timeout, e);
         } catch (IOException | RuntimeException e) {
-            disconnect();
-            throw new RedisUnavailableException("lost cluster " + endpoint + ": " + rootMessage(e), e);
+            throw dropped(e);
         }
     }
 
@@ -448,13 +444,17 @@ public final class RedisTargetClient implements AutoCloseable {
             pending.replies = replies;
             unread = null;
             return replies;
-        } catch (SocketTimeoutException e) {
-            disconnect();
-            throw new RedisUnavailableException(endpoint + " did not answer within " + timeout, e);
         } catch (IOException | RuntimeException e) {
-            disconnect();
-            throw new RedisUnavailableException("lost " + endpoint + ": " + rootMessage(e), e);
+            throw dropped(e);
         }
+    }
+
+    /** Drops the connection after a failure while reading replies: the caller resumes from the checkpoints. */
+    private RedisUnavailableException dropped(Exception e) {
+        disconnect();
+        return e instanceof SocketTimeoutException
+                ? new RedisUnavailableException(endpoint + " did not answer within " + timeout, e)
+                : new RedisUnavailableException("lost " + endpoint + ": " + rootMessage(e), e);
     }
 
     private static String rootMessage(Throwable e) {
