@@ -23,8 +23,11 @@ import java.util.Map;
  */
 final class ClusterTransactions {
 
-    /** Rounds of redirects before giving up: a reshard's slot settles within a few, TRYAGAIN within a second. */
-    private static final int MAX_ROUNDS = 50;
+    /**
+     * Rounds of redirects before giving up (then the agent reconnects and resumes from its checkpoints): a
+     * MOVED or ASK settles in one or two, a slot's keys half migrated (TRYAGAIN) for up to about 5 s.
+     */
+    private static final int MAX_ROUNDS = 250;
     private static final long TRYAGAIN_PAUSE_MILLIS = 20;
     private static final byte[] ASKING = "ASKING".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
