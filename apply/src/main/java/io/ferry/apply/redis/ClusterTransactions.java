@@ -110,6 +110,12 @@ final class ClusterTransactions {
                     }
                     RespMessage exec = connection.readReply();
                     String redirectText = redirectText(queued, exec);
+                    Redirect redirect = redirectText == null ? null : Redirect.parse(redirectText);
+                    if (redirect != null && redirect.slot() != round.slots[i]) {
+                        // a command whose key Ferry read at the wrong place: following it would loop, so its
+                        // error stays in the reply and the transaction is narrowed down without it
+                        redirectText = null;
+                    }
                     if (redirectText == null) {
                         List<Object> plain = new ArrayList<>(size);
                         queued.forEach(reply -> plain.add(Reply.of(reply)));
@@ -117,7 +123,6 @@ final class ClusterTransactions {
                         continue;
                     }
                     again.add(i);
-                    Redirect redirect = Redirect.parse(redirectText);
                     if (redirect == null) {
                         tryAgain = true; // TRYAGAIN: the slot's keys are half moved; ask its owner again shortly
                     } else if (redirect.ask()) {

@@ -49,6 +49,9 @@ public final class CommandKeys {
             }
             return keys;
         }
+        if (name.equals("XGROUP")) {
+            return args.size() > 1 ? List.of(args.get(1)) : List.of(); // XGROUP CREATE <key> …
+        }
         if (name.equals("BITOP")) {
             return args.subList(Math.min(1, args.size()), args.size());
         }

@@ -138,4 +138,20 @@ class ClusterTransactionsTest {
             org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> client.execute(List.of(crossSlot)));
         }
     }
+
+    @Test
+    void aCommandRoutedByTheWrongKeyComesBackAsAnAbortedTransactionInsteadOfLooping() {
+        try (RedisTargetClient client = client()) {
+            // Ferry takes OBJECT's first argument (ENCODING) as its key; Redis routes it by the next one
+            int routedBy = HashSlot.of("ENCODING".getBytes(StandardCharsets.UTF_8));
+            String elsewhere = java.util.stream.IntStream.range(0, 100).mapToObj(i -> "k" + i)
+                    .filter(k -> cluster.ownerOf(HashSlot.of(k.getBytes(StandardCharsets.UTF_8))) != cluster.ownerOf(routedBy))
+                    .findFirst().orElseThrow();
+            List<RawCommand> body = List.of(RawCommand.of("OBJECT", "ENCODING", elsewhere),
+                    RawCommand.of("SET", "__ferry:ckpt:{" + HashSlot.tag(routedBy) + "}:p:0", "7"));
+            TransactionReply reply = client.execute(List.of(body)).get(0);
+            assertTrue(!reply.committed() && "EXECABORT".equals(reply.execError().code()), reply.toString());
+            assertTrue(reply.queued().get(0) instanceof RedisError error && "MOVED".equals(error.code()), reply.toString());
+        }
+    }
 }
