@@ -383,7 +383,7 @@ public final class ApplyService implements FerryAgent {
                 continue;
             }
             int to = causallyReady(consumer, entry.getKey(), list, from, batchEnd(list, from), statesByEntry);
-            if (to == from || (ResyncReconciler.isResync(list.get(from)) && !reconciler.ready(state, list.get(from)))) {
+            if (to == from || (reconciler != null && ResyncReconciler.isResync(list.get(from)) && !reconciler.ready(state, list.get(from)))) {
                 continue; // waits for another peer's writes, or for its own; tried again next round or next poll
             }
             batches.add(builder.build(state, list.subList(from, to)));

@@ -26,7 +26,8 @@ import java.util.WeakHashMap;
  * <p>Keys of one write in several slots: DEL, UNLINK, TOUCH and MSET are split per slot (each part is
  * still a correct write); a block of independent commands is split per slot (its atomicity across slots
  * is lost). Anything else that spans slots (RENAME, SMOVE, LMOVE, SUNIONSTORE, MSETNX, a script over keys
- * in several slots…) and writes to a db other than 0 are dead-lettered with the reason.
+ * in several slots…, reason CROSS_SLOT), a write without a key (CLUSTER_NO_KEY: FLUSHALL when a policy replicates
+ * it) and writes to a db other than 0 (CLUSTER_DB) are dead-lettered with the reason.
  */
 public final class SlotSplitter {
 
@@ -84,7 +85,8 @@ public final class SlotSplitter {
                 parts = parts(command);
             } catch (IllegalArgumentException refused) {
                 if (source != null) {
-                    rejections.add(new Rejection(offset, "CROSS_SLOT", refused.getMessage(), source.event(), source.command(), null));
+                    String reason = CommandKeys.of(command).isEmpty() ? "CLUSTER_NO_KEY" : "CROSS_SLOT";
+                    rejections.add(new Rejection(offset, reason, refused.getMessage(), source.event(), source.command(), null));
                 }
                 continue;
             }

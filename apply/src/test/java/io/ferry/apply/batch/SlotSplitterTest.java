@@ -138,6 +138,13 @@ class SlotSplitterTest {
     }
 
     @Test
+    void aWriteWithoutAKeyIsRefusedAsUnroutable() {
+        PartitionState state = new PartitionState(tp, "B", -1);
+        List<EventBatch> parts = splitter.split(batch(state, 0, event(EventKind.COMMAND, 0, cmd("FLUSHALL"))));
+        assertEquals("CLUSTER_NO_KEY", parts.get(0).rejections().get(0).reason());
+    }
+
+    @Test
     void writesToAnotherDbAreRefusedBecauseAClusterHasOnlyDbZero() {
         PartitionState state = new PartitionState(tp, "B", -1);
         List<EventBatch> parts = splitter.split(batch(state, 0,
