@@ -96,8 +96,13 @@ final class ClusterTransactions {
                 RedisConnection connection = cluster.connection(node);
                 for (int i : group.getValue()) {
                     if (round.askTo[i] != null) {
-                        connection.readReply(); // ASKING's +OK
+                        RespMessage asking = connection.readReply();
                         round.askTo[i] = null;
+                        if (asking instanceof RespMessage.Error refused) {
+                            // the ACL user's, not a passing state: following ASK would loop
+                            throw new IllegalStateException("cluster node " + node + " refuses ASKING (" + refused.text()
+                                    + "); grant the apply user +asking (the README's 'A Redis Cluster as apply target')");
+                        }
                     }
                     RespMessage multi = connection.readReply();
                     if (multi instanceof RespMessage.Error error) {

@@ -396,6 +396,9 @@ public final class RedisTargetClient implements AutoCloseable {
             List<TransactionReply> replies = writer.await(pending.round);
             unread = null;
             return replies;
+        } catch (IllegalStateException refused) {
+            disconnect(); // retrying cannot help: the agent stops with what to grant
+            throw refused;
         } catch (IOException | RuntimeException e) {
             throw dropped(e);
         }
