@@ -3,36 +3,24 @@ package io.ferry.apply.redis;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.localmesh.RedisBinary;
 import io.ferry.localmesh.RedisClusterServers;
+import io.ferry.localmesh.TestServers;
 import io.ferry.resp.cluster.HashSlot;
 import io.ferry.topology.RedisEndpoint;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The apply agent's MULTI/EXEC on a real 3-master Redis Cluster while slots move: each runs whole, exactly once. */
 class ClusterTransactionsTest {
 
-    @TempDir
-    static Path dir;
     static RedisClusterServers cluster;
 
     @BeforeAll
     static void startCluster() {
-        cluster = RedisClusterServers.start(RedisBinary.preferred(), dir, 3);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
+        cluster = TestServers.redisCluster(3);
     }
 
     private static RedisTargetClient client() {
