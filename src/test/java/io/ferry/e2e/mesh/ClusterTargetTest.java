@@ -91,7 +91,10 @@ class ClusterTargetTest {
                                 redis.mset(Map.of("ms:" + (i % 7), Integer.toString(i), "ms:x" + (i % 5), Integer.toString(i)));
                             }
                             written.incrementAndGet();
+                            Thread.sleep(1); // at most about 1000 pairs a second: the test's length stays bounded on a busy machine
                         }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
                     }
                 }, "cluster-target-writer");
                 writer.start();
