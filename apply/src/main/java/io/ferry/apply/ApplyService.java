@@ -2,7 +2,9 @@ package io.ferry.apply;
 
 import io.ferry.apply.batch.BatchBuilder;
 import io.ferry.apply.batch.EventBatch;
+import io.ferry.apply.batch.AppliedSlotsReader;
 import io.ferry.apply.batch.PartitionState;
+import io.ferry.apply.batch.SlotSplitter;
 import io.ferry.apply.conflict.ConflictPublisher;
 import io.ferry.apply.consume.OffsetGapException;
 import io.ferry.apply.consume.PeerConsumer;
@@ -23,6 +25,8 @@ import io.ferry.topology.KafkaAccess;
 import io.ferry.topology.KafkaEndpoint;
 import io.ferry.topology.FerryAgent;
 import io.ferry.topology.MeshConfig;
+import io.ferry.topology.conflict.ConflictPolicy;
+import io.ferry.topology.conflict.ConflictRules;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -108,6 +112,10 @@ public final class ApplyService implements FerryAgent {
         if (thread != null) {
             throw new IllegalStateException("already started");
         }
+        String unsupported = clusterTargetProblem(mesh, self);
+        if (unsupported != null) {
+            throw new IllegalStateException(unsupported);
+        }
         InstanceConfig own = mesh.instance(self);
         int findingsLimit = FindingsTopics.recordLimit(CaptureSettings.recordLimit(mesh.capture().maxRecordBytes()));
         findingsTopics = new FindingsTopics(own.kafka(), self, findingsLimit);
@@ -116,10 +124,12 @@ public final class ApplyService implements FerryAgent {
         findings = new FindingsOutbox(producer, redis, self, findingsLimit);
         ConflictPublisher conflicts = new ConflictPublisher(findings, self, metrics);
         convergence = new Convergence(mesh, self, conflicts, metrics);
+        SlotSplitter slots = redis.isCluster() ? new SlotSplitter(new AppliedSlotsReader(redis)) : null;
         applier = new BatchApplier(redis, new DeadLetterPublisher(findings, self, metrics), conflicts, metrics, convergence,
-                findings, () -> running);
+                findings, () -> running, slots);
         Convergence settling = convergence;
-        reconciler = new ResyncReconciler(mesh, self, redis, metrics);
+        // A cluster target has no one node to SCAN: a resync snapshot only adds the keys missing here (see README).
+        reconciler = redis.isCluster() ? null : new ResyncReconciler(mesh, self, redis, metrics);
         builder = new BatchBuilder(self, new BatchBuilder.Admission() {
             @Override
             public boolean admit(io.ferry.schemas.ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
@@ -148,6 +158,30 @@ public final class ApplyService implements FerryAgent {
         thread = new Thread(this::run, "ferry-apply-" + self);
         thread.start();
         LOG.info("apply agent for '{}' started: applying {} into {}", self, mesh.peerTopicsOf(self), mesh.instance(self).redis());
+    }
+
+    /**
+     * Why {@code instance}'s apply agent cannot run on its Redis Cluster target with this mesh file, or null.
+     * Conflict repairs write the repaired key and Ferry's repair-time key in one MULTI/EXEC, which a cluster
+     * cannot run across slots: on a cluster target conflicts are detected and reported, not repaired.
+     */
+    public static String clusterTargetProblem(MeshConfig mesh, String instance) {
+        if (!mesh.instance(instance).redis().cluster()) {
+            return null;
+        }
+        boolean reportAll = false;
+        for (ConflictRules.Rule rule : mesh.conflicts().rules()) {
+            if (rule.policy().kind() != ConflictPolicy.Kind.REPORT) {
+                break;
+            }
+            if (rule.match().glob().chars().allMatch(c -> c == '*')) {
+                reportAll = true;
+                break;
+            }
+        }
+        return reportAll ? null : "instance '" + instance + "' applies to a Redis Cluster, where Ferry does not repair conflicts yet"
+                + " (a repair's MULTI/EXEC spans slots): its mesh file must settle every key with policy report, i.e. end"
+                + " the conflicts list with {match: \"*\", policy: report} and have no lww or priority entry before it";
     }
 
     /** Null when ready; otherwise why not (starting, Redis unreachable, reading checkpoints, stopped). */
@@ -379,7 +413,7 @@ public final class ApplyService implements FerryAgent {
                 continue;
             }
             int to = causallyReady(consumer, entry.getKey(), list, from, batchEnd(list, from), statesByEntry);
-            if (to == from || (ResyncReconciler.isResync(list.get(from)) && !reconciler.ready(state, list.get(from)))) {
+            if (to == from || (reconciler != null && ResyncReconciler.isResync(list.get(from)) && !reconciler.ready(state, list.get(from)))) {
                 continue; // waits for another peer's writes, or for its own; tried again next round or next poll
             }
             batches.add(builder.build(state, list.subList(from, to)));

@@ -1,6 +1,7 @@
 package io.ferry.apply;
 
 import io.ferry.apply.batch.EventBatch;
+import io.ferry.apply.batch.SlotSplitter;
 import io.ferry.apply.conflict.ConflictPublisher;
 import io.ferry.apply.convergence.Convergence;
 import io.ferry.apply.deadletter.DeadLetterPublisher;
@@ -43,6 +44,8 @@ final class BatchApplier {
     private final Convergence convergence;
     private final FindingsOutbox findings;
     private final BooleanSupplier running;
+    /** Splits batches per slot for a Redis Cluster target; null for a standalone Redis. */
+    private final SlotSplitter slots;
 
     /**
      * @param convergence asks a write's origin for the key when the write missed here (null: only recorded)
@@ -50,7 +53,8 @@ final class BatchApplier {
      * @param running     false once the agent is asked to stop (waiting for Kafka gives up then)
      */
     BatchApplier(RedisTargetClient redis, DeadLetterPublisher deadLetters, ConflictPublisher conflicts, ApplyMetrics metrics,
-                 Convergence convergence, FindingsOutbox findings, BooleanSupplier running) {
+                 Convergence convergence, FindingsOutbox findings, BooleanSupplier running, SlotSplitter slots) {
+        this.slots = slots;
         this.convergence = convergence;
         this.findings = findings;
         this.running = running;
@@ -82,7 +86,7 @@ final class BatchApplier {
      */
     InFlight send(List<EventBatch> batches) {
         List<EventBatch> toRun = new ArrayList<>();
-        for (EventBatch batch : batches) {
+        for (EventBatch batch : slots == null ? batches : batches.stream().flatMap(b -> slots.split(b).stream()).toList()) {
             // Records that never became commands are reported before anything is written (at least once).
             for (Rejection rejection : batch.rejections()) {
                 deadLetter(batch, rejection);

@@ -71,6 +71,13 @@ public final class TestServers {
         return redis(redis70(), extraArgs);
     }
 
+    /** A Redis Cluster of {@code masters} masters (Debian's 7.0), stopped when the test JVM exits. */
+    public static synchronized RedisClusterServers redisCluster(int masters) {
+        RedisClusterServers cluster = RedisClusterServers.start(redis70(), tempDir("redis-cluster"), masters);
+        STARTED.add(cluster);
+        return cluster;
+    }
+
     public static Path tempDir(String prefix) {
         try {
             Path dir = Files.createTempDirectory("ferry-" + prefix + "-");

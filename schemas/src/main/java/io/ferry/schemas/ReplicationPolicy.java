@@ -144,6 +144,19 @@ public final class ReplicationPolicy {
     }
 
     /**
+     * Checkpoint of {@code origin}'s partition for the keys of one Redis Cluster slot: {@code slotTag} is a
+     * hash tag whose slot is that slot, so the checkpoint and the keys it covers can share one MULTI/EXEC.
+     * On a cluster target each slot's batches write their own such key; {@link #checkpointKey} then holds
+     * the offset every slot has applied (where a restart resumes).
+     */
+    public static byte[] slotCheckpointKey(String origin, int partition, String slotTag) {
+        if (slotTag.isEmpty() || !slotTag.chars().allMatch(Character::isLetterOrDigit)) {
+            throw new IllegalArgumentException("slot tag '" + slotTag + "' must be letters and digits");
+        }
+        return (CHECKPOINT_PREFIX + "{" + slotTag + "}:" + requireId(origin) + ":" + partition).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
      * Redis list where {@code applier}'s apply agent keeps the error records (dead letters, conflicts) it
      * learned from a committed MULTI/EXEC's replies until Kafka has acknowledged them: the checkpoint
      * has already passed their events, so a crash must not lose them.
@@ -163,6 +176,14 @@ public final class ReplicationPolicy {
      * write the local apply agent made on behalf of that origin: the echo check.
      */
     public static Optional<String> checkpointOrigin(byte[] key) {
+        return checkpointName(key).flatMap(rest -> {
+            int colon = rest.lastIndexOf(':');
+            return colon > 0 ? Optional.of(rest.substring(0, colon)) : Optional.empty();
+        });
+    }
+
+    /** {@code <origin>:<partition>} of a checkpoint key, whole-instance or per slot ({@code {tag}:} left out). */
+    private static Optional<String> checkpointName(byte[] key) {
         if (!isReservedKey(key)) {
             return Optional.empty();
         }
@@ -171,8 +192,14 @@ public final class ReplicationPolicy {
             return Optional.empty();
         }
         String rest = text.substring(CHECKPOINT_PREFIX.length());
-        int colon = rest.lastIndexOf(':');
-        return colon > 0 ? Optional.of(rest.substring(0, colon)) : Optional.empty();
+        if (rest.startsWith("{")) {
+            int close = rest.indexOf("}:");
+            if (close < 2) {
+                return Optional.empty();
+            }
+            rest = rest.substring(close + 2);
+        }
+        return Optional.of(rest);
     }
 
     /**
@@ -180,23 +207,17 @@ public final class ReplicationPolicy {
      * {@link AppliedVector} to the value written there.
      */
     public static Optional<Map.Entry<String, Integer>> checkpointPartition(byte[] key) {
-        if (!isReservedKey(key)) {
-            return Optional.empty();
-        }
-        String text = new String(key, StandardCharsets.UTF_8);
-        if (!text.startsWith(CHECKPOINT_PREFIX)) {
-            return Optional.empty();
-        }
-        String rest = text.substring(CHECKPOINT_PREFIX.length());
-        int colon = rest.lastIndexOf(':');
-        if (colon <= 0) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(Map.entry(rest.substring(0, colon), Integer.parseInt(rest.substring(colon + 1))));
-        } catch (NumberFormatException e) {
-            return Optional.empty();
-        }
+        return checkpointName(key).flatMap(rest -> {
+            int colon = rest.lastIndexOf(':');
+            if (colon <= 0) {
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(Map.entry(rest.substring(0, colon), Integer.parseInt(rest.substring(colon + 1))));
+            } catch (NumberFormatException e) {
+                return Optional.empty();
+            }
+        });
     }
 
     /** Instance ids become topic names and Redis keys: keep them to a safe alphabet. */

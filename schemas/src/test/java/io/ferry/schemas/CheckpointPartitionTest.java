@@ -64,4 +64,26 @@ class CheckpointPartitionTest {
         assertEquals(Optional.empty(), ReplicationPolicy.checkpointPartition(utf8("__ferry:ckpt:a:0x1")));
         assertEquals(Optional.empty(), ReplicationPolicy.checkpointPartition(utf8("__ferry:ckpt:a:99999999999")));
     }
+
+    @Test
+    void aPerSlotCheckpointNamesTheSamePeerPartitionAsTheWholeInstanceOne() {
+        byte[] key = ReplicationPolicy.slotCheckpointKey("eu-1", 2, "a7");
+        assertEquals("__ferry:ckpt:{a7}:eu-1:2", new String(key, StandardCharsets.UTF_8));
+        assertEquals(Optional.of(Map.entry("eu-1", 2)), ReplicationPolicy.checkpointPartition(key));
+        assertEquals(Optional.of("eu-1"), ReplicationPolicy.checkpointOrigin(key));
+        assertEquals(true, ReplicationPolicy.isReservedKey(key));
+    }
+
+    @Test
+    void aBrokenSlotTagIsNotACheckpoint() {
+        assertEquals(Optional.empty(), ReplicationPolicy.checkpointPartition(utf8("__ferry:ckpt:{}:a:0")));
+        assertEquals(Optional.empty(), ReplicationPolicy.checkpointPartition(utf8("__ferry:ckpt:{a7:a:0")));
+        assertEquals(Optional.empty(), ReplicationPolicy.checkpointOrigin(utf8("__ferry:ckpt:{a7}:")));
+    }
+
+    @Test
+    void aSlotTagIsLettersAndDigits() {
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ReplicationPolicy.slotCheckpointKey("a", 0, "x}"));
+    }
 }

@@ -2,6 +2,9 @@ package io.ferry.apply.redis;
 
 import io.ferry.resp.RedisConnection;
 import io.ferry.resp.RespBuffer;
+import io.ferry.resp.RespMessage;
+import io.ferry.resp.cluster.NodeAddress;
+import io.ferry.resp.cluster.RedisClusterClient;
 import io.ferry.topology.RedisEndpoint;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
@@ -9,6 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
 import javax.net.ssl.SSLSocketFactory;
 
 /**
@@ -19,6 +24,10 @@ import javax.net.ssl.SSLSocketFactory;
  * <p>There is no automatic reconnect on purpose: replaying commands written before a disconnect could
  * run the tail of a MULTI block outside its transaction. On any failure this client drops the
  * connection and the caller resumes from the checkpoint stored in Redis.
+ *
+ * <p>When the endpoint is a Redis Cluster, it talks to every master through the cluster routing instead:
+ * each transaction must be single-slot and goes whole to its slot's owner ({@link ClusterTransactions});
+ * a single command goes to the owner of its first argument's slot.
  */
 public final class RedisTargetClient implements AutoCloseable {
 
@@ -33,6 +42,11 @@ public final class RedisTargetClient implements AutoCloseable {
     private static final String EXEC = "EXEC";
     private final RespBuffer buffer = new RespBuffer();
     private RedisConnection connection;
+    private RedisClusterClient cluster;
+    private ClusterTransactions clusterTransactions;
+    /** Commands with no key (or needing one node's view) that a cluster target cannot route. */
+    private static final Set<String> UNROUTABLE = Set.of("SELECT", "SCAN", "INFO", "MULTI", "EXEC", "KEYS", "DBSIZE",
+            "FLUSHALL", "FLUSHDB", "CLIENT");
     /** Replies written for but not read yet: at most one {@link Pending} round may be outstanding. */
     private Pending unread;
 
@@ -55,8 +69,17 @@ public final class RedisTargetClient implements AutoCloseable {
             return;
         }
         disconnect();
+        if (endpoint.cluster()) {
+            try {
+                cluster = RedisClusterClient.connect(List.of(endpoint), timeoutMillis(), tls, clientName);
+                clusterTransactions = new ClusterTransactions(cluster);
+            } catch (IOException | RuntimeException e) {
+                throw new RedisUnavailableException("cannot read the slot map of cluster " + endpoint + ": " + rootMessage(e), e);
+            }
+            return;
+        }
         try {
-            connection = RedisConnection.open(endpoint, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()), tls, null);
+            connection = RedisConnection.open(endpoint, timeoutMillis(), tls, null);
         } catch (IOException | RuntimeException e) {
             throw new RedisUnavailableException("cannot connect to " + endpoint + ": " + rootMessage(e), e);
         }
@@ -64,6 +87,15 @@ public final class RedisTargetClient implements AutoCloseable {
         if (Reply.isError(named)) {
             LOG.warn("CLIENT SETNAME refused by {} ({}); stale replicas cannot be fenced", endpoint, named);
         }
+    }
+
+    private int timeoutMillis() {
+        return (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+    }
+
+    /** True when this is a Redis Cluster target: transactions must be single-slot. */
+    public boolean isCluster() {
+        return endpoint.cluster();
     }
 
     /**
@@ -76,8 +108,38 @@ public final class RedisTargetClient implements AutoCloseable {
         if (fenceUnsupported) {
             return 0;
         }
-        Object me = call(RawCommand.of("CLIENT", "ID"));
-        Object list = call(RawCommand.of("CLIENT", "LIST", "TYPE", "normal"));
+        if (!endpoint.cluster()) {
+            return fenceOthers(this::call);
+        }
+        int killed = 0;
+        for (NodeAddress master : requireCluster().slots().masters()) {
+            killed += fenceOthers(command -> callOn(master, command));
+        }
+        return killed;
+    }
+
+    private Object callOn(NodeAddress node, RawCommand command) {
+        try {
+            byte[][] argv = argv(command);
+            return Reply.of(requireCluster().connection(node).call(argv));
+        } catch (IOException | RuntimeException e) {
+            disconnect();
+            throw new RedisUnavailableException("lost cluster node " + node + ": " + rootMessage(e), e);
+        }
+    }
+
+    private static byte[][] argv(RawCommand command) {
+        byte[][] argv = new byte[command.args().size() + 1][];
+        argv[0] = command.name().getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < command.args().size(); i++) {
+            argv[i + 1] = command.args().get(i);
+        }
+        return argv;
+    }
+
+    private int fenceOthers(Function<RawCommand, Object> call) {
+        Object me = call.apply(RawCommand.of("CLIENT", "ID"));
+        Object list = call.apply(RawCommand.of("CLIENT", "LIST", "TYPE", "normal"));
         refuseWithoutPermission("CLIENT ID", me);
         refuseWithoutPermission("CLIENT LIST", list);
         if (!(me instanceof Long myId) || !(list instanceof byte[] text)) {
@@ -90,7 +152,7 @@ public final class RedisTargetClient implements AutoCloseable {
         for (String line : new String(text, StandardCharsets.UTF_8).split("\n")) {
             String id = field(line, "id");
             if (clientName.equals(field(line, "name")) && id != null && !id.equals(Long.toString(myId))) {
-                Object reply = call(RawCommand.of("CLIENT", "KILL", "ID", id));
+                Object reply = call.apply(RawCommand.of("CLIENT", "KILL", "ID", id));
                 refuseWithoutPermission("CLIENT KILL", reply);
                 if (Reply.isInteger(reply, 1)) {
                     killed++;
@@ -122,6 +184,9 @@ public final class RedisTargetClient implements AutoCloseable {
     }
 
     public synchronized boolean isConnected() {
+        if (endpoint.cluster()) {
+            return cluster != null;
+        }
         return connection != null && !connection.isClosed();
     }
 
@@ -131,19 +196,52 @@ public final class RedisTargetClient implements AutoCloseable {
             connection.close();
             connection = null;
         }
+        if (cluster != null) {
+            cluster.close();
+            cluster = null;
+            clusterTransactions = null;
+        }
         unread = null;
     }
 
     /** Runs one command and returns its reply (errors as {@link RedisError} values). */
     public Object call(RawCommand command) {
+        if (endpoint.cluster()) {
+            return callOnCluster(command);
+        }
         buffer.clear();
         encode(command);
         return readReplies(send(List.of(), 1)).get(0);
     }
 
+    private Object callOnCluster(RawCommand command) {
+        if (UNROUTABLE.contains(command.name().toUpperCase(java.util.Locale.ROOT)) || command.args().isEmpty()) {
+            throw new IllegalStateException(command.name() + " cannot be routed on Redis Cluster target " + endpoint
+                    + " (it has no key): this part of Ferry does not support cluster targets yet");
+        }
+        RedisClusterClient current = requireCluster();
+        try {
+            RespMessage reply = current.call(command.firstArg(), argv(command));
+            return Reply.of(reply);
+        } catch (IOException | RuntimeException e) {
+            disconnect();
+            throw new RedisUnavailableException("lost cluster " + endpoint + ": " + rootMessage(e), e);
+        }
+    }
+
+    private synchronized RedisClusterClient requireCluster() {
+        if (cluster == null) {
+            throw new RedisUnavailableException("not connected to " + endpoint, null);
+        }
+        return cluster;
+    }
+
     /** The checkpoint stored under {@code key} (last applied Kafka offset), or null when there is none. */
     public Long readCheckpoint(byte[] key) {
-        Object reply = call(new RawCommand("GET", List.of(key)));
+        return checkpointValue(key, call(new RawCommand("GET", List.of(key))));
+    }
+
+    private static Long checkpointValue(byte[] key, Object reply) {
         if (Reply.isNil(reply)) {
             return null;
         }
@@ -160,6 +258,36 @@ public final class RedisTargetClient implements AutoCloseable {
                 + " answered " + Reply.describe(reply), null);
     }
 
+    /**
+     * The checkpoints stored under {@code keys} (null where there is none), read pipelined: on a cluster
+     * target, one write per master.
+     */
+    public List<Long> readCheckpoints(List<byte[]> keys) {
+        if (!endpoint.cluster()) {
+            List<Long> values = new ArrayList<>(keys.size());
+            keys.forEach(key -> values.add(readCheckpoint(key)));
+            return values;
+        }
+        List<RedisClusterClient.Routed> gets = new ArrayList<>(keys.size());
+        for (byte[] key : keys) {
+            gets.add(new RedisClusterClient.Routed(key, new byte[][] {GET, key}));
+        }
+        List<RespMessage> replies;
+        try {
+            replies = requireCluster().execute(gets);
+        } catch (IOException | RuntimeException e) {
+            disconnect();
+            throw new RedisUnavailableException("lost cluster " + endpoint + " reading checkpoints: " + rootMessage(e), e);
+        }
+        List<Long> values = new ArrayList<>(keys.size());
+        for (int i = 0; i < keys.size(); i++) {
+            values.add(checkpointValue(keys.get(i), Reply.of(replies.get(i))));
+        }
+        return values;
+    }
+
+    private static final byte[] GET = "GET".getBytes(StandardCharsets.US_ASCII);
+
     private void encode(RawCommand command) {
         buffer.command(command.name(), command.args());
     }
@@ -169,12 +297,21 @@ public final class RedisTargetClient implements AutoCloseable {
         private final List<List<RawCommand>> transactions;
         private final int replyCount;
         private final RedisConnection connection;
+        private final ClusterTransactions.Round round;
         private List<Object> replies;
 
         private Pending(List<List<RawCommand>> transactions, int replyCount, RedisConnection connection) {
             this.transactions = transactions;
             this.replyCount = replyCount;
             this.connection = connection;
+            this.round = null;
+        }
+
+        private Pending(ClusterTransactions.Round round) {
+            this.transactions = List.of();
+            this.replyCount = 0;
+            this.connection = null;
+            this.round = round;
         }
     }
 
@@ -188,6 +325,9 @@ public final class RedisTargetClient implements AutoCloseable {
 
     /** Writes the transactions in one write without waiting; {@link #await(Pending)} reads the replies. */
     public Pending submit(List<List<RawCommand>> transactions) {
+        if (endpoint.cluster()) {
+            return submitToCluster(transactions);
+        }
         buffer.clear();
         int replyCount = 0;
         for (List<RawCommand> body : transactions) {
@@ -202,6 +342,9 @@ public final class RedisTargetClient implements AutoCloseable {
     }
 
     public List<TransactionReply> await(Pending pending) {
+        if (pending.round != null) {
+            return awaitCluster(pending);
+        }
         List<Object> replies = readReplies(pending);
         List<TransactionReply> result = new ArrayList<>(pending.transactions.size());
         int at = 0;
@@ -215,6 +358,50 @@ public final class RedisTargetClient implements AutoCloseable {
             result.add(new TransactionReply(queued, replies.get(at++)));
         }
         return result;
+    }
+
+    private Pending submitToCluster(List<List<RawCommand>> transactions) {
+        ClusterTransactions writer;
+        synchronized (this) {
+            writer = clusterTransactions;
+        }
+        if (writer == null) {
+            throw new RedisUnavailableException("not connected to " + endpoint, null);
+        }
+        if (unread != null) {
+            disconnect();
+            throw new RedisUnavailableException("replies of an earlier round on " + endpoint + " were never read", null);
+        }
+        try {
+            unread = new Pending(writer.submit(transactions));
+            return unread;
+        } catch (IOException | RuntimeException e) {
+            disconnect();
+            if (e instanceof IllegalArgumentException bug) {
+                throw bug;
+            }
+            throw new RedisUnavailableException("cannot send to cluster " + endpoint + ": " + rootMessage(e), e);
+        }
+    }
+
+    private List<TransactionReply> awaitCluster(Pending pending) {
+        ClusterTransactions writer;
+        synchronized (this) {
+            writer = clusterTransactions;
+        }
+        if (writer == null || unread != pending) {
+            throw new RedisUnavailableException("lost cluster " + endpoint + " before its replies were read", null);
+        }
+        try {
+            List<TransactionReply> replies = writer.await(pending.round);
+            unread = null;
+            return replies;
+        } catch (IllegalStateException refused) {
+            disconnect(); // retrying cannot help: the agent stops with what to grant
+            throw refused;
+        } catch (IOException | RuntimeException e) {
+            throw dropped(e);
+        }
     }
 
     /** Writes what {@link #buffer} holds on the current connection; {@code replyCount} replies are due. */
@@ -260,13 +447,17 @@ public final class RedisTargetClient implements AutoCloseable {
             pending.replies = replies;
             unread = null;
             return replies;
-        } catch (SocketTimeoutException e) {
-            disconnect();
-            throw new RedisUnavailableException(endpoint + " did not answer within " + timeout, e);
         } catch (IOException | RuntimeException e) {
-            disconnect();
-            throw new RedisUnavailableException("lost " + endpoint + ": " + rootMessage(e), e);
+            throw dropped(e);
         }
+    }
+
+    /** Drops the connection after a failure while reading replies: the caller resumes from the checkpoints. */
+    private RedisUnavailableException dropped(Exception e) {
+        disconnect();
+        return e instanceof SocketTimeoutException
+                ? new RedisUnavailableException(endpoint + " did not answer within " + timeout, e)
+                : new RedisUnavailableException("lost " + endpoint + ": " + rootMessage(e), e);
     }
 
     private static String rootMessage(Throwable e) {

@@ -1,6 +1,8 @@
 package io.ferry.cli.agent;
 
 import io.ferry.apply.ApplyService;
+import io.ferry.cli.ExitCode;
+import io.ferry.cli.OperatorException;
 import io.ferry.topology.InstanceConfig;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -14,7 +16,8 @@ import picocli.CommandLine.Spec;
         header = "Run an instance's apply agent (peers' topics -> its Redis).",
         description = {"Run the apply agent of one instance: consumes every peer's ferry.<peer>.changes topic and applies "
                 + "the commands to this instance's Redis exactly once, in MULTI/EXEC batches that also write the checkpoint "
-                + "(__ferry:ckpt:<peer>:<partition>). Failed commands go to ferry.<instance>.deadletters, conflicting "
+                + "(__ferry:ckpt:<peer>:<partition>; on a Redis Cluster one MULTI/EXEC per slot, each with that slot's "
+                + "__ferry:ckpt:{<tag>}:<peer>:<partition>). Failed commands go to ferry.<instance>.deadletters, conflicting "
                 + "writes to ferry.<instance>.conflicts. Consumer group: ferry-apply-<instance>.",
                 "Serves /metrics, /healthz and /readyz. SIGTERM (or Ctrl-C) finishes the batch in flight, commits it and stops.",
                 "Before starting it checks that the instance's Redis and Kafka answer with the configured credentials, and "
@@ -36,6 +39,10 @@ public final class ApplyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         InstanceConfig instance = options.preflight(io.ferry.topology.RedisAccess.Role.APPLY);
+        String unsupported = ApplyService.clusterTargetProblem(options.config(), instance.id());
+        if (unsupported != null) {
+            throw new OperatorException(ExitCode.BAD_CONFIG, unsupported, null);
+        }
         return AgentRunner.run("apply", instance, options.httpBind, options.httpPort(instance.applyHttpPort()),
                 registry -> new ApplyService(options.config(), instance.id(), registry, memberId), spec.commandLine().getOut());
     }

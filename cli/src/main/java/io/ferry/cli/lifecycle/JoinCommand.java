@@ -17,6 +17,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
@@ -94,6 +95,13 @@ public final class JoinCommand implements Callable<Integer> {
         InstanceConfig peer = MeshOptions.instance(config, from);
         if (self.id().equals(peer.id())) {
             throw new OperatorException(ExitCode.BAD_CONFIG, "--from must name another instance than --instance");
+        }
+        for (InstanceConfig instance : List.of(self, peer)) {
+            if (instance.redis().cluster()) {
+                throw new OperatorException(ExitCode.BAD_CONFIG, "ferry join does not support Redis Cluster instances yet ('"
+                        + instance.id() + "' is one): copy the keys with a cluster-aware tool and let its apply agent catch up"
+                        + " from the peers' topics instead");
+            }
         }
         PrintWriter out = spec.commandLine().getOut();
         Duration wait = Duration.ofSeconds(waitSeconds);

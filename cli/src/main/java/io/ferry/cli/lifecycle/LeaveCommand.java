@@ -79,6 +79,13 @@ public final class LeaveCommand implements Callable<Integer> {
                     + " (or helm upgrade) every remaining apply agent with the new file so none consumes its topic, stop " + id
                     + "'s agents, then run leave again");
         }
+        for (InstanceConfig remaining : config.instances().values()) {
+            if (remaining.redis().cluster()) {
+                throw new OperatorException(ExitCode.BAD_CONFIG, "ferry leave does not support Redis Cluster instances yet ('"
+                        + remaining.id() + "' is one): its per-slot checkpoints of " + id + " (__ferry:ckpt:{*}:" + id
+                        + ":*) live on every master; delete them there by hand");
+            }
+        }
         if (config.instances().isEmpty()) {
             throw new OperatorException(ExitCode.BAD_CONFIG, "the mesh file lists no instance: nothing to clean up from");
         }

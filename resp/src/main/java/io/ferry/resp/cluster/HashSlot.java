@@ -24,6 +24,34 @@ public final class HashSlot {
     private HashSlot() {
     }
 
+    /** Holder: the table is computed on first use only (a few milliseconds). */
+    private static final class Tags {
+        static final String[] BY_SLOT = shortestTags();
+    }
+
+    /**
+     * A short hash tag (letters and digits) whose slot is {@code slot}: a key containing {@code {tag}}
+     * lands in that slot, so Ferry can put its own per-slot keys beside the keys they describe.
+     */
+    public static String tag(int slot) {
+        return Tags.BY_SLOT[slot];
+    }
+
+    private static String[] shortestTags() {
+        String[] tags = new String[COUNT];
+        int found = 0;
+        for (int n = 0; found < COUNT; n++) {
+            String tag = Integer.toString(n, 36);
+            byte[] bytes = tag.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            int slot = crc16(bytes, 0, bytes.length) & (COUNT - 1);
+            if (tags[slot] == null) {
+                tags[slot] = tag;
+                found++;
+            }
+        }
+        return tags;
+    }
+
     public static int of(byte[] key) {
         int from = 0;
         int to = key.length;

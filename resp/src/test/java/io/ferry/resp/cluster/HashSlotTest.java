@@ -49,6 +49,15 @@ class HashSlotTest {
     }
 
     @Test
+    void everySlotHasAShortTagThatHashesToIt() {
+        for (int slot = 0; slot < HashSlot.COUNT; slot++) {
+            String tag = HashSlot.tag(slot);
+            assertEquals(slot, HashSlot.of(("__ferry:ckpt:{" + tag + "}:a:0").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            org.junit.jupiter.api.Assertions.assertTrue(tag.length() <= 4 && tag.chars().allMatch(Character::isLetterOrDigit), tag);
+        }
+    }
+
+    @Test
     void readsMovedAndAskRedirects() {
         assertEquals(new Redirect(false, 3999, new NodeAddress("127.0.0.1", 6381)), Redirect.parse("MOVED 3999 127.0.0.1:6381"));
         assertEquals(new Redirect(true, 12182, new NodeAddress("::1", 7000)), Redirect.parse("ASK 12182 ::1:7000"));
