@@ -309,7 +309,7 @@ public final class ApplyService implements FerryAgent {
             }
             List<EventBatch> pipelined = new ArrayList<>();
             for (EventBatch batch : next) {
-                if (reconciler.reconciling(batch)) {
+                if (reconciler != null && reconciler.reconciling(batch)) {
                     applyReconciling(batch);
                 } else {
                     pipelined.add(batch);

@@ -128,7 +128,7 @@ public final class SlotSplitter {
     /** A batch for one slot; the first of a split carries the events and rejections (counted once). */
     private static EventBatch part(EventBatch batch, boolean first, List<RawCommand> body, List<EventBatch.Source> sources,
                                    List<Rejection> rejections) {
-        return new EventBatch(batch.partition(), body, sources, first ? batch.events() : List.of(), first ? rejections : List.of(),
+        return new EventBatch(batch.partition(), body, sources, first ? batch.events() : List.of(), first ? rejections : List.of(), List.of(),
                 batch.checkpointOffset(), first ? batch.records() : 0);
     }
 
