@@ -10,6 +10,7 @@ import io.ferry.resp.RedisReplyException;
 import io.ferry.capture.publish.ChangePublisher;
 import io.ferry.capture.publish.Outbox;
 import io.ferry.capture.publish.OutboxSink;
+import io.ferry.capture.publish.StagedCommandMapper;
 import io.ferry.capture.publish.TopicProvisioner;
 import io.ferry.capture.stream.ExpirySeeder;
 import io.ferry.capture.stream.ExpiryTracker;
@@ -370,7 +371,7 @@ public final class CaptureService implements FerryAgent {
                 }
             }, "ferry-capture-writer-" + instance.id());
             writer.start();
-            OutboxSink sink = new OutboxSink(instance.id(), outbox, () -> closing || !writer.isAlive(), metrics);
+            OutboxSink sink = new OutboxSink(instance.id(), SHARD, settings.maxRecordBytes(), outbox, () -> closing || !writer.isAlive(), metrics);
             sink.startApplied(applied);
             try {
                 readSessions(start, sink, writer);
@@ -413,7 +414,8 @@ public final class CaptureService implements FerryAgent {
             if (!seeded) {
                 seeded = seedExpiries(expiries);
             }
-            PsyncClient psync = new PsyncClient(instance.redis(), spoolDir, 10_000);
+            PsyncClient psync = new PsyncClient(instance.redis(), spoolDir, 10_000)
+                    .spillValuesAbove(StagedCommandMapper.spillThreshold(settings.maxRecordBytes()));
             client.set(psync);
             if (closing) {
                 psync.close();
