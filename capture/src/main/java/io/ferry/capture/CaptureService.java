@@ -57,7 +57,8 @@ public final class CaptureService implements FerryAgent {
     private static final int SHARD = 0;
     private static final long READY_LAG_BYTES = 1024 * 1024;
     private static final int OUTBOX_CAPACITY = 16 * 1024;
-    private static final long OUTBOX_BYTES = 64L * 1024 * 1024;
+    /** Bytes of events between reader and writer: at most an eighth of the heap, so big values streaming through fit. */
+    private static final long OUTBOX_BYTES = Math.min(64L * 1024 * 1024, Runtime.getRuntime().maxMemory() / 8);
     private static final long EVICTION_WATCH_WAIT_MILLIS = 3_000;
     private static final long WIPED_CHECK_MILLIS = 1_000;
     private static final long WIPED_POSITION_CHECK_MILLIS = 5_000;

@@ -95,7 +95,11 @@ final class ChunkAssembler {
         return new Step(restore, problem);
     }
 
+    /** The bytes of {@code buffer}: its array itself when it is exactly that (as Avro decodes them), else a copy. */
     static byte[] bytes(ByteBuffer buffer) {
+        if (buffer.hasArray() && buffer.arrayOffset() == 0 && buffer.position() == 0 && buffer.remaining() == buffer.array().length) {
+            return buffer.array(); // big values arrive as many full records: one copy fewer of each in the heap
+        }
         ByteBuffer copy = buffer.duplicate();
         byte[] bytes = new byte[copy.remaining()];
         copy.get(bytes);
