@@ -11,6 +11,7 @@ import io.ferry.schemas.KeyExpiries;
 import io.ferry.schemas.SourcePosition;
 import io.ferry.resp.SpilledBulk;
 import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.schemas.StagedCommand;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -173,14 +174,14 @@ public final class OutboxSink implements StreamSink {
                 continue;
             }
             byte[] key = argv.length > 1 && !spilled.containsKey(argv[1]) ? argv[1] : new byte[0];
-            List<StagedCommandMapper.Staged> stages = new ArrayList<>();
+            List<StagedCommand.Stage> stages = new ArrayList<>();
             for (int position : positions) {
                 SpilledBulk value = spilled.get(argv[position]);
                 byte[] stageKey = ReplicationPolicy.stageKey(origin, shard, n++, key);
                 putChunks(db, stageKey, value);
-                stages.add(new StagedCommandMapper.Staged(position, value, stageKey));
+                stages.add(new StagedCommand.Stage(position, value.length(), stageKey));
             }
-            staged.add(StagedCommandMapper.eval(argv, stages));
+            staged.add(StagedCommand.eval(argv, stages));
         }
         return staged;
     }
@@ -195,7 +196,7 @@ public final class OutboxSink implements StreamSink {
                     throw new UncheckedIOException(new EOFException(value.file() + " ends " + left + " bytes early"));
                 }
                 left -= data.length;
-                byte[][] argv = StagedCommandMapper.chunk(stageKey, index, data);
+                byte[][] argv = StagedCommand.chunk(stageKey, index, data);
                 List<ByteBuffer> args = List.of(ByteBuffer.wrap(argv[1]), ByteBuffer.wrap(argv[2]));
                 ChangeEvent event = new ChangeEvent(origin, beforeSpilled, EventKind.COMMAND, db,
                         List.of(new Command(Argv.name(argv), args)), List.of(), Instant.now(), null, null);
