@@ -73,8 +73,16 @@ public final class ReplicationPolicy {
      * {@code StagedCommandMapper}). It carries {@code key}'s hash tag so that both are in one Redis Cluster slot.
      */
     public static byte[] stageKey(String origin, int partition, int n, byte[] key) {
-        byte[] prefix = (RESERVED_PREFIX + "stage:" + requireId(origin) + ":" + partition + ":" + n + ":{")
-                .getBytes(StandardCharsets.UTF_8);
+        return stageKey(requireId(origin) + ":" + partition + ":" + n, key);
+    }
+
+    /** Reserved key where a peer's apply agent puts together a snapshot key sent in chunks, before its RESTORE. */
+    public static byte[] snapshotStageKey(String origin, int partition, byte[] key) {
+        return stageKey(requireId(origin) + ":" + partition + ":snapshot", key);
+    }
+
+    private static byte[] stageKey(String name, byte[] key) {
+        byte[] prefix = (RESERVED_PREFIX + "stage:" + name + ":{").getBytes(StandardCharsets.UTF_8);
         byte[] tag = hashTag(key);
         byte[] stage = Arrays.copyOf(prefix, prefix.length + tag.length + 1);
         System.arraycopy(tag, 0, stage, prefix.length, tag.length);

@@ -81,23 +81,37 @@ public final class StagedCommand {
      * the EVAL's arguments after its name; null when they are not such an EVAL.
      */
     public static byte[][] inner(List<byte[]> evalArgs) {
+        List<Stage> stages = stages(evalArgs);
+        if (stages == null) {
+            return null;
+        }
+        int from = 2 + 3 * stages.size() + 1;
+        byte[][] argv = evalArgs.subList(from, evalArgs.size()).toArray(byte[][]::new);
+        for (Stage stage : stages) {
+            if (stage.position() > 0 && stage.position() < argv.length) {
+                argv[stage.position()] = new byte[0];
+            }
+        }
+        return argv;
+    }
+
+    /** The stages an EVAL of {@link #SCRIPT} reads, given its arguments after its name; null when it is not one. */
+    public static List<Stage> stages(List<byte[]> evalArgs) {
         if (evalArgs.size() < 3 || !Arrays.equals(evalArgs.get(0), SCRIPT_BYTES)) {
             return null;
         }
         try {
             int n = Integer.parseInt(new String(evalArgs.get(1), StandardCharsets.US_ASCII));
-            int from = 2 + n + 1 + 2 * n;
-            if (n < 0 || from >= evalArgs.size()) {
+            if (n < 0 || 2 + 3 * n + 1 >= evalArgs.size()) {
                 return null;
             }
-            byte[][] argv = evalArgs.subList(from, evalArgs.size()).toArray(byte[][]::new);
+            List<Stage> stages = new java.util.ArrayList<>(n);
             for (int s = 0; s < n; s++) {
-                int position = Integer.parseInt(new String(evalArgs.get(2 + n + 1 + 2 * s), StandardCharsets.US_ASCII)) - 1;
-                if (position > 0 && position < argv.length) {
-                    argv[position] = new byte[0];
-                }
+                int at = 2 + n + 1 + 2 * s;
+                stages.add(new Stage(Integer.parseInt(new String(evalArgs.get(at), StandardCharsets.US_ASCII)) - 1,
+                        Long.parseLong(new String(evalArgs.get(at + 1), StandardCharsets.US_ASCII)), evalArgs.get(2 + s)));
             }
-            return argv;
+            return stages;
         } catch (NumberFormatException e) {
             return null;
         }

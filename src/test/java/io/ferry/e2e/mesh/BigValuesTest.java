@@ -50,6 +50,10 @@ class BigValuesTest {
 
     private static void run(MeshUnderTest mesh) throws Exception {
         {
+            // a key already there is sent by A's first snapshot: its DUMP payload is above the record limit, so in chunks,
+            // which B stages in Redis before one RESTORE
+            mesh.redis("A").eval("for i = 1, 20000 do redis.call('HSET', KEYS[1], 'field:' .. i, 'value:' .. i .. ':' .. (i * 7919)) end",
+                    ScriptOutputType.STATUS, "snapshot:hash");
             mesh.startAgents();
             RedisCommands<String, String> a = mesh.redis("A");
             RedisCommands<String, String> b = mesh.redis("B");
@@ -109,6 +113,8 @@ class BigValuesTest {
             assertEquals(pushed, a.lrange("oracle:l", 0, -1));
             assertEquals(Integer.toString(increments), a.get("oracle:n"), "nothing came back to A");
             assertEquals(setBytes + 1600L * 32768, b.strlen("big"));
+            assertEquals(20000L, b.hlen("snapshot:hash"));
+            assertEquals(a.hgetall("snapshot:hash"), b.hgetall("snapshot:hash"), "the chunked snapshot key restored whole");
             assertEquals(List.of(), b.keys("__ferry:stage:*"), "every stage deleted once its command ran");
             assertEquals(List.of(), a.keys("__ferry:stage:*"));
             assertEquals(0.0, mesh.metric("B", "apply", "ferry_apply_dead_letters_total"));

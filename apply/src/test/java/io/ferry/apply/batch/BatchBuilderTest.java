@@ -1,6 +1,7 @@
 package io.ferry.apply.batch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.ferry.schemas.AvroSerde;
@@ -10,6 +11,7 @@ import io.ferry.schemas.EventKind;
 import io.ferry.schemas.KeyExpiries;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SnapshotChunk;
+import io.ferry.schemas.StagedCommand;
 import io.ferry.schemas.SourcePosition;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -103,13 +105,21 @@ class BatchBuilderTest {
         chunk0.setChunk(new SnapshotChunk(ByteBuffer.wrap("big".getBytes()), 0, 2, 0L, ByteBuffer.wrap("ab".getBytes())));
         EventBatch first = builder.build(state, records(5,
                 event("B", EventKind.SNAPSHOT_START, 0, List.of()), chunk0));
-        assertEquals(List.of("SET __ferry:ckpt:B:0 5"), lines(first));
+        assertEquals(List.of("SET __ferry:stage:B:0:snapshot:{big} ab", "SET __ferry:ckpt:B:0 5"), lines(first),
+                "the chunk goes to its stage in Redis, not into the agent's heap; the checkpoint stays before it");
         state.advanceTo(first.checkpointOffset());
 
         ChangeEvent chunk1 = event("B", EventKind.SNAPSHOT_CHUNK, 0, List.of());
         chunk1.setChunk(new SnapshotChunk(ByteBuffer.wrap("big".getBytes()), 1, 2, 0L, ByteBuffer.wrap("cd".getBytes())));
         EventBatch second = builder.build(state, records(7, chunk1));
-        assertEquals(List.of("RESTORE big 0 abcd ABSTTL", "SET __ferry:ckpt:B:0 7"), lines(second));
+        List<String> lines = lines(second);
+        assertEquals(3, lines.size(), lines.toString());
+        assertEquals("APPEND __ferry:stage:B:0:snapshot:{big} cd", lines.get(0));
+        assertTrue(lines.get(1).startsWith("EVAL " + StagedCommand.SCRIPT), lines.get(1));
+        assertTrue(lines.get(1).endsWith(" 1 __ferry:stage:B:0:snapshot:{big} 1 4 4 RESTORE big 0  ABSTTL"), lines.get(1));
+        assertEquals("SET __ferry:ckpt:B:0 7", lines.get(2));
+        assertEquals("RESTORE", second.source(1).command().getName(), "dead letters and conflicts name the RESTORE of the key");
+        assertEquals("RESTORE", second.body().get(1).unstaged().name(), "its reply is judged as a RESTORE's (BUSYKEY: a conflict)");
     }
 
     @Test
