@@ -416,7 +416,8 @@ public final class CaptureService implements FerryAgent {
                 seeded = seedExpiries(expiries);
             }
             PsyncClient psync = new PsyncClient(instance.redis(), spoolDir, 10_000)
-                    .spillValuesAbove(StagedCommandMapper.spillThreshold(settings.maxRecordBytes()));
+                    .spillValuesAbove(StagedCommandMapper.spillThreshold(settings.maxRecordBytes()),
+                            spoolDir.resolve("ferry-" + instance.id() + "-" + SHARD + "-values"));
             client.set(psync);
             if (closing) {
                 psync.close();

@@ -60,6 +60,7 @@ public final class PsyncClient implements AutoCloseable {
     private long lastReadNanos;
     private ScheduledExecutorService acks;
     private long spillAbove = Long.MAX_VALUE;
+    private Path spillDir;
 
     public PsyncClient(RedisEndpoint endpoint, Path spoolDir, int timeoutMillis) {
         this.endpoint = endpoint;
@@ -68,11 +69,13 @@ public final class PsyncClient implements AutoCloseable {
     }
 
     /**
-     * Arguments of propagated commands longer than {@code threshold} bytes are written to files in the spool
-     * directory as they arrive instead of being held in memory (a 512 MB SET must not need 512 MB of heap).
+     * Arguments of propagated commands longer than {@code threshold} bytes are written to files in {@code dir}
+     * as they arrive instead of being held in memory (a 512 MB SET must not need 512 MB of heap). The directory
+     * is this source's own: spill files a killed reader left there are deleted when the stream starts.
      */
-    public PsyncClient spillValuesAbove(long threshold) {
+    public PsyncClient spillValuesAbove(long threshold, Path dir) {
         this.spillAbove = threshold;
+        this.spillDir = dir;
         return this;
     }
 
@@ -201,9 +204,9 @@ public final class PsyncClient implements AutoCloseable {
 
     private void stream(RedisConnection conn, Listener listener) throws Exception {
         RespReader reader = conn.reader();
-        if (spillAbove < Long.MAX_VALUE) {
-            removeSpillFiles(spoolDir);
-            reader.spillBulkAbove(spillAbove, spoolDir);
+        if (spillDir != null) {
+            removeSpillFiles(spillDir);
+            reader.spillBulkAbove(spillAbove, spillDir);
         }
         long position = offset;
         lastReadNanos = System.nanoTime();
