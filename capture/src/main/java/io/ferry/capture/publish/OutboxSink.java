@@ -3,14 +3,14 @@ package io.ferry.capture.publish;
 import io.ferry.capture.CaptureMetrics;
 import io.ferry.capture.stream.Argv;
 import io.ferry.capture.stream.StreamSink;
+import io.ferry.resp.SpilledBulk;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.EventKind;
 import io.ferry.schemas.KeyExpiries;
-import io.ferry.schemas.SourcePosition;
-import io.ferry.resp.SpilledBulk;
 import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.schemas.SourcePosition;
 import io.ferry.schemas.StagedCommand;
 import java.io.EOFException;
 import java.io.IOException;
@@ -167,7 +167,11 @@ public final class OutboxSink implements StreamSink {
     private List<byte[][]> stage(int db, List<byte[][]> commands, Map<byte[], SpilledBulk> spilled) throws InterruptedException {
         List<byte[][]> staged = new ArrayList<>(commands.size());
         int n = 0;
+        int commandDb = db; // a block that spans dbs keeps its SELECTs: each stage goes where its command runs
         for (byte[][] argv : commands) {
+            if (Argv.name(argv).equals("SELECT") && argv.length > 1 && Argv.number(argv[1]) != null) {
+                commandDb = Argv.number(argv[1]).intValue();
+            }
             List<Integer> positions = StagedCommandMapper.spilledPositions(argv, spilled);
             if (positions.isEmpty()) {
                 staged.add(argv);
@@ -178,7 +182,7 @@ public final class OutboxSink implements StreamSink {
             for (int position : positions) {
                 SpilledBulk value = spilled.get(argv[position]);
                 byte[] stageKey = ReplicationPolicy.stageKey(origin, shard, n++, key);
-                putChunks(db, stageKey, value);
+                putChunks(commandDb, stageKey, value);
                 stages.add(new StagedCommand.Stage(position, value.length(), stageKey));
             }
             staged.add(StagedCommand.eval(argv, stages));
