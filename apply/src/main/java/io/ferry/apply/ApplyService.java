@@ -57,7 +57,8 @@ public final class ApplyService implements FerryAgent {
 
     private static final Logger LOG = LoggerFactory.getLogger(ApplyService.class);
     private static final Duration POLL = Duration.ofMillis(100);
-    private static final long MAX_BATCH_BYTES = 16L * 1024 * 1024;
+    /** Record bytes per batch; a batch is held about three times (records, decoded events, commands): a sixteenth of the heap at most. */
+    private static final long MAX_BATCH_BYTES = Math.min(16L * 1024 * 1024, Runtime.getRuntime().maxMemory() / 16);
     private static final long MAX_CAUSAL_WAIT_NANOS = 10_000_000_000L;
     /** Times a resync batch is judged again after writes here aborted it, before starting over from the checkpoint. */
     private static final int MAX_WATCH_ATTEMPTS = 20;

@@ -171,9 +171,9 @@ final class BatchApplier {
                     }
                     continue;
                 }
-                ReplyVerdict verdict = ReplyClassifier.classify(body.get(i), result);
+                RawCommand command = body.get(i).unstaged(); // a staged big value is judged as the command it carries
+                ReplyVerdict verdict = ReplyClassifier.classify(command, result);
                 if (verdict.conflict() != null) {
-                    RawCommand command = body.get(i);
                     if (convergence != null && ReplyClassifier.missedOnTarget(command, result)) {
                         List<byte[]> keys = "SMOVE".equals(command.name()) && command.args().size() > 1
                                 ? command.args().subList(0, 2) : List.of(command.firstArg());

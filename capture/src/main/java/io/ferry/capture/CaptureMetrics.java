@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * ferry_capture_position_offset, ferry_capture_full_resyncs_total, ferry_capture_reconnects_total,
  * ferry_capture_filtered_commands_total{command,reason}, ferry_capture_eviction_filter_active,
  * ferry_capture_echoes_total{origin}, ferry_capture_transactions_total, ferry_capture_source_wiped,
- * ferry_capture_backlog_headroom_seconds, ferry_capture_source_keys; all tagged with instance.
+ * ferry_capture_backlog_headroom_seconds, ferry_capture_source_keys, ferry_capture_staged_values_total,
+ * ferry_capture_staged_bytes_total; all tagged with instance.
  */
 public final class CaptureMetrics {
 
@@ -29,6 +30,8 @@ public final class CaptureMetrics {
     private final Counter fullResyncs;
     private final Counter reconnects;
     private final Counter transactions;
+    private final Counter stagedValues;
+    private final Counter stagedBytes;
     private final Map<String, Counter> filtered = new ConcurrentHashMap<>();
     private final Map<String, Counter> echoes = new ConcurrentHashMap<>();
     private final AtomicReference<EvictionWatch> evictionWatch = new AtomicReference<>();
@@ -56,6 +59,11 @@ public final class CaptureMetrics {
                 .tag("instance", instance).register(registry);
         transactions = Counter.builder("ferry.capture.transactions").description("Kafka transactions committed")
                 .tag("instance", instance).register(registry);
+        stagedValues = Counter.builder("ferry.capture.staged.values")
+                .description("Arguments too big for one record, streamed through a spill file and published as staged chunks")
+                .tag("instance", instance).register(registry);
+        stagedBytes = Counter.builder("ferry.capture.staged.bytes").description("Bytes of the staged arguments")
+                .tag("instance", instance).register(registry);
         Gauge.builder("ferry.capture.eviction.filter.active", evictionWatch, w -> w.get() != null && w.get().active() ? 1 : 0)
                 .description("1 while DELs caused by eviction on the source are told apart from users' DELs (and not published)")
                 .tag("instance", instance).register(registry);
@@ -81,6 +89,11 @@ public final class CaptureMetrics {
         if (commandCount > 0) {
             commands.increment(commandCount);
         }
+    }
+
+    public void stagedValue(long length) {
+        stagedValues.increment();
+        stagedBytes.increment(length);
     }
 
     public void transactionCommitted(long offset) {

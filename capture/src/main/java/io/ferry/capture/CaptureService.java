@@ -10,6 +10,7 @@ import io.ferry.resp.RedisReplyException;
 import io.ferry.capture.publish.ChangePublisher;
 import io.ferry.capture.publish.Outbox;
 import io.ferry.capture.publish.OutboxSink;
+import io.ferry.capture.publish.StagedCommandMapper;
 import io.ferry.capture.publish.TopicProvisioner;
 import io.ferry.capture.stream.ExpirySeeder;
 import io.ferry.capture.stream.ExpiryTracker;
@@ -56,7 +57,8 @@ public final class CaptureService implements FerryAgent {
     private static final int SHARD = 0;
     private static final long READY_LAG_BYTES = 1024 * 1024;
     private static final int OUTBOX_CAPACITY = 16 * 1024;
-    private static final long OUTBOX_BYTES = 64L * 1024 * 1024;
+    /** Bytes of events between reader and writer: at most an eighth of the heap, so big values streaming through fit. */
+    private static final long OUTBOX_BYTES = Math.min(64L * 1024 * 1024, Runtime.getRuntime().maxMemory() / 8);
     private static final long EVICTION_WATCH_WAIT_MILLIS = 3_000;
     private static final long WIPED_CHECK_MILLIS = 1_000;
     private static final long WIPED_POSITION_CHECK_MILLIS = 5_000;
@@ -370,7 +372,7 @@ public final class CaptureService implements FerryAgent {
                 }
             }, "ferry-capture-writer-" + instance.id());
             writer.start();
-            OutboxSink sink = new OutboxSink(instance.id(), outbox, () -> closing || !writer.isAlive(), metrics);
+            OutboxSink sink = new OutboxSink(instance.id(), SHARD, settings.maxRecordBytes(), outbox, () -> closing || !writer.isAlive(), metrics);
             sink.startApplied(applied);
             try {
                 readSessions(start, sink, writer);
@@ -413,7 +415,9 @@ public final class CaptureService implements FerryAgent {
             if (!seeded) {
                 seeded = seedExpiries(expiries);
             }
-            PsyncClient psync = new PsyncClient(instance.redis(), spoolDir, 10_000);
+            PsyncClient psync = new PsyncClient(instance.redis(), spoolDir, 10_000)
+                    .spillValuesAbove(StagedCommandMapper.spillThreshold(settings.maxRecordBytes()),
+                            spoolDir.resolve("ferry-" + instance.id() + "-" + SHARD + "-values"));
             client.set(psync);
             if (closing) {
                 psync.close();

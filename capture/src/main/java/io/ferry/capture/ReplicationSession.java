@@ -13,6 +13,7 @@ import io.ferry.capture.wipe.CopyReader;
 import io.ferry.capture.wipe.SourceKeys;
 import io.ferry.capture.wipe.SourceWipedException;
 import io.ferry.capture.wipe.WipeGuard;
+import io.ferry.resp.SpilledBulk;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.EventKind;
 import io.ferry.schemas.SourcePosition;
@@ -21,6 +22,7 @@ import io.ferry.topology.InstanceConfig;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
@@ -225,8 +227,13 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     }
 
     @Override
-    public void onCommand(byte[][] argv, long endOffset) throws Exception {
-        mapper.accept(argv, endOffset);
+    public void onCommand(byte[][] argv, Map<byte[], SpilledBulk> spilled, long endOffset) throws Exception {
+        mapper.accept(argv, spilled, endOffset);
+    }
+
+    @Override
+    public void spilledValues(Map<byte[], SpilledBulk> values, long beforeOffset, int beforeDb) {
+        sink.spilledValues(values, beforeOffset, beforeDb);
     }
 
     @Override

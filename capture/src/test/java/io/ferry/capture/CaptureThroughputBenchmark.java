@@ -73,6 +73,10 @@ class CaptureThroughputBenchmark {
             }
 
             @Override
+            public void spilledValues(java.util.Map<byte[], io.ferry.resp.SpilledBulk> values, long beforeOffset, int beforeDb) {
+            }
+
+            @Override
             public void applied(String origin, int partition, long offset) {
             }
 

@@ -1,12 +1,18 @@
 package io.ferry.resp;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Incremental RESP2 decoder over a growable buffer. Bytes arrive in any split ({@link #feed} or
@@ -25,11 +31,17 @@ public final class RespReader {
     private int start;
     private int end;
 
-    // A top-level array still arriving (a huge RPUSH or HSET): the items decoded so far and where the
-    // next one starts, relative to start, so each new read does not decode them all again.
+    // A top-level array still arriving (a huge RPUSH or HSET): the items decoded so far, and how many
+    // of its bytes were consumed already (the buffer then starts at its next item), so each new read
+    // neither decodes them again nor keeps their bytes.
     private List<Object> partialItems;
     private long partialCount;
-    private int partialNext;
+    private long partialWire;
+
+    // Bulk strings of a top-level array longer than this go to a file in spillDir instead of memory.
+    private long spillAbove = Long.MAX_VALUE;
+    private Path spillDir;
+    private Spill spill;
 
     public RespReader() {
         this(64 * 1024);
@@ -54,6 +66,16 @@ public final class RespReader {
             end += n;
         }
         return n;
+    }
+
+    /**
+     * From now on, a bulk string longer than {@code threshold} bytes inside a command (a top-level array)
+     * is written to a new file in {@code dir} as it arrives, so the reader never holds it whole; the
+     * command then lists it in {@link RespMessage.Command#spilled()}. The caller owns (deletes) the files.
+     */
+    public void spillBulkAbove(long threshold, Path dir) {
+        this.spillAbove = threshold;
+        this.spillDir = dir;
     }
 
     public int buffered() {
@@ -122,11 +144,15 @@ public final class RespReader {
             compactIfEmpty();
             return null;
         }
-        int size = pos[0] - start;
+        int size = (int) (pos[0] - start + partialWire);
+        partialWire = 0;
         start = pos[0];
         compactIfEmpty();
         if (value instanceof byte[][] argv) {
             return new RespMessage.Command(argv, size);
+        }
+        if (value instanceof SpilledCommand command) {
+            return new RespMessage.Command(command.argv, size, command.spilled);
         }
         return toMessage(value, size);
     }
@@ -162,6 +188,24 @@ public final class RespReader {
     private record NestedArray(List<Object> items) {
     }
 
+    private record SpilledCommand(byte[][] argv, Map<byte[], SpilledBulk> spilled) {
+    }
+
+    /** A bulk string being written to {@code file}; {@code remaining} data bytes still to come (then CRLF). */
+    private static final class Spill {
+        final Path file;
+        final long length;
+        final OutputStream out;
+        long remaining;
+
+        Spill(Path file, long length) throws IOException {
+            this.file = file;
+            this.length = length;
+            this.remaining = length;
+            this.out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16);
+        }
+    }
+
     /**
      * Parses one value at pos[0]. Returns null when incomplete. A top-level array whose elements are
      * all bulk strings comes back as byte[][] (the command fast path).
@@ -169,7 +213,6 @@ public final class RespReader {
     private Object parse(int[] pos, boolean top) {
         int p = pos[0];
         if (top && partialItems != null) {
-            pos[0] = start + partialNext;
             return parseItems(pos, p, partialCount, partialItems, true);
         }
         if (p >= end) {
@@ -242,12 +285,18 @@ public final class RespReader {
     private Object parseItems(int[] pos, int p, long count, List<Object> items, boolean top) {
         for (long i = items.size(); i < count; i++) {
             int itemStart = pos[0];
-            Object item = parse(pos, false);
+            Object item = top ? spilledItem(pos) : null;
+            if (item == null && spill == null) {
+                item = parse(pos, false);
+            }
             if (item == null) {
                 if (top) {
+                    // the items decoded so far are copies: their bytes (and spilled ones) can go
                     partialItems = items;
                     partialCount = count;
-                    partialNext = itemStart - start;
+                    int consumed = spill != null ? pos[0] : itemStart;
+                    partialWire += consumed - start;
+                    start = consumed;
                 }
                 pos[0] = p;
                 return null;
@@ -258,15 +307,23 @@ public final class RespReader {
             partialItems = null;
         }
         boolean allBulk = true;
+        boolean spilled = false;
         for (Object item : items) {
-            allBulk &= item instanceof Bulk;
+            allBulk &= item instanceof Bulk || item instanceof SpilledBulk;
+            spilled |= item instanceof SpilledBulk;
         }
         if (top && allBulk && count > 0) {
             byte[][] argv = new byte[items.size()][];
+            Map<byte[], SpilledBulk> files = spilled ? new IdentityHashMap<>() : Map.of();
             for (int i = 0; i < argv.length; i++) {
-                argv[i] = ((Bulk) items.get(i)).bytes;
+                if (items.get(i) instanceof SpilledBulk file) {
+                    argv[i] = new byte[0];
+                    files.put(argv[i], file);
+                } else {
+                    argv[i] = ((Bulk) items.get(i)).bytes;
+                }
             }
-            return argv;
+            return spilled ? new SpilledCommand(argv, files) : argv;
         }
         List<Object> plain = new ArrayList<>(items.size());
         for (Object item : items) {
@@ -274,6 +331,52 @@ public final class RespReader {
         }
         return new NestedArray(plain);
     }
+
+    /**
+     * Continues or starts spilling the bulk string at pos[0] to a file. Returns it once complete; null when
+     * it is not one to spill ({@link #spill} null) or more bytes are needed ({@link #spill} set).
+     */
+    private Object spilledItem(int[] pos) {
+        try {
+            if (spill == null) {
+                int p = pos[0];
+                if (spillDir == null || p >= end || buf[p] != '$') {
+                    return null;
+                }
+                int lf = findLf(p + 1);
+                if (lf < 0 || buf[lf - 1] != '\r') {
+                    return null; // the ordinary path waits for the line or reports the bad one
+                }
+                long len = number(p + 1, lf - 1);
+                if (len <= spillAbove) {
+                    return null;
+                }
+                Files.createDirectories(spillDir);
+                spill = new Spill(Files.createTempFile(spillDir, SPILL_PREFIX, ".bulk"), len);
+                pos[0] = lf + 1;
+            }
+            int n = (int) Math.min(spill.remaining, end - pos[0]);
+            spill.out.write(buf, pos[0], n);
+            pos[0] += n;
+            spill.remaining -= n;
+            if (spill.remaining > 0 || end - pos[0] < 2) {
+                return null;
+            }
+            if (buf[pos[0]] != '\r' || buf[pos[0] + 1] != '\n') {
+                throw new RespProtocolException("bulk string of " + spill.length + " bytes not followed by CRLF");
+            }
+            pos[0] += 2;
+            spill.out.close();
+            SpilledBulk done = new SpilledBulk(spill.file, spill.length);
+            spill = null;
+            return done;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot spill a big value to " + spillDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Name prefix of spill files, so leftovers of a killed agent can be found and removed. */
+    public static final String SPILL_PREFIX = "ferry-value-";
 
     /** Values inside nested arrays: byte[] for bulk, Long, String (simple), RespMessage.Error, List, null. */
     private static Object plainValue(Object item) {

@@ -5,12 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class RespReaderTest {
 
@@ -151,6 +155,64 @@ class RespReaderTest {
         RespReader badBulk = new RespReader();
         badBulk.feed(bytes("*1\r\n$2\r\nabcd\r\n"), 0, 14);
         assertThrows(RespProtocolException.class, badBulk::next);
+    }
+
+    @Test
+    void spillsBigArgumentsToFilesWhateverWayTheBytesAreSplitAndCountsEveryByte(@TempDir Path dir) throws Exception {
+        String big = "0123456789\r\nabcdef"; // 18 bytes, CR LF inside
+        String stream = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$18\r\n" + big + "\r\n"
+                + "*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"
+                + "*4\r\n$4\r\nMSET\r\n$18\r\n" + big + "\r\n$4\r\nsmal\r\n$18\r\n" + big + "\r\n";
+        byte[] all = bytes(stream);
+        for (int split = 0; split <= all.length; split++) {
+            RespReader reader = new RespReader(4);
+            reader.spillBulkAbove(10, dir);
+            List<RespMessage.Command> seen = new ArrayList<>();
+            reader.feed(all, 0, split);
+            seen.addAll(drain(reader));
+            reader.feed(all, split, all.length - split);
+            seen.addAll(drain(reader));
+            assertEquals(3, seen.size(), "split at " + split);
+            assertEquals(all.length, seen.stream().mapToInt(RespMessage.Command::wireBytes).sum(), "split at " + split);
+            RespMessage.Command set = seen.get(0);
+            assertEquals(1, set.spilled().size());
+            assertArrayEquals(new byte[0], set.argv()[2]);
+            SpilledBulk value = set.spilled().get(set.argv()[2]);
+            assertEquals(18, value.length());
+            assertArrayEquals(bytes(big), Files.readAllBytes(value.file()), "split at " + split);
+            assertEquals(0, seen.get(1).spilled().size());
+            RespMessage.Command mset = seen.get(2);
+            assertEquals(2, mset.spilled().size(), "two placeholders, told apart by identity");
+            assertArrayEquals(bytes("smal"), mset.argv()[2]);
+            assertArrayEquals(bytes(big), Files.readAllBytes(mset.spilled().get(mset.argv()[3]).file()));
+            assertEquals(0, reader.buffered());
+            for (RespMessage.Command c : seen) {
+                for (SpilledBulk file : c.spilled().values()) {
+                    Files.delete(file.file());
+                }
+            }
+        }
+    }
+
+    @Test
+    void aSpilledValueNeverSitsInTheReadersBuffer(@TempDir Path dir) throws Exception {
+        int size = 8 * 1024 * 1024;
+        RespReader reader = new RespReader(1024);
+        reader.spillBulkAbove(64 * 1024, dir);
+        byte[] head = bytes("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + size + "\r\n");
+        reader.feed(head, 0, head.length);
+        byte[] piece = new byte[16 * 1024];
+        for (int sent = 0; sent < size; sent += piece.length) {
+            java.util.Arrays.fill(piece, (byte) (sent / piece.length));
+            reader.feed(piece, 0, piece.length);
+            assertNull(reader.next());
+            assertTrue(reader.buffered() < 64 * 1024, "buffered " + reader.buffered());
+        }
+        reader.feed(bytes("\r\n"), 0, 2);
+        RespMessage.Command set = (RespMessage.Command) reader.next();
+        assertEquals(head.length + size + 2, set.wireBytes());
+        SpilledBulk value = set.spilled().get(set.argv()[2]);
+        assertEquals(size, Files.size(value.file()));
     }
 
     private static List<RespMessage.Command> drain(RespReader reader) {

@@ -67,6 +67,44 @@ public final class ReplicationPolicy {
         return (RESERVED_PREFIX + "resync:" + requireId(origin) + ":" + partition).getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * Reserved key, in a peer's Redis, where the {@code n}-th big value of one of {@code origin}'s events is
+     * put together chunk by chunk before the command that carries it runs (see the capture's
+     * {@code StagedCommandMapper}). It carries {@code key}'s hash tag so that both are in one Redis Cluster slot.
+     */
+    public static byte[] stageKey(String origin, int partition, int n, byte[] key) {
+        return stageKey(requireId(origin) + ":" + partition + ":" + n, key);
+    }
+
+    /** Reserved key where a peer's apply agent puts together a snapshot key sent in chunks, before its RESTORE. */
+    public static byte[] snapshotStageKey(String origin, int partition, byte[] key) {
+        return stageKey(requireId(origin) + ":" + partition + ":snapshot", key);
+    }
+
+    private static byte[] stageKey(String name, byte[] key) {
+        byte[] prefix = (RESERVED_PREFIX + "stage:" + name + ":{").getBytes(StandardCharsets.UTF_8);
+        byte[] tag = hashTag(key);
+        byte[] stage = Arrays.copyOf(prefix, prefix.length + tag.length + 1);
+        System.arraycopy(tag, 0, stage, prefix.length, tag.length);
+        stage[stage.length - 1] = '}';
+        return stage;
+    }
+
+    /** The part of {@code key} Redis Cluster hashes: the first non-empty {…}, else the whole key. */
+    static byte[] hashTag(byte[] key) {
+        for (int open = 0; open < key.length; open++) {
+            if (key[open] == '{') {
+                for (int close = open + 1; close < key.length; close++) {
+                    if (key[close] == '}') {
+                        return close > open + 1 ? Arrays.copyOfRange(key, open + 1, close) : key;
+                    }
+                }
+                return key;
+            }
+        }
+        return key;
+    }
+
     /** Prefix of every key Ferry writes into a user's Redis; such keys are never replicated. */
     public static final String RESERVED_PREFIX = "__ferry:";
     private static final byte[] RESERVED_PREFIX_BYTES = RESERVED_PREFIX.getBytes(StandardCharsets.UTF_8);

@@ -72,9 +72,15 @@ public final class MeshUnderTest implements AutoCloseable {
             ids.put(name, name + "-" + suffix);
         }
         dir = TestServers.tempDir("mesh");
-        mesh = LocalMesh.start(dir, new ArrayList<>(ids.values()), TestServers.redis70(), kafka,
-                "capture: {heartbeatMillis: 200}\n" + (extraYaml == null ? "" : extraYaml), redisArgs);
+        mesh = LocalMesh.start(dir, new ArrayList<>(ids.values()), TestServers.redis70(), kafka, withFastHeartbeats(extraYaml), redisArgs);
         agentConfig = mesh.configFile();
+    }
+
+    /** {@code extraYaml} with 200 ms capture heartbeats, in its own {@code capture: {…}} section if it has one. */
+    private static String withFastHeartbeats(String extraYaml) {
+        String yaml = extraYaml == null ? "" : extraYaml;
+        return yaml.contains("capture: {") ? yaml.replace("capture: {", "capture: {heartbeatMillis: 200, ")
+                : "capture: {heartbeatMillis: 200}\n" + yaml;
     }
 
     /** Servers only, every redis-server started with {@code redisArgs} (for example AOF on). */
@@ -107,6 +113,12 @@ public final class MeshUnderTest implements AutoCloseable {
     /** Agents get the full JIT (for throughput measurements); call before starting them. */
     MeshUnderTest withFullJit() {
         agentJvm = AGENT_JVM_FULL_JIT;
+        return this;
+    }
+
+    /** Agents start with these JVM options instead (for example a small heap); call before starting them. */
+    MeshUnderTest withAgentJvm(List<String> options) {
+        agentJvm = List.copyOf(options);
         return this;
     }
 

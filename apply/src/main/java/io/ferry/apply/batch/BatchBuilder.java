@@ -126,11 +126,26 @@ public final class BatchBuilder {
             if (kind != EventKind.SNAPSHOT_CHUNK && kind != EventKind.HEARTBEAT && chunks.incomplete()) {
                 rejections.add(new Rejection(chunks.firstOffset(), "INCOMPLETE_CHUNKS", kind + " at offset " + offset
                         + " arrived while " + chunks.describe() + " was incomplete; the partial key is not restored", event, null, null));
-                chunks.reset();
+                int stageDb = chunks.db();
+                RawCommand discard = chunks.reset();
+                db = select(body, sources, db, stageDb);
+                body.add(discard);
+                sources.add(null);
             }
-            if (resync != null && record.headers().lastHeader(ReplicationPolicy.RESYNC_HEADER) != null
-                    && kind != EventKind.HEARTBEAT) {
-                db = resyncRecord(state, record, event, chunks, body, sources, rejections, overwrites, db);
+            boolean resyncRecord = resync != null && record.headers().lastHeader(ReplicationPolicy.RESYNC_HEADER) != null
+                    && kind != EventKind.HEARTBEAT;
+            if (kind == EventKind.SNAPSHOT_CHUNK) {
+                // one path for both snapshot kinds: stage the chunk; the completed key is restored as its kind says
+                ChunkAssembler.Staged complete = stageChunk(event, chunks, offset, body, sources, rejections, db);
+                db = event.getChunk() == null ? db : event.getDb();
+                if (complete != null) {
+                    db = resyncRecord ? restoreResyncKey(state, record, event, complete, body, sources, overwrites, db)
+                            : restore(event, offset, ChunkAssembler.restore(complete, false), complete.key(), body, sources, db);
+                }
+                continue;
+            }
+            if (resyncRecord) {
+                db = resyncRecord(state, record, event, body, sources, rejections, overwrites, db);
                 continue;
             }
             switch (kind) {
@@ -145,20 +160,12 @@ public final class BatchBuilder {
                     }
                     expireWithOrigin(record, event, body, sources);
                 }
-                case SNAPSHOT_CHUNK -> {
-                    RawCommand restore = completedChunk(event, chunks, offset, rejections);
-                    if (restore != null) {
-                        db = select(body, sources, db, event.getDb());
-                        body.add(restore);
-                        sources.add(new EventBatch.Source(event, offset, restoreOf(restore)));
-                    }
-                }
                 case SNAPSHOT_START, SNAPSHOT_END, HEARTBEAT -> {
                     // nothing to write; they only move the checkpoint (and the lag clock)
                 }
             }
         }
-        // The checkpoint never passes the first chunk of a key still being reassembled.
+        // The checkpoint never passes the first chunk of a key still being staged.
         long checkpoint = chunks.incomplete() ? Math.min(last, chunks.firstOffset() - 1) : last;
         checkpoint = Math.max(checkpoint, state.checkpoint());
         if (!body.isEmpty() || checkpoint > state.checkpoint()) {
@@ -174,11 +181,10 @@ public final class BatchBuilder {
      * One record of a resync snapshot: SNAPSHOT_START clears the set of keys the snapshot brought (left over
      * from an interrupted one); each key replaces the copy here unless guarded, and joins that set in the same
      * MULTI/EXEC; SNAPSHOT_END deletes the keys here the snapshot did not bring and nothing guards, then the set.
-     * Returns the db selected at the end.
+     * Lines that replace or delete keys are added to {@code overwrites}. Returns the db selected at the end.
      */
-    private int resyncRecord(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, ChunkAssembler chunks,
-                             List<RawCommand> body, List<EventBatch.Source> sources, List<Rejection> rejections,
-                             List<EventBatch.Overwrite> overwrites, int db) {
+    private int resyncRecord(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, List<RawCommand> body,
+                             List<EventBatch.Source> sources, List<Rejection> rejections, List<EventBatch.Overwrite> overwrites, int db) {
         byte[] snapshotKeys = ReplicationPolicy.resyncKeysKey(state.peer(), state.partition().partition());
         long offset = record.offset();
         switch (event.getKind()) {
@@ -194,13 +200,17 @@ public final class BatchBuilder {
                     break;
                 }
                 Command command = event.getCommands().get(0);
-                db = restoreResyncKey(state, record, event, toRaw(command), command, snapshotKeys, body, sources, overwrites, db);
-            }
-            case SNAPSHOT_CHUNK -> {
-                RawCommand restore = completedChunk(event, chunks, offset, rejections);
-                if (restore != null) {
-                    db = restoreResyncKey(state, record, event, restore, restoreOf(restore), snapshotKeys, body, sources, overwrites, db);
+                RawCommand restore = toRaw(command);
+                byte[] key = restore.args().get(0);
+                Resync.KeyAction action = resync.keyAction(state, record, event.getDb(), key);
+                if (action == Resync.KeyAction.REPLACE) {
+                    List<byte[]> args = new ArrayList<>(restore.args());
+                    args.add(REPLACE);
+                    db = replacing(event, offset, new RawCommand("RESTORE", args), key, null, restore, body, sources, overwrites, db);
+                } else if (action == Resync.KeyAction.ADD_IF_MISSING) {
+                    db = restore(event, offset, restore, key, body, sources, db);
                 }
+                db = snapshotKeyBrought(state, event.getDb(), key, body, sources, db);
             }
             case SNAPSHOT_END -> {
                 Map<Integer, List<byte[]>> stale = resync.staleKeys(state, record);
@@ -225,41 +235,67 @@ public final class BatchBuilder {
         return db;
     }
 
-    /** Feeds one SNAPSHOT_CHUNK to the assembler: the RESTORE once its key is complete, else null (problems rejected). */
-    private static RawCommand completedChunk(ChangeEvent event, ChunkAssembler chunks, long offset, List<Rejection> rejections) {
+    /**
+     * Feeds one SNAPSHOT_CHUNK to the assembler and adds its stage writes to the batch (in the chunk's db);
+     * returns the key once all its chunks are staged, else null (problems rejected).
+     */
+    private static ChunkAssembler.Staged stageChunk(ChangeEvent event, ChunkAssembler chunks, long offset, List<RawCommand> body,
+                                                   List<EventBatch.Source> sources, List<Rejection> rejections, int db) {
         if (event.getChunk() == null) {
             rejections.add(new Rejection(offset, "BAD_CHUNK", "SNAPSHOT_CHUNK event without chunk", event, null, null));
             return null;
         }
-        ChunkAssembler.Step step = chunks.accept(event.getChunk(), offset);
+        ChunkAssembler.Step step = chunks.accept(event.getChunk(), event.getDb(), offset);
         if (step.problem() != null) {
             rejections.add(new Rejection(offset, "INCOMPLETE_CHUNKS", step.problem(), event, null, null));
         }
-        return step.restore();
-    }
-
-    /** The RESTORE of a reassembled key as its records describe it (key only: the payload can be large). */
-    private static Command restoreOf(RawCommand restore) {
-        return new Command("RESTORE", List.of(ByteBuffer.wrap(restore.args().get(0))));
-    }
-
-    private int restoreResyncKey(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, RawCommand restore,
-                                 Command described, byte[] snapshotKeys, List<RawCommand> body, List<EventBatch.Source> sources,
-                                 List<EventBatch.Overwrite> overwrites, int db) {
-        byte[] key = restore.args().get(0);
-        Resync.KeyAction action = resync.keyAction(state, record, event.getDb(), key);
-        if (action != Resync.KeyAction.KEEP) {
-            List<byte[]> args = new ArrayList<>(restore.args());
-            db = select(body, sources, db, event.getDb());
-            if (action == Resync.KeyAction.REPLACE) {
-                overwrites.add(new EventBatch.Overwrite(body.size(), db, List.of(key), null, new RawCommand("RESTORE", List.copyOf(args))));
-                args.add(REPLACE);
-            }
-            body.add(new RawCommand("RESTORE", args));
-            sources.add(new EventBatch.Source(event, record.offset(), described));
+        db = select(body, sources, db, event.getDb());
+        for (RawCommand write : step.writes()) {
+            body.add(write);
+            sources.add(null);
         }
+        return step.complete();
+    }
+
+    /** Adds a snapshot key's RESTORE (plain or run from its stage), described in the records by its key only. */
+    private static int restore(ChangeEvent event, long offset, RawCommand restore, byte[] key, List<RawCommand> body,
+                               List<EventBatch.Source> sources, int db) {
+        db = select(body, sources, db, event.getDb());
+        body.add(restore);
+        sources.add(new EventBatch.Source(event, offset, new Command("RESTORE", List.of(ByteBuffer.wrap(key)))));
+        return db;
+    }
+
+    /** The RESTORE of a staged resync key as its reconciliation says (the stage deleted either way), then its membership. */
+    private int restoreResyncKey(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, ChunkAssembler.Staged staged,
+                                 List<RawCommand> body, List<EventBatch.Source> sources, List<EventBatch.Overwrite> overwrites, int db) {
+        Resync.KeyAction action = resync.keyAction(state, record, event.getDb(), staged.key());
+        RawCommand dropStage = new RawCommand("DEL", List.of(staged.stageKey()));
+        if (action == Resync.KeyAction.KEEP) {
+            db = select(body, sources, db, event.getDb());
+            body.add(dropStage);
+            sources.add(null);
+        } else if (action == Resync.KeyAction.REPLACE) {
+            db = replacing(event, record.offset(), ChunkAssembler.restore(staged, true), staged.key(), dropStage,
+                    ChunkAssembler.restore(staged, false), body, sources, overwrites, db);
+        } else {
+            db = restore(event, record.offset(), ChunkAssembler.restore(staged, false), staged.key(), body, sources, db);
+        }
+        return snapshotKeyBrought(state, event.getDb(), staged.key(), body, sources, db);
+    }
+
+    /** Adds a RESTORE … REPLACE of a resync key as an overwrite, with what replaces it if the key must be kept or only added. */
+    private static int replacing(ChangeEvent event, long offset, RawCommand restore, byte[] key, RawCommand whenKept, RawCommand whenAddedOnly,
+                                 List<RawCommand> body, List<EventBatch.Source> sources, List<EventBatch.Overwrite> overwrites, int db) {
+        db = select(body, sources, db, event.getDb());
+        overwrites.add(new EventBatch.Overwrite(body.size(), db, List.of(key), whenKept, whenAddedOnly));
+        return restore(event, offset, restore, key, body, sources, db);
+    }
+
+    /** Records, in the same MULTI/EXEC, that the resync snapshot brought {@code key} of {@code keyDb}. */
+    private static int snapshotKeyBrought(PartitionState state, int keyDb, byte[] key, List<RawCommand> body, List<EventBatch.Source> sources, int db) {
         db = select(body, sources, db, 0);
-        body.add(new RawCommand("SADD", List.of(snapshotKeys, member(event.getDb(), key))));
+        body.add(new RawCommand("SADD", List.of(ReplicationPolicy.resyncKeysKey(state.peer(), state.partition().partition()), member(keyDb, key))));
         sources.add(null);
         return db;
     }

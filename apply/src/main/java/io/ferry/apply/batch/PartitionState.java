@@ -5,14 +5,14 @@ import org.apache.kafka.common.TopicPartition;
 
 /**
  * What the apply agent knows about one partition of one peer's changes topic: the checkpoint (last
- * Kafka offset applied, as stored in the target Redis) and any big snapshot key being reassembled.
+ * Kafka offset applied, as stored in the target Redis) and any big snapshot key being staged in it.
  */
 public final class PartitionState {
 
     private final TopicPartition partition;
     private final String peer;
     private final byte[] checkpointKey;
-    private final ChunkAssembler chunks = new ChunkAssembler();
+    private final ChunkAssembler chunks;
     private long checkpoint;
 
     /** @param checkpoint last applied offset, -1 when nothing was applied yet */
@@ -21,6 +21,7 @@ public final class PartitionState {
         this.peer = peer;
         this.checkpointKey = ReplicationPolicy.checkpointKey(peer, partition.partition());
         this.checkpoint = checkpoint;
+        this.chunks = new ChunkAssembler(key -> ReplicationPolicy.snapshotStageKey(peer, partition.partition(), key));
     }
 
     public TopicPartition partition() {

@@ -81,7 +81,9 @@ public final class PeerConsumer implements AutoCloseable {
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(Math.min(20_000, Math.max(500, settings.maxBatchEvents() * 4))));
-        props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 * 1024 * 1024));
+        // fetched bytes wait in the heap next to the batch being applied (big values come as many full records)
+        props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(Math.min(8L * 1024 * 1024, Runtime.getRuntime().maxMemory() / 16)));
+        props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(Math.min(50L * 1024 * 1024, Runtime.getRuntime().maxMemory() / 8)));
         props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
         // Peers' topics may be created after this agent starts: notice them within seconds.
         props.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "3000");

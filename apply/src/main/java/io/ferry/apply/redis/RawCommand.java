@@ -1,5 +1,6 @@
 package io.ferry.apply.redis;
 
+import io.ferry.schemas.StagedCommand;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
@@ -21,6 +22,18 @@ public record RawCommand(String name, List<byte[]> args) {
 
     public static RawCommand of(String name, String... args) {
         return new RawCommand(name, java.util.Arrays.stream(args).map(a -> a.getBytes(StandardCharsets.UTF_8)).toList());
+    }
+
+    /**
+     * The command a staged EVAL runs ({@link StagedCommand}; its big arguments as empty placeholders), so that
+     * its reply is judged like that command's; this command itself otherwise.
+     */
+    public RawCommand unstaged() {
+        byte[][] inner = "EVAL".equals(name) ? StagedCommand.inner(args) : null;
+        if (inner == null || inner.length == 0) {
+            return this;
+        }
+        return new RawCommand(new String(inner[0], StandardCharsets.UTF_8), java.util.Arrays.asList(inner).subList(1, inner.length));
     }
 
     /** The first argument, the key for most commands; null when there is none. */

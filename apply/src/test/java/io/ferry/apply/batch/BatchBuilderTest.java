@@ -1,6 +1,7 @@
 package io.ferry.apply.batch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.ferry.schemas.AvroSerde;
@@ -11,6 +12,7 @@ import io.ferry.schemas.EventKind;
 import io.ferry.schemas.KeyExpiries;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SnapshotChunk;
+import io.ferry.schemas.StagedCommand;
 import io.ferry.schemas.SourcePosition;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -104,13 +106,21 @@ class BatchBuilderTest {
         chunk0.setChunk(new SnapshotChunk(ByteBuffer.wrap("big".getBytes()), 0, 2, 0L, ByteBuffer.wrap("ab".getBytes())));
         EventBatch first = builder.build(state, records(5,
                 event("B", EventKind.SNAPSHOT_START, 0, List.of()), chunk0));
-        assertEquals(List.of("SET __ferry:ckpt:B:0 5"), lines(first));
+        assertEquals(List.of("SET __ferry:stage:B:0:snapshot:{big} ab", "SET __ferry:ckpt:B:0 5"), lines(first),
+                "the chunk goes to its stage in Redis, not into the agent's heap; the checkpoint stays before it");
         state.advanceTo(first.checkpointOffset());
 
         ChangeEvent chunk1 = event("B", EventKind.SNAPSHOT_CHUNK, 0, List.of());
         chunk1.setChunk(new SnapshotChunk(ByteBuffer.wrap("big".getBytes()), 1, 2, 0L, ByteBuffer.wrap("cd".getBytes())));
         EventBatch second = builder.build(state, records(7, chunk1));
-        assertEquals(List.of("RESTORE big 0 abcd ABSTTL", "SET __ferry:ckpt:B:0 7"), lines(second));
+        List<String> lines = lines(second);
+        assertEquals(3, lines.size(), lines.toString());
+        assertEquals("APPEND __ferry:stage:B:0:snapshot:{big} cd", lines.get(0));
+        assertTrue(lines.get(1).startsWith("EVAL " + StagedCommand.SCRIPT), lines.get(1));
+        assertTrue(lines.get(1).endsWith(" 1 __ferry:stage:B:0:snapshot:{big} 1 4 4 RESTORE big 0  ABSTTL"), lines.get(1));
+        assertEquals("SET __ferry:ckpt:B:0 7", lines.get(2));
+        assertEquals("RESTORE", second.source(1).command().getName(), "dead letters and conflicts name the RESTORE of the key");
+        assertEquals("RESTORE", second.body().get(1).unstaged().name(), "its reply is judged as a RESTORE's (BUSYKEY: a conflict)");
     }
 
     @Test
@@ -185,5 +195,51 @@ class BatchBuilderTest {
                 event("B", EventKind.SNAPSHOT_END, 0, List.of()));
         assertEquals(List.of("RESTORE k 0 payload ABSTTL", "SET __ferry:ckpt:B:0 7"),
                 lines(resyncing.build(new PartitionState(tp, "B", 4), plain)));
+    }
+
+    private static ChangeEvent chunk(String key, int db, int index, int count, String data) {
+        ChangeEvent chunk = event("B", EventKind.SNAPSHOT_CHUNK, db, List.of());
+        chunk.setChunk(new SnapshotChunk(ByteBuffer.wrap(key.getBytes()), index, count, 0L, ByteBuffer.wrap(data.getBytes())));
+        return chunk;
+    }
+
+    @Test
+    void aChunkedKeyOfAResyncSnapshotIsStagedThenReplacedOrItsStageDroppedAsItsReconciliationSays() {
+        BatchBuilder.Resync resync = new BatchBuilder.Resync() {
+            @Override
+            public void started(PartitionState s, ConsumerRecord<byte[], byte[]> record) {
+            }
+
+            @Override
+            public KeyAction keyAction(PartitionState s, ConsumerRecord<byte[], byte[]> record, int db, byte[] key) {
+                return new String(key, StandardCharsets.UTF_8).equals("guarded") ? KeyAction.KEEP : KeyAction.REPLACE;
+            }
+
+            @Override
+            public Map<Integer, List<byte[]>> staleKeys(PartitionState s, ConsumerRecord<byte[], byte[]> record) {
+                return Map.of();
+            }
+        };
+        List<ConsumerRecord<byte[], byte[]>> records = records(5, chunk("big", 1, 0, 2, "ab"), chunk("big", 1, 1, 2, "cd"),
+                chunk("guarded", 0, 0, 2, "ef"), chunk("guarded", 0, 1, 2, "gh"));
+        records.forEach(r -> r.headers().add(ReplicationPolicy.RESYNC_HEADER, "old:42".getBytes(StandardCharsets.UTF_8)));
+        List<String> lines = lines(new BatchBuilder("A", BatchBuilder.Admission.ALL, resync).build(new PartitionState(tp, "B", 4), records));
+        assertEquals(List.of("SELECT 1", "SET __ferry:stage:B:0:snapshot:{big} ab", "APPEND __ferry:stage:B:0:snapshot:{big} cd"),
+                lines.subList(0, 3));
+        assertTrue(lines.get(3).endsWith(" 1 __ferry:stage:B:0:snapshot:{big} 1 4 4 RESTORE big 0  ABSTTL REPLACE"), lines.get(3));
+        assertEquals(List.of("SELECT 0", "SADD __ferry:resync:B:0 1:big",
+                "SET __ferry:stage:B:0:snapshot:{guarded} ef", "APPEND __ferry:stage:B:0:snapshot:{guarded} gh",
+                "DEL __ferry:stage:B:0:snapshot:{guarded}", "SADD __ferry:resync:B:0 0:guarded", "SET __ferry:ckpt:B:0 8"),
+                lines.subList(4, lines.size()), "a kept key's stage is deleted in the same MULTI/EXEC");
+    }
+
+    @Test
+    void aKeyWhoseChunksStopIsDeadLetteredAndItsStageDeleted() {
+        PartitionState state = new PartitionState(tp, "B", 4);
+        EventBatch batch = builder.build(state, records(5, chunk("big", 0, 0, 3, "ab"),
+                event("B", EventKind.COMMAND, 0, List.of(cmd("INCR", "n")))));
+        assertEquals(List.of("SET __ferry:stage:B:0:snapshot:{big} ab", "DEL __ferry:stage:B:0:snapshot:{big}", "INCR n",
+                "SET __ferry:ckpt:B:0 6"), lines(batch));
+        assertEquals("INCOMPLETE_CHUNKS", batch.rejections().get(0).reason());
     }
 }

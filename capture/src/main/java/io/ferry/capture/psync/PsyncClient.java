@@ -6,6 +6,7 @@ import io.ferry.resp.RedisReplyException;
 import io.ferry.resp.RespMessage;
 import io.ferry.resp.RespProtocolException;
 import io.ferry.resp.RespReader;
+import io.ferry.resp.SpilledBulk;
 import io.ferry.topology.RedisEndpoint;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -14,6 +15,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -40,8 +42,12 @@ public final class PsyncClient implements AutoCloseable {
         /** The master sent a full copy, spooled to {@code rdb}; the stream continues from {@code offset}. */
         void onFullResync(String replid, long offset, Path rdb) throws Exception;
 
-        /** One propagated command; {@code endOffset} is the replication offset of its last byte. */
-        void onCommand(byte[][] argv, long endOffset) throws Exception;
+        /**
+         * One propagated command; {@code endOffset} is the replication offset of its last byte. Arguments
+         * above the spill threshold ({@link #spillValuesAbove}) are in {@code spilled}, keyed by their empty
+         * placeholders in {@code argv}; the listener owns (deletes) their files.
+         */
+        void onCommand(byte[][] argv, Map<byte[], SpilledBulk> spilled, long endOffset) throws Exception;
     }
 
     private final RedisEndpoint endpoint;
@@ -53,11 +59,24 @@ public final class PsyncClient implements AutoCloseable {
     private KeyExtractor keyExtractor = KeyExtractor.withoutMetadata();
     private long lastReadNanos;
     private ScheduledExecutorService acks;
+    private long spillAbove = Long.MAX_VALUE;
+    private Path spillDir;
 
     public PsyncClient(RedisEndpoint endpoint, Path spoolDir, int timeoutMillis) {
         this.endpoint = endpoint;
         this.spoolDir = spoolDir;
         this.timeoutMillis = timeoutMillis;
+    }
+
+    /**
+     * Arguments of propagated commands longer than {@code threshold} bytes are written to files in {@code dir}
+     * as they arrive instead of being held in memory (a 512 MB SET must not need 512 MB of heap). The directory
+     * is this source's own: spill files a killed reader left there are deleted when the stream starts.
+     */
+    public PsyncClient spillValuesAbove(long threshold, Path dir) {
+        this.spillAbove = threshold;
+        this.spillDir = dir;
+        return this;
     }
 
     /**
@@ -185,6 +204,10 @@ public final class PsyncClient implements AutoCloseable {
 
     private void stream(RedisConnection conn, Listener listener) throws Exception {
         RespReader reader = conn.reader();
+        if (spillDir != null) {
+            removeSpillFiles(spillDir);
+            reader.spillBulkAbove(spillAbove, spillDir);
+        }
         long position = offset;
         lastReadNanos = System.nanoTime();
         while (!closed) {
@@ -203,9 +226,21 @@ public final class PsyncClient implements AutoCloseable {
                 if (argv.length >= 2 && isReplconf(argv[0]) && isGetack(argv[1])) {
                     sendAck(conn);
                 }
-                listener.onCommand(argv, position);
+                listener.onCommand(argv, command.spilled(), position);
             } else if (!(message instanceof RespMessage.Newline)) {
                 throw new RespProtocolException("unexpected " + message.getClass().getSimpleName() + " in the replication stream");
+            }
+        }
+    }
+
+    /** Spill files a killed reader left behind (each stream's are deleted once published). */
+    private static void removeSpillFiles(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (var files = Files.newDirectoryStream(dir, RespReader.SPILL_PREFIX + "*")) {
+            for (Path file : files) {
+                Files.deleteIfExists(file);
             }
         }
     }

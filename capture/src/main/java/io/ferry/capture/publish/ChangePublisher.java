@@ -98,7 +98,9 @@ public final class ChangePublisher implements AutoCloseable {
         // commits are adaptive and flush the transaction's batches anyway; lingering only adds latency
         props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "1");
         props.putIfAbsent(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(256 * 1024));
-        props.putIfAbsent(ProducerConfig.BUFFER_MEMORY_CONFIG, Long.toString(128L * 1024 * 1024));
+        // a quarter of the heap at most (big values stream through here chunk after chunk), room for one record at least
+        long bufferMemory = Math.max(Math.min(128L * 1024 * 1024, Runtime.getRuntime().maxMemory() / 4), recordLimit + 1024L * 1024);
+        props.putIfAbsent(ProducerConfig.BUFFER_MEMORY_CONFIG, Long.toString(bufferMemory));
         props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(recordLimit));
         props.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "60000");
         props.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000");

@@ -3,16 +3,25 @@ package io.ferry.capture.publish;
 import io.ferry.capture.CaptureMetrics;
 import io.ferry.capture.stream.Argv;
 import io.ferry.capture.stream.StreamSink;
+import io.ferry.resp.SpilledBulk;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.EventKind;
 import io.ferry.schemas.KeyExpiries;
+import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
+import io.ferry.schemas.StagedCommand;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,9 +49,20 @@ public final class OutboxSink implements StreamSink {
     private String resyncOf;
     private long lastFilterLog;
     private long filteredSinceLog;
+    private final int shard;
+    private final int maxRecordBytes;
+    /** Big arguments of the next published event (by placeholder) and the position before it. */
+    private Map<byte[], SpilledBulk> nextSpilled = Map.of();
+    private SourcePosition beforeSpilled;
 
-    public OutboxSink(String origin, Outbox outbox, BooleanSupplier stopped, CaptureMetrics metrics) {
+    /**
+     * @param shard          the source shard (partition) this sink publishes for; part of stage key names
+     * @param maxRecordBytes what one change event may carry; bigger arguments travel as staged chunks
+     */
+    public OutboxSink(String origin, int shard, int maxRecordBytes, Outbox outbox, BooleanSupplier stopped, CaptureMetrics metrics) {
         this.origin = origin;
+        this.shard = shard;
+        this.maxRecordBytes = maxRecordBytes;
         this.outbox = outbox;
         this.stopped = stopped;
         this.metrics = metrics;
@@ -106,8 +126,19 @@ public final class OutboxSink implements StreamSink {
     }
 
     @Override
+    public void spilledValues(Map<byte[], SpilledBulk> values, long beforeOffset, int beforeDb) {
+        nextSpilled = values;
+        beforeSpilled = position(beforeOffset, beforeDb);
+    }
+
+    @Override
     public void publish(EventKind kind, int db, List<byte[][]> commands, List<byte[]> keys, long endOffset, int endDb)
             throws InterruptedException {
+        if (!nextSpilled.isEmpty()) {
+            Map<byte[], SpilledBulk> spilled = nextSpilled;
+            nextSpilled = Map.of();
+            commands = stage(db, commands, spilled);
+        }
         List<Command> body = new ArrayList<>(commands.size());
         for (byte[][] argv : commands) {
             List<ByteBuffer> args = new ArrayList<>(argv.length - 1);
@@ -126,6 +157,59 @@ public final class OutboxSink implements StreamSink {
         nextExpiries = KeyExpiries.NONE;
         ChangeEvent event = new ChangeEvent(origin, position(endOffset, endDb), kind, db, body, keyBuffers, time, null, null);
         put(event, expiries, true);
+    }
+
+    /**
+     * Publishes every spilled argument of {@code commands} as chunk events (not resumable: they carry the
+     * position before the command, so no commit passes it before the command's own event) and returns the
+     * commands with each such one replaced by the EVAL that runs it from its stages.
+     */
+    private List<byte[][]> stage(int db, List<byte[][]> commands, Map<byte[], SpilledBulk> spilled) throws InterruptedException {
+        List<byte[][]> staged = new ArrayList<>(commands.size());
+        int n = 0;
+        int commandDb = db; // a block that spans dbs keeps its SELECTs: each stage goes where its command runs
+        for (byte[][] argv : commands) {
+            if (Argv.name(argv).equals("SELECT") && argv.length > 1 && Argv.number(argv[1]) != null) {
+                commandDb = Argv.number(argv[1]).intValue();
+            }
+            List<Integer> positions = StagedCommandMapper.spilledPositions(argv, spilled);
+            if (positions.isEmpty()) {
+                staged.add(argv);
+                continue;
+            }
+            byte[] key = argv.length > 1 && !spilled.containsKey(argv[1]) ? argv[1] : new byte[0];
+            List<StagedCommand.Stage> stages = new ArrayList<>();
+            for (int position : positions) {
+                SpilledBulk value = spilled.get(argv[position]);
+                byte[] stageKey = ReplicationPolicy.stageKey(origin, shard, n++, key);
+                putChunks(commandDb, stageKey, value);
+                stages.add(new StagedCommand.Stage(position, value.length(), stageKey));
+            }
+            staged.add(StagedCommand.eval(argv, stages));
+        }
+        return staged;
+    }
+
+    private void putChunks(int db, byte[] stageKey, SpilledBulk value) throws InterruptedException {
+        int size = StagedCommandMapper.chunkBytes(maxRecordBytes, stageKey);
+        try (InputStream in = Files.newInputStream(value.file())) {
+            long left = value.length();
+            for (int index = 0; left > 0; index++) {
+                byte[] data = in.readNBytes((int) Math.min(size, left));
+                if (data.length == 0) {
+                    throw new UncheckedIOException(new EOFException(value.file() + " ends " + left + " bytes early"));
+                }
+                left -= data.length;
+                byte[][] argv = StagedCommand.chunk(stageKey, index, data);
+                List<ByteBuffer> args = List.of(ByteBuffer.wrap(argv[1]), ByteBuffer.wrap(argv[2]));
+                ChangeEvent event = new ChangeEvent(origin, beforeSpilled, EventKind.COMMAND, db,
+                        List.of(new Command(Argv.name(argv), args)), List.of(), Instant.now(), null, null);
+                put(event, false);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read back the big value spilled to " + value.file(), e);
+        }
+        metrics.stagedValue(value.length());
     }
 
     @Override

@@ -1,12 +1,18 @@
 package io.ferry.capture.stream;
 
+import io.ferry.resp.SpilledBulk;
 import io.ferry.schemas.EventKind;
+import java.io.IOException;
+import java.nio.file.Files;
 import io.ferry.schemas.KeyExpiries;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns the replication stream (raw argv, in order, with end offsets) into change events: tracks the
@@ -18,6 +24,8 @@ import java.util.function.LongSupplier;
  * <p>Single-threaded: called by the stream reader only.
  */
 public final class StreamMapper {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StreamMapper.class);
 
     private final StreamSink sink;
     private final KeyExtractor keyExtractor;
@@ -36,12 +44,15 @@ public final class StreamMapper {
         final List<byte[]> keys = new ArrayList<>();
         final List<CommandPolicy.Filter> filtered = new ArrayList<>();
         final List<CommandPolicy.Echo> checkpoints = new ArrayList<>();
+        final Map<byte[], SpilledBulk> spilled = new IdentityHashMap<>();
+        final long beforeOffset;
         String echoOrigin;
         boolean hasWrite;
         long sourceTime;
 
-        Block(int db) {
+        Block(int db, long beforeOffset) {
             this.db = db;
+            this.beforeOffset = beforeOffset;
         }
     }
 
@@ -76,15 +87,35 @@ public final class StreamMapper {
 
     /** One propagated command; {@code endOffset} is the offset of its last byte. */
     public void accept(byte[][] argv, long endOffset) throws InterruptedException {
+        accept(argv, Map.of(), endOffset);
+    }
+
+    /**
+     * One propagated command with arguments too big to hold in {@code spilled} (see
+     * {@link io.ferry.resp.RespMessage.Command#spilled()}). Their files are deleted once the command (or its
+     * block) is published or dropped.
+     */
+    public void accept(byte[][] argv, Map<byte[], SpilledBulk> spilled, long endOffset) throws InterruptedException {
+        if (block != null) {
+            block.spilled.putAll(spilled);
+            acceptInBlock(Argv.name(argv), argv, endOffset);
+            return;
+        }
+        try {
+            acceptAlone(argv, spilled, endOffset);
+        } finally {
+            if (block == null) {
+                discard(spilled);
+            }
+        }
+    }
+
+    private void acceptAlone(byte[][] argv, Map<byte[], SpilledBulk> spilled, long endOffset) throws InterruptedException {
         String name = Argv.name(argv);
         long startOffset = lastEndOffset + 1;
         lastEndOffset = endOffset;
-        if (block != null) {
-            acceptInBlock(name, argv, endOffset);
-            return;
-        }
         switch (name) {
-            case "MULTI" -> block = new Block(db);
+            case "MULTI" -> block = new Block(db, startOffset - 1);
             case "EXEC" -> sink.advance(endOffset, db); // stray EXEC: nothing open
             case "SELECT" -> {
                 select(argv);
@@ -94,6 +125,9 @@ public final class StreamMapper {
                 CommandPolicy.Decision decision = decide(name, argv, startOffset, endOffset);
                 if (decision instanceof CommandPolicy.Publish publish) {
                     sink.keyExpiries(liveExpiries(db, publish.keys()));
+                    if (!spilled.isEmpty()) {
+                        sink.spilledValues(spilled, startOffset - 1, db);
+                    }
                     sink.publish(EventKind.COMMAND, db, List.<byte[][]>of(publish.argv()), publish.keys(), endOffset, db);
                     return;
                 }
@@ -109,6 +143,7 @@ public final class StreamMapper {
     }
 
     private void acceptInBlock(String name, byte[][] argv, long endOffset) throws InterruptedException {
+        lastEndOffset = endOffset;
         switch (name) {
             case "EXEC" -> finishBlock(endOffset);
             case "MULTI" -> {
@@ -140,6 +175,14 @@ public final class StreamMapper {
     private void finishBlock(long endOffset) throws InterruptedException {
         Block done = block;
         block = null;
+        try {
+            finishBlock(done, endOffset);
+        } finally {
+            discard(done.spilled);
+        }
+    }
+
+    private void finishBlock(Block done, long endOffset) throws InterruptedException {
         if (done.echoOrigin != null) {
             // EXEC is atomic: every local write before it saw none of the block, every one after sees all of it
             done.checkpoints.forEach(this::checkpointed);
@@ -159,7 +202,20 @@ public final class StreamMapper {
             sink.sourceTime(done.sourceTime);
         }
         sink.keyExpiries(liveExpiries(done.db, done.keys));
+        if (!done.spilled.isEmpty()) {
+            sink.spilledValues(done.spilled, done.beforeOffset, done.db);
+        }
         sink.publish(kind, done.db, done.commands, done.keys, endOffset, db);
+    }
+
+    private static void discard(Map<byte[], SpilledBulk> spilled) {
+        for (SpilledBulk value : spilled.values()) {
+            try {
+                Files.deleteIfExists(value.file());
+            } catch (IOException e) {
+                LOG.warn("could not delete the spill file {}: {}", value.file(), e.getMessage());
+            }
+        }
     }
 
     /** The TTLs the source's copies of {@code keys} surely have after the event (none for a block that changed db). */

@@ -2,7 +2,9 @@ package io.ferry.capture.stream;
 
 import io.ferry.schemas.EventKind;
 import io.ferry.schemas.KeyExpiries;
+import io.ferry.resp.SpilledBulk;
 import java.util.List;
+import java.util.Map;
 
 /** Receives what {@link StreamMapper} made of the replication stream, in stream order. */
 public interface StreamSink {
@@ -22,6 +24,13 @@ public interface StreamSink {
 
     /** The next {@link #publish} is a conflict repair carrying a write made at {@code millis}: its source time. */
     void sourceTime(long millis);
+
+    /**
+     * The next {@link #publish}'s commands hold arguments too big for a record: each is an empty placeholder
+     * array (compared by identity) standing for the file in {@code values}, which stays readable until that
+     * publish returns. {@code beforeOffset}/{@code beforeDb}: the position just before the event.
+     */
+    void spilledValues(Map<byte[], SpilledBulk> values, long beforeOffset, int beforeDb);
 
     /** The next {@link #publish}'s keys that the source holds with a TTL still running (by key index). */
     void keyExpiries(KeyExpiries expiries);

@@ -1,15 +1,21 @@
 package io.ferry.capture.stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.resp.SpilledBulk;
 import io.ferry.schemas.EventKind;
 import io.ferry.schemas.KeyExpiries;
 import io.ferry.schemas.ReplicationPolicy;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -24,6 +30,7 @@ class StreamMapperTest {
     private final List<Long> sourceTimes = new ArrayList<>();
     private final List<String> keyExpiries = new ArrayList<>();
     private long offset;
+    private final List<String> spills = new ArrayList<>();
 
     private final StreamSink sink = new StreamSink() {
         @Override
@@ -54,6 +61,11 @@ class StreamMapperTest {
         }
 
         @Override
+        public void spilledValues(Map<byte[], SpilledBulk> values, long beforeOffset, int beforeDb) {
+            spills.add(values.size() + " before " + beforeOffset + "/" + beforeDb);
+        }
+
+        @Override
         public void applied(String origin, int partition, long offset) {
             applied.add(origin + ":" + partition + "=" + offset + " before " + published.size() + " published");
         }
@@ -76,6 +88,49 @@ class StreamMapperTest {
             offset += 10;
             mapper.accept(argv, offset);
         }
+    }
+
+    /** Feeds {@code SET key <spilled>} with the value in a temporary spill file; returns that file. */
+    private Path feedSpilled(String name, String key) throws Exception {
+        Path file = Files.createTempFile("ferry-value-", ".bulk");
+        Files.write(file, new byte[] {1, 2, 3});
+        byte[] placeholder = new byte[0];
+        Map<byte[], SpilledBulk> spilled = new IdentityHashMap<>();
+        spilled.put(placeholder, new SpilledBulk(file, 3));
+        offset += 10;
+        mapper.accept(new byte[][] {name.getBytes(StandardCharsets.UTF_8), key.getBytes(StandardCharsets.UTF_8), placeholder}, spilled, offset);
+        return file;
+    }
+
+    @Test
+    void aSpilledValueIsHandedToTheSinkWithThePositionBeforeItsCommandAndItsFileDeletedAfterwards() throws Exception {
+        feed("SET a 1");
+        Path file = feedSpilled("SET", "big");
+        assertEquals(List.of("1 before 10/0"), spills);
+        assertEquals("COMMAND db0 SET big  keys=big", published.get(1));
+        assertFalse(Files.exists(file), "the spill file is deleted once its command is published");
+    }
+
+    @Test
+    void aSpilledValueInsideABlockIsStagedBeforeTheBlockStartsAndKeptUntilItsExec() throws Exception {
+        feed("SELECT 3", "MULTI", "INCR n");
+        Path file = feedSpilled("APPEND", "big");
+        assertTrue(Files.exists(file), "the block is not published yet");
+        feed("EXEC");
+        assertEquals(List.of("1 before 10/3"), spills, "the position before MULTI");
+        assertEquals(List.of("TRANSACTION db3 INCR n; APPEND big  keys=n,big"), published);
+        assertFalse(Files.exists(file));
+    }
+
+    @Test
+    void aSpilledValueInAnEchoedBlockIsDroppedWithTheBlock() throws Exception {
+        String checkpoint = new String(ReplicationPolicy.checkpointKey("eu-2", 0), StandardCharsets.UTF_8);
+        feed("MULTI");
+        Path file = feedSpilled("SET", "big");
+        feed("SET " + checkpoint + " 42", "EXEC");
+        assertEquals(List.of(), published);
+        assertEquals(List.of(), spills);
+        assertFalse(Files.exists(file));
     }
 
     @Test

@@ -11,6 +11,7 @@ import io.ferry.schemas.Heartbeat;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SnapshotChunk;
 import io.ferry.schemas.SourcePosition;
+import io.ferry.schemas.StagedCommand;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -193,13 +194,40 @@ public final class RecordRenderer {
         }
     }
 
-    /** {@code NAME "arg1" "arg2"}, each argument quoted and escaped like redis-cli prints it. */
+    /**
+     * {@code NAME "arg1" "arg2"}, each argument quoted and escaped like redis-cli prints it; the EVAL that runs a
+     * command with staged big values ({@link StagedCommand}) as that command, each such value as its size and stage.
+     */
     public String command(Command command) {
+        if ("EVAL".equals(command.getName())) {
+            List<byte[]> args = command.getArgs().stream().map(RecordRenderer::bytes).toList();
+            List<StagedCommand.Stage> stages = StagedCommand.stages(args);
+            if (stages != null) {
+                byte[][] inner = StagedCommand.inner(args);
+                StringBuilder out = new StringBuilder("(staged) ").append(new String(inner[0], StandardCharsets.UTF_8));
+                for (int i = 1; i < inner.length; i++) {
+                    StagedCommand.Stage stage = null;
+                    for (StagedCommand.Stage s : stages) {
+                        stage = s.position() == i ? s : stage;
+                    }
+                    out.append(' ').append(stage == null ? ByteText.quote(inner[i], maxArgBytes)
+                            : "<" + stage.length() + " bytes from " + ByteText.quote(stage.stageKey(), maxArgBytes) + ">");
+                }
+                return out.toString();
+            }
+        }
         StringBuilder out = new StringBuilder(command.getName());
         for (ByteBuffer arg : command.getArgs()) {
             out.append(' ').append(ByteText.quote(arg, maxArgBytes));
         }
         return out.toString();
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        ByteBuffer copy = buffer.duplicate();
+        byte[] bytes = new byte[copy.remaining()];
+        copy.get(bytes);
+        return bytes;
     }
 
     private static String position(SourcePosition position) {

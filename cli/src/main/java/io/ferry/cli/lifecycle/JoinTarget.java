@@ -6,6 +6,7 @@ import io.ferry.capture.position.SourceInfo;
 import io.ferry.capture.psync.PsyncClient;
 import io.ferry.cli.ExitCode;
 import io.ferry.cli.OperatorException;
+import io.ferry.resp.SpilledBulk;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
 import io.ferry.topology.InstanceConfig;
@@ -88,7 +89,7 @@ final class JoinTarget {
             }
 
             @Override
-            public void onCommand(byte[][] argv, long endOffset) {
+            public void onCommand(byte[][] argv, Map<byte[], SpilledBulk> spilled, long endOffset) {
             }
         });
         if (!"1".equals(field(text(writer.call(RawCommand.of("INFO", "replication"))), "repl_backlog_active"))) {

@@ -2,6 +2,7 @@ package io.ferry.cli.lifecycle;
 
 import io.ferry.capture.psync.PsyncClient;
 import io.ferry.capture.wipe.CopyReader;
+import io.ferry.resp.SpilledBulk;
 import io.ferry.topology.RedisEndpoint;
 import java.nio.file.Path;
 import java.util.Map;
@@ -67,7 +68,7 @@ final class PeerCopy implements PsyncClient.Listener {
     }
 
     @Override
-    public void onCommand(byte[][] argv, long endOffset) {
+    public void onCommand(byte[][] argv, Map<byte[], SpilledBulk> spilled, long endOffset) {
         // not reached: the connection is closed once the copy has arrived
     }
 }

@@ -15,6 +15,7 @@ import io.ferry.schemas.Heartbeat;
 import io.ferry.schemas.ReleasedSchemas;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
+import io.ferry.schemas.StagedCommand;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -110,6 +111,17 @@ class RecordRendererTest {
                 List.of(bytes("big"), bytes("0"), ByteBuffer.wrap(new byte[1000]))))).build();
         String line = new RecordRenderer(4).render(record("ferry.a.changes", 1, null, AvroSerde.changeEvents().encode(restore), "a"));
         assertTrue(line.endsWith("RESTORE \"big\" \"0\" \"\\x00\\x00\\x00\\x00\"…(+996 bytes)"), line);
+    }
+
+    @Test
+    void rendersAStagedBigValueAsTheCommandItCarriesWithTheValuesSizeAndStage() {
+        byte[] stage = ReplicationPolicy.stageKey("a", 0, 0, "big".getBytes(StandardCharsets.UTF_8));
+        byte[][] eval = StagedCommand.eval(new byte[][] {"SET".getBytes(), "big".getBytes(), new byte[0], "KEEPTTL".getBytes()},
+                List.of(new StagedCommand.Stage(2, 209_715_200L, stage)));
+        List<ByteBuffer> args = java.util.Arrays.stream(eval).skip(1).map(ByteBuffer::wrap).toList();
+        ChangeEvent set = event(EventKind.COMMAND).setCommands(List.of(new Command("EVAL", args))).build();
+        String line = renderer.render(record("ferry.a.changes", 12, null, AvroSerde.changeEvents().encode(set), "a"));
+        assertTrue(line.endsWith("  (staged) SET \"big\" <209715200 bytes from \"__ferry:stage:a:0:0:{big}\"> \"KEEPTTL\""), line);
     }
 
     @Test
