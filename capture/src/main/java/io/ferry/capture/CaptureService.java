@@ -514,6 +514,17 @@ public final class CaptureService implements FerryAgent {
         }
     }
 
+    /**
+     * Drops the Redis connection (the source moved, e.g. a cluster shard's replica was promoted): the
+     * capture reconnects to {@link CaptureSource#master()} and resumes with PSYNC from where it was.
+     */
+    public void reconnect() {
+        PsyncClient current = client.get();
+        if (current != null) {
+            current.close();
+        }
+    }
+
     /** Commits the open transaction and stops; waits up to a minute. */
     @Override
     public void close() {

@@ -215,7 +215,12 @@ public final class ClusterCaptureService implements FerryAgent {
                     log.info("shard of partition {} of {} has a new master {} (was {})", capture.partition, instance.id(),
                             shard.master(), capture.shard.master());
                 }
+                boolean moved = !capture.shard.master().equals(shard.master());
                 capture.shard = shard;
+                if (moved) {
+                    // the old master may stay up as a replica and keep streaming: follow the shard's new master
+                    capture.service.reconnect();
+                }
             }
         }
         if (unknown.isEmpty()) {

@@ -54,6 +54,11 @@ public final class PsyncClient implements AutoCloseable {
     private long lastReadNanos;
     private ScheduledExecutorService acks;
 
+    /** The node this client replicates from. */
+    public RedisEndpoint endpoint() {
+        return endpoint;
+    }
+
     public PsyncClient(RedisEndpoint endpoint, Path spoolDir, int timeoutMillis) {
         this.endpoint = endpoint;
         this.spoolDir = spoolDir;

@@ -1,0 +1,80 @@
+package io.ferry.e2e.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.localmesh.Await;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A Redis Cluster as a capture source: each shard's stream in its own partition, resumed with PSYNC after
+ * a kill -9 of the capture and after a shard's failover, arriving at a standalone peer exactly once.
+ */
+class ClusterSourceTest {
+
+    private static final Duration CONVERGE = Duration.ofSeconds(90);
+
+    @Test
+    void writesOnEveryShardArriveExactlyOnceAtAStandalonePeerThroughAKillOfTheCapture() throws Exception {
+        try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
+            mesh.startCapture();
+            mesh.startApply();
+            try (Oracle oracle = new Oracle(mesh.cluster.node(0).port(), 40_000)) {
+                Await.until(Duration.ofSeconds(60), "10k writes", () -> oracle.written() >= 10_000);
+                mesh.killCapture();
+                Await.until(Duration.ofSeconds(60), "20k writes, the last 10k while the capture is down", () -> oracle.written() >= 20_000);
+                mesh.startCapture();
+                oracle.awaitDone(Duration.ofSeconds(120));
+                mesh.awaitTargetHolds(oracle, CONVERGE);
+            }
+            String first = mesh.captureLogText(1);
+            for (int partition = 0; partition < 3; partition++) {
+                assertTrue(first.contains("into partition " + partition), "one partition per shard:\n" + first);
+            }
+            String second = mesh.captureLogText(2);
+            assertEquals(3, count(second, "resumed with +CONTINUE"), "every shard resumed with PSYNC:\n" + second);
+            assertFalse(second.contains("full resync from"), second);
+            assertEquals(0, mesh.captureMetric("ferry_capture_full_resyncs_total"), "no shard needed a full resync");
+            for (int partition = 0; partition < 3; partition++) {
+                assertTrue(mesh.captureMetric("ferry_capture_position_offset", "partition=\"" + partition + "\"") > 0,
+                        "partition " + partition + " has a committed position");
+            }
+        }
+    }
+
+    @Test
+    void aShardsFailoverDuringWritesContinuesWithPsyncAndLosesNothing() throws Exception {
+        try (ClusterSourceMesh mesh = new ClusterSourceMesh(1)) {
+            mesh.startCapture();
+            mesh.startApply();
+            int replica = mesh.cluster.replica(1, 0);
+            try (Oracle oracle = new Oracle(mesh.cluster.node(0).port(), 40_000)) {
+                Await.until(Duration.ofSeconds(60), "10k writes", () -> oracle.written() >= 10_000);
+                mesh.cluster.failover(replica, Duration.ofSeconds(30));
+                int atFailover = oracle.written();
+                oracle.awaitDone(Duration.ofSeconds(120));
+                assertTrue(atFailover < 40_000, "the failover happened while the writer was writing (" + atFailover + ")");
+                mesh.awaitTargetHolds(oracle, CONVERGE);
+            }
+            String log = mesh.captureLogText(1);
+            String promoted = "127.0.0.1:" + mesh.cluster.node(replica).port();
+            assertTrue(log.contains("has a new master " + promoted), log);
+            assertTrue(log.contains("resumed with +CONTINUE from " + "redis://" + promoted), "PSYNC continued on the promoted replica:\n" + log);
+            assertFalse(log.contains("full resync from"), log);
+            assertEquals(3, mesh.captureMetric("ferry_capture_full_resyncs_total"), "only each shard's first snapshot");
+        }
+    }
+
+    private static int count(String text, String what) {
+        Matcher m = Pattern.compile(Pattern.quote(what)).matcher(text);
+        int n = 0;
+        while (m.find()) {
+            n++;
+        }
+        return n;
+    }
+}
