@@ -79,6 +79,8 @@ public final class CaptureService implements FerryAgent {
     /** Why the source is not trusted (came back wiped), while waiting for an operator; null otherwise. */
     private volatile String wiped;
     private volatile Thread supervisor;
+    /** Where the current Redis session has read and handled the stream to. */
+    private volatile AtomicReference<SourcePosition> reading;
     private volatile boolean closing;
     private volatile boolean streaming;
     private volatile String state = "not started";
@@ -185,6 +187,13 @@ public final class CaptureService implements FerryAgent {
     /** How the most recent replication session started, or null before the first one. */
     public PsyncClient.SyncMode lastSync() {
         return lastSync;
+    }
+
+    /** End offset of the last stream command read and handled (published, filtered or skipped); -1 before any. */
+    public long readOffset() {
+        AtomicReference<SourcePosition> current = reading;
+        SourcePosition position = current == null ? null : current.get();
+        return position == null ? -1 : position.getOffset();
     }
 
     /** Sessions resumed with +CONTINUE since start. */
@@ -422,6 +431,7 @@ public final class CaptureService implements FerryAgent {
         io.ferry.topology.RedisEndpoint master = redis();
         ExpiryTracker expiries = new ExpiryTracker();
         AtomicReference<SourcePosition> resume = new AtomicReference<>(start);
+        reading = resume;
         long backoff = 200;
         boolean seeded = start == null;
         String evictionWarning = null;
@@ -446,7 +456,7 @@ public final class CaptureService implements FerryAgent {
                 log.warn("starting replication from {} without telling evictions apart ({})", redis(), evictionWarning);
             }
             state = "connecting to Redis at " + redis();
-            ReplicationSession session = new ReplicationSession(instance, settings, metrics, psync, sink, expiries,
+            ReplicationSession session = new ReplicationSession(instance, source, settings, metrics, psync, sink, expiries,
                     evictions, resume, status, () -> closing, sourceKeys, acceptWiped);
             try {
                 SourcePosition from = resume.get();

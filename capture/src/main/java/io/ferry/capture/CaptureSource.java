@@ -21,6 +21,14 @@ public interface CaptureSource {
      */
     String shardNodes();
 
+    /**
+     * Whether {@code argv}, read outside MULTI and ending at {@code endOffset}, is a slot migration's own
+     * command rather than a user's write (never for a standalone Redis). May wait for other shards' streams.
+     */
+    default boolean slotMigration(byte[][] argv, long endOffset) throws java.io.IOException, InterruptedException {
+        return false;
+    }
+
     /** A standalone Redis: partition 0, always the configured endpoint. */
     static CaptureSource standalone(RedisEndpoint redis) {
         return new CaptureSource() {

@@ -46,6 +46,7 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     }
 
     private final InstanceConfig instance;
+    private final CaptureSource source;
     private final CaptureSettings settings;
     private final CaptureMetrics metrics;
     private final PsyncClient psync;
@@ -61,11 +62,12 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     private StreamMapper mapper;
     private boolean progressed;
 
-    ReplicationSession(InstanceConfig instance, CaptureSettings settings, CaptureMetrics metrics, PsyncClient psync,
+    ReplicationSession(InstanceConfig instance, CaptureSource source, CaptureSettings settings, CaptureMetrics metrics, PsyncClient psync,
                        OutboxSink sink, ExpiryTracker expiries, EvictionWatch evictions,
                        AtomicReference<SourcePosition> resume, Status status, BooleanSupplier closing,
                        SourceKeys sourceKeys, String acceptWiped) {
         this.instance = instance;
+        this.source = source;
         this.settings = settings;
         this.metrics = metrics;
         this.psync = psync;
@@ -226,6 +228,12 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
 
     @Override
     public void onCommand(byte[][] argv, long endOffset) throws Exception {
+        if (!mapper.inBlock() && source.slotMigration(argv, endOffset)) {
+            // moving a key between shards is no user change: peers keep the copy they have (see SlotMigrations)
+            filtered(io.ferry.capture.stream.Argv.name(argv), "slot migration");
+            advance(endOffset, mapper.db());
+            return;
+        }
         mapper.accept(argv, endOffset);
     }
 

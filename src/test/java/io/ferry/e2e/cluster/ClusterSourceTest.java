@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.localmesh.Await;
 import java.time.Duration;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -23,11 +24,12 @@ class ClusterSourceTest {
         try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
             mesh.startCapture();
             mesh.startApply();
-            try (Oracle oracle = new Oracle(mesh.cluster.node(0).port(), 40_000)) {
+            try (Oracle oracle = new Oracle(mesh.cluster.node(0).port())) {
                 Await.until(Duration.ofSeconds(60), "10k writes", () -> oracle.written() >= 10_000);
                 mesh.killCapture();
                 Await.until(Duration.ofSeconds(60), "20k writes, the last 10k while the capture is down", () -> oracle.written() >= 20_000);
                 mesh.startCapture();
+                oracle.writeMoreThenStop(10_000);
                 oracle.awaitDone(Duration.ofSeconds(120));
                 mesh.awaitTargetHolds(oracle, CONVERGE);
             }
@@ -52,12 +54,11 @@ class ClusterSourceTest {
             mesh.startCapture();
             mesh.startApply();
             int replica = mesh.cluster.replica(1, 0);
-            try (Oracle oracle = new Oracle(mesh.cluster.node(0).port(), 40_000)) {
+            try (Oracle oracle = new Oracle(mesh.cluster.node(0).port())) {
                 Await.until(Duration.ofSeconds(60), "10k writes", () -> oracle.written() >= 10_000);
                 mesh.cluster.failover(replica, Duration.ofSeconds(30));
-                int atFailover = oracle.written();
+                oracle.writeMoreThenStop(10_000);
                 oracle.awaitDone(Duration.ofSeconds(120));
-                assertTrue(atFailover < 40_000, "the failover happened while the writer was writing (" + atFailover + ")");
                 mesh.awaitTargetHolds(oracle, CONVERGE);
             }
             String log = mesh.captureLogText(1);
@@ -66,6 +67,30 @@ class ClusterSourceTest {
             assertTrue(log.contains("resumed with +CONTINUE from " + "redis://" + promoted), "PSYNC continued on the promoted replica:\n" + log);
             assertFalse(log.contains("full resync from"), log);
             assertEquals(3, mesh.captureMetric("ferry_capture_full_resyncs_total"), "only each shard's first snapshot");
+        }
+    }
+
+    @Test
+    void movingSlotsBetweenShardsDuringWritesPublishesNoMigrationAndLosesNothing() throws Exception {
+        try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
+            mesh.startCapture();
+            mesh.startApply();
+            List<Integer> fromFirst = Oracle.slotsWithKeys(0, 16384 / 3 - 1, 8);
+            List<Integer> fromLast = Oracle.slotsWithKeys(2 * 16384 / 3, 16383, 8);
+            try (Oracle oracle = new Oracle(mesh.cluster.node(0).port())) {
+                Await.until(Duration.ofSeconds(60), "5k writes", () -> oracle.written() >= 5_000);
+                for (int i = 0; i < fromFirst.size(); i++) {
+                    mesh.cluster.moveSlot(fromFirst.get(i), 0, 1);
+                    mesh.cluster.moveSlot(fromLast.get(i), 2, 0);
+                }
+                oracle.writeMoreThenStop(10_000);
+                oracle.awaitDone(Duration.ofSeconds(120));
+                mesh.awaitTargetHolds(oracle, CONVERGE);
+            }
+            assertTrue(mesh.captureMetric("ferry_capture_filtered_commands_total", "command=\"RESTORE-ASKING\"",
+                    "reason=\"slot migration\"") > 0, "the new owners' RESTORE-ASKINGs were recognised");
+            assertTrue(mesh.captureMetric("ferry_capture_filtered_commands_total", "command=\"DEL\"",
+                    "reason=\"slot migration\"") > 0, "the old owners' MIGRATE DELs were recognised");
         }
     }
 

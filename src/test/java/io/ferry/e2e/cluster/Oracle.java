@@ -32,12 +32,12 @@ final class Oracle implements AutoCloseable {
     private final AtomicInteger written = new AtomicInteger();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final Thread writer;
-    private final int total;
+    /** Writes stop at this count (see {@link #writeMoreThenStop}). */
+    private volatile int total = Integer.MAX_VALUE;
     private volatile boolean stop;
 
-    /** Starts writing {@code total} commands to the cluster seeded at {@code port}, in pipelined batches. */
-    Oracle(int port, int total) {
-        this.total = total;
+    /** Starts writing to the cluster seeded at {@code port}, in pipelined batches, until told to stop. */
+    Oracle(int port) {
         client = RedisClusterClient.create(RedisURI.create("redis://127.0.0.1:" + port));
         connection = client.connect();
         writer = new Thread(this::write, "oracle-writer");
@@ -48,15 +48,17 @@ final class Oracle implements AutoCloseable {
         RedisAdvancedClusterAsyncCommands<String, String> redis = connection.async();
         try {
             for (int start = 0; start < total && !stop; start += BATCH) {
+                // a batch names each key once, so a command sent again after its batch keeps its key's order
                 List<RedisFuture<?>> batch = new ArrayList<>();
-                for (int i = start; i < Math.min(total, start + BATCH); i++) {
-                    batch.add(i % 2 == 0 ? redis.incr(counter(i)) : redis.rpush(list(i), Integer.toString(i)));
+                int end = Math.min(total, start + BATCH);
+                for (int i = start; i < end; i++) {
+                    batch.add(send(redis, i));
                 }
-                for (RedisFuture<?> future : batch) {
-                    future.get(30, TimeUnit.SECONDS);
+                for (int k = 0; k < batch.size(); k++) {
+                    awaitOrResend(redis, batch.get(k), start + k);
                 }
                 synchronized (this) {
-                    for (int i = start; i < Math.min(total, start + BATCH); i++) {
+                    for (int i = start; i < end; i++) {
                         if (i % 2 == 0) {
                             counters.merge(counter(i), 1L, Long::sum);
                         } else {
@@ -64,11 +66,37 @@ final class Oracle implements AutoCloseable {
                         }
                     }
                 }
-                written.set(Math.min(total, start + BATCH));
+                written.set(end);
                 Thread.sleep(3); // spread the writes over a while, so faults land mid-stream
             }
         } catch (Throwable t) {
             failure.set(t);
+        }
+    }
+
+    private static RedisFuture<?> send(RedisAdvancedClusterAsyncCommands<String, String> redis, int i) {
+        return i % 2 == 0 ? redis.incr(counter(i)) : redis.rpush(list(i), Integer.toString(i));
+    }
+
+    /**
+     * Waits for write {@code i}; sends it again while the cluster answers with a redirect or TRYAGAIN
+     * (the command did not run: a slot is changing owner faster than the client follows).
+     */
+    private static void awaitOrResend(RedisAdvancedClusterAsyncCommands<String, String> redis, RedisFuture<?> future, int i)
+            throws Exception {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                future.get(30, TimeUnit.SECONDS);
+                return;
+            } catch (java.util.concurrent.ExecutionException e) {
+                String message = String.valueOf(e.getCause().getMessage());
+                boolean notRun = message.startsWith("MOVED") || message.startsWith("ASK") || message.startsWith("TRYAGAIN");
+                if (!notRun || attempt >= 50) {
+                    throw e;
+                }
+                Thread.sleep(20);
+                future = send(redis, i);
+            }
         }
     }
 
@@ -78,6 +106,23 @@ final class Oracle implements AutoCloseable {
 
     private static String list(int i) {
         return "l:" + (i / 2) % LISTS;
+    }
+
+    /** Up to {@code count} slots between {@code first} and {@code last} that hold keys this oracle writes. */
+    static List<Integer> slotsWithKeys(int first, int last, int count) {
+        java.util.TreeSet<Integer> slots = new java.util.TreeSet<>();
+        for (int n = 0; n < COUNTERS; n++) {
+            slots.add(io.ferry.resp.cluster.HashSlot.of(("c:" + n).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            if (n < LISTS) {
+                slots.add(io.ferry.resp.cluster.HashSlot.of(("l:" + n).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            }
+        }
+        return slots.subSet(first, true, last, true).stream().limit(count).toList();
+    }
+
+    /** Lets the writer write {@code more} commands from now, then stop. */
+    void writeMoreThenStop(int more) {
+        total = written() + more;
     }
 
     int written() {

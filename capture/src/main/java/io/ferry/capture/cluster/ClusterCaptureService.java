@@ -51,6 +51,7 @@ public final class ClusterCaptureService implements FerryAgent {
     /** The running capture of each partition. */
     private final Map<Integer, ShardCapture> captures = new ConcurrentSkipListMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final SlotMigrations migrations = new SlotMigrations(captures::values);
     private volatile ClusterShards topology;
     private volatile Thread supervisor;
     private volatile boolean closing;
@@ -68,7 +69,7 @@ public final class ClusterCaptureService implements FerryAgent {
     }
 
     /** One shard's capture and what it knows of its shard; the node ids are refreshed from the node table. */
-    private final class ShardCapture implements CaptureSource {
+    private final class ShardCapture implements CaptureSource, SlotMigrations.Stream {
         private final int partition;
         private volatile ClusterShards.Shard shard;
         private final CaptureService service;
@@ -92,6 +93,16 @@ public final class ClusterCaptureService implements FerryAgent {
         @Override
         public String shardNodes() {
             return shard.nodes();
+        }
+
+        @Override
+        public boolean slotMigration(byte[][] argv, long endOffset) throws IOException, InterruptedException {
+            return migrations.isMigration(this, argv, endOffset);
+        }
+
+        @Override
+        public long readOffset() {
+            return service.readOffset();
         }
     }
 
@@ -320,6 +331,7 @@ public final class ClusterCaptureService implements FerryAgent {
             }
         }
         closeShards();
+        migrations.close();
         stopped.countDown();
     }
 }
