@@ -29,6 +29,9 @@ public final class RedisClusterServers implements AutoCloseable {
     private final List<RedisServer> nodes;
     private int masters;
     private int replicasPerMaster;
+    private RedisBinary binary;
+    private Path dir;
+    private String[] extraArgs;
 
     private RedisClusterServers(List<RedisServer> nodes) {
         this.nodes = nodes;
@@ -48,12 +51,12 @@ public final class RedisClusterServers implements AutoCloseable {
         RedisClusterServers cluster = new RedisClusterServers(nodes);
         cluster.masters = masters;
         cluster.replicasPerMaster = replicasPerMaster;
+        cluster.binary = binary;
+        cluster.dir = dir;
+        cluster.extraArgs = extraArgs;
         try {
             for (int i = 0; i < masters * (1 + replicasPerMaster); i++) {
-                List<String> args = new ArrayList<>(List.of("--cluster-enabled", "yes",
-                        "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"));
-                args.addAll(List.of(extraArgs));
-                nodes.add(RedisServer.start(binary, portWithFreeBus(), dir.resolve("node-" + i), args.toArray(String[]::new)));
+                nodes.add(cluster.startNode(i));
             }
             for (int i = 0; i < masters; i++) {
                 int first = i * SLOTS / masters;
@@ -126,6 +129,23 @@ public final class RedisClusterServers implements AutoCloseable {
             RedisServer.sleep(100);
         }
         throw new IllegalStateException("the cluster did not become stable within " + timeout + " (" + last + ")");
+    }
+
+    private RedisServer startNode(int index) {
+        List<String> args = new ArrayList<>(List.of("--cluster-enabled", "yes",
+                "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"));
+        args.addAll(List.of(extraArgs));
+        return RedisServer.start(binary, portWithFreeBus(), dir.resolve("node-" + index), args.toArray(String[]::new));
+    }
+
+    /** Starts one more node and joins it to the cluster as a master without slots; returns its index. */
+    public int addMaster() {
+        int index = nodes.size();
+        nodes.add(startNode(index));
+        int port = nodes.get(index).port();
+        admin(0, redis -> redis.clusterMeet("127.0.0.1", port));
+        awaitStable(Duration.ofSeconds(30));
+        return index;
     }
 
     /** The node index of replica {@code r} of master {@code master} as started (a failover swaps the roles, not the indexes). */

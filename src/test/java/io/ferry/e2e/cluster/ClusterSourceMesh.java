@@ -1,6 +1,7 @@
 package io.ferry.e2e.cluster;
 
 import io.ferry.cli.FerryCli;
+import io.ferry.e2e.mesh.MeshUnderTest;
 import io.ferry.localmesh.Await;
 import io.ferry.localmesh.FreePorts;
 import io.ferry.localmesh.JvmProcess;
@@ -25,8 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Instance A on a real Redis Cluster (3 masters, optionally with replicas) and instance B on a standalone
@@ -124,18 +123,7 @@ final class ClusterSourceMesh implements AutoCloseable {
 
     /** Sum of a metric's samples on A's capture whose labels contain every given {@code label="value"}. */
     double captureMetric(String metric, String... labels) {
-        Matcher m = Pattern.compile("^" + Pattern.quote(metric) + "(\\{[^}]*\\})? ([^ ]+)$", Pattern.MULTILINE)
-                .matcher(get(captureHttpPort, "/metrics"));
-        double sum = 0;
-        while (m.find()) {
-            String tags = m.group(1) == null ? "" : m.group(1);
-            boolean all = true;
-            for (String label : labels) {
-                all &= tags.contains(label);
-            }
-            sum += all ? Double.parseDouble(m.group(2)) : 0;
-        }
-        return sum;
+        return MeshUnderTest.metricSum(get(captureHttpPort, "/metrics"), metric, labels);
     }
 
     private String get(int port, String path) {
@@ -150,29 +138,64 @@ final class ClusterSourceMesh implements AutoCloseable {
         }
     }
 
-    /** Waits until B holds exactly the oracle's counters and lists (no key lost, none applied twice, lists in order). */
-    void awaitTargetHolds(Oracle oracle, Duration timeout) {
+    /**
+     * Waits until B holds exactly the oracle's counters and lists (no write lost, none applied twice, lists
+     * in order). A list in one of {@code movedSlots} must hold the same elements, in any order: its writes
+     * before and after its slot moved are in two partitions, which a peer applies independently.
+     */
+    void awaitTargetHolds(Oracle oracle, Duration timeout, java.util.Set<Integer> movedSlots) {
         try (StatefulRedisConnection<String, String> connection = client.connect(RedisURI.create(target.uri()))) {
             RedisCommands<String, String> redis = connection.sync();
-            Map<String, Object> expected = oracle.expected();
+            Map<String, Object> expected = new LinkedHashMap<>(oracle.expected());
+            expected.replaceAll((key, value) -> value instanceof List<?> list && movedSlots.contains(slot(key)) ? sorted(list) : value);
             Map<String, Object> last = new LinkedHashMap<>();
             try {
                 Await.until(timeout, "B holds every write made on A's shards", () -> {
                     last.clear();
                     for (String key : expected.keySet()) {
-                        last.put(key, key.startsWith("l:") ? redis.lrange(key, 0, -1) : redis.get(key));
+                        Object value = key.startsWith("l:") ? redis.lrange(key, 0, -1) : redis.get(key);
+                        last.put(key, value instanceof List<?> list && movedSlots.contains(slot(key)) ? sorted(list) : value);
                     }
                     return last.equals(expected);
                 });
             } catch (AssertionError e) {
                 StringBuilder diff = new StringBuilder();
-                expected.forEach((key, value) -> {
-                    if (!value.equals(last.get(key)) && diff.length() < 2000) {
-                        diff.append(key).append(": expected ").append(value).append(", B has ").append(last.get(key)).append('\n');
-                    }
-                });
-                throw new AssertionError(e.getMessage() + "; differences:\n" + diff + "logs in " + dir, e);
+                try (io.lettuce.core.cluster.RedisClusterClient source = io.lettuce.core.cluster.RedisClusterClient.create(
+                        RedisURI.create("redis://127.0.0.1:" + cluster.node(0).port()));
+                     var sourceConnection = source.connect()) {
+                    expected.forEach((key, value) -> {
+                        if (!value.equals(last.get(key)) && diff.length() < 3000) {
+                            Object onA = key.startsWith("l:") ? sourceConnection.sync().lrange(key, 0, -1) : sourceConnection.sync().get(key);
+                            diff.append(key).append(" (slot ").append(slot(key))
+                                    .append("): written ").append(value).append(", A has ").append(onA).append(", B has ").append(last.get(key)).append('\n');
+                        }
+                    });
+                }
+                throw new AssertionError(e.getMessage() + "; differences:\n" + diff + "agent logs kept in " + keepLogs(), e);
             }
+        }
+    }
+
+    private static int slot(String key) {
+        return io.ferry.resp.cluster.HashSlot.of(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private static List<String> sorted(List<?> list) {
+        return list.stream().map(String::valueOf).sorted().toList();
+    }
+
+    /** Copies the agents' logs to a directory of their own (the test's directory is deleted at exit). */
+    private Path keepLogs() {
+        try {
+            Path kept = Files.createTempDirectory("ferry-cluster-source-logs-");
+            try (var logs = Files.list(dir)) {
+                for (Path log : logs.filter(p -> p.toString().endsWith(".log")).toList()) {
+                    Files.copy(log, kept.resolve(log.getFileName()));
+                }
+            }
+            return kept;
+        } catch (IOException e) {
+            return dir;
         }
     }
 

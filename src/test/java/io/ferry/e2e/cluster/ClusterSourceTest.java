@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.localmesh.Await;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -22,17 +25,12 @@ class ClusterSourceTest {
     @Test
     void writesOnEveryShardArriveExactlyOnceAtAStandalonePeerThroughAKillOfTheCapture() throws Exception {
         try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
-            mesh.startCapture();
-            mesh.startApply();
-            try (Oracle oracle = new Oracle(mesh.cluster.node(0).port())) {
-                Await.until(Duration.ofSeconds(60), "10k writes", () -> oracle.written() >= 10_000);
+            writeAround(mesh, Set.of(), oracle -> {
                 mesh.killCapture();
-                Await.until(Duration.ofSeconds(60), "20k writes, the last 10k while the capture is down", () -> oracle.written() >= 20_000);
+                int atKill = oracle.written();
+                Await.until(Duration.ofSeconds(60), "10k writes while the capture is down", () -> oracle.written() >= atKill + 10_000);
                 mesh.startCapture();
-                oracle.writeMoreThenStop(10_000);
-                oracle.awaitDone(Duration.ofSeconds(120));
-                mesh.awaitTargetHolds(oracle, CONVERGE);
-            }
+            });
             String first = mesh.captureLogText(1);
             for (int partition = 0; partition < 3; partition++) {
                 assertTrue(first.contains("into partition " + partition), "one partition per shard:\n" + first);
@@ -51,16 +49,8 @@ class ClusterSourceTest {
     @Test
     void aShardsFailoverDuringWritesContinuesWithPsyncAndLosesNothing() throws Exception {
         try (ClusterSourceMesh mesh = new ClusterSourceMesh(1)) {
-            mesh.startCapture();
-            mesh.startApply();
             int replica = mesh.cluster.replica(1, 0);
-            try (Oracle oracle = new Oracle(mesh.cluster.node(0).port())) {
-                Await.until(Duration.ofSeconds(60), "10k writes", () -> oracle.written() >= 10_000);
-                mesh.cluster.failover(replica, Duration.ofSeconds(30));
-                oracle.writeMoreThenStop(10_000);
-                oracle.awaitDone(Duration.ofSeconds(120));
-                mesh.awaitTargetHolds(oracle, CONVERGE);
-            }
+            writeAround(mesh, Set.of(), oracle -> mesh.cluster.failover(replica, Duration.ofSeconds(30)));
             String log = mesh.captureLogText(1);
             String promoted = "127.0.0.1:" + mesh.cluster.node(replica).port();
             assertTrue(log.contains("has a new master " + promoted), log);
@@ -73,24 +63,56 @@ class ClusterSourceTest {
     @Test
     void movingSlotsBetweenShardsDuringWritesPublishesNoMigrationAndLosesNothing() throws Exception {
         try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
-            mesh.startCapture();
-            mesh.startApply();
             List<Integer> fromFirst = Oracle.slotsWithKeys(0, 16384 / 3 - 1, 8);
             List<Integer> fromLast = Oracle.slotsWithKeys(2 * 16384 / 3, 16383, 8);
-            try (Oracle oracle = new Oracle(mesh.cluster.node(0).port())) {
-                Await.until(Duration.ofSeconds(60), "5k writes", () -> oracle.written() >= 5_000);
+            Set<Integer> movedSlots = new HashSet<>(fromFirst);
+            movedSlots.addAll(fromLast);
+            writeAround(mesh, movedSlots, oracle -> {
                 for (int i = 0; i < fromFirst.size(); i++) {
                     mesh.cluster.moveSlot(fromFirst.get(i), 0, 1);
                     mesh.cluster.moveSlot(fromLast.get(i), 2, 0);
                 }
-                oracle.writeMoreThenStop(10_000);
-                oracle.awaitDone(Duration.ofSeconds(120));
-                mesh.awaitTargetHolds(oracle, CONVERGE);
-            }
+            });
             assertTrue(mesh.captureMetric("ferry_capture_filtered_commands_total", "command=\"RESTORE-ASKING\"",
                     "reason=\"slot migration\"") > 0, "the new owners' RESTORE-ASKINGs were recognised");
             assertTrue(mesh.captureMetric("ferry_capture_filtered_commands_total", "command=\"DEL\"",
                     "reason=\"slot migration\"") > 0, "the old owners' MIGRATE DELs were recognised");
+        }
+    }
+
+    @Test
+    void aShardAddedDuringWritesGetsItsOwnPartitionAndSlotsMovedToItLoseNothing() throws Exception {
+        try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
+            List<Integer> moved = Oracle.slotsWithKeys(0, 16384 / 3 - 1, 6);
+            writeAround(mesh, Set.copyOf(moved), oracle -> {
+                int added = mesh.cluster.addMaster();
+                Await.until(Duration.ofSeconds(30), "the capture of the new shard",
+                        () -> mesh.captureLogText(1).contains("into partition 3"));
+                for (int slot : moved) {
+                    mesh.cluster.moveSlot(slot, 0, added);
+                }
+            });
+            assertTrue(mesh.captureMetric("ferry_capture_position_offset", "partition=\"3\"") > 0,
+                    "the new shard's partition has a committed position");
+            assertTrue(mesh.captureMetric("ferry_capture_filtered_commands_total", "command=\"DEL\"",
+                    "reason=\"slot migration\"") > 0, "the old owner's MIGRATE DELs were recognised");
+        }
+    }
+
+    /**
+     * Runs A's capture and B's apply, writes to every shard, makes {@code change} after 5k writes (writes go on) and
+     * 10k more after it, and waits until B holds exactly what was written (lists in {@code movedSlots}: the
+     * same elements, see {@link ClusterSourceMesh#awaitTargetHolds}).
+     */
+    private static void writeAround(ClusterSourceMesh mesh, Set<Integer> movedSlots, Consumer<Oracle> change) throws InterruptedException {
+        mesh.startCapture();
+        mesh.startApply();
+        try (Oracle oracle = new Oracle(mesh.cluster.node(0).port())) {
+            Await.until(Duration.ofSeconds(60), "5k writes", () -> oracle.written() >= 5_000);
+            change.accept(oracle);
+            oracle.writeMoreThenStop(10_000);
+            oracle.awaitDone(Duration.ofSeconds(120));
+            mesh.awaitTargetHolds(oracle, CONVERGE, movedSlots);
         }
     }
 

@@ -72,11 +72,14 @@ public final class ClusterCaptureService implements FerryAgent {
     private final class ShardCapture implements CaptureSource, SlotMigrations.Stream {
         private final int partition;
         private volatile ClusterShards.Shard shard;
+        /** Every node id seen in this shard: it only grows, so a node that changes role stays recognised. */
+        private volatile String identity;
         private final CaptureService service;
 
-        ShardCapture(int partition, ClusterShards.Shard shard) {
+        ShardCapture(int partition, ClusterShards.Shard shard, String stored) {
             this.partition = partition;
             this.shard = shard;
+            this.identity = union(stored, shard.nodeIds());
             this.service = new CaptureService(mesh, instance.id(), this, registry, acceptWiped);
         }
 
@@ -92,7 +95,7 @@ public final class ClusterCaptureService implements FerryAgent {
 
         @Override
         public String shardNodes() {
-            return shard.nodes();
+            return identity;
         }
 
         @Override
@@ -182,7 +185,7 @@ public final class ClusterCaptureService implements FerryAgent {
     private void startShards(ClusterShards shards) throws IOException, InterruptedException,
             java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
         if (shards.shards().isEmpty()) {
-            throw new IOException("the cluster at " + instance.redis() + " has no master serving slots");
+            throw new IOException("the cluster at " + instance.redis() + " has no master");
         }
         if (shards.servedSlots() < 16384) {
             log.warn("the cluster at {} serves {} of 16384 slots: capturing the {} shard(s) that serve slots", instance.redis(),
@@ -203,7 +206,7 @@ public final class ClusterCaptureService implements FerryAgent {
         assigned.forEach((shard, partition) -> {
             log.info("capturing shard {} (master {}, {} slots from slot {}, nodes {}) into partition {}", shard.masterId(),
                     shard.master(), shard.slots(), shard.lowestSlot(), shard.nodes(), partition);
-            ShardCapture capture = new ShardCapture(partition, shard);
+            ShardCapture capture = new ShardCapture(partition, shard, stored.get(partition));
             captures.put(partition, capture);
             capture.service.start();
         });
@@ -216,29 +219,53 @@ public final class ClusterCaptureService implements FerryAgent {
      */
     private void follow(ClusterShards shards) throws InterruptedException, java.util.concurrent.ExecutionException,
             java.util.concurrent.TimeoutException {
+        // match against the node sets as they were: mid-failover the table can list the old and the new
+        // master of one shard as two masters, each with part of the shard's nodes; both are that shard
+        Map<ShardCapture, String> known = new java.util.HashMap<>();
+        captures.values().forEach(c -> known.put(c, c.identity));
         List<ClusterShards.Shard> unknown = new ArrayList<>();
+        Map<ShardCapture, ClusterShards.Shard> matched = new java.util.HashMap<>();
         for (ClusterShards.Shard shard : shards.shards()) {
-            ShardCapture capture = captures.values().stream().filter(c -> shard.sameShardAs(c.shard.nodes())).findFirst().orElse(null);
-            if (capture == null) {
+            List<ShardCapture> owners = known.entrySet().stream().filter(e -> shard.sameShardAs(e.getValue()))
+                    .map(Map.Entry::getKey).toList();
+            if (owners.isEmpty()) {
                 unknown.add(shard);
-            } else if (!capture.shard.equals(shard)) {
-                if (!capture.shard.master().equals(shard.master())) {
+            }
+            for (ShardCapture owner : owners) {
+                // of two masters of one shard, the one serving slots (the most) is its master now
+                matched.merge(owner, shard, (a, b) -> b.slots() > a.slots() ? b : a);
+            }
+        }
+        matched.forEach((capture, shard) -> {
+            if (!capture.shard.equals(shard)) {
+                boolean moved = !capture.shard.master().equals(shard.master());
+                if (moved) {
                     log.info("shard of partition {} of {} has a new master {} (was {})", capture.partition, instance.id(),
                             shard.master(), capture.shard.master());
                 }
-                boolean moved = !capture.shard.master().equals(shard.master());
                 capture.shard = shard;
+                capture.identity = union(capture.identity, shard.nodeIds());
                 if (moved) {
                     // the old master may stay up as a replica and keep streaming: follow the shard's new master
                     capture.service.reconnect();
                 }
+            }
+        });
+        for (ShardCapture capture : captures.values()) {
+            if (shards.shards().stream().noneMatch(shard -> shard.sameShardAs(capture.identity))
+                    && !shards.knows(Set.of(capture.identity.split(",")))) {
+                // every node of the shard left the cluster: what it had was moved away (and read) before
+                log.warn("shard of partition {} of {} (nodes {}) left the cluster: its capture stops and the partition is retired",
+                        capture.partition, instance.id(), capture.shard.nodes());
+                captures.remove(capture.partition);
+                new Thread(capture.service::close, "ferry-capture-retire-" + capture.partition).start();
             }
         }
         if (unknown.isEmpty()) {
             return;
         }
         Map<Integer, String> used = new java.util.TreeMap<>();
-        captures.forEach((partition, capture) -> used.put(partition, capture.shard.nodes()));
+        captures.forEach((partition, capture) -> used.put(partition, capture.identity));
         Properties kafka = instance.kafka().clientProperties();
         PositionStore.shardNodes(kafka, instance.id(), Duration.ofSeconds(30)).forEach(used::putIfAbsent);
         Map<ClusterShards.Shard, Integer> assigned = ShardPartitions.assign(used, unknown);
@@ -246,10 +273,19 @@ public final class ClusterCaptureService implements FerryAgent {
         assigned.forEach((shard, partition) -> {
             log.info("new shard {} (master {}, {} slots from slot {}): capturing it into partition {}", shard.masterId(),
                     shard.master(), shard.slots(), shard.lowestSlot(), partition);
-            ShardCapture capture = new ShardCapture(partition, shard);
+            ShardCapture capture = new ShardCapture(partition, shard, used.get(partition));
             captures.put(partition, capture);
             capture.service.start();
         });
+    }
+
+    /** {@code stored} (comma-separated node ids, or null) plus {@code ids}, sorted, comma-separated. */
+    private static String union(String stored, Set<String> ids) {
+        Set<String> all = new java.util.TreeSet<>(ids);
+        if (stored != null && !stored.isBlank()) {
+            all.addAll(List.of(stored.split(",")));
+        }
+        return String.join(",", all);
     }
 
     private void ensureTopics(int partitions) throws InterruptedException, java.util.concurrent.ExecutionException,

@@ -16,12 +16,13 @@ import java.util.TreeSet;
 
 /**
  * The shards of a Redis Cluster as one node sees them (CLUSTER NODES, which Redis 6.2 and 7 both have):
- * each master that serves slots, with the ids of its replicas. A shard is known by its node ids, which
+ * each master, with the ids of its replicas. A master without slots is a shard too: slots moved to it
+ * later arrive through its stream (RESTORE-ASKING), which must be read from before the first one. A shard is known by its node ids, which
  * survive failovers (the replica promoted is in the set) and slot moves, unlike addresses or slot ranges.
  */
-public record ClusterShards(List<Shard> shards) {
+public record ClusterShards(List<Shard> shards, Set<String> nodeIds) {
 
-    /** One master serving slots and its replicas. */
+    /** One master and its replicas; {@code lowestSlot} is Integer.MAX_VALUE for a master without slots. */
     public record Shard(String masterId, NodeAddress master, Set<String> nodeIds, int lowestSlot, int slots) {
 
         /** The node ids as stored with the shard's positions: sorted, comma-separated. */
@@ -58,7 +59,7 @@ public record ClusterShards(List<Shard> shards) {
 
     /**
      * Parses CLUSTER NODES: {@code <id> <ip:port@cport[,hostname]> <flags> <master> <ping> <pong> <epoch> <link> <slot>...}.
-     * Masters flagged fail, handshake or noaddr and masters without slots are left out; a slot being
+     * Masters flagged fail, handshake or noaddr are left out; a slot being
      * imported or migrated ({@code [n-<-id]}, {@code [n->-id]}) still belongs to the master listing it plainly.
      *
      * @param answeredBy the host of the node that answered, for a node that does not know its own address
@@ -100,7 +101,7 @@ public record ClusterShards(List<Shard> shards) {
         List<Shard> shards = new ArrayList<>();
         for (Node node : all) {
             Set<String> flags = node.flags();
-            if (flags.contains("master") && node.slots() > 0 && !flags.contains("fail") && !flags.contains("handshake")
+            if (flags.contains("master") && !flags.contains("fail") && !flags.contains("handshake")
                     && !flags.contains("noaddr")) {
                 TreeSet<String> ids = new TreeSet<>(replicas.getOrDefault(node.id(), Set.of()));
                 ids.add(node.id());
@@ -109,7 +110,12 @@ public record ClusterShards(List<Shard> shards) {
             }
         }
         shards.sort(Comparator.comparingInt(Shard::lowestSlot));
-        return new ClusterShards(List.copyOf(shards));
+        return new ClusterShards(List.copyOf(shards), all.stream().map(Node::id).collect(java.util.stream.Collectors.toUnmodifiableSet()));
+    }
+
+    /** Whether any of {@code ids} is a node of the cluster (in any role or state). */
+    public boolean knows(Set<String> ids) {
+        return ids.stream().anyMatch(nodeIds::contains);
     }
 
     /** The slots served by some master; 16384 when the cluster covers every slot. */
