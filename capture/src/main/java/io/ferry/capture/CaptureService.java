@@ -484,8 +484,8 @@ public final class CaptureService implements FerryAgent {
                     backoff = 200;
                 }
                 metrics.reconnect();
-                state = "Redis at " + redis() + " unavailable: " + e.getMessage();
-                log.warn("replication from {} for {} stopped ({}); reconnecting in {} ms", redis(), instance.id(),
+                state = "Redis at " + psync.endpoint() + " unavailable: " + e.getMessage();
+                log.warn("replication from {} for {} stopped ({}); reconnecting in {} ms", psync.endpoint(), instance.id(),
                         describe(e), backoff);
                 Thread.sleep(backoff);
                 backoff = Math.min(backoff * 2, 10_000);

@@ -33,10 +33,13 @@ import org.slf4j.LoggerFactory;
  * shard's master (PSYNC) into the shard's own partition of the changes topic, with its own position and
  * transactional ids. Which partition a shard gets is {@link ShardPartitions}'s decision. The cluster's
  * node table is read again every second, so a shard's capture follows its master through a failover
- * (PSYNC replid/offset on the promoted replica: +CONTINUE) and a shard that appears gets a new partition.
+ * (PSYNC replid/offset on the promoted replica: +CONTINUE), a shard that appears gets a new partition and
+ * one whose nodes all left is retired. Slot migrations publish nothing ({@link SlotMigrations}).
  *
  * <p>Ordering: each shard's stream stays in order in its partition, so every key's changes stay in
- * order while its slot stays on one shard. Across shards there is no order, as in Redis Cluster itself.
+ * order on a peer while its slot stays on one shard. A key's writes before and after its slot moved are
+ * in two partitions, which a peer applies independently: their order on the peer is not guaranteed.
+ * Across shards there is no order, as in Redis Cluster itself.
  */
 public final class ClusterCaptureService implements FerryAgent {
 
