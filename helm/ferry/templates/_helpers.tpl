@@ -116,6 +116,7 @@ ferry.io/mesh: {{ .Values.mesh | quote }}
 {{- end -}}
 {{- $redis := dict "uri" $inst.redis.uri -}}
 {{- with $inst.redis.username }}{{ $_ := set $redis "username" . }}{{ end -}}
+{{- if $inst.redis.cluster }}{{ $_ := set $redis "cluster" true }}{{ end -}}
 {{- $http := $inst.http | default dict -}}
 {{- $entry := dict "redis" $redis "http" (dict "capturePort" ($http.capturePort | default $root.Values.http.capturePort) "applyPort" ($http.applyPort | default $root.Values.http.applyPort)) -}}
 {{- with $inst.kafka -}}

@@ -5,6 +5,7 @@ import io.ferry.schemas.EventKind;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,12 +19,14 @@ import java.util.concurrent.atomic.AtomicReference;
  * ferry_capture_filtered_commands_total{command,reason}, ferry_capture_eviction_filter_active,
  * ferry_capture_echoes_total{origin}, ferry_capture_transactions_total, ferry_capture_source_wiped,
  * ferry_capture_backlog_headroom_seconds, ferry_capture_source_keys, ferry_capture_staged_values_total,
- * ferry_capture_staged_bytes_total; all tagged with instance.
+ * ferry_capture_staged_bytes_total; all tagged with instance and partition (the source shard's partition of
+ * the changes topic; 0 for a standalone Redis).
  */
 public final class CaptureMetrics {
 
     private final MeterRegistry registry;
-    private final String instance;
+    /** instance, and partition: the source shard's partition of the changes topic (0 for a standalone Redis). */
+    private final Tags tags;
     private final Map<EventKind, Counter> events = new EnumMap<>(EventKind.class);
     private final Counter commands;
     private final Counter bytes;
@@ -43,44 +46,49 @@ public final class CaptureMetrics {
     private volatile double sourceKeys = Double.NaN;
 
     public CaptureMetrics(MeterRegistry registry, String instance) {
+        this(registry, instance, 0);
+    }
+
+    /** The meters of the capture of one shard of a Redis Cluster source, which writes {@code partition}. */
+    public CaptureMetrics(MeterRegistry registry, String instance, int partition) {
         this.registry = registry;
-        this.instance = instance;
+        this.tags = Tags.of("instance", instance, "partition", Integer.toString(partition));
         for (EventKind kind : EventKind.values()) {
             events.put(kind, Counter.builder("ferry.capture.events").description("Change events published, by kind")
-                    .tag("instance", instance).tag("kind", kind.name()).register(registry));
+                    .tags(tags).tag("kind", kind.name()).register(registry));
         }
         commands = Counter.builder("ferry.capture.commands").description("Redis commands published (a transaction counts each of its commands)")
-                .tag("instance", instance).register(registry);
+                .tags(tags).register(registry);
         bytes = Counter.builder("ferry.capture.bytes").description("Bytes of change records published (record values, before compression)")
-                .tag("instance", instance).register(registry);
+                .tags(tags).register(registry);
         fullResyncs = Counter.builder("ferry.capture.full.resyncs").description("Times the source answered FULLRESYNC and a snapshot was published")
-                .tag("instance", instance).register(registry);
+                .tags(tags).register(registry);
         reconnects = Counter.builder("ferry.capture.reconnects").description("Times the capture reconnected to Redis or restarted its Kafka producer after a failure")
-                .tag("instance", instance).register(registry);
+                .tags(tags).register(registry);
         transactions = Counter.builder("ferry.capture.transactions").description("Kafka transactions committed")
-                .tag("instance", instance).register(registry);
+                .tags(tags).register(registry);
         stagedValues = Counter.builder("ferry.capture.staged.values")
                 .description("Arguments too big for one record, streamed through a spill file and published as staged chunks")
-                .tag("instance", instance).register(registry);
+                .tags(tags).register(registry);
         stagedBytes = Counter.builder("ferry.capture.staged.bytes").description("Bytes of the staged arguments")
-                .tag("instance", instance).register(registry);
+                .tags(tags).register(registry);
         Gauge.builder("ferry.capture.eviction.filter.active", evictionWatch, w -> w.get() != null && w.get().active() ? 1 : 0)
                 .description("1 while DELs caused by eviction on the source are told apart from users' DELs (and not published)")
-                .tag("instance", instance).register(registry);
+                .tags(tags).register(registry);
         Gauge.builder("ferry.capture.lag.bytes", this, CaptureMetrics::lagBytes)
-                .description("Source master_repl_offset minus the offset committed to Kafka").tag("instance", instance).register(registry);
+                .description("Source master_repl_offset minus the offset committed to Kafka").tags(tags).register(registry);
         Gauge.builder("ferry.capture.position.offset", committedOffset, AtomicLong::get)
-                .description("Replication offset of the last committed capture position").tag("instance", instance).register(registry);
+                .description("Replication offset of the last committed capture position").tags(tags).register(registry);
         Gauge.builder("ferry.capture.source.wiped", this, m -> m.sourceWiped ? 1 : 0)
                 .description("1 while the source came back wiped (new replication id, its data gone) and nothing is published "
                         + "until an operator acts (see the capture's log and /readyz)")
-                .tag("instance", instance).register(registry);
+                .tags(tags).register(registry);
         Gauge.builder("ferry.capture.backlog.headroom.seconds", this, m -> m.backlogHeadroomSeconds)
                 .description("Seconds of the source's current write rate its replication backlog can still take beyond the "
                         + "committed position: a capture outage longer than this needs a full resync (at most 86400; NaN until measured)")
-                .tag("instance", instance).register(registry);
+                .tags(tags).register(registry);
         Gauge.builder("ferry.capture.source.keys", this, m -> m.sourceKeys)
-                .description("Keys the source holds (INFO keyspace, every db)").tag("instance", instance).register(registry);
+                .description("Keys the source holds (INFO keyspace, every db)").tags(tags).register(registry);
     }
 
     public void event(EventKind kind, int recordBytes, int commandCount) {
@@ -122,7 +130,7 @@ public final class CaptureMetrics {
     public void filtered(String command, String reason) {
         filtered.computeIfAbsent(command + '\n' + reason, c -> Counter.builder("ferry.capture.filtered.commands")
                 .description("Propagated commands deliberately not published, by command and reason")
-                .tag("instance", instance).tag("command", command).tag("reason", reason).register(registry)).increment();
+                .tags(tags).tag("command", command).tag("reason", reason).register(registry)).increment();
     }
 
     /** The watch telling evictions apart, or null when that is switched off. */
@@ -133,7 +141,7 @@ public final class CaptureMetrics {
     public void echo(String origin) {
         echoes.computeIfAbsent(origin, o -> Counter.builder("ferry.capture.echoes")
                 .description("Blocks written by the local apply agent on behalf of a peer, recognised and not published again")
-                .tag("instance", instance).tag("origin", o).register(registry)).increment();
+                .tags(tags).tag("origin", o).register(registry)).increment();
     }
 
     public void sourceWiped(boolean wiped) {

@@ -54,7 +54,6 @@ import org.slf4j.LoggerFactory;
 public final class CaptureService implements FerryAgent {
 
     private static final Logger log = LoggerFactory.getLogger(CaptureService.class);
-    private static final int SHARD = 0;
     private static final long READY_LAG_BYTES = 1024 * 1024;
     private static final int OUTBOX_CAPACITY = 16 * 1024;
     /** Bytes of events between reader and writer: at most an eighth of the heap, so big values streaming through fit. */
@@ -64,6 +63,9 @@ public final class CaptureService implements FerryAgent {
     private static final long WIPED_POSITION_CHECK_MILLIS = 5_000;
 
     private final InstanceConfig instance;
+    private final CaptureSource source;
+    /** The partition of the changes topic this capture writes (0 for a standalone source). */
+    private final int shard;
     private final CaptureSettings settings;
     private final CaptureMetrics metrics;
     private final Path spoolDir = Path.of(System.getProperty("java.io.tmpdir"));
@@ -79,6 +81,8 @@ public final class CaptureService implements FerryAgent {
     /** Why the source is not trusted (came back wiped), while waiting for an operator; null otherwise. */
     private volatile String wiped;
     private volatile Thread supervisor;
+    /** Where the current Redis session has read and handled the stream to. */
+    private volatile AtomicReference<SourcePosition> reading;
     private volatile boolean closing;
     private volatile boolean streaming;
     private volatile String state = "not started";
@@ -95,10 +99,22 @@ public final class CaptureService implements FerryAgent {
      *                    as it is: its copy is not published, its writes from then on are (null: accept none)
      */
     public CaptureService(MeshConfig mesh, String instanceId, MeterRegistry registry, String acceptWiped) {
+        this(mesh, instanceId, CaptureSource.standalone(mesh.instance(instanceId).redis()), registry, acceptWiped);
+    }
+
+    /** The capture of one source stream of the instance: a standalone Redis, or one shard of a Redis Cluster. */
+    public CaptureService(MeshConfig mesh, String instanceId, CaptureSource source, MeterRegistry registry, String acceptWiped) {
         this.instance = mesh.instance(instanceId);
+        this.source = source;
+        this.shard = source.partition();
         this.settings = mesh.capture();
-        this.metrics = new CaptureMetrics(registry, instanceId);
+        this.metrics = new CaptureMetrics(registry, instanceId, shard);
         this.acceptWiped = acceptWiped == null || acceptWiped.isBlank() ? null : acceptWiped.trim();
+    }
+
+    /** Where this capture replicates from now (a cluster shard's master follows failovers). */
+    private io.ferry.topology.RedisEndpoint redis() {
+        return source.master();
     }
 
     /** Starts capturing in the background and returns at once. */
@@ -107,8 +123,8 @@ public final class CaptureService implements FerryAgent {
             return;
         }
         state = "starting";
-        poller = new SourceOffsetPoller(instance.redis(), settings.heartbeatMillis(), this::sourceRead);
-        supervisor = new Thread(this::supervise, "ferry-capture-" + instance.id());
+        poller = new SourceOffsetPoller(source::master, settings.heartbeatMillis(), this::sourceRead);
+        supervisor = new Thread(this::supervise, "ferry-capture-" + instance.id() + "-" + shard);
         supervisor.start();
     }
 
@@ -154,7 +170,7 @@ public final class CaptureService implements FerryAgent {
             case LOW, STILL_LOW -> log.warn("the replication backlog of {} ({}, repl-backlog-size {} bytes) holds only {} s of its"
                             + " writes at the current {} bytes/s: a capture outage longer than that needs a full resync;"
                             + " raise repl-backlog-size to at least the write rate times the longest outage to ride out",
-                    instance.id(), instance.redis(), info.backlogSize(), Math.round(seconds), Math.round(headroom.bytesPerSecond()));
+                    instance.id(), redis(), info.backlogSize(), Math.round(seconds), Math.round(headroom.bytesPerSecond()));
             case RECOVERED -> log.info("the replication backlog of {} holds {} s of its writes again", instance.id(), Math.round(seconds));
             case NONE -> { }
         }
@@ -173,6 +189,13 @@ public final class CaptureService implements FerryAgent {
     /** How the most recent replication session started, or null before the first one. */
     public PsyncClient.SyncMode lastSync() {
         return lastSync;
+    }
+
+    /** End offset of the last stream command read and handled (published, filtered or skipped); -1 before any. */
+    public long readOffset() {
+        AtomicReference<SourcePosition> current = reading;
+        SourcePosition position = current == null ? null : current.get();
+        return position == null ? -1 : position.getOffset();
     }
 
     /** Sessions resumed with +CONTINUE since start. */
@@ -282,7 +305,7 @@ public final class CaptureService implements FerryAgent {
      */
     private boolean reseeded(String previousReplid) {
         try {
-            PositionStore.Stored stored = PositionStore.load(instance.kafka().clientProperties(), instance.id(), SHARD,
+            PositionStore.Stored stored = PositionStore.load(instance.kafka().clientProperties(), instance.id(), shard,
                     Duration.ofSeconds(10)).orElse(null);
             if (stored != null && !stored.position().getReplid().equals(previousReplid)) {
                 log.info("the source of {} was re-seeded (ferry join): resuming from the new committed position {}:{}",
@@ -315,7 +338,7 @@ public final class CaptureService implements FerryAgent {
     }
 
     private String refusedByKafka(AuthorizationException refused) {
-        return KafkaAccess.explain(KafkaAccess.Role.CAPTURE, instance.id(), List.of(), SHARD + 1,
+        return KafkaAccess.explain(KafkaAccess.Role.CAPTURE, instance.id(), List.of(), shard + 1,
                 KafkaAccess.principal(instance.kafka().properties()), refused);
     }
 
@@ -342,9 +365,10 @@ public final class CaptureService implements FerryAgent {
             throw new IOException("Kafka at " + instance.kafka() + " is unreachable or refused to set up the topics of "
                     + instance.id() + ": " + describe(cause), cause);
         }
-        try (ChangePublisher publisher = new ChangePublisher(kafka, instance.id(), SHARD, settings, metrics, metrics::sourceOffset,
+        try (ChangePublisher publisher = new ChangePublisher(kafka, instance.id(), shard, settings, metrics, metrics::sourceOffset,
                 sourceKeys)) {
-            PositionStore.Stored stored = PositionStore.load(kafka, instance.id(), SHARD, Duration.ofSeconds(30)).orElse(null);
+            publisher.shardNodes(source::shardNodes);
+            PositionStore.Stored stored = PositionStore.load(kafka, instance.id(), shard, Duration.ofSeconds(30)).orElse(null);
             SourcePosition start = stored == null ? null : stored.position();
             AppliedVector applied = stored == null ? AppliedVector.EMPTY : stored.applied();
             if (stored != null) {
@@ -370,9 +394,9 @@ public final class CaptureService implements FerryAgent {
                         current.close();
                     }
                 }
-            }, "ferry-capture-writer-" + instance.id());
+            }, "ferry-capture-writer-" + instance.id() + "-" + shard);
             writer.start();
-            OutboxSink sink = new OutboxSink(instance.id(), SHARD, settings.maxRecordBytes(), outbox, () -> closing || !writer.isAlive(), metrics);
+            OutboxSink sink = new OutboxSink(instance.id(), shard, settings.maxRecordBytes(), outbox, () -> closing || !writer.isAlive(), metrics);
             sink.startApplied(applied);
             try {
                 readSessions(start, sink, writer);
@@ -398,7 +422,7 @@ public final class CaptureService implements FerryAgent {
 
     /** Redis sessions, each resuming where the previous one's last complete event ended. */
     private void readSessions(SourcePosition start, OutboxSink sink, Thread writer) throws InterruptedException {
-        try (EvictionWatch evictions = settings.filterEvictions() ? new EvictionWatch(instance.redis()) : null) {
+        try (EvictionWatch evictions = settings.filterEvictions() ? new EvictionWatch(redis()) : null) {
             metrics.evictionWatch(evictions);
             readSessions(start, sink, writer, evictions);
         }
@@ -406,18 +430,25 @@ public final class CaptureService implements FerryAgent {
 
     private void readSessions(SourcePosition start, OutboxSink sink, Thread writer, EvictionWatch evictions)
             throws InterruptedException {
+        io.ferry.topology.RedisEndpoint master = redis();
         ExpiryTracker expiries = new ExpiryTracker();
         AtomicReference<SourcePosition> resume = new AtomicReference<>(start);
+        reading = resume;
         long backoff = 200;
         boolean seeded = start == null;
         String evictionWarning = null;
         while (!closing && writer.isAlive()) {
+            if (!master.equals(redis())) {
+                // a cluster shard failed over: the next pipeline watches evictions and reads TTLs on the new master
+                log.info("the source of {} partition {} moved from {} to {}: following it", instance.id(), shard, master, redis());
+                return;
+            }
             if (!seeded) {
                 seeded = seedExpiries(expiries);
             }
-            PsyncClient psync = new PsyncClient(instance.redis(), spoolDir, 10_000)
+            PsyncClient psync = new PsyncClient(redis(), spoolDir, 10_000)
                     .spillValuesAbove(StagedCommandMapper.spillThreshold(settings.maxRecordBytes()),
-                            spoolDir.resolve("ferry-" + instance.id() + "-" + SHARD + "-values"));
+                            spoolDir.resolve("ferry-" + instance.id() + "-" + shard + "-values"));
             client.set(psync);
             if (closing) {
                 psync.close();
@@ -426,10 +457,10 @@ public final class CaptureService implements FerryAgent {
             if (evictions != null && !evictions.awaitFirstAttempt(EVICTION_WATCH_WAIT_MILLIS)
                     && !evictions.inactiveReason().equals(evictionWarning)) {
                 evictionWarning = evictions.inactiveReason();
-                log.warn("starting replication from {} without telling evictions apart ({})", instance.redis(), evictionWarning);
+                log.warn("starting replication from {} without telling evictions apart ({})", redis(), evictionWarning);
             }
-            state = "connecting to Redis at " + instance.redis();
-            ReplicationSession session = new ReplicationSession(instance, settings, metrics, psync, sink, expiries,
+            state = "connecting to Redis at " + redis();
+            ReplicationSession session = new ReplicationSession(instance, source, settings, metrics, psync, sink, expiries,
                     evictions, resume, status, () -> closing, sourceKeys, acceptWiped);
             try {
                 SourcePosition from = resume.get();
@@ -457,8 +488,8 @@ public final class CaptureService implements FerryAgent {
                     backoff = 200;
                 }
                 metrics.reconnect();
-                state = "Redis at " + instance.redis() + " unavailable: " + e.getMessage();
-                log.warn("replication from {} for {} stopped ({}); reconnecting in {} ms", instance.redis(), instance.id(),
+                state = "Redis at " + psync.endpoint() + " unavailable: " + e.getMessage();
+                log.warn("replication from {} for {} stopped ({}); reconnecting in {} ms", psync.endpoint(), instance.id(),
                         describe(e), backoff);
                 Thread.sleep(backoff);
                 backoff = Math.min(backoff * 2, 10_000);
@@ -486,14 +517,25 @@ public final class CaptureService implements FerryAgent {
 
     /** Resuming: learn the TTLs set before the committed position, which the stream will not repeat. */
     private boolean seedExpiries(ExpiryTracker expiries) {
-        state = "reading TTLs from Redis at " + instance.redis();
+        state = "reading TTLs from Redis at " + redis();
         try {
-            ExpirySeeder.seed(instance.redis(), expiries, System::currentTimeMillis);
+            ExpirySeeder.seed(redis(), expiries, System::currentTimeMillis);
             return true;
         } catch (IOException | RuntimeException e) {
             log.warn("could not read TTLs from {} ({}); until they are learnt again, an expiry of a key whose TTL was set "
-                    + "before this restart is published like a user's DEL", instance.redis(), describe(e));
+                    + "before this restart is published like a user's DEL", redis(), describe(e));
             return false;
+        }
+    }
+
+    /**
+     * Drops the Redis connection (the source moved, e.g. a cluster shard's replica was promoted): the
+     * capture reconnects to {@link CaptureSource#master()} and resumes with PSYNC from where it was.
+     */
+    public void reconnect() {
+        PsyncClient current = client.get();
+        if (current != null) {
+            current.close();
         }
     }
 

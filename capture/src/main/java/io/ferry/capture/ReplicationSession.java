@@ -48,6 +48,7 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     }
 
     private final InstanceConfig instance;
+    private final CaptureSource source;
     private final CaptureSettings settings;
     private final CaptureMetrics metrics;
     private final PsyncClient psync;
@@ -63,11 +64,12 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     private StreamMapper mapper;
     private boolean progressed;
 
-    ReplicationSession(InstanceConfig instance, CaptureSettings settings, CaptureMetrics metrics, PsyncClient psync,
+    ReplicationSession(InstanceConfig instance, CaptureSource source, CaptureSettings settings, CaptureMetrics metrics, PsyncClient psync,
                        OutboxSink sink, ExpiryTracker expiries, EvictionWatch evictions,
                        AtomicReference<SourcePosition> resume, Status status, BooleanSupplier closing,
                        SourceKeys sourceKeys, String acceptWiped) {
         this.instance = instance;
+        this.source = source;
         this.settings = settings;
         this.metrics = metrics;
         this.psync = psync;
@@ -92,9 +94,9 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
         status.synced(PsyncClient.SyncMode.CONTINUE);
         if (!replid.equals(from.getReplid())) {
             log.info("source {} continues under a new replication id {} (was {}): failover or restart, no resync needed",
-                    instance.redis(), replid, from.getReplid());
+                    psync.endpoint(), replid, from.getReplid());
         }
-        log.info("resumed with +CONTINUE from {} at {}:{} (db {})", instance.redis(), replid, offset, from.getDb());
+        log.info("resumed with +CONTINUE from {} at {}:{} (db {})", psync.endpoint(), replid, offset, from.getDb());
         sink.replid(replid);
         mapper = newMapper(offset, from.getDb());
         advance(offset, from.getDb()); // records the (possibly new) replication id
@@ -124,13 +126,13 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
                     return;
                 }
                 log.info("source {} of {} continues under a new replication id {} with {} key(s) (had {}): not wiped",
-                        instance.redis(), instance.id(), replid, copy.keys(), knownKeys);
+                        psync.endpoint(), instance.id(), replid, copy.keys(), knownKeys);
             }
         }
         metrics.fullResync();
         if (from == null) {
             // expected on a first start: nothing to warn about
-            log.info("first start on {}: publishing its keys as a snapshot (replication id {}, offset {})", instance.redis(), replid, offset);
+            log.info("first start on {}: publishing its keys as a snapshot (replication id {}, offset {})", psync.endpoint(), replid, offset);
         } else {
             if (copy == null) {
                 status.state("reading the apply checkpoints of the source's copy", false);
@@ -140,7 +142,7 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
                     + " its {} key(s) as a resync snapshot: peers replace their copies of them and delete what {} no longer"
                     + " has, except keys holding writes it had not applied yet (see the README, 'A full resync of a running"
                     + " instance'). Raise repl-backlog-size to avoid this (see ferry_capture_backlog_headroom_seconds)",
-                    instance.redis(), from.getReplid(), from.getOffset(), replid, offset, copy.keys(), instance.id());
+                    psync.endpoint(), from.getReplid(), from.getOffset(), replid, offset, copy.keys(), instance.id());
             if (keptCheckpoints(sink.applied(), copy.applied())) {
                 // The snapshot stands where the copy's apply checkpoints stand, not where the committed position did.
                 sink.startApplied(copy.applied());
@@ -184,10 +186,10 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     private SourceWipedException wiped(SourcePosition from, String replid, String why) {
         String accept = "ferry capture --config <mesh.yaml> --instance " + instance.id() + " --accept-wiped-source " + replid;
         String rejoin = "ferry join --config <mesh.yaml> --instance " + instance.id() + " --from <live peer> --replace-data";
-        String readiness = "source wiped: " + instance.redis() + " came back under replication id " + replid + " and " + why
+        String readiness = "source wiped: " + psync.endpoint() + " came back under replication id " + replid + " and " + why
                 + "; nothing published past " + from.getReplid() + ":" + from.getOffset() + "; waiting for an operator ("
                 + rejoin + ", or " + accept + ")";
-        String message = "the source of instance " + instance.id() + " (" + instance.redis() + ") answered FULLRESYNC under a new"
+        String message = "the source of instance " + instance.id() + " (" + psync.endpoint() + ") answered FULLRESYNC under a new"
                 + " replication id " + replid + " (the committed position is " + from.getReplid() + ":" + from.getOffset()
                 + ") and " + why + ": it was restarted without its data, or flushed and rebuilt. Its copy is NOT published,"
                 + " nor anything written to it from now on: peers would receive what it holds now (their own keys replayed"
@@ -206,7 +208,7 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
             throws InterruptedException {
         log.warn("accepting the wiped source {} of {} as it is (--accept-wiped-source {}; {}). Its {} key(s) are NOT"
                         + " published; its writes from offset {} on are. The committed position moves from {}:{} to {}:{}",
-                instance.redis(), instance.id(), replid, why, copy.keys(), offset, from.getReplid(), from.getOffset(), replid, offset);
+                psync.endpoint(), instance.id(), replid, why, copy.keys(), offset, from.getReplid(), from.getOffset(), replid, offset);
         sink.replid(replid);
         sink.startApplied(copy.applied()); // the apply checkpoints the copy holds, not the lost ones
         SourcePosition position = sink.position(offset, 0);
@@ -228,6 +230,12 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
 
     @Override
     public void onCommand(byte[][] argv, Map<byte[], SpilledBulk> spilled, long endOffset) throws Exception {
+        if (!mapper.inBlock() && source.slotMigration(argv, endOffset)) {
+            // moving a key between shards is no user change: peers keep the copy they have (see SlotMigrations)
+            filtered(io.ferry.capture.stream.Argv.name(argv), "slot migration");
+            advance(endOffset, mapper.db());
+            return;
+        }
         mapper.accept(argv, spilled, endOffset);
     }
 

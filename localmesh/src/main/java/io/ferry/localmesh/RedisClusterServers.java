@@ -27,6 +27,11 @@ public final class RedisClusterServers implements AutoCloseable {
     private static final int SLOTS = 16384;
 
     private final List<RedisServer> nodes;
+    private int masters;
+    private int replicasPerMaster;
+    private RedisBinary binary;
+    private Path dir;
+    private String[] extraArgs;
 
     private RedisClusterServers(List<RedisServer> nodes) {
         this.nodes = nodes;
@@ -34,14 +39,24 @@ public final class RedisClusterServers implements AutoCloseable {
 
     /** Starts {@code masters} nodes under {@code dir}, assigns the slots and waits until every node reports cluster_state:ok. */
     public static RedisClusterServers start(RedisBinary binary, Path dir, int masters, String... extraArgs) {
+        return start(binary, dir, masters, 0, extraArgs);
+    }
+
+    /**
+     * The same with {@code replicasPerMaster} replicas of each master (CLUSTER REPLICATE), in sync when this
+     * returns. Nodes 0..masters-1 are the masters; {@link #replica(int, int)} names the others.
+     */
+    public static RedisClusterServers start(RedisBinary binary, Path dir, int masters, int replicasPerMaster, String... extraArgs) {
         List<RedisServer> nodes = new ArrayList<>();
         RedisClusterServers cluster = new RedisClusterServers(nodes);
+        cluster.masters = masters;
+        cluster.replicasPerMaster = replicasPerMaster;
+        cluster.binary = binary;
+        cluster.dir = dir;
+        cluster.extraArgs = extraArgs;
         try {
-            for (int i = 0; i < masters; i++) {
-                List<String> args = new ArrayList<>(List.of("--cluster-enabled", "yes",
-                        "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"));
-                args.addAll(List.of(extraArgs));
-                nodes.add(RedisServer.start(binary, portWithFreeBus(), dir.resolve("node-" + i), args.toArray(String[]::new)));
+            for (int i = 0; i < masters * (1 + replicasPerMaster); i++) {
+                nodes.add(cluster.startNode(i));
             }
             for (int i = 0; i < masters; i++) {
                 int first = i * SLOTS / masters;
@@ -49,9 +64,19 @@ public final class RedisClusterServers implements AutoCloseable {
                 int node = i;
                 cluster.admin(node, redis -> redis.clusterAddSlots(IntStream.rangeClosed(first, last).toArray()));
             }
-            for (int i = 1; i < masters; i++) {
+            for (int i = 1; i < nodes.size(); i++) {
                 int port = nodes.get(i).port();
                 cluster.admin(0, redis -> redis.clusterMeet("127.0.0.1", port));
+            }
+            cluster.awaitStable(Duration.ofSeconds(30));
+            for (int m = 0; m < masters; m++) {
+                String masterId = cluster.nodeId(m);
+                for (int r = 0; r < replicasPerMaster; r++) {
+                    cluster.admin(masters + m * replicasPerMaster + r, redis -> redis.clusterReplicate(masterId));
+                }
+            }
+            for (int i = masters; i < nodes.size(); i++) {
+                cluster.awaitReplicaInSync(i, Duration.ofSeconds(30));
             }
             cluster.awaitStable(Duration.ofSeconds(30));
             return cluster;
@@ -104,6 +129,62 @@ public final class RedisClusterServers implements AutoCloseable {
             RedisServer.sleep(100);
         }
         throw new IllegalStateException("the cluster did not become stable within " + timeout + " (" + last + ")");
+    }
+
+    private RedisServer startNode(int index) {
+        List<String> args = new ArrayList<>(List.of("--cluster-enabled", "yes",
+                "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"));
+        args.addAll(List.of(extraArgs));
+        return RedisServer.start(binary, portWithFreeBus(), dir.resolve("node-" + index), args.toArray(String[]::new));
+    }
+
+    /** Starts one more node and joins it to the cluster as a master without slots; returns its index. */
+    public int addMaster() {
+        int index = nodes.size();
+        nodes.add(startNode(index));
+        int port = nodes.get(index).port();
+        admin(0, redis -> redis.clusterMeet("127.0.0.1", port));
+        awaitStable(Duration.ofSeconds(30));
+        return index;
+    }
+
+    /** The node index of replica {@code r} of master {@code master} as started (a failover swaps the roles, not the indexes). */
+    public int replica(int master, int r) {
+        if (r < 0 || r >= replicasPerMaster || master < 0 || master >= masters) {
+            throw new IllegalArgumentException("no replica " + r + " of master " + master);
+        }
+        return masters + master * replicasPerMaster + r;
+    }
+
+    /** Waits until node {@code index} is a replica whose link to its master is up and has the master's offset. */
+    public void awaitReplicaInSync(int index, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            last = admin(index, redis -> redis.info("replication"));
+            if (last.contains("role:slave") && last.contains("master_link_status:up") && !last.contains("master_sync_in_progress:1")) {
+                return;
+            }
+            RedisServer.sleep(100);
+        }
+        throw new IllegalStateException("node " + index + " did not become an in-sync replica within " + timeout + ": " + last);
+    }
+
+    /**
+     * {@code CLUSTER FAILOVER} on replica {@code index} (graceful: its master stops writes until the replica
+     * has everything, then they swap roles); returns when the replica is a master and the cluster is ok.
+     */
+    public void failover(int index, Duration timeout) {
+        admin(index, redis -> redis.clusterFailover(false));
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (admin(index, redis -> redis.info("replication")).contains("role:master")) {
+                awaitStable(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+                return;
+            }
+            RedisServer.sleep(100);
+        }
+        throw new IllegalStateException("replica " + index + " was not promoted within " + timeout);
     }
 
     public String nodeId(int index) {

@@ -27,6 +27,12 @@ public final class ReplicationPolicy {
      */
     public static final String SOURCE_KEYS_HEADER = "ferry.source.keys";
     /**
+     * Header of a capture position record of one shard of a Redis Cluster source: the node ids of the
+     * shard (master and replicas, comma-separated, ASCII) when it was committed. A restarted capture finds
+     * each shard's partition by these ids, which survive failovers and slot moves.
+     */
+    public static final String SHARD_NODES_HEADER = "ferry.shard.nodes";
+    /**
      * Header of a change event whose keys had a TTL on the origin after the write ({@link KeyExpiries}:
      * key index → absolute expiry). A peer whose own copy expired a moment before the write arrived
      * would otherwise create the key anew, without a TTL, while the origin's copy expires: it applies

@@ -233,7 +233,11 @@ public final class MeshUnderTest implements AutoCloseable {
 
     /** Sum of a metric's samples on an agent's /metrics whose labels contain every {@code label="value"} given. */
     double metric(String name, String role, String metric, String... labels) {
-        String body = httpGet(name, role, "/metrics");
+        return metricSum(httpGet(name, role, "/metrics"), metric, labels);
+    }
+
+    /** Sum of a metric's samples in a Prometheus text {@code body} whose labels contain every {@code label="value"} given. */
+    public static double metricSum(String body, String metric, String... labels) {
         Pattern line = Pattern.compile("^" + Pattern.quote(metric) + "(\\{[^}]*\\})? ([^ ]+)$", Pattern.MULTILINE);
         Matcher m = line.matcher(body);
         double sum = 0;

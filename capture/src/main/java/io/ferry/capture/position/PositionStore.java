@@ -13,6 +13,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.ArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -40,37 +43,41 @@ public final class PositionStore {
     }
 
     public static Optional<Stored> load(Properties kafka, String instance, int shard, Duration timeout) {
+        String key = ReplicationPolicy.positionKey(instance, shard);
+        AvroSerde<CapturePosition> serde = AvroSerde.capturePositions();
+        AtomicReference<Stored> last = new AtomicReference<>();
+        scan(kafka, instance, timeout, record -> {
+            if (record.key() != null && key.equals(new String(record.key(), StandardCharsets.UTF_8)) && record.value() != null) {
+                Header applied = record.headers().lastHeader(ReplicationPolicy.APPLIED_HEADER);
+                last.set(new Stored(serde.decode(record.value()).getPosition(),
+                        AppliedVector.decode(applied == null ? null : applied.value()),
+                        sourceKeys(record.headers().lastHeader(ReplicationPolicy.SOURCE_KEYS_HEADER))));
+            }
+        });
+        return Optional.ofNullable(last.get());
+    }
+
+    /** Reads the committed records of {@code instance}'s offsets topic from its beginning to its current end. */
+    private static void scan(Properties kafka, String instance, Duration timeout, Consumer<ConsumerRecord<byte[], byte[]>> each) {
         Properties props = new Properties();
         props.putAll(kafka);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "ferry-capture-" + instance + "-position-" + UUID.randomUUID());
         String topic = ReplicationPolicy.offsetsTopic(instance);
-        String key = ReplicationPolicy.positionKey(instance, shard);
-        AvroSerde<CapturePosition> serde = AvroSerde.capturePositions();
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             TopicPartition partition = new TopicPartition(topic, 0);
             consumer.assign(List.of(partition));
             consumer.seekToBeginning(List.of(partition));
             Map<TopicPartition, Long> ends = consumer.endOffsets(List.of(partition), timeout);
             long end = ends.get(partition);
-            Stored last = null;
             long deadline = System.nanoTime() + timeout.toNanos();
             while (consumer.position(partition, timeout) < end) {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("could not read " + topic + " to its end within " + timeout);
                 }
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    if (record.key() != null && key.equals(new String(record.key(), java.nio.charset.StandardCharsets.UTF_8))
-                            && record.value() != null) {
-                        Header applied = record.headers().lastHeader(ReplicationPolicy.APPLIED_HEADER);
-                        last = new Stored(serde.decode(record.value()).getPosition(),
-                                AppliedVector.decode(applied == null ? null : applied.value()),
-                                sourceKeys(record.headers().lastHeader(ReplicationPolicy.SOURCE_KEYS_HEADER)));
-                    }
-                }
+                consumer.poll(Duration.ofMillis(200)).forEach(each);
             }
-            return Optional.ofNullable(last);
         }
     }
 
@@ -81,13 +88,47 @@ public final class PositionStore {
      */
     public static ProducerRecord<byte[], byte[]> record(String instance, int shard, SourcePosition position,
                                                         AppliedVector applied, long keys) {
+        return record(instance, shard, position, applied, keys, null);
+    }
+
+    /**
+     * The same for one shard of a Redis Cluster source: {@code shardNodes} (its node ids, see
+     * {@link #shardNodes}) is stored with the position; null for a standalone source.
+     */
+    public static ProducerRecord<byte[], byte[]> record(String instance, int shard, SourcePosition position,
+                                                        AppliedVector applied, long keys, String shardNodes) {
         CapturePosition value = new CapturePosition(instance, shard, position, Instant.now());
-        Header appliedHeader = new RecordHeader(ReplicationPolicy.APPLIED_HEADER, applied.encode());
-        List<Header> headers = keys < 0 ? List.of(appliedHeader) : List.of(appliedHeader,
-                new RecordHeader(ReplicationPolicy.SOURCE_KEYS_HEADER, Long.toString(keys).getBytes(StandardCharsets.US_ASCII)));
+        List<Header> headers = new ArrayList<>(3);
+        headers.add(new RecordHeader(ReplicationPolicy.APPLIED_HEADER, applied.encode()));
+        if (keys >= 0) {
+            headers.add(new RecordHeader(ReplicationPolicy.SOURCE_KEYS_HEADER, Long.toString(keys).getBytes(StandardCharsets.US_ASCII)));
+        }
+        if (shardNodes != null) {
+            headers.add(new RecordHeader(ReplicationPolicy.SHARD_NODES_HEADER, shardNodes.getBytes(StandardCharsets.US_ASCII)));
+        }
         return new ProducerRecord<>(ReplicationPolicy.offsetsTopic(instance), 0,
                 ReplicationPolicy.positionKey(instance, shard).getBytes(StandardCharsets.UTF_8),
                 AvroSerde.capturePositions().encode(value), headers);
+    }
+
+    /**
+     * The node ids (master and replicas) of each Redis Cluster shard the capture of {@code instance} has
+     * committed a position for, by partition, as last committed: how a restart recognises its shards.
+     */
+    public static Map<Integer, String> shardNodes(Properties kafka, String instance, Duration timeout) {
+        Map<Integer, String> nodes = new java.util.TreeMap<>();
+        AvroSerde<CapturePosition> serde = AvroSerde.capturePositions();
+        scan(kafka, instance, timeout, record -> {
+            Header header = record.headers().lastHeader(ReplicationPolicy.SHARD_NODES_HEADER);
+            if (record.value() != null && header != null && header.value() != null) {
+                CapturePosition position = serde.decode(record.value());
+                if (instance.equals(position.getInstance()) && record.key() != null && ReplicationPolicy.positionKey(instance,
+                        position.getShard()).equals(new String(record.key(), StandardCharsets.UTF_8))) {
+                    nodes.put(position.getShard(), new String(header.value(), StandardCharsets.US_ASCII));
+                }
+            }
+        });
+        return nodes;
     }
 
     /** The key count header's value, -1 when missing or unreadable. */
@@ -96,7 +137,7 @@ public final class PositionStore {
             return -1;
         }
         try {
-            return Math.max(-1, Long.parseLong(new String(header.value(), java.nio.charset.StandardCharsets.US_ASCII).trim()));
+            return Math.max(-1, Long.parseLong(new String(header.value(), StandardCharsets.US_ASCII).trim()));
         } catch (NumberFormatException e) {
             return -1;
         }

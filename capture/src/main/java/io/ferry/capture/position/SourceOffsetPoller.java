@@ -9,6 +9,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,12 +23,14 @@ public final class SourceOffsetPoller implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(SourceOffsetPoller.class);
 
-    private final RedisEndpoint endpoint;
+    /** The source now (a cluster shard's master changes with a failover). */
+    private final Supplier<RedisEndpoint> endpoint;
+    private RedisEndpoint connected;
     private final Consumer<SourceInfo> sink;
     private final ScheduledExecutorService timer;
     private RedisConnection connection;
 
-    public SourceOffsetPoller(RedisEndpoint endpoint, long intervalMillis, Consumer<SourceInfo> sink) {
+    public SourceOffsetPoller(Supplier<RedisEndpoint> endpoint, long intervalMillis, Consumer<SourceInfo> sink) {
         this.endpoint = endpoint;
         this.sink = sink;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -40,8 +43,14 @@ public final class SourceOffsetPoller implements AutoCloseable {
 
     private void poll() {
         try {
+            RedisEndpoint source = endpoint.get();
+            if (connection != null && !source.equals(connected)) {
+                connection.close();
+                connection = null;
+            }
             if (connection == null) {
-                connection = RedisConnection.open(endpoint, 5000);
+                connection = RedisConnection.open(source, 5000);
+                connected = source;
             }
             String replication = text(connection.call("INFO", "replication"));
             String keyspace = replication == null ? null : text(connection.call("INFO", "keyspace"));
@@ -50,7 +59,7 @@ public final class SourceOffsetPoller implements AutoCloseable {
                 sink.accept(info);
             }
         } catch (IOException | RuntimeException e) {
-            log.debug("INFO replication from {} failed: {}", endpoint, e.toString());
+            log.debug("INFO replication from {} failed: {}", connected, e.toString());
             if (connection != null) {
                 connection.close();
                 connection = null;

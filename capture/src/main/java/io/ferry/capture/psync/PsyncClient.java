@@ -62,6 +62,11 @@ public final class PsyncClient implements AutoCloseable {
     private long spillAbove = Long.MAX_VALUE;
     private Path spillDir;
 
+    /** The node this client replicates from. */
+    public RedisEndpoint endpoint() {
+        return endpoint;
+    }
+
     public PsyncClient(RedisEndpoint endpoint, Path spoolDir, int timeoutMillis) {
         this.endpoint = endpoint;
         this.spoolDir = spoolDir;

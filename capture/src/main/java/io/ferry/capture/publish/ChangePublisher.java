@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -55,6 +56,7 @@ public final class ChangePublisher implements AutoCloseable {
     private final LongSupplier sourceOffset;
     private final SourceKeys sourceKeys;
     private final List<KafkaProducer<byte[], byte[]>> lanes;
+    private volatile Supplier<String> shardNodes = () -> null;
     /** The lane of the open (or next) transaction. */
     private int lane;
     private final ChangeEventEncoder events = new ChangeEventEncoder();
@@ -139,6 +141,11 @@ public final class ChangePublisher implements AutoCloseable {
             throw e;
         }
         return List.copyOf(opened);
+    }
+
+    /** The node ids of the source shard, stored with every position (a Redis Cluster source; null otherwise). */
+    public void shardNodes(Supplier<String> nodes) {
+        this.shardNodes = nodes;
     }
 
     private KafkaProducer<byte[], byte[]> producer() {
@@ -280,7 +287,7 @@ public final class ChangePublisher implements AutoCloseable {
         SourcePosition position = pending;
         if (position != null && !position.equals(committed)) {
             long keys = sourceKeys.forPosition(position.getReplid(), pendingApplied.asMap().size());
-            producer().send(PositionStore.record(instance, shard, position, pendingApplied, keys));
+            producer().send(PositionStore.record(instance, shard, position, pendingApplied, keys, shardNodes.get()));
         }
         producer().commitTransaction();
         inTransaction = false;

@@ -15,11 +15,13 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InvalidPartitionsException;
 import org.apache.kafka.common.errors.PolicyViolationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
@@ -108,8 +110,15 @@ public final class TopicProvisioner {
         TopicDescription description = untilKnown(() -> admin.describeTopics(List.of(changes)).allTopicNames()
                 .get(30, TimeUnit.SECONDS).get(changes));
         if (description.partitions().size() < shards) {
-            throw new IllegalStateException("topic " + changes + " has " + description.partitions().size()
-                    + " partitions, the source has " + shards + " shards; add partitions");
+            // a Redis Cluster source gained a shard: it gets the next partition; the existing ones keep their streams
+            log.info("adding partitions to {}: {} -> {} (one per source shard)", changes, description.partitions().size(), shards);
+            try {
+                admin.createPartitions(Map.of(changes, NewPartitions.increaseTo(shards))).all().get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof InvalidPartitionsException)) { // another capture added them meanwhile
+                    throw e;
+                }
+            }
         }
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, changes);
         Config config = untilKnown(() -> admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS).get(resource));

@@ -91,9 +91,31 @@ public final class AgentOptions {
         try (RedisConnector redis = new RedisConnector(self)) {
             redis.infoReplication();
             checkAccess(self, role, redis.access(role));
+            if (role == RedisAccess.Role.CAPTURE) {
+                checkClusterMode(self, redis.info("cluster"));
+            }
         }
         try (KafkaConnector kafka = new KafkaConnector(self.kafka())) {
             kafka.checkReachable();
+        }
+    }
+
+    /**
+     * Exit 2 when the mesh file and the Redis disagree on Redis Cluster: a cluster node captured as a
+     * standalone Redis would publish one shard's writes only; a standalone Redis has no shards to discover.
+     */
+    static void checkClusterMode(InstanceConfig self, java.util.Map<String, String> infoCluster) {
+        boolean enabled = "1".equals(infoCluster.get("cluster_enabled"));
+        if (enabled && !self.redis().cluster()) {
+            throw new OperatorException(ExitCode.BAD_CONFIG, "Redis of instance '" + self.id() + "' at " + self.redis()
+                    + " is a node of a Redis Cluster (cluster_enabled:1), but the mesh file does not say so: capturing it as a"
+                    + " standalone Redis would publish the writes of that node's shard only. Set redis: {uri: ..., cluster: true}"
+                    + " for instance '" + self.id() + "'");
+        }
+        if (!enabled && self.redis().cluster()) {
+            throw new OperatorException(ExitCode.BAD_CONFIG, "Redis of instance '" + self.id() + "' at " + self.redis()
+                    + " is not a Redis Cluster node (cluster_enabled:0), but the mesh file says cluster: true. Remove"
+                    + " cluster: true for instance '" + self.id() + "', or point its uri at a node of the cluster");
         }
     }
 

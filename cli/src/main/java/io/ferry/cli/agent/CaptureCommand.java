@@ -1,6 +1,6 @@
 package io.ferry.cli.agent;
 
-import io.ferry.capture.CaptureService;
+import io.ferry.capture.CaptureAgents;
 import io.ferry.topology.InstanceConfig;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -42,6 +42,6 @@ public final class CaptureCommand implements Callable<Integer> {
     public Integer call() {
         InstanceConfig instance = options.preflight(io.ferry.topology.RedisAccess.Role.CAPTURE);
         return AgentRunner.run("capture", instance, options.httpBind, options.httpPort(instance.captureHttpPort()),
-                registry -> new CaptureService(options.config(), instance.id(), registry, acceptWipedSource), spec.commandLine().getOut());
+                registry -> CaptureAgents.forInstance(options.config(), instance.id(), registry, acceptWipedSource), spec.commandLine().getOut());
     }
 }

@@ -56,9 +56,14 @@ public final class RedisConnector implements AutoCloseable {
 
     /** The INFO replication section as a map of field to value. */
     public java.util.Map<String, String> infoReplication() {
+        return info("replication");
+    }
+
+    /** One INFO section as a map of field to value. */
+    public java.util.Map<String, String> info(String section) {
         String text;
         try {
-            text = connect().sync().info("replication");
+            text = connect().sync().info(section);
         } catch (OperatorException e) {
             throw e;
         } catch (RuntimeException e) {

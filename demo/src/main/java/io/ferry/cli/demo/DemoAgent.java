@@ -1,7 +1,7 @@
 package io.ferry.cli.demo;
 
 import io.ferry.apply.ApplyService;
-import io.ferry.capture.CaptureService;
+import io.ferry.capture.CaptureAgents;
 import io.ferry.topology.AgentHttpServer;
 import io.ferry.topology.FerryAgent;
 import io.ferry.topology.InstanceConfig;
@@ -27,7 +27,7 @@ final class DemoAgent implements AutoCloseable {
 
     static DemoAgent capture(MeshConfig mesh, InstanceConfig instance) {
         return start("capture " + instance.id(), instance.captureHttpPort(),
-                registry -> new CaptureService(mesh, instance.id(), registry));
+                registry -> CaptureAgents.forInstance(mesh, instance.id(), registry, null));
     }
 
     static DemoAgent apply(MeshConfig mesh, InstanceConfig instance) {

@@ -1,0 +1,51 @@
+package io.ferry.capture;
+
+import io.ferry.topology.RedisEndpoint;
+
+/**
+ * Which source stream one {@link CaptureService} reads and where it goes: a standalone Redis into
+ * partition 0 of its instance's changes topic, or one shard of a Redis Cluster into that shard's own
+ * partition. The partition also names the shard's position key and transactional ids.
+ */
+public interface CaptureSource {
+
+    /** The partition of the changes topic this stream is published to. */
+    int partition();
+
+    /** The node to replicate from now: the shard's current master (asked again before every connection). */
+    RedisEndpoint master();
+
+    /**
+     * The node ids of the shard (its master and replicas) as last seen, stored with every position so a
+     * restart finds the shard's partition again after failovers and slot moves; null for a standalone Redis.
+     */
+    String shardNodes();
+
+    /**
+     * Whether {@code argv}, read outside MULTI and ending at {@code endOffset}, is a slot migration's own
+     * command rather than a user's write (never for a standalone Redis). May wait for other shards' streams.
+     */
+    default boolean slotMigration(byte[][] argv, long endOffset) throws java.io.IOException, InterruptedException {
+        return false;
+    }
+
+    /** A standalone Redis: partition 0, always the configured endpoint. */
+    static CaptureSource standalone(RedisEndpoint redis) {
+        return new CaptureSource() {
+            @Override
+            public int partition() {
+                return 0;
+            }
+
+            @Override
+            public RedisEndpoint master() {
+                return redis;
+            }
+
+            @Override
+            public String shardNodes() {
+                return null;
+            }
+        };
+    }
+}

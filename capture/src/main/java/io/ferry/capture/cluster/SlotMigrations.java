@@ -1,0 +1,242 @@
+package io.ferry.capture.cluster;
+
+import io.ferry.capture.stream.Argv;
+import io.ferry.resp.RedisConnection;
+import io.ferry.resp.RespMessage;
+import io.ferry.topology.RedisEndpoint;
+import io.ferry.resp.cluster.HashSlot;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.BitSet;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tells a slot migration's own commands apart from users' writes, so moving slots between shards
+ * publishes nothing: the peers already hold the key from the old owner's stream, and the key's later
+ * writes come from the new owner's stream.
+ *
+ * <p>What a real cluster's replication streams carry while {@code MIGRATE} (as {@code redis-cli --cluster
+ * reshard} runs it) moves key {@code k} of a slot from node P to node Q (seen on Redis 7.0 with
+ * {@code redis-cli --replica}): Q's stream gets {@code RESTORE-ASKING k <ttl> <payload>} (with
+ * {@code REPLACE} if asked), P's stream then gets a plain {@code DEL k} (MIGRATE is propagated as DEL;
+ * several keys moved at once give one DEL naming them all), never inside MULTI. CLUSTER SETSLOT
+ * (MIGRATING, IMPORTING, NODE) is not propagated at all.
+ *
+ * <p>RESTORE-ASKING is only ever sent by MIGRATE: it is never published, and it is remembered. P's DEL
+ * looks like a user's DEL, so it is told apart by pairing: a DEL on P all of whose keys Q restored is
+ * the migration's. Q executed the RESTORE-ASKING before P ran the DEL, but Q's stream may be read later
+ * than P's, so a DEL that may be a migration's waits until every other shard's stream has been read up
+ * to where that shard's master was after the DEL happened. Only a DEL whose slot P no longer serves
+ * plainly (migrating or moved, as P's own CLUSTER NODES says after the DEL) may be a migration's; a DEL
+ * in a slot P serves is a user's and is published at once. Checking needs one round trip to P per
+ * stretch of the stream (one answer covers every command P had propagated when it answered).
+ *
+ * <p>Not covered: {@code MIGRATE ... COPY} (no DEL follows; its RESTORE-ASKING is remembered until a
+ * DEL of that key on another shard), and two shards migrating slots to each other at the same time,
+ * where a DEL waits at most {@link #WAIT_MILLIS} for the other shard and is then decided on what was
+ * read (with a warning).
+ */
+final class SlotMigrations {
+
+    private static final Logger log = LoggerFactory.getLogger(SlotMigrations.class);
+    static final long WAIT_MILLIS = 5_000;
+
+    /** One shard as the migration check needs it: its master now, and how far its stream has been read. */
+    interface Stream {
+        RedisEndpoint master();
+
+        /** End offset of the last command of the shard's stream that was read and handled; -1 when unknown. */
+        long readOffset();
+    }
+
+    /** A reading of one master: its replication offset, then (in the same round trip) its view of its slots. */
+    record Sample(long nanos, long offset, BitSet served, BitSet migrating) {
+        /** Whether this reading was taken after the command ending at {@code endOffset} ran. */
+        boolean covers(long endOffset) {
+            return offset >= endOffset;
+        }
+    }
+
+    private final Map<ByteBuffer, Integer> restored = new HashMap<>();
+    private final Supplier<Collection<? extends Stream>> streams;
+    private final Map<Stream, RedisConnection> probes = new HashMap<>();
+    private final Map<Stream, Sample> latest = new HashMap<>();
+
+    SlotMigrations(Supplier<Collection<? extends Stream>> streams) {
+        this.streams = streams;
+    }
+
+    /**
+     * Whether {@code argv}, read from {@code shard}'s stream outside MULTI and ending at {@code endOffset},
+     * is a slot migration's own command (not to be published). May wait for the other shards' streams.
+     */
+    boolean isMigration(Stream shard, byte[][] argv, long endOffset) throws IOException, InterruptedException {
+        String name = Argv.name(argv);
+        if (name.equals("RESTORE-ASKING") && argv.length > 1) {
+            synchronized (restored) {
+                restored.merge(ByteBuffer.wrap(argv[1]), 1, Integer::sum);
+            }
+            return true;
+        }
+        if (!name.equals("DEL") || argv.length < 2) {
+            return false;
+        }
+        List<byte[]> keys = List.of(argv).subList(1, argv.length);
+        if (takeAll(keys)) {
+            return true;
+        }
+        Sample own = sampleCovering(shard, endOffset);
+        boolean maybeMigrated = keys.stream().mapToInt(HashSlot::of)
+                .anyMatch(slot -> !own.served().get(slot) || own.migrating().get(slot));
+        if (!maybeMigrated) {
+            return false;
+        }
+        long deadline = System.nanoTime() + WAIT_MILLIS * 1_000_000L;
+        for (Stream other : streams.get()) {
+            if (other == shard) {
+                continue;
+            }
+            Sample sample = sampleAfter(other, own.nanos());
+            while (other.readOffset() < sample.offset()) {
+                if (takeAll(keys)) {
+                    return true;
+                }
+                if (System.nanoTime() > deadline) {
+                    log.warn("a DEL in a migrating slot on {} waited {} ms for the stream of {} (read to {}, its master at {}):"
+                            + " deciding on what was read", shard.master(), WAIT_MILLIS, other.master(), other.readOffset(), sample.offset());
+                    return takeAll(keys);
+                }
+                Thread.sleep(1);
+            }
+        }
+        return takeAll(keys);
+    }
+
+    /** Consumes one restore of every key and answers true, or changes nothing and answers false. */
+    private boolean takeAll(List<byte[]> keys) {
+        synchronized (restored) {
+            for (byte[] key : keys) {
+                if (!restored.containsKey(ByteBuffer.wrap(key))) {
+                    return false;
+                }
+            }
+            for (byte[] key : keys) {
+                restored.computeIfPresent(ByteBuffer.wrap(key), (k, n) -> n == 1 ? null : n - 1);
+            }
+            return true;
+        }
+    }
+
+    /** A reading of {@code shard}'s master taken after the command ending at {@code endOffset} ran there. */
+    private Sample sampleCovering(Stream shard, long endOffset) throws IOException {
+        Sample last;
+        synchronized (latest) {
+            last = latest.get(shard);
+        }
+        return last != null && last.covers(endOffset) ? last : sample(shard);
+    }
+
+    /** A reading of {@code shard}'s master taken after {@code nanos}. */
+    private Sample sampleAfter(Stream shard, long nanos) throws IOException {
+        Sample last;
+        synchronized (latest) {
+            last = latest.get(shard);
+        }
+        return last != null && last.nanos() - nanos > 0 ? last : sample(shard);
+    }
+
+    private Sample sample(Stream shard) throws IOException {
+        synchronized (shard) {
+            long nanos = System.nanoTime();
+            RedisConnection connection;
+            synchronized (probes) {
+                connection = probes.get(shard);
+            }
+            try {
+                if (connection == null || !connection.endpoint().equals(shard.master())) {
+                    if (connection != null) {
+                        connection.close();
+                    }
+                    connection = RedisConnection.open(shard.master(), 5_000);
+                    synchronized (probes) {
+                        probes.put(shard, connection);
+                    }
+                }
+                // one round trip, in this order: every command ending at or before the offset ran before the slot view
+                connection.sendAll(List.of(new byte[][] {Argv.ascii("INFO"), Argv.ascii("replication")},
+                        new byte[][] {Argv.ascii("CLUSTER"), Argv.ascii("NODES")}));
+                long offset = masterOffset(text(connection.readReply()));
+                Sample sample = parseMyself(nanos, offset, text(connection.readReply()));
+                synchronized (latest) {
+                    latest.put(shard, sample);
+                }
+                return sample;
+            } catch (IOException | RuntimeException e) {
+                if (connection != null) {
+                    connection.close();
+                }
+                synchronized (probes) {
+                    probes.remove(shard);
+                }
+                throw e instanceof IOException io ? io : new IOException("could not read the slots of " + shard.master() + ": " + e, e);
+            }
+        }
+    }
+
+    private static String text(RespMessage reply) throws IOException {
+        if (reply instanceof RespMessage.BulkString bulk && bulk.bytes() != null) {
+            return new String(bulk.bytes(), StandardCharsets.UTF_8);
+        }
+        throw new IOException("unexpected reply " + reply);
+    }
+
+    private static long masterOffset(String info) throws IOException {
+        for (String line : info.split("\r?\n")) {
+            if (line.startsWith("master_repl_offset:")) {
+                return Long.parseLong(line.substring("master_repl_offset:".length()).trim());
+            }
+        }
+        throw new IOException("INFO replication has no master_repl_offset");
+    }
+
+    /** The slots the answering node ("myself") serves plainly, and those it is migrating away. */
+    static Sample parseMyself(long nanos, long offset, String clusterNodes) {
+        BitSet served = new BitSet(HashSlot.COUNT);
+        BitSet migrating = new BitSet(HashSlot.COUNT);
+        for (String line : clusterNodes.split("\r?\n")) {
+            String[] fields = line.trim().split(" ");
+            if (fields.length < 8 || !List.of(fields[2].split(",")).contains("myself")) {
+                continue;
+            }
+            for (int i = 8; i < fields.length; i++) {
+                String range = fields[i];
+                if (range.startsWith("[")) {
+                    int arrow = range.indexOf("->-");
+                    if (arrow > 0) {
+                        migrating.set(Integer.parseInt(range.substring(1, arrow)));
+                    }
+                    continue;
+                }
+                int dash = range.indexOf('-');
+                int first = Integer.parseInt(dash < 0 ? range : range.substring(0, dash));
+                int last = dash < 0 ? first : Integer.parseInt(range.substring(dash + 1));
+                served.set(first, last + 1);
+            }
+        }
+        return new Sample(nanos, offset, served, migrating);
+    }
+
+    void close() {
+        synchronized (probes) {
+            probes.values().forEach(RedisConnection::close);
+            probes.clear();
+        }
+    }
+}

@@ -1,0 +1,127 @@
+package io.ferry.e2e.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.localmesh.Await;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A Redis Cluster as a capture source: each shard's stream in its own partition, resumed with PSYNC after
+ * a kill -9 of the capture and after a shard's failover, arriving at a standalone peer exactly once.
+ */
+class ClusterSourceTest {
+
+    private static final Duration CONVERGE = Duration.ofSeconds(90);
+
+    @Test
+    void writesOnEveryShardArriveExactlyOnceAtAStandalonePeerThroughAKillOfTheCapture() throws Exception {
+        try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
+            writeAround(mesh, Set.of(), oracle -> {
+                mesh.killCapture();
+                int atKill = oracle.written();
+                Await.until(Duration.ofSeconds(60), "10k writes while the capture is down", () -> oracle.written() >= atKill + 10_000);
+                mesh.startCapture();
+            });
+            String first = mesh.captureLogText(1);
+            for (int partition = 0; partition < 3; partition++) {
+                assertTrue(first.contains("into partition " + partition), "one partition per shard:\n" + first);
+            }
+            String second = mesh.captureLogText(2);
+            assertEquals(3, count(second, "resumed with +CONTINUE"), "every shard resumed with PSYNC:\n" + second);
+            assertFalse(second.contains("full resync from"), second);
+            assertEquals(0, mesh.captureMetric("ferry_capture_full_resyncs_total"), "no shard needed a full resync");
+            for (int partition = 0; partition < 3; partition++) {
+                assertTrue(mesh.captureMetric("ferry_capture_position_offset", "partition=\"" + partition + "\"") > 0,
+                        "partition " + partition + " has a committed position");
+            }
+        }
+    }
+
+    @Test
+    void aShardsFailoverDuringWritesContinuesWithPsyncAndLosesNothing() throws Exception {
+        try (ClusterSourceMesh mesh = new ClusterSourceMesh(1)) {
+            int replica = mesh.cluster.replica(1, 0);
+            writeAround(mesh, Set.of(), oracle -> mesh.cluster.failover(replica, Duration.ofSeconds(30)));
+            String log = mesh.captureLogText(1);
+            String promoted = "127.0.0.1:" + mesh.cluster.node(replica).port();
+            assertTrue(log.contains("has a new master " + promoted), log);
+            assertTrue(log.contains("resumed with +CONTINUE from " + "redis://" + promoted), "PSYNC continued on the promoted replica:\n" + log);
+            assertFalse(log.contains("full resync from"), log);
+            assertEquals(3, mesh.captureMetric("ferry_capture_full_resyncs_total"), "only each shard's first snapshot");
+        }
+    }
+
+    @Test
+    void movingSlotsBetweenShardsDuringWritesPublishesNoMigrationAndLosesNothing() throws Exception {
+        try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
+            List<Integer> fromFirst = Oracle.slotsWithKeys(0, 16384 / 3 - 1, 8);
+            List<Integer> fromLast = Oracle.slotsWithKeys(2 * 16384 / 3, 16383, 8);
+            Set<Integer> movedSlots = new HashSet<>(fromFirst);
+            movedSlots.addAll(fromLast);
+            writeAround(mesh, movedSlots, oracle -> {
+                for (int i = 0; i < fromFirst.size(); i++) {
+                    mesh.cluster.moveSlot(fromFirst.get(i), 0, 1);
+                    mesh.cluster.moveSlot(fromLast.get(i), 2, 0);
+                }
+            });
+            assertTrue(mesh.captureMetric("ferry_capture_filtered_commands_total", "command=\"RESTORE-ASKING\"",
+                    "reason=\"slot migration\"") > 0, "the new owners' RESTORE-ASKINGs were recognised");
+            assertTrue(mesh.captureMetric("ferry_capture_filtered_commands_total", "command=\"DEL\"",
+                    "reason=\"slot migration\"") > 0, "the old owners' MIGRATE DELs were recognised");
+        }
+    }
+
+    @Test
+    void aShardAddedDuringWritesGetsItsOwnPartitionAndSlotsMovedToItLoseNothing() throws Exception {
+        try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
+            List<Integer> moved = Oracle.slotsWithKeys(0, 16384 / 3 - 1, 6);
+            writeAround(mesh, Set.copyOf(moved), oracle -> {
+                int added = mesh.cluster.addMaster();
+                Await.until(Duration.ofSeconds(30), "the capture of the new shard",
+                        () -> mesh.captureLogText(1).contains("into partition 3"));
+                for (int slot : moved) {
+                    mesh.cluster.moveSlot(slot, 0, added);
+                }
+            });
+            assertTrue(mesh.captureMetric("ferry_capture_position_offset", "partition=\"3\"") > 0,
+                    "the new shard's partition has a committed position");
+            assertTrue(mesh.captureMetric("ferry_capture_filtered_commands_total", "command=\"DEL\"",
+                    "reason=\"slot migration\"") > 0, "the old owner's MIGRATE DELs were recognised");
+        }
+    }
+
+    /**
+     * Runs A's capture and B's apply, writes to every shard, makes {@code change} after 5k writes (writes go on) and
+     * 10k more after it, and waits until B holds exactly what was written (lists in {@code movedSlots}: the
+     * same elements, see {@link ClusterSourceMesh#awaitTargetHolds}).
+     */
+    private static void writeAround(ClusterSourceMesh mesh, Set<Integer> movedSlots, Consumer<Oracle> change) throws InterruptedException {
+        mesh.startCapture();
+        mesh.startApply();
+        try (Oracle oracle = new Oracle(mesh.cluster.node(0).port())) {
+            Await.until(Duration.ofSeconds(60), "5k writes", () -> oracle.written() >= 5_000);
+            change.accept(oracle);
+            oracle.writeMoreThenStop(10_000);
+            oracle.awaitDone(Duration.ofSeconds(120));
+            mesh.awaitTargetHolds(oracle, CONVERGE, movedSlots);
+        }
+    }
+
+    private static int count(String text, String what) {
+        Matcher m = Pattern.compile(Pattern.quote(what)).matcher(text);
+        int n = 0;
+        while (m.find()) {
+            n++;
+        }
+        return n;
+    }
+}
