@@ -233,6 +233,7 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
         if (!mapper.inBlock() && source.slotMigration(argv, endOffset)) {
             // moving a key between shards is no user change: peers keep the copy they have (see SlotMigrations)
             filtered(io.ferry.capture.stream.Argv.name(argv), "slot migration");
+            io.ferry.capture.stream.StreamMapper.discard(spilled); // a big key's RESTORE-ASKING payload
             advance(endOffset, mapper.db());
             return;
         }

@@ -208,7 +208,8 @@ public final class StreamMapper {
         sink.publish(kind, done.db, done.commands, done.keys, endOffset, db);
     }
 
-    private static void discard(Map<byte[], SpilledBulk> spilled) {
+    /** Deletes the spill files of a command that is not published. */
+    public static void discard(Map<byte[], SpilledBulk> spilled) {
         for (SpilledBulk value : spilled.values()) {
             try {
                 Files.deleteIfExists(value.file());
