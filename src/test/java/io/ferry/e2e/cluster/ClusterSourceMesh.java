@@ -82,6 +82,11 @@ final class ClusterSourceMesh implements AutoCloseable {
         }
     }
 
+    /** The mesh file (A a cluster source, B a standalone target). */
+    Path config() {
+        return config;
+    }
+
     /** Starts A's capture (again after a kill) and waits until it is ready. */
     void startCapture() {
         captureRuns++;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.e2e.mesh.FerryRun;
 import io.ferry.localmesh.Await;
 import java.time.Duration;
 import java.util.HashSet;
@@ -43,6 +44,12 @@ class ClusterSourceTest {
                 assertTrue(mesh.captureMetric("ferry_capture_position_offset", "partition=\"" + partition + "\"") > 0,
                         "partition " + partition + " has a committed position");
             }
+            // status shows every shard's position, and the instance live (not judged against the seed node alone)
+            FerryRun status = FerryRun.of("status", "-c", mesh.config().toString(), "-i", mesh.a, "--conflicts", "0");
+            for (int partition = 0; partition < 3; partition++) {
+                assertTrue(status.out().contains("capture  shard " + partition + " at"), status.toString());
+            }
+            assertTrue(status.out().contains("state    live") && !status.out().contains("Redis now has replid"), status.toString());
         }
     }
 

@@ -43,7 +43,8 @@ class ClusterTargetTest {
         Path dir = TestServers.tempDir("cluster-target");
         try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "conflicts: [{match: \"*\", policy: report}]\n", "A", "B");
              RedisClusterServers cluster = RedisClusterServers.start(TestServers.redis70(), dir, 3)) {
-            mesh.agentsUse(meshFileWithClusterTarget(mesh, cluster, dir));
+            Path clusterMesh = meshFileWithClusterTarget(mesh, cluster, dir);
+            mesh.agentsUse(clusterMesh);
             mesh.startCapture("A");
             mesh.startApply("B");
             mesh.awaitReady("A", "capture");
@@ -140,6 +141,10 @@ class ClusterTargetTest {
                 }
                 assertEquals(sourceMs, targetMs, "MSETs across slots");
                 assertEquals(1, mesh.records(ReplicationPolicy.deadLetterTopic(mesh.id("B"))).size(), "no new dead letters");
+                // status reads the cluster's checkpoint from the master of its slot
+                FerryRun status = FerryRun.of("status", "-c", clusterMesh.toString(), "-i", mesh.id("B"), "--conflicts", "0");
+                assertTrue(status.out().contains("apply    from " + mesh.id("A")) && status.out().contains("(caught up)")
+                        && !status.out().contains("MOVED"), status.toString());
             } finally {
                 clusterClient.shutdown();
             }

@@ -6,9 +6,9 @@ import java.io.StringWriter;
 import java.util.Arrays;
 
 /** One {@code ferry …} command run in this JVM: its exit code and what it printed (echoed to the test log). */
-record FerryRun(int exitCode, String out, String err) {
+public record FerryRun(int exitCode, String out, String err) {
 
-    static FerryRun of(String... args) {
+    public static FerryRun of(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int code = FerryCli.execute(new PrintWriter(out, true), new PrintWriter(err, true), args);

@@ -8,7 +8,11 @@ import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.output.ValueOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
+import io.ferry.resp.RespMessage;
+import io.ferry.resp.cluster.RedisClusterClient;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -75,6 +79,28 @@ public final class RedisConnector implements AutoCloseable {
             fields.put(l.substring(0, colon).trim(), l.substring(colon + 1).trim());
         });
         return fields;
+    }
+
+    /** The value of {@code key}, or null; on a Redis Cluster read from the master of the key's slot. */
+    public byte[] get(byte[] key) {
+        if (!instance.redis().cluster()) {
+            try {
+                return connect().sync().get(key);
+            } catch (OperatorException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw classify(e);
+            }
+        }
+        try (RedisClusterClient cluster = RedisClusterClient.connect(List.of(instance.redis()), (int) TIMEOUT.toMillis())) {
+            RespMessage reply = cluster.call(key, "GET".getBytes(StandardCharsets.US_ASCII), key);
+            if (reply instanceof RespMessage.Error error) {
+                throw classify(new IllegalStateException(error.text()));
+            }
+            return reply instanceof RespMessage.BulkString bulk ? bulk.bytes() : null;
+        } catch (IOException | RuntimeException e) {
+            throw e instanceof OperatorException operator ? operator : classify(e instanceof RuntimeException r ? r : new IllegalStateException(e));
+        }
     }
 
     /** Which of {@code role}'s permissions this connection's user lacks, asked of ACL DRYRUN (Redis 7+). */

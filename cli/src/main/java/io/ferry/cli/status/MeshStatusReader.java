@@ -138,7 +138,7 @@ final class MeshStatusReader implements AutoCloseable {
     private void lifecycle(InstanceConfig instance, RedisConnector redis, Map<String, String> info, Optional<CapturePosition> position) {
         Optional<byte[]> joining = attempt("  ", () -> {
             try {
-                return Optional.ofNullable(redis.connect().sync().get(ReplicationPolicy.JOIN_KEY.getBytes(StandardCharsets.UTF_8)));
+                return Optional.ofNullable(redis.get(ReplicationPolicy.JOIN_KEY.getBytes(StandardCharsets.UTF_8)));
             } catch (OperatorException e) {
                 throw e;
             } catch (RuntimeException e) {
@@ -148,7 +148,8 @@ final class MeshStatusReader implements AutoCloseable {
         String state;
         if (joining.isPresent()) {
             state = "joining " + new String(joining.get(), StandardCharsets.UTF_8);
-        } else if (position.isPresent() && !position.get().getPosition().getReplid().equals(info.get("master_replid"))
+        } else if (position.isPresent() && !instance.redis().cluster()
+                && !position.get().getPosition().getReplid().equals(info.get("master_replid"))
                 && !position.get().getPosition().getReplid().equals(info.get("master_replid2"))) {
             state = "source on a new replication history: wiped and waiting if its capture's /readyz says 'source wiped'"
                     + " (re-seed it: ferry join --config FILE --instance " + instance.id() + " --from <live peer> --replace-data)";
@@ -200,7 +201,8 @@ final class MeshStatusReader implements AutoCloseable {
                     + shortId(position.getPosition().getReplid()) + ":" + position.getPosition().getOffset()
                     + " db " + position.getPosition().getDb()
                     + ", committed " + age(position.getCommittedAtMillis()) + " ago");
-            replication.ifPresent(info -> {
+            // a cluster's shards each have their own master: the seed node's INFO says nothing of the others
+            replication.filter(info -> !instance.redis().cluster()).ifPresent(info -> {
                 String replid = info.get("master_replid");
                 long sourceOffset = parseLong(info.get("master_repl_offset"), -1);
                 if (!position.getPosition().getReplid().equals(replid) && !position.getPosition().getReplid().equals(info.get("master_replid2"))) {
@@ -242,7 +244,7 @@ final class MeshStatusReader implements AutoCloseable {
     /** The apply checkpoint: the last Kafka offset of {@code origin}'s partition applied to this Redis, in db 0. */
     private static Optional<Long> checkpoint(RedisConnector redis, String origin, int partition) {
         try {
-            byte[] value = redis.connect().sync().get(ReplicationPolicy.checkpointKey(origin, partition));
+            byte[] value = redis.get(ReplicationPolicy.checkpointKey(origin, partition));
             return value == null ? Optional.empty() : Optional.of(Long.parseLong(new String(value, StandardCharsets.US_ASCII).trim()));
         } catch (OperatorException e) {
             throw e;
