@@ -230,7 +230,8 @@ final class BatchApplier {
         ApplyMetrics.Peer peer = metrics.peer(batch.partition().peer());
         peer.applied(batch.events().size(), batch.commandCount(), !batch.isEmpty());
         for (ChangeEvent event : batch.events()) {
-            peer.captured(event.getCaptureTimeMillis().toEpochMilli(), event.getKind() != EventKind.HEARTBEAT);
+            peer.captured(batch.partition().partition().partition(), event.getCaptureTimeMillis().toEpochMilli(),
+                    event.getKind() != EventKind.HEARTBEAT);
         }
     }
 

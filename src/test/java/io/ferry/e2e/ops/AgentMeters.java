@@ -86,7 +86,7 @@ final class AgentMeters {
 
         ApplyMetrics.Peer fromPeer = apply.peer(peer);
         fromPeer.applied(5, 7, true);
-        fromPeer.captured(System.currentTimeMillis() - 40, true);
+        fromPeer.captured(0, System.currentTimeMillis() - 40, true);
         fromPeer.lagRecords(3);
         fromPeer.deadLetter("WRONGTYPE");
         fromPeer.conflict("setnx");

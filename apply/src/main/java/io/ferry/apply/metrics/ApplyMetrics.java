@@ -30,7 +30,8 @@ public final class ApplyMetrics {
         private final Timer latency;
         private final Counter causalWaits;
         private final AtomicLong lagRecords = new AtomicLong();
-        private final AtomicLong newestCaptureMillis = new AtomicLong(-1);
+        /** Per partition of the peer's topic (one per shard of a cluster source): the newest capture time applied. */
+        private final Map<Integer, AtomicLong> newestCaptureMillis = new ConcurrentHashMap<>();
         private volatile boolean caughtUp;
 
         Peer(String peer) {
@@ -70,8 +71,8 @@ public final class ApplyMetrics {
             }
         }
 
-        public void captured(long captureTimeMillis, boolean dataEvent) {
-            newestCaptureMillis.accumulateAndGet(captureTimeMillis, Math::max);
+        public void captured(int partition, long captureTimeMillis, boolean dataEvent) {
+            newestCaptureMillis.computeIfAbsent(partition, p -> new AtomicLong(-1)).accumulateAndGet(captureTimeMillis, Math::max);
             if (dataEvent) {
                 latency.record(Math.max(0, System.currentTimeMillis() - captureTimeMillis), java.util.concurrent.TimeUnit.MILLISECONDS);
             }
@@ -131,11 +132,12 @@ public final class ApplyMetrics {
         }
 
         /**
-         * Now minus the capture time of the newest applied event. A caught-up peer whose heartbeats keep
-         * arriving reads 0; a silent peer (capture down) reads the time since it was last heard of.
+         * Now minus the capture time of the newest applied event, of the partition furthest behind (a cluster
+         * source's stalled shard shows, even while the others are current). A caught-up peer whose heartbeats
+         * keep arriving reads 0; a silent peer (capture down) reads the time since it was last heard of.
          */
         double lagSeconds() {
-            long newest = newestCaptureMillis.get();
+            long newest = newestCaptureMillis.values().stream().mapToLong(AtomicLong::get).filter(t -> t >= 0).min().orElse(-1);
             if (newest < 0) {
                 return 0;
             }

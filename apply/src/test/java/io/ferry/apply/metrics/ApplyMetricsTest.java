@@ -1,0 +1,26 @@
+package io.ferry.apply.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+
+class ApplyMetricsTest {
+
+    @Test
+    void aPeersLagIsThatOfItsPartitionFurthestBehind() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        ApplyMetrics.Peer peer = new ApplyMetrics(registry, "b", 1000).peer("a");
+        long now = System.currentTimeMillis();
+        peer.lagRecords(10);
+        peer.captured(0, now - 60_000, false); // shard 0 stalled a minute ago
+        peer.captured(1, now - 10, true);      // shard 1 current
+        double lag = registry.get("ferry.apply.lag.seconds").tag("peer", "a").gauge().value();
+        assertTrue(lag >= 59 && lag < 120, "the stalled shard's lag, not the current one's: " + lag);
+
+        peer.captured(0, now, false);
+        peer.lagRecords(0);
+        assertEquals(0.0, registry.get("ferry.apply.lag.seconds").tag("peer", "a").gauge().value(), "caught up on every partition");
+    }
+}
