@@ -11,9 +11,11 @@ import java.util.Set;
  * script (atomic like the EXEC it stands for), and deletes the stage. Plain Redis commands again, so apply agents of
  * any release apply them inside their MULTI with their checkpoint, and change events keep their schema.
  *
- * <p>List layout, per command: a header element {@code "<argc>"} followed by {@code " <position>:<length>"} for each
- * argument staged as a big value (that element then holds the string stage key, see {@link StagedCommand}), then the
- * argc elements (name first). The script checks the list's length, so a block whose chunks were not all applied is
+ * <p>Layout: a sequence of arguments, per command a header {@code "<argc>"} followed by {@code " <position>:<length>"}
+ * for each argument staged as a big value (that argument then holds the string stage key, see {@link StagedCommand}),
+ * then the argc arguments (name first). The sequence is packed ({@link Packer}) into list elements of about
+ * {@link #ELEMENT_BYTES}, each argument as a 4-byte big-endian length and its bytes, so that neither an agent nor the
+ * script holds one object per tiny argument. The script checks the list's length, so a block whose chunks were not all applied is
  * refused (an error, dead-lettered), never applied in part. Like EXEC, a command failing at run time does not stop
  * the others; the script then answers an error naming the failures, which the apply agent dead-letters.
  */
@@ -28,7 +30,7 @@ public final class StagedBlock {
             "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "SAVE", "BGSAVE", "BGREWRITEAOF",
             "SHUTDOWN", "REPLICAOF", "SLAVEOF", "FAILOVER", "SYNC", "PSYNC", "RESET", "DEBUG", "AUTH", "HELLO", "QUIT");
 
-    /** KEYS[1]: the stage list. ARGV: its element count, the command count, the db the stage is in. */
+    /** KEYS[1]: the stage list. ARGV: its (packed) element count, the command count, the db the stage is in. */
     public static final String SCRIPT = """
             -- ferry: run a MULTI/EXEC block staged as a list
             local stage, base = KEYS[1], ARGV[3]
@@ -37,17 +39,26 @@ public final class StagedBlock {
               return redis.error_reply('ERR ferry: staged block ' .. stage .. ' holds ' .. total .. ' of ' .. ARGV[1]
                 .. ' elements (chunks missing); the block is not applied')
             end
-            local cur, at, buf, bi = base, 0, {}, 1
+            local cur, at, buf, bi, el, pos = base, 0, {}, 1, '', 1
             local function nxt()
-              if bi > #buf then
-                if cur ~= base then redis.call('SELECT', base) end
-                buf = redis.call('LRANGE', stage, at, at + 127)
-                if cur ~= base then redis.call('SELECT', cur) end
-                at = at + #buf
-                bi = 1
+              if pos > #el then
+                if bi > #buf then
+                  if cur ~= base then redis.call('SELECT', base) end
+                  buf = redis.call('LRANGE', stage, at, at + 7)
+                  if cur ~= base then redis.call('SELECT', cur) end
+                  at = at + #buf
+                  bi = 1
+                end
+                el = buf[bi]
+                buf[bi] = false
+                bi = bi + 1
+                pos = 1
               end
-              bi = bi + 1
-              return buf[bi - 1]
+              local b1, b2, b3, b4 = string.byte(el, pos, pos + 3)
+              local len = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+              local arg = string.sub(el, pos + 4, pos + 3 + len)
+              pos = pos + 4 + len
+              return arg
             end
             local failed, first = 0, nil
             for c = 1, tonumber(ARGV[2]) do
@@ -90,6 +101,63 @@ public final class StagedBlock {
     public static final String REFUSAL_SCRIPT = "-- ferry: a change the origin could not send\nreturn redis.error_reply(ARGV[1])";
 
     private static final byte[] SCRIPT_BYTES = SCRIPT.getBytes(StandardCharsets.UTF_8);
+
+    /** Packed list elements are cut at about this size (one argument bigger than it takes an element of its own). */
+    public static final int ELEMENT_BYTES = 64 * 1024;
+
+    /** Packs a staged block's arguments into list elements. */
+    public static final class Packer {
+        private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        private final int elementBytes;
+        private long elements;
+
+        public Packer(int elementBytes) {
+            this.elementBytes = elementBytes;
+        }
+
+        /** Adds one argument; returns the element it completed (the one before it), or null. */
+        public byte[] add(byte[] arg) {
+            byte[] done = null;
+            if (out.size() > 0 && (long) out.size() + 4 + arg.length > elementBytes) {
+                done = finish();
+            }
+            int n = arg.length;
+            out.write(n >>> 24);
+            out.write(n >>> 16);
+            out.write(n >>> 8);
+            out.write(n);
+            out.write(arg, 0, n);
+            return done;
+        }
+
+        /** The last element, or null when nothing is left. */
+        public byte[] finish() {
+            if (out.size() == 0) {
+                return null;
+            }
+            byte[] element = out.toByteArray();
+            out.reset();
+            elements++;
+            return element;
+        }
+
+        /** Elements completed so far. */
+        public long elements() {
+            return elements;
+        }
+    }
+
+    /** The arguments packed in one list element. */
+    public static java.util.List<byte[]> unpack(byte[] element) {
+        java.util.List<byte[]> args = new java.util.ArrayList<>();
+        java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(element);
+        while (buffer.hasRemaining()) {
+            byte[] arg = new byte[buffer.getInt()];
+            buffer.get(arg);
+            args.add(arg);
+        }
+        return args;
+    }
 
     private StagedBlock() {
     }

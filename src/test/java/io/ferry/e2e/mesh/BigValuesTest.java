@@ -57,7 +57,7 @@ class BigValuesTest {
     @Test
     void aBlockFarAboveTheRecordLimitOfSmallCommandsIsAppliedAtomicallyOnceAndOneAScriptCannotRunIsDeadLettered() throws Exception {
         try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "capture: {maxRecordBytes: " + RECORD_BYTES + "}\n",
-                List.of(), "A", "B").withAgentJvm(SMALL_HEAP)) {
+                List.of("--repl-backlog-size", "400mb"), "A", "B").withAgentJvm(SMALL_HEAP)) {
             try {
                 runBlocks(mesh);
             } catch (Throwable failure) {
@@ -133,6 +133,33 @@ class BigValuesTest {
             }
         }
         assertTrue(mesh.capture("A").isAlive() && mesh.apply("B").isAlive(), "the agents still run in their 64 MB heap");
+
+        // kill -9 of A's capture while a block of 2M commands is on its way: B holds part of its stage and none of the
+        // block; the restarted capture continues the stream from before the block and publishes it again from its start
+        String stage = "__ferry:stage:" + mesh.id("A") + ":0:0:{kill:n}";
+        Thread big = new Thread(() -> mesh.redis("A").eval("for i = 1, 1000000 do redis.call('INCR', KEYS[1]) "
+                + "redis.call('RPUSH', KEYS[2], i) end", ScriptOutputType.STATUS, "kill:n", "kill:l"));
+        big.start();
+        long until = System.nanoTime() + MeshUnderTest.CONVERGE.toNanos();
+        while (b.exists(stage) == 0 && System.nanoTime() < until) {
+            Thread.onSpinWait();
+        }
+        mesh.capture("A").kill();
+        big.join();
+        assertEquals(1L, b.exists(stage), "part of the block staged on B when the capture was killed");
+        long stagedElements = b.llen(stage);
+        assertTrue(stagedElements < 4_000_000, "B holds " + stagedElements + " of the block's 4M elements");
+        assertEquals(0L, b.exists("kill:n", "kill:l"), "no part of the block applied on B");
+        mesh.startCapture("A");
+        mesh.awaitReady("A", "capture");
+        Await.equal(MeshUnderTest.CONVERGE, "the block's counter on B", "1000000", () -> b.get("kill:n"));
+        assertEquals(1_000_000L, b.llen("kill:l"), "every push of the block once");
+        assertEquals("1000000", b.lindex("kill:l", -1));
+        assertEquals("1", b.lindex("kill:l", 0));
+        assertEquals(1.0, mesh.metric("B", "apply", "ferry_apply_dead_letters_total"), "only the refused ZADD");
+        assertEquals(List.of(), b.keys("__ferry:stage:*"));
+        System.out.printf("B held %d of 4M staged elements when A's capture was killed; the block applied once after its restart%n",
+                stagedElements);
     }
 
     private static void run(MeshUnderTest mesh) throws Exception {

@@ -32,13 +32,24 @@ class StagedBlockScriptTest {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** The list chunks of {@code commands} (headers as the capture writes them), {@code perChunk} elements each, then the EVAL. */
+    /** The list chunks of {@code commands} (headers as the capture writes them, packed in elements of about 2 KB), {@code perChunk} elements each, then the EVAL. */
     private static List<RawCommand> staged(byte[] stage, List<byte[][]> commands, List<long[]> stagedArgs, int perChunk) {
+        StagedBlock.Packer packer = new StagedBlock.Packer(2048);
         List<byte[]> elements = new ArrayList<>();
         for (int c = 0; c < commands.size(); c++) {
-            elements.add(StagedBlock.header(commands.get(c).length, stagedArgs.get(c)));
-            elements.addAll(Arrays.asList(commands.get(c)));
+            byte[] done = packer.add(StagedBlock.header(commands.get(c).length, stagedArgs.get(c)));
+            if (done != null) {
+                elements.add(done);
+            }
+            for (byte[] arg : commands.get(c)) {
+                done = packer.add(arg);
+                if (done != null) {
+                    elements.add(done);
+                }
+            }
         }
+        elements.add(packer.finish());
+        assertEquals(elements.size(), packer.elements());
         List<RawCommand> out = new ArrayList<>();
         for (int from = 0; from < elements.size(); from += perChunk) {
             List<byte[]> args = new ArrayList<>();
@@ -80,7 +91,7 @@ class StagedBlockScriptTest {
             stagedArgs.add(new long[0]);
             commands.add(new byte[][] {b("SET"), b("in-db-1"), b("yes")});
             stagedArgs.add(new long[0]);
-            List<RawCommand> block = staged(stage, commands, stagedArgs, 1000);
+            List<RawCommand> block = staged(stage, commands, stagedArgs, 10);
             block.add(RawCommand.of("SET", "after-the-block", "db0")); // as the apply agent's checkpoint follows it
             TransactionReply reply = client.execute(List.of(block)).get(0);
             assertTrue(reply.committed());
@@ -99,7 +110,7 @@ class StagedBlockScriptTest {
             client.call(RawCommand.of("SELECT", "0"));
 
             // a chunk lost: nothing applied
-            List<RawCommand> incomplete = staged(stage, commands.subList(0, 2000), stagedArgs.subList(0, 2000), 1000);
+            List<RawCommand> incomplete = staged(stage, commands.subList(0, 2000), stagedArgs.subList(0, 2000), 5);
             incomplete.remove(2);
             reply = client.execute(List.of(incomplete)).get(0);
             Object refused = reply.results().get(incomplete.size() - 1);

@@ -36,6 +36,7 @@ public final class OutboxSink implements StreamSink {
 
     private static final Logger log = LoggerFactory.getLogger(OutboxSink.class);
     private static final long FILTER_LOG_INTERVAL_NANOS = 10_000_000_000L;
+    private static final int PER_BUFFER = 72;
 
     private final String origin;
     private final Outbox outbox;
@@ -109,17 +110,21 @@ public final class OutboxSink implements StreamSink {
         outbox.put(new Outbox.Event(event, applied, expiries, resumable, approxBytes(event), resyncOf), stopped);
     }
 
-    /** Payload bytes an event holds (arguments, keys, chunk data) plus a fixed overhead. */
+    /**
+     * Heap bytes an event holds (arguments, keys, chunk data) plus a fixed overhead: each argument and key costs its
+     * bytes plus {@link #PER_BUFFER} (its ByteBuffer, array header and list slot), which dominates for the many tiny
+     * arguments of a staged block's chunks.
+     */
     static int approxBytes(ChangeEvent event) {
         long size = 128;
         for (Command command : event.getCommands()) {
             size += 16;
             for (ByteBuffer arg : command.getArgs()) {
-                size += arg.remaining() + 8;
+                size += arg.remaining() + PER_BUFFER;
             }
         }
         for (ByteBuffer key : event.getKeys()) {
-            size += key.remaining() + 8;
+            size += key.remaining() + PER_BUFFER;
         }
         if (event.getChunk() != null) {
             size += event.getChunk().getData().remaining() + event.getChunk().getKey().remaining();
@@ -211,6 +216,7 @@ public final class OutboxSink implements StreamSink {
         byte[][] bulkStages = new byte[n][];
         byte[] listKey = ReplicationPolicy.stageKey(origin, shard, n, tagKey);
         int chunkBytes = StagedCommandMapper.chunkBytes(maxRecordBytes, listKey);
+        StagedBlock.Packer packer = new StagedBlock.Packer(Math.min(StagedBlock.ELEMENT_BYTES, chunkBytes / 2));
         List<byte[]> elements = new ArrayList<>();
         long[] pending = {0, 0}; // bytes in elements, chunks put
         int[] commandDb = {db};
@@ -238,11 +244,12 @@ public final class OutboxSink implements StreamSink {
                 }
                 staged = marks.stream().mapToLong(Long::longValue).toArray();
             }
-            addElement(db, listKey, elements, pending, chunkBytes, StagedBlock.header(argv.length, staged));
+            addElement(db, listKey, elements, pending, chunkBytes, packer.add(StagedBlock.header(argv.length, staged)));
             for (byte[] arg : argv) {
-                addElement(db, listKey, elements, pending, chunkBytes, arg);
+                addElement(db, listKey, elements, pending, chunkBytes, packer.add(arg));
             }
         });
+        addElement(db, listKey, elements, pending, chunkBytes, packer.finish());
         if (!elements.isEmpty()) {
             putListChunk(db, listKey, elements, pending);
         }
@@ -251,12 +258,15 @@ public final class OutboxSink implements StreamSink {
             log.info("a staged block of {} command(s) at {} touches {} more key(s) than its event carries: conflict detection sees"
                     + " the first {} only", spool.commands(), position(endOffset, endDb), droppedKeys, keys.size());
         }
-        publish(EventKind.COMMAND, db, List.<byte[][]>of(StagedBlock.eval(listKey, spool.elements(), spool.commands(), db)), keys,
+        publish(EventKind.COMMAND, db, List.<byte[][]>of(StagedBlock.eval(listKey, packer.elements(), spool.commands(), db)), keys,
                 endOffset, endDb);
     }
 
     private void addElement(int db, byte[] listKey, List<byte[]> elements, long[] pending, int chunkBytes, byte[] element)
             throws InterruptedException {
+        if (element == null) {
+            return;
+        }
         if (!elements.isEmpty() && pending[0] + element.length + 8 > chunkBytes) {
             putListChunk(db, listKey, elements, pending);
         }

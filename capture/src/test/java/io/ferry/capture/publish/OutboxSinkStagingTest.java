@@ -117,6 +117,7 @@ class OutboxSinkStagingTest {
         ChangeEventEncoder encoder = new ChangeEventEncoder();
         List<byte[]> elements = new ArrayList<>();
         int valueChunks = 0;
+        int packed = 0;
         for (int i = 0; i < events.size() - 1; i++) {
             Outbox.Event chunk = events.get(i);
             assertFalse(chunk.resumable());
@@ -124,8 +125,9 @@ class OutboxSinkStagingTest {
             assertTrue(encoder.encode(chunk.event()).length <= maxRecordBytes, "every chunk fits in one record");
             for (Command command : chunk.event().getCommands()) {
                 if (command.getName().equals("RPUSH")) {
+                    packed += command.getArgs().size() - 1;
                     assertEquals("__ferry:stage:eu-1:0:1:{l}", new String(bytes(command.getArgs().get(0)), StandardCharsets.UTF_8));
-                    command.getArgs().subList(1, command.getArgs().size()).forEach(a -> elements.add(bytes(a)));
+                    command.getArgs().subList(1, command.getArgs().size()).forEach(a -> elements.addAll(io.ferry.schemas.StagedBlock.unpack(bytes(a))));
                 } else if (!command.getName().equals("DEL")) {
                     valueChunks++; // the big argument's own SET/APPEND stage
                 }
@@ -143,7 +145,7 @@ class OutboxSinkStagingTest {
         assertEquals(1234, last.event().getPosition().getOffset());
         List<byte[]> eval = last.event().getCommands().get(0).getArgs().stream().map(OutboxSinkStagingTest::bytes).toList();
         assertTrue(io.ferry.schemas.StagedBlock.isBlock(eval));
-        assertEquals(List.of("1", "__ferry:stage:eu-1:0:1:{l}", Integer.toString(elements.size()), "5001", "2"),
+        assertEquals(List.of("1", "__ferry:stage:eu-1:0:1:{l}", Integer.toString(packed), "5001", "2"),
                 eval.subList(1, eval.size()).stream().map(String::new).toList());
 
         try (io.ferry.capture.stream.BlockSpool spool = io.ferry.capture.stream.BlockSpool.create(dir.resolve("spool"))) {
