@@ -148,7 +148,7 @@ class BigValuesTest {
         big.join();
         assertEquals(1L, b.exists(stage), "part of the block staged on B when the capture was killed");
         long stagedElements = b.llen(stage);
-        assertTrue(stagedElements < 4_000_000, "B holds " + stagedElements + " of the block's 4M elements");
+        assertTrue(stagedElements > 0, "B holds part of the block's stage (" + stagedElements + " packed list elements)");
         assertEquals(0L, b.exists("kill:n", "kill:l"), "no part of the block applied on B");
         mesh.startCapture("A");
         mesh.awaitReady("A", "capture");
@@ -158,7 +158,7 @@ class BigValuesTest {
         assertEquals("1", b.lindex("kill:l", 0));
         assertEquals(1.0, mesh.metric("B", "apply", "ferry_apply_dead_letters_total"), "only the refused ZADD");
         assertEquals(List.of(), b.keys("__ferry:stage:*"));
-        System.out.printf("B held %d of 4M staged elements when A's capture was killed; the block applied once after its restart%n",
+        System.out.printf("B held %d packed list elements of the block's stage when A's capture was killed; the block applied once after its restart%n",
                 stagedElements);
     }
 
