@@ -6,27 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.localmesh.RedisBinary;
-import io.ferry.localmesh.RedisServer;
-import io.ferry.localmesh.TestServers;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.StagedBlock;
 import io.ferry.schemas.StagedCommand;
-import io.ferry.topology.RedisEndpoint;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The staged-block script on real Redis 6.2 and 7.0, applied the way the apply agent applies every command. */
 class StagedBlockScriptTest {
-
-    static Stream<RedisBinary> versions() {
-        return Stream.of(TestServers.redis62(), TestServers.redis70());
-    }
 
     private static byte[] b(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
@@ -60,18 +51,14 @@ class StagedBlockScriptTest {
             }
             out.add(new RawCommand("RPUSH", args));
         }
-        byte[][] eval = StagedBlock.eval(stage, elements.size(), commands.size(), 0);
-        out.add(new RawCommand("EVAL", Arrays.asList(eval).subList(1, eval.length)));
+        out.add(StagedCommandScriptTest.command(StagedBlock.eval(stage, elements.size(), commands.size(), 0)));
         return out;
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("versions")
+    @MethodSource("io.ferry.apply.redis.StagedCommandScriptTest#versions")
     void runsEveryStagedCommandInOneScriptRefusesAnIncompleteStageAndReportsFailedCommands(RedisBinary binary) {
-        RedisServer redis = TestServers.redis(binary);
-        try (RedisTargetClient client = new RedisTargetClient(new RedisEndpoint("127.0.0.1", redis.port(), false, null, null),
-                Duration.ofSeconds(10), "ferry-test")) {
-            client.connect();
+        try (RedisTargetClient client = StagedCommandScriptTest.connected(binary)) {
             byte[] stage = ReplicationPolicy.stageKey("eu-1", 0, 1, b("n"));
             byte[] valueStage = ReplicationPolicy.stageKey("eu-1", 0, 0, b("n"));
             byte[] big = new byte[70_001];
@@ -129,7 +116,7 @@ class StagedBlockScriptTest {
 
             // a refusal: an error carrying its reason, nothing written
             byte[][] refusal = StagedBlock.refusal("a ZADD of 9000 arguments is more than a script can run");
-            Object answer = client.execute(List.of(List.of(new RawCommand("EVAL", Arrays.asList(refusal).subList(1, refusal.length)))))
+            Object answer = client.execute(List.of(List.of(StagedCommandScriptTest.command(refusal))))
                     .get(0).results().get(0);
             assertInstanceOf(RedisError.class, answer);
             assertTrue(((RedisError) answer).message().contains("ZADD of 9000 arguments"), answer.toString());

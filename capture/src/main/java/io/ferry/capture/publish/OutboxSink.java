@@ -203,7 +203,7 @@ public final class OutboxSink implements StreamSink {
         beforeSpilled = position(beforeOffset, db);
         nextSpilled = Map.of();
         if (spool.refusal() != null) {
-            String reason = "a change of " + spool.commands() + " command(s) and " + spool.bytes() + " bytes at " + origin + " "
+            String reason = "a change of " + spool.totals().commands() + " command(s) and " + spool.totals().bytes() + " bytes at " + origin + " "
                     + position(endOffset, endDb) + " is too big for one record and cannot be staged: " + spool.refusal()
                     + "; not applied (raise capture.maxRecordBytes above its size to send it whole)";
             log.warn("not sent, peers dead-letter it: {}", reason);
@@ -256,9 +256,9 @@ public final class OutboxSink implements StreamSink {
         metrics.stagedBlock();
         if (droppedKeys > 0) {
             log.info("a staged block of {} command(s) at {} touches {} more key(s) than its event carries: conflict detection sees"
-                    + " the first {} only", spool.commands(), position(endOffset, endDb), droppedKeys, keys.size());
+                    + " the first {} only", spool.totals().commands(), position(endOffset, endDb), droppedKeys, keys.size());
         }
-        publish(EventKind.COMMAND, db, List.<byte[][]>of(StagedBlock.eval(listKey, packer.elements(), spool.commands(), db)), keys,
+        publish(EventKind.COMMAND, db, List.<byte[][]>of(StagedBlock.eval(listKey, packer.elements(), spool.totals().commands(), db)), keys,
                 endOffset, endDb);
     }
 

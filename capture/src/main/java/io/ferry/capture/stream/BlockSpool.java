@@ -45,7 +45,6 @@ public final class BlockSpool implements Closeable {
     private final List<SpilledBulk> bulks = new ArrayList<>();
     private final Map<byte[], Integer> bulkIndex = new IdentityHashMap<>();
     private long commands;
-    private long elements;
     private long bytes;
     private String refusal;
 
@@ -115,13 +114,25 @@ public final class BlockSpool implements Closeable {
             throw new UncheckedIOException("cannot write the big block's spool file " + file, e);
         }
         commands++;
-        elements += 1 + argv.length;
     }
 
     private void refuse(String reason) {
         if (refusal == null) {
             refusal = reason;
         }
+    }
+
+    /** Why the block cannot be staged, or null. */
+    public String refusal() {
+        return refusal;
+    }
+
+    /** Commands written so far (a split command counts its parts) and the bytes of their arguments (big ones not counted). */
+    public record Totals(long commands, long bytes) {
+    }
+
+    public Totals totals() {
+        return new Totals(commands, bytes);
     }
 
     private static boolean isNumber(byte[] arg) {
@@ -133,32 +144,13 @@ public final class BlockSpool implements Closeable {
         }
     }
 
-    /** Why the block cannot be staged, or null. */
-    public String refusal() {
-        return refusal;
-    }
-
-    public long commands() {
-        return commands;
-    }
-
-    /** List elements the staged block takes (a header per command plus its arguments). */
-    public long elements() {
-        return elements;
-    }
-
-    /** Bytes of the arguments written (big ones not counted). */
-    public long bytes() {
-        return bytes;
+    /** One command read back: its argv, where {@code bulks[i] >= 0} marks argument i as the big value of that index in {@link #bulks()}. */
+    public record Command(byte[][] argv, int[] bulks) {
     }
 
     /** The big arguments, by the index {@link Command#bulks()} refers to. */
     public List<SpilledBulk> bulks() {
         return bulks;
-    }
-
-    /** One command read back: its argv, where {@code bulks[i] >= 0} marks argument i as the big value of that index. */
-    public record Command(byte[][] argv, int[] bulks) {
     }
 
     /** Reads the commands back in order (after the last {@link #write}); the consumer gets each one. */
