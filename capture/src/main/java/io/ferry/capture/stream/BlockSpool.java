@@ -56,7 +56,8 @@ public final class BlockSpool implements Closeable {
     public static BlockSpool create(Path dir) {
         try {
             Files.createDirectories(dir);
-            return new BlockSpool(Files.createTempFile(dir, "block-", ".spool"));
+            // the reader's prefix: what a killed capture left behind is removed on its next connection, like spilled values
+            return new BlockSpool(Files.createTempFile(dir, io.ferry.resp.RespReader.SPILL_PREFIX + "block-", ".spool"));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a spool file for a big block in " + dir, e);
         }
