@@ -34,7 +34,9 @@ class ResyncUnderKillTest {
             ThreadLocalRandom random = ThreadLocalRandom.current();
             int kills = 0;
             Restarted lastCapture = null;
-            while (!loads.stream().allMatch(CounterLoad::isDone)) { // kills land while every instance writes
+            // kills land while every instance writes (and, on a machine so loaded that the writes finish first, until
+            // MIN_KILLS agents were killed)
+            while (!loads.stream().allMatch(CounterLoad::isDone) || kills < MIN_KILLS) {
                 Thread.sleep(random.nextLong(1_000, 3_000)); // fault schedule: agents run a moment between kills
                 String name = NAMES.get(random.nextInt(NAMES.size()));
                 boolean capture = random.nextInt(3) < 2; // captures more often: their restarts are what needs a resync
