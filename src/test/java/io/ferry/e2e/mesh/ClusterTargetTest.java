@@ -143,8 +143,8 @@ class ClusterTargetTest {
                 assertEquals(1, mesh.records(ReplicationPolicy.deadLetterTopic(mesh.id("B"))).size(), "no new dead letters");
                 // status reads the cluster's checkpoint from the master of its slot
                 FerryRun status = FerryRun.of("status", "-c", clusterMesh.toString(), "-i", mesh.id("B"), "--conflicts", "0");
-                assertTrue(status.out().contains("apply    from " + mesh.id("A")) && status.out().contains("(caught up)")
-                        && !status.out().contains("MOVED"), status.toString());
+                assertTrue(status.out().contains("apply    from " + mesh.id("A") + " ") && status.out().contains(": checkpoint ")
+                        && !status.out().contains("checkpoint none") && !status.out().contains("MOVED"), status.toString());
             } finally {
                 clusterClient.shutdown();
             }
