@@ -185,7 +185,7 @@ public final class RedisClusterClient implements AutoCloseable {
                 send(group.getKey(), group.getValue(), commands, askedTo);
             }
             List<Integer> redirected = new ArrayList<>();
-            boolean moved = false;
+            Map<Integer, NodeAddress> movedTo = new LinkedHashMap<>();
             for (Map.Entry<NodeAddress, List<Integer>> group : byNode.entrySet()) {
                 NodeAddress node = group.getKey();
                 RedisConnection connection = connections.get(node);
@@ -206,8 +206,7 @@ public final class RedisClusterClient implements AutoCloseable {
                         if (redirect.ask()) {
                             askedTo[i] = target;
                         } else {
-                            slots = slots.withOwner(redirect.slot(), target);
-                            moved = true;
+                            movedTo.put(redirect.slot(), target);
                         }
                         redirected.add(i);
                     }
@@ -215,8 +214,13 @@ public final class RedisClusterClient implements AutoCloseable {
                     throw new IOException("lost cluster node " + node + " before its replies were read: " + e.getMessage(), e);
                 }
             }
-            if (moved) {
+            if (!movedTo.isEmpty()) {
                 refreshAfterMove();
+                // a node's MOVED is the latest word on its slot: a map read from a node that has not heard yet is corrected
+                movedTo.forEach((slot, owner) -> slots = slots.withOwner(slot, owner));
+            }
+            if (round > 0 && !redirected.isEmpty()) {
+                pause(Math.min(200, 10L << round)); // a slot still moving: let the nodes agree before trying again
             }
             redirected.sort(null); // keep the commands' own order when they are sent again
             due = redirected;
@@ -226,6 +230,15 @@ public final class RedisClusterClient implements AutoCloseable {
                     + " tries (slot " + commands.get(due.get(0)).slot() + "): the cluster's topology keeps changing");
         }
         return List.of(replies);
+    }
+
+    private static void pause(long millis) throws IOException {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while the cluster's topology settles");
+        }
     }
 
     /** A MOVED means the topology changed: read the whole map, since more slots than this one may have moved. */
