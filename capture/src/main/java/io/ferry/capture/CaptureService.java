@@ -464,6 +464,7 @@ public final class CaptureService implements FerryAgent {
                     evictions, resume, status, () -> closing, sourceKeys, acceptWiped);
             try {
                 SourcePosition from = resume.get();
+                source.checkStreamable(redis());
                 psync.run(from == null ? null : from.getReplid(), from == null ? -1 : from.getOffset(), session);
             } catch (Outbox.OutboxClosedException e) {
                 return;

@@ -29,6 +29,14 @@ public interface CaptureSource {
         return false;
     }
 
+    /**
+     * Checked before every PSYNC on {@code node}: throws when it must not be streamed from. A cluster shard
+     * is streamed from its master only: a node that became another master's replica would forward that
+     * master's stream, which another partition carries. A standalone Redis may be a replica.
+     */
+    default void checkStreamable(RedisEndpoint node) throws java.io.IOException {
+    }
+
     /** A standalone Redis: partition 0, always the configured endpoint. */
     static CaptureSource standalone(RedisEndpoint redis) {
         return new CaptureSource() {

@@ -106,6 +106,25 @@ class ClusterSourceTest {
         }
     }
 
+    @Test
+    void aNodeAddedAsAMasterThenMadeAReplicaIsNotCapturedTwice() throws Exception {
+        // what redis-cli --cluster add-node --cluster-slave does: the node joins as a master without slots
+        // (the capture gives it a partition), then becomes a replica of a master another partition carries
+        try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
+            writeAround(mesh, Set.of(), oracle -> {
+                int added = mesh.cluster.addMaster();
+                Await.until(Duration.ofSeconds(30), "the capture of the new node",
+                        () -> mesh.captureLogText(1).contains("into partition 3"));
+                String masterId = mesh.cluster.nodeId(0);
+                mesh.cluster.admin(added, redis -> redis.clusterReplicate(masterId));
+                Await.until(Duration.ofSeconds(30), "partition 3 retired",
+                        () -> mesh.captureLogText(1).contains("partition 3 of " + mesh.a + " was captured from node(s)"));
+            });
+            String log = mesh.captureLogText(1);
+            assertFalse(log.contains("shard of partition 3 of " + mesh.a + " has a new master"), log);
+        }
+    }
+
     /**
      * Runs A's capture and B's apply, writes to every shard, makes {@code change} after 5k writes (writes go on) and
      * 10k more after it, and waits until B holds exactly what was written (lists in {@code movedSlots}: the

@@ -4,6 +4,8 @@ import io.ferry.capture.CaptureService;
 import io.ferry.capture.CaptureSource;
 import io.ferry.capture.position.PositionStore;
 import io.ferry.capture.publish.TopicProvisioner;
+import io.ferry.resp.RedisConnection;
+import io.ferry.resp.RespMessage;
 import io.ferry.resp.cluster.NodeAddress;
 import io.ferry.topology.FerryAgent;
 import io.ferry.topology.InstanceConfig;
@@ -11,6 +13,7 @@ import io.ferry.topology.MeshConfig;
 import io.ferry.topology.RedisEndpoint;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -104,6 +107,18 @@ public final class ClusterCaptureService implements FerryAgent {
         @Override
         public boolean slotMigration(byte[][] argv, long endOffset) throws IOException, InterruptedException {
             return migrations.isMigration(this, argv, endOffset);
+        }
+
+        @Override
+        public void checkStreamable(RedisEndpoint node) throws IOException {
+            try (RedisConnection connection = RedisConnection.open(node, TIMEOUT_MILLIS)) {
+                RespMessage reply = connection.call("ROLE");
+                if (!(reply instanceof RespMessage.Array array && !array.items().isEmpty()
+                        && array.items().get(0) instanceof byte[] role && "master".equals(new String(role, StandardCharsets.US_ASCII)))) {
+                    throw new IOException(node + " is no longer a master: waiting for the node table to name the master of partition "
+                            + partition + "'s shard");
+                }
+            }
         }
 
         @Override
@@ -222,24 +237,20 @@ public final class ClusterCaptureService implements FerryAgent {
      */
     private void follow(ClusterShards shards) throws InterruptedException, java.util.concurrent.ExecutionException,
             java.util.concurrent.TimeoutException {
-        // match against the node sets as they were: mid-failover the table can list the old and the new
-        // master of one shard as two masters, each with part of the shard's nodes; both are that shard
-        Map<ShardCapture, String> known = new java.util.HashMap<>();
-        captures.values().forEach(c -> known.put(c, c.identity));
-        List<ClusterShards.Shard> unknown = new ArrayList<>();
-        Map<ShardCapture, ClusterShards.Shard> matched = new java.util.HashMap<>();
-        for (ClusterShards.Shard shard : shards.shards()) {
-            List<ShardCapture> owners = known.entrySet().stream().filter(e -> shard.sameShardAs(e.getValue()))
-                    .map(Map.Entry::getKey).toList();
-            if (owners.isEmpty()) {
-                unknown.add(shard);
-            }
-            for (ShardCapture owner : owners) {
-                // of two masters of one shard, the one serving slots (the most) is its master now
-                matched.merge(owner, shard, (a, b) -> b.slots() > a.slots() ? b : a);
-            }
+        Map<Integer, String> running = new java.util.TreeMap<>();
+        captures.forEach((partition, capture) -> running.put(partition, capture.identity));
+        ShardPartitions.Matching matching = ShardPartitions.match(running, shards.shards());
+        List<ClusterShards.Shard> unknown = matching.unknown();
+        for (int partition : matching.superseded()) {
+            ShardCapture capture = captures.remove(partition);
+            log.warn("partition {} of {} was captured from node(s) {} that now belong to the shard of another partition (a master"
+                    + " without slots made a replica): its capture stops and the partition is retired", partition, instance.id(),
+                    capture.shard.nodes());
+            capture.service.reconnect();
+            new Thread(capture.service::close, "ferry-capture-retire-" + partition).start();
         }
-        matched.forEach((capture, shard) -> {
+        matching.matched().forEach((partition, shard) -> {
+            ShardCapture capture = captures.get(partition);
             if (!capture.shard.equals(shard)) {
                 boolean moved = !capture.shard.master().equals(shard.master());
                 if (moved) {

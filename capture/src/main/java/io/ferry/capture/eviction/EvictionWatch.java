@@ -220,8 +220,10 @@ public final class EvictionWatch implements AutoCloseable {
             if (new String(role, StandardCharsets.US_ASCII).equals("master")) {
                 return offset;
             }
+            throw new IOException(endpoint + " is not a master (its ROLE is " + new String(role, StandardCharsets.US_ASCII)
+                    + "); evictions are told apart on masters only");
         }
-        throw new IOException(endpoint + " is not a master (ROLE: " + reply + "); evictions are told apart on masters only");
+        throw new IOException(endpoint + " did not answer ROLE as expected (" + reply + "); evictions are told apart on masters only");
     }
 
     private void waitForRequest() throws InterruptedException {
