@@ -229,9 +229,12 @@ final class BatchApplier {
         batch.partition().advanceTo(batch.checkpointOffset());
         ApplyMetrics.Peer peer = metrics.peer(batch.partition().peer());
         peer.applied(batch.events().size(), batch.commandCount(), !batch.isEmpty());
+        int partition = batch.partition().partition().partition();
         for (ChangeEvent event : batch.events()) {
-            peer.captured(batch.partition().partition().partition(), event.getCaptureTimeMillis().toEpochMilli(),
-                    event.getKind() != EventKind.HEARTBEAT);
+            peer.captured(partition, event.getCaptureTimeMillis().toEpochMilli(), event.getKind() != EventKind.HEARTBEAT);
+        }
+        if (batch.partition().retired()) {
+            peer.retired(partition);
         }
     }
 

@@ -91,6 +91,16 @@ public final class CaptureMetrics {
                 .description("Keys the source holds (INFO keyspace, every db)").tags(tags).register(registry);
     }
 
+    /** Removes these meters (a retired partition's): stale gauges would keep alerts firing. */
+    public void remove() {
+        for (io.micrometer.core.instrument.Meter meter : registry.getMeters()) {
+            io.micrometer.core.instrument.Meter.Id id = meter.getId();
+            if (id.getName().startsWith("ferry.capture.") && tags.stream().allMatch(tag -> tag.getValue().equals(id.getTag(tag.getKey())))) {
+                registry.remove(meter);
+            }
+        }
+    }
+
     public void event(EventKind kind, int recordBytes, int commandCount) {
         events.get(kind).increment();
         bytes.increment(recordBytes);

@@ -84,6 +84,8 @@ public final class CaptureService implements FerryAgent {
     /** Where the current Redis session has read and handled the stream to. */
     private volatile AtomicReference<SourcePosition> reading;
     private volatile boolean closing;
+    /** Set by {@link #retire()}: the pipeline's last record marks the partition retired. */
+    private volatile boolean retiring;
     private volatile boolean streaming;
     private volatile String state = "not started";
     private volatile String failure;
@@ -404,7 +406,7 @@ public final class CaptureService implements FerryAgent {
                 streaming = false;
                 if (writer.isAlive()) {
                     try {
-                        outbox.put(new Outbox.Stop(), () -> !writer.isAlive());
+                        outbox.put(new Outbox.Stop(retiring), () -> !writer.isAlive());
                     } catch (Outbox.OutboxClosedException ignored) {
                         // writer already gone
                     }
@@ -538,6 +540,17 @@ public final class CaptureService implements FerryAgent {
         if (current != null) {
             current.close();
         }
+    }
+
+    /**
+     * Stops for good because the partition is retired (its shard is gone or carried by another partition):
+     * the last record tells peers so ({@link io.ferry.schemas.ReplicationPolicy#RETIRED_HEADER}), and the
+     * partition's meters are removed, so neither a peer's lag nor an alert keeps watching it.
+     */
+    public void retire() {
+        retiring = true;
+        close();
+        metrics.remove();
     }
 
     /** Commits the open transaction and stops; waits up to a minute. */

@@ -51,6 +51,13 @@ public final class ReplicationPolicy {
     public static final String RESYNC_HEADER = "ferry.resync";
 
     /**
+     * Header (value "1") on the last record of a retired partition: a heartbeat its capture sends when the
+     * shard it carried is gone or now carried by another partition (Redis Cluster sources), so peers stop
+     * measuring their lag on it. Nothing follows it in that partition.
+     */
+    public static final String RETIRED_HEADER = "ferry.retired";
+
+    /**
      * Reserved key a conflict repair writes in the same MULTI/EXEC as the key it re-publishes: its value is
      * the source time of the winning write the repair carries, which the capture gives the published event
      * (so a repair does not win later conflicts merely by being recent).

@@ -131,6 +131,11 @@ final class ClusterSourceMesh implements AutoCloseable {
         return MeshUnderTest.metricSum(get(captureHttpPort, "/metrics"), metric, labels);
     }
 
+    /** The same on B's apply agent. */
+    double applyMetric(String metric, String... labels) {
+        return MeshUnderTest.metricSum(get(applyHttpPort, "/metrics"), metric, labels);
+    }
+
     private String get(int port, String path) {
         try {
             return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(5)).build(),

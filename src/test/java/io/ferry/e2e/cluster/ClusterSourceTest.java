@@ -122,6 +122,10 @@ class ClusterSourceTest {
             });
             String log = mesh.captureLogText(1);
             assertFalse(log.contains("shard of partition 3 of " + mesh.a + " has a new master"), log);
+            // the retired partition's last record told B: B's lag on A does not grow from its last heartbeat
+            Await.until(Duration.ofSeconds(20), "B's lag on A at 0", () -> mesh.applyMetric("ferry_apply_lag_seconds") == 0);
+            assertEquals(0, mesh.captureMetric("ferry_capture_position_offset", "partition=\"3\""), "the retired partition's meters are gone");
+            assertTrue(mesh.captureMetric("ferry_capture_position_offset", "partition=\"0\"") > 0);
         }
     }
 

@@ -162,6 +162,9 @@ public final class BatchBuilder {
                 }
                 case SNAPSHOT_START, SNAPSHOT_END, HEARTBEAT -> {
                     // nothing to write; they only move the checkpoint (and the lag clock)
+                    if (record.headers().lastHeader(ReplicationPolicy.RETIRED_HEADER) != null) {
+                        state.markRetired();
+                    }
                 }
             }
         }

@@ -14,6 +14,7 @@ public final class PartitionState {
     private final byte[] checkpointKey;
     private final ChunkAssembler chunks;
     private long checkpoint;
+    private volatile boolean retired;
 
     /** @param checkpoint last applied offset, -1 when nothing was applied yet */
     public PartitionState(TopicPartition partition, String peer, long checkpoint) {
@@ -48,6 +49,15 @@ public final class PartitionState {
     /** The offset Kafka should deliver next (group offsets use the same convention). */
     public long nextOffset() {
         return checkpoint + 1;
+    }
+
+    /** Whether the partition's last record was read: its capture retired it ({@link ReplicationPolicy#RETIRED_HEADER}). */
+    public boolean retired() {
+        return retired;
+    }
+
+    void markRetired() {
+        retired = true;
     }
 
     ChunkAssembler chunks() {

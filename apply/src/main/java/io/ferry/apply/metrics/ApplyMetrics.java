@@ -32,6 +32,8 @@ public final class ApplyMetrics {
         private final AtomicLong lagRecords = new AtomicLong();
         /** Per partition of the peer's topic (one per shard of a cluster source): the newest capture time applied. */
         private final Map<Integer, AtomicLong> newestCaptureMillis = new ConcurrentHashMap<>();
+        /** Partitions whose capture retired them: nothing more arrives in them, so they are not lagging. */
+        private final java.util.Set<Integer> retired = ConcurrentHashMap.newKeySet();
         private volatile boolean caughtUp;
 
         Peer(String peer) {
@@ -72,6 +74,9 @@ public final class ApplyMetrics {
         }
 
         public void captured(int partition, long captureTimeMillis, boolean dataEvent) {
+            if (retired.contains(partition)) {
+                return;
+            }
             newestCaptureMillis.computeIfAbsent(partition, p -> new AtomicLong(-1)).accumulateAndGet(captureTimeMillis, Math::max);
             if (dataEvent) {
                 latency.record(Math.max(0, System.currentTimeMillis() - captureTimeMillis), java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -124,6 +129,12 @@ public final class ApplyMetrics {
                     .description("Keys reconciled with a peer's resync snapshot: replaced by its copy, guarded (kept: they hold writes"
                             + " the peer had not applied), deleted (the peer no longer has them) or ambiguous (concurrent resyncs)")
                     .tags("instance", instance, "peer", peer, "action", action).register(registry));
+        }
+
+        /** The partition's last record was applied: it no longer counts for the lag. */
+        public void retired(int partition) {
+            retired.add(partition);
+            newestCaptureMillis.remove(partition);
         }
 
         /** An event held back until the writes its origin had applied before it are applied here too. */

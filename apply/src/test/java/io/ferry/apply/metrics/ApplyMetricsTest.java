@@ -23,4 +23,18 @@ class ApplyMetricsTest {
         peer.lagRecords(0);
         assertEquals(0.0, registry.get("ferry.apply.lag.seconds").tag("peer", "a").gauge().value(), "caught up on every partition");
     }
+
+    @Test
+    void aRetiredPartitionNoLongerCountsForThePeersLag() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        ApplyMetrics.Peer peer = new ApplyMetrics(registry, "b", 1000).peer("a");
+        long now = System.currentTimeMillis();
+        peer.lagRecords(0);
+        peer.captured(3, now - 60_000, false); // the retired partition's last heartbeat, a minute old
+        peer.captured(0, now, false);
+        assertTrue(registry.get("ferry.apply.lag.seconds").tag("peer", "a").gauge().value() >= 59);
+        peer.retired(3);
+        peer.captured(3, now - 60_000, false);
+        assertEquals(0.0, registry.get("ferry.apply.lag.seconds").tag("peer", "a").gauge().value(), "partition 3 is retired");
+    }
 }

@@ -247,7 +247,7 @@ public final class ClusterCaptureService implements FerryAgent {
                     + " without slots made a replica): its capture stops and the partition is retired", partition, instance.id(),
                     capture.shard.nodes());
             capture.service.reconnect();
-            new Thread(capture.service::close, "ferry-capture-retire-" + partition).start();
+            new Thread(capture.service::retire, "ferry-capture-retire-" + partition).start();
         }
         matching.matched().forEach((partition, shard) -> {
             ShardCapture capture = captures.get(partition);
@@ -272,7 +272,7 @@ public final class ClusterCaptureService implements FerryAgent {
                 log.warn("shard of partition {} of {} (nodes {}) left the cluster: its capture stops and the partition is retired",
                         capture.partition, instance.id(), capture.shard.nodes());
                 captures.remove(capture.partition);
-                new Thread(capture.service::close, "ferry-capture-retire-" + capture.partition).start();
+                new Thread(capture.service::retire, "ferry-capture-retire-" + capture.partition).start();
             }
         }
         if (unknown.isEmpty()) {

@@ -193,7 +193,10 @@ public final class ChangePublisher implements AutoCloseable {
                     : (inTransaction ? Math.min(transactionStart + transactionNanos, nextBeat) : nextBeat) - now;
             Outbox.Entry entry = outbox.poll(wait);
             boolean drained = adaptive && entry == null;
-            if (entry instanceof Outbox.Stop) {
+            if (entry instanceof Outbox.Stop stop) {
+                if (stop.retire() && current != null) {
+                    heartbeat(true);
+                }
                 commit();
                 return;
             }
@@ -221,7 +224,7 @@ public final class ChangePublisher implements AutoCloseable {
             }
             now = System.nanoTime();
             if (current != null && now - lastHeartbeat >= heartbeatNanos) {
-                heartbeat();
+                heartbeat(false);
             }
             if (inTransaction && (drained || transactionEvents >= settings.transactionMaxEvents()
                     || now - transactionStart >= transactionNanos)) {
@@ -230,7 +233,8 @@ public final class ChangePublisher implements AutoCloseable {
         }
     }
 
-    private void heartbeat() {
+    /** @param retired whether this is the partition's last record ({@link ReplicationPolicy#RETIRED_HEADER}) */
+    private void heartbeat(boolean retired) {
         long captured = current.getOffset();
         long source = sourceOffset.getAsLong();
         ChangeEvent beat = ChangeEvent.newBuilder()
@@ -239,7 +243,7 @@ public final class ChangePublisher implements AutoCloseable {
                 .setHeartbeat(new Heartbeat(source < 0 ? captured : Math.max(source, captured), captured))
                 .build();
         boolean alone = !inTransaction;
-        send(beat, KeyExpiries.NONE, null);
+        send(beat, KeyExpiries.NONE, null, retired);
         lastHeartbeat = System.nanoTime();
         if (!inSnapshot) {
             pending = current;
@@ -251,6 +255,10 @@ public final class ChangePublisher implements AutoCloseable {
     }
 
     private void send(ChangeEvent event, KeyExpiries expiries, String resyncOf) {
+        send(event, expiries, resyncOf, false);
+    }
+
+    private void send(ChangeEvent event, KeyExpiries expiries, String resyncOf, boolean retired) {
         if (!inTransaction) {
             producer().beginTransaction();
             inTransaction = true;
@@ -267,9 +275,14 @@ public final class ChangePublisher implements AutoCloseable {
         List<Header> headers = expiries.isEmpty() ? List.of(kindHeaders.get(0), kindHeaders.get(1), appliedHeader)
                 : List.of(kindHeaders.get(0), kindHeaders.get(1), appliedHeader,
                         new RecordHeader(ReplicationPolicy.EXPIRY_HEADER, expiries.encode()));
-        if (resyncOf != null) {
+        if (resyncOf != null || retired) {
             headers = new ArrayList<>(headers);
-            headers.add(new RecordHeader(ReplicationPolicy.RESYNC_HEADER, resyncOf.getBytes(StandardCharsets.UTF_8)));
+            if (resyncOf != null) {
+                headers.add(new RecordHeader(ReplicationPolicy.RESYNC_HEADER, resyncOf.getBytes(StandardCharsets.UTF_8)));
+            }
+            if (retired) {
+                headers.add(new RecordHeader(ReplicationPolicy.RETIRED_HEADER, new byte[] {'1'}));
+            }
         }
         producer().send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value, headers));
         transactionEvents++;

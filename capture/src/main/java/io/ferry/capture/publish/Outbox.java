@@ -39,8 +39,8 @@ public final class Outbox {
     public record Advance(SourcePosition position, AppliedVector applied) implements Entry {
     }
 
-    /** Commit what is open and stop. */
-    public record Stop() implements Entry {
+    /** Commit what is open and stop; {@code retire}: first mark the partition retired (its last record). */
+    public record Stop(boolean retire) implements Entry {
     }
 
     private final BlockingQueue<Entry> queue;
