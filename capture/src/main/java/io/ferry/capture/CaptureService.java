@@ -34,6 +34,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.errors.AuthorizationException;
@@ -398,10 +399,13 @@ public final class CaptureService implements FerryAgent {
                 }
             }, "ferry-capture-writer-" + instance.id() + "-" + shard);
             writer.start();
-            OutboxSink sink = new OutboxSink(instance.id(), shard, settings.maxRecordBytes(), outbox, () -> closing || !writer.isAlive(), metrics);
+            // a failed writer is gone from the moment its failure is set, though its thread still closes the Redis
+            // connection: the reader must not reconnect and go on filling the outbox of a fenced producer
+            BooleanSupplier writerGone = () -> writerFailure.get() != null || !writer.isAlive();
+            OutboxSink sink = new OutboxSink(instance.id(), shard, settings.maxRecordBytes(), outbox, () -> closing || writerGone.getAsBoolean(), metrics);
             sink.startApplied(applied);
             try {
-                readSessions(start, sink, writer);
+                readSessions(start, sink, writerGone);
             } finally {
                 streaming = false;
                 if (writer.isAlive()) {
@@ -423,14 +427,14 @@ public final class CaptureService implements FerryAgent {
     }
 
     /** Redis sessions, each resuming where the previous one's last complete event ended. */
-    private void readSessions(SourcePosition start, OutboxSink sink, Thread writer) throws InterruptedException {
+    private void readSessions(SourcePosition start, OutboxSink sink, BooleanSupplier writerGone) throws InterruptedException {
         try (EvictionWatch evictions = settings.filterEvictions() ? new EvictionWatch(redis()) : null) {
             metrics.evictionWatch(evictions);
-            readSessions(start, sink, writer, evictions);
+            readSessions(start, sink, writerGone, evictions);
         }
     }
 
-    private void readSessions(SourcePosition start, OutboxSink sink, Thread writer, EvictionWatch evictions)
+    private void readSessions(SourcePosition start, OutboxSink sink, BooleanSupplier writerGone, EvictionWatch evictions)
             throws InterruptedException {
         io.ferry.topology.RedisEndpoint master = redis();
         ExpiryTracker expiries = new ExpiryTracker();
@@ -439,7 +443,7 @@ public final class CaptureService implements FerryAgent {
         long backoff = 200;
         boolean seeded = start == null;
         String evictionWarning = null;
-        while (!closing && writer.isAlive()) {
+        while (!closing && !writerGone.getAsBoolean()) {
             if (!master.equals(redis())) {
                 // a cluster shard failed over: the next pipeline watches evictions and reads TTLs on the new master
                 log.info("the source of {} partition {} moved from {} to {}: following it", instance.id(), shard, master, redis());
@@ -484,7 +488,7 @@ public final class CaptureService implements FerryAgent {
                     closing = true;
                     return;
                 }
-                if (closing || !writer.isAlive()) {
+                if (closing || writerGone.getAsBoolean()) {
                     return;
                 }
                 if (session.progressed()) {

@@ -52,8 +52,11 @@ public final class Outbox {
         this.maxBytes = maxBytes;
     }
 
-    /** Waits for room; gives up with {@link OutboxClosedException} once {@code stopped} says so. */
+    /** Waits for room; gives up with {@link OutboxClosedException} once {@code stopped} says so (checked first). */
     public void put(Entry entry, BooleanSupplier stopped) throws InterruptedException {
+        if (stopped.getAsBoolean()) {
+            throw new OutboxClosedException(); // not only when full: a reader must not feed a writer that is gone
+        }
         int size = entry instanceof Event event ? event.approxBytes() : 0;
         // one entry bigger than the whole budget still goes through, alone
         while (size > 0 && bytes.get() + size > maxBytes && !queue.isEmpty()) {
