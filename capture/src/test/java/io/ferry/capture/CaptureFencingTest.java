@@ -82,7 +82,7 @@ class CaptureFencingTest {
                     }
                     written.addAndGet(batch.size());
                     batch.clear();
-                    Thread.sleep(5);
+                    Thread.sleep(25);
                 }
             }
         } catch (Exception e) {

@@ -38,11 +38,11 @@ class CaptureTopicRetentionTest {
 
             String brokerDefault = precreated(admin, "ret-broker", Map.of());
             TopicProvisioner.ensure(admin, brokerDefault, 1, 900 * 1024, 336 * H);
-            assertEquals(336 * H, retention(admin, brokerDefault), "an earlier Ferry's topic on the broker's 7 days is raised");
+            assertEquals(336 * H, settled(admin, brokerDefault, 336 * H), "an earlier Ferry's topic on the broker's 7 days is raised");
 
             String ferrys = precreated(admin, "ret-ferry", Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(168 * H)));
             TopicProvisioner.ensure(admin, ferrys, 1, 900 * 1024, 72 * H);
-            assertEquals(72 * H, retention(admin, ferrys), "Ferry's own default follows the mesh file");
+            assertEquals(72 * H, settled(admin, ferrys, 72 * H), "Ferry's own default follows the mesh file");
         }
     }
 
@@ -55,6 +55,17 @@ class CaptureTopicRetentionTest {
         admin.createTopics(List.of(new NewTopic(ReplicationPolicy.changesTopic(id), Optional.of(1), Optional.empty()).configs(configs)))
                 .all().get(30, TimeUnit.SECONDS);
         return id;
+    }
+
+    /** The topic's retention once it reads {@code expected}, or as last read after 10 s (an altered config takes a moment to show). */
+    private static long settled(Admin admin, String id, long expected) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long read = retention(admin, id);
+        while (read != expected && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            read = retention(admin, id);
+        }
+        return read;
     }
 
     private static long retention(Admin admin, String id) throws Exception {

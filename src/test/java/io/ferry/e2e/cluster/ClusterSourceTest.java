@@ -126,6 +126,9 @@ class ClusterSourceTest {
             Await.until(Duration.ofSeconds(20), "B's lag on A at 0", () -> mesh.applyMetric("ferry_apply_lag_seconds") == 0);
             assertEquals(0, mesh.captureMetric("ferry_capture_position_offset", "partition=\"3\""), "the retired partition's meters are gone");
             assertTrue(mesh.captureMetric("ferry_capture_position_offset", "partition=\"0\"") > 0);
+            FerryRun status = FerryRun.of("status", "-c", mesh.config().toString(), "-i", mesh.a, "--conflicts", "0");
+            assertTrue(status.out().contains("capture  shard 3 retired at"), status.toString());
+            assertTrue(status.out().contains("capture  shard 0 at"), status.toString());
         }
     }
 

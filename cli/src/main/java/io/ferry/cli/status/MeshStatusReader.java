@@ -196,7 +196,14 @@ final class MeshStatusReader implements AutoCloseable {
         if (latest.isEmpty()) {
             report.line("  capture  no position committed yet (the first snapshot may still be running)");
         }
+        java.util.Set<Integer> retired = instance.redis().cluster() ? retiredPartitions(instance, kafka) : java.util.Set.of();
         for (CapturePosition position : latest.values()) {
+            if (retired.contains(position.getShard())) {
+                report.line("  capture  shard " + position.getShard() + " retired at " + shortId(position.getPosition().getReplid())
+                        + ":" + position.getPosition().getOffset() + " (its shard left the cluster or is carried by another"
+                        + " partition; nothing more is published to it)");
+                continue;
+            }
             StringBuilder line = new StringBuilder("  capture  shard " + position.getShard() + " at "
                     + shortId(position.getPosition().getReplid()) + ":" + position.getPosition().getOffset()
                     + " db " + position.getPosition().getDb()
@@ -215,6 +222,18 @@ final class MeshStatusReader implements AutoCloseable {
             report.line(line.toString());
         }
         return Optional.ofNullable(latest.get(0));
+    }
+
+    /** The partitions of a cluster instance's changes topic whose last record says they are retired. */
+    private java.util.Set<Integer> retiredPartitions(InstanceConfig instance, KafkaConnector kafka) {
+        java.util.Set<Integer> retired = new java.util.TreeSet<>();
+        attempt("  ", () -> kafka.partitions(ReplicationPolicy.changesTopic(instance.id()))).flatMap(p -> p).ifPresent(partitions ->
+                reader(kafka).read(partitions, new TopicReader.Range(false, 1, 0, false), TopicReader.ALL, record -> {
+                    if (record.headers().lastHeader(ReplicationPolicy.RETIRED_HEADER) != null) {
+                        retired.add(record.partition());
+                    }
+                }));
+        return retired;
     }
 
     private void apply(InstanceConfig instance, InstanceConfig peer, RedisConnector redis, boolean redisUp) {
