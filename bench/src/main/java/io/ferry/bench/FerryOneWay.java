@@ -84,13 +84,7 @@ final class FerryOneWay implements ReplicationUnderTest {
                              Map<String, String> kafkaProperties, List<String> agentJvmArgs, String conflictPolicy,
                              boolean targetCapture) {
         RedisServer a = RedisServer.start(binary, dir.resolve("ferry-" + SOURCE_ID));
-        RedisServer b;
-        try {
-            b = RedisServer.start(binary, dir.resolve("ferry-" + TARGET_ID));
-        } catch (RuntimeException e) {
-            a.stop();
-            throw e;
-        }
+        RedisServer b = startTarget(binary, dir, a::stop);
         FerryOneWay ferry = new FerryOneWay(dir, kafka, kafkaPid, a, null, b, agentJvmArgs, conflictPolicy, targetCapture);
         ferry.writeMesh(meshSettings, kafkaProperties);
         return ferry;
@@ -101,16 +95,20 @@ final class FerryOneWay implements ReplicationUnderTest {
                                     Map<String, String> kafkaProperties, List<String> agentJvmArgs, String conflictPolicy,
                                     boolean targetCapture) {
         RedisClusterServers a = RedisClusterServers.start(binary, dir.resolve("ferry-" + SOURCE_ID), masters);
-        RedisServer b;
-        try {
-            b = RedisServer.start(binary, dir.resolve("ferry-" + TARGET_ID));
-        } catch (RuntimeException e) {
-            a.close();
-            throw e;
-        }
+        RedisServer b = startTarget(binary, dir, a::close);
         FerryOneWay ferry = new FerryOneWay(dir, kafka, kafkaPid, a.node(0), a, b, agentJvmArgs, conflictPolicy, targetCapture);
         ferry.writeMesh(meshSettings, kafkaProperties);
         return ferry;
+    }
+
+    /** Starts B; if it fails, stops the source already started. */
+    private static RedisServer startTarget(RedisBinary binary, Path dir, Runnable stopSource) {
+        try {
+            return RedisServer.start(binary, dir.resolve("ferry-" + TARGET_ID));
+        } catch (RuntimeException e) {
+            stopSource.run();
+            throw e;
+        }
     }
 
     /** The source's masters: the one server, or every node of the cluster source. */

@@ -14,9 +14,6 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -97,18 +94,9 @@ class DemoClusterTest {
             assertTrue(demo.output().contains("Stopped."), demo.output());
             for (Map.Entry<String, List<Integer>> instance : masters.entrySet()) {
                 for (int port : instance.getValue()) {
-                    assertFalse(accepts(port), "cluster node :" + port + " of " + instance.getKey() + " was stopped");
+                    assertFalse(DemoTest.accepts(port), "cluster node :" + port + " of " + instance.getKey() + " was stopped");
                 }
             }
-        }
-    }
-
-    private static boolean accepts(int port) {
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress("127.0.0.1", port), 500);
-            return true;
-        } catch (IOException e) {
-            return false;
         }
     }
 }
