@@ -42,7 +42,8 @@ record BenchConfig(
         Map<String, String> applySettings,
         Map<String, String> kafkaProperties,
         Map<String, String> latencyCaptureSettings,
-        Map<String, String> latencyKafkaProperties) {
+        Map<String, String> latencyKafkaProperties,
+        List<Integer> clusterShards) {
 
     static final String USAGE = """
             usage: ferry-bench [--quick] [--out results.json] [options]
@@ -73,6 +74,10 @@ record BenchConfig(
               --kafka.PROP=V            Kafka client property for the agents, e.g. --kafka.linger.ms=1
               --latency.capture.KEY=V   also measure Ferry's latency with capture restarted with these
               --latency.kafka.PROP=V    settings (e.g. a transaction length that trades throughput for latency)
+              --cluster-shards N[,N]    also measure Ferry from a Redis Cluster source of N masters (e.g. 1,3)
+                                        to a standalone target, the SET load spread over the shards by slot:
+                                        sustained SET throughput and latency, in a table beside the
+                                        standalone source's figures (first conflict policy)
             """;
 
     /** The policies a mesh file's {@code conflicts:} entry can name. */
@@ -146,7 +151,8 @@ record BenchConfig(
                     options.containsKey("--profile"),
                     policies(options),
                     !options.containsKey("--no-target-capture"),
-                    capture, apply, kafka, latencyCapture, latencyKafka);
+                    capture, apply, kafka, latencyCapture, latencyKafka,
+                    options.containsKey("--cluster-shards") ? shardCounts(options.get("--cluster-shards")) : List.of());
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
             config = null;
@@ -248,6 +254,19 @@ record BenchConfig(
             throw new IllegalArgumentException("--conflict-policy: '" + text + "' names a policy twice");
         }
         return policies;
+    }
+
+    private static List<Integer> shardCounts(String text) {
+        List<Integer> counts;
+        try {
+            counts = Arrays.stream(text.split(",")).map(String::trim).map(Integer::parseInt).toList();
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--cluster-shards: '" + text + "' is not a list like 1,3");
+        }
+        if (counts.stream().anyMatch(n -> n < 1 || n > 16)) {
+            throw new IllegalArgumentException("--cluster-shards: each count must be 1..16, got " + text);
+        }
+        return counts;
     }
 
     private static List<Integer> rates(String text) {

@@ -43,6 +43,7 @@ public final class BenchMain {
             return;
         }
         List<Results> runs = run(config);
+        List<Results.ClusterRun> clusterRuns = runs.isEmpty() ? List.of() : runs.get(0).clusterRuns();
         for (Results results : runs) {
             System.out.println();
             System.out.print(ResultsTable.render(results));
@@ -55,6 +56,10 @@ public final class BenchMain {
             System.out.print(ResultsTable.renderComparison(runs, comparison));
             System.out.println();
             comparison.policies().forEach(p -> print(p.checks(), ""));
+        }
+        if (!clusterRuns.isEmpty()) {
+            System.out.println();
+            System.out.print(ResultsTable.renderCluster(runs.get(0).ferry(), runs.get(0).conflictPolicy(), clusterRuns));
         }
         System.out.println("results: " + config.out().toAbsolutePath());
     }
@@ -100,6 +105,7 @@ public final class BenchMain {
         Benchmark benchmark = new Benchmark(config, progress);
         SystemResult nativeResult;
         Map<String, SystemResult> ferryResults = new LinkedHashMap<>();
+        List<Results.ClusterRun> clusterRuns = new ArrayList<>();
         Ceiling ceiling;
         String redisVersion;
         LocalKafka kafka = null;
@@ -151,6 +157,25 @@ public final class BenchMain {
                     running.clear();
                 }
             }
+            String clusterPolicy = config.conflictPolicies().get(0);
+            for (int shards : config.clusterShards()) {
+                Path clusterDir = Files.createDirectories(dir.resolve("ferry-cluster-" + shards));
+                progress.say("starting the Kafka broker (own JVM) for Ferry from a Redis Cluster source of " + shards + " master(s)");
+                kafka = LocalKafka.start(LocalKafka.Mode.FORKED, clusterDir.resolve("kafka"));
+                running.add(kafka);
+                progress.say("starting Ferry: redis cluster a (" + shards + " master(s)), capture(a), apply(b), redis b"
+                        + (config.targetCapture() ? ", capture(b)" : ""));
+                try (FerryOneWay ferry = FerryOneWay.startCluster(binary, shards, kafka, kafka.pid(), clusterDir, config.meshSettings(),
+                        config.kafkaProperties(), config.agentJvmOptions(), clusterPolicy, config.targetCapture())) {
+                    running.add(ferry);
+                    ferry.startAgents(Duration.ofMinutes(2));
+                    clusterRuns.add(benchmark.measureCluster(ferry, shards));
+                } finally {
+                    stopBroker(kafka, config, clusterDir);
+                    kafka = null;
+                    running.clear();
+                }
+            }
         } finally {
             if (kafka != null) {
                 stopBroker(kafka, config, dir);
@@ -177,7 +202,8 @@ public final class BenchMain {
                 loadMean, loadMax, machine.cores()));
         List<Results> runs = new ArrayList<>();
         ferryResults.forEach((policy, ferryResult) -> runs.add(new Results(machine, settings(config, policy), policy, ceiling,
-                nativeResult, ferryResult, ResultsTable.ratios(nativeResult, ferryResult), targets(nativeResult, ferryResult))));
+                nativeResult, ferryResult, ResultsTable.ratios(nativeResult, ferryResult), targets(nativeResult, ferryResult),
+                List.copyOf(clusterRuns))));
         if (runs.size() == 1) {
             Files.writeString(config.out(), Json.write(runs.get(0)));
         } else {
@@ -218,6 +244,7 @@ public final class BenchMain {
         s.put("apply", c.applySettings());
         s.put("kafkaProperties", c.kafkaProperties());
         s.put("latencyProfile", c.latencyProfileDescription());
+        s.put("clusterShards", c.clusterShards());
         return s;
     }
 

@@ -40,11 +40,11 @@ final class Benchmark {
 
     SystemResult measure(ReplicationUnderTest system) {
         String name = system.name();
-        try (RedisPipe pipe = new RedisPipe("127.0.0.1", system.source().port());
+        try (SourcePipes pipes = system.openSourcePipes();
              RedisAdmin sourceAdmin = new RedisAdmin(system.source().port());
              RedisAdmin targetAdmin = new RedisAdmin(system.target().port())) {
-            LoadGenerator generator = new LoadGenerator(pipe, config.markerIntervalMillis());
-            try (VisibilityWatch watch = new VisibilityWatch(system.target().port(), generator.markers(), 5)) {
+            LoadGenerator generator = new LoadGenerator(pipes, config.markerIntervalMillis());
+            try (VisibilityWatch watch = new VisibilityWatch(system.target().port(), pipes.routing().markerKeys(), generator.markers(), 5)) {
                 Measurement m = new Measurement(system, generator, watch, targetAdmin);
                 m.warmUp();
                 Sustained set = m.sustained(new SetWorkload("set", "k:", config.valueBytes()),
@@ -78,6 +78,45 @@ final class Benchmark {
                 }
                 Delivered delivered = m.verify(sourceAdmin, mixed);
                 return new SystemResult(name, set, mixedResult, latency, catchUp, rss, agentMetrics, delivered);
+            }
+        }
+    }
+
+    /**
+     * Ferry from a Redis Cluster source: the SET load spread over its masters by slot, each shard with its
+     * own progress marker. Sustained SET throughput and latency at the configured rates, measured as for
+     * a standalone source; every write delivered is checked by key count (the sum over the masters).
+     */
+    Results.ClusterRun measureCluster(FerryOneWay ferry, int shards) {
+        try (SourcePipes pipes = ferry.openSourcePipes();
+             RedisAdmin targetAdmin = new RedisAdmin(ferry.target().port())) {
+            LoadGenerator generator = new LoadGenerator(pipes, config.markerIntervalMillis());
+            try (VisibilityWatch watch = new VisibilityWatch(ferry.target().port(), pipes.routing().markerKeys(), generator.markers(), 5)) {
+                Measurement m = new Measurement(ferry, generator, watch, targetAdmin);
+                m.warmUp();
+                Sustained set = m.sustained(new SetWorkload("set", "k:", config.valueBytes()), config.windowSeconds(), config.maxWindows());
+                List<Latency> latency = new ArrayList<>();
+                for (int rate : config.latencyRates()) {
+                    latency.add(m.latency(rate, "main"));
+                }
+                boolean drained = watch.awaitSeq(generator.nextSeq(), Duration.ofMinutes(5));
+                long sourceKeys = 0;
+                for (io.ferry.localmesh.RedisServer master : ferry.sourceMasters()) {
+                    try (RedisAdmin admin = new RedisAdmin(master.port())) {
+                        sourceKeys += admin.dbsize();
+                    }
+                }
+                long targetKeys = targetAdmin.dbsize();
+                long reserved = targetAdmin.countKeys("__ferry:*");
+                boolean all = drained && targetKeys - reserved == sourceKeys && generator.errors() == 0;
+                progress.say(String.format("%s: delivered: source %d keys on %d masters, target %d (+%d reserved), %d write errors -> %s",
+                        ferry.name(), sourceKeys, shards, targetKeys - reserved, reserved, generator.errors(),
+                        all ? "every write delivered" : "NOT every write delivered"));
+                Map<String, Long> rss = new LinkedHashMap<>();
+                rss.put("capture", ferry.capturePeakRss());
+                rss.put("apply", ferry.applyPeakRss());
+                return new Results.ClusterRun(shards, set, latency, rss,
+                        new Delivered(sourceKeys, targetKeys, reserved, 0, 0, generator.errors(), all));
             }
         }
     }

@@ -22,8 +22,8 @@ final class Ceilings {
         progress.say("ceiling: SET flat out on the source, no replica attached (" + config.ceilingSeconds() + " s)");
         SetWorkload set = new SetWorkload("ceiling", "c:", config.valueBytes());
         double opsPerSecond;
-        try (RedisPipe pipe = new RedisPipe("127.0.0.1", nat.source().port())) {
-            LoadGenerator generator = new LoadGenerator(pipe, config.markerIntervalMillis());
+        try (SourcePipes pipes = SourcePipes.standalone(nat.source().port())) {
+            LoadGenerator generator = new LoadGenerator(pipes, config.markerIntervalMillis());
             LoadGenerator.Run run = generator.run(set, 0, config.ceilingSeconds(), Long.MAX_VALUE, System.nanoTime());
             opsPerSecond = run.achievedOpsPerSecond();
         }

@@ -4,6 +4,7 @@ import io.ferry.localmesh.FreePorts;
 import io.ferry.localmesh.JvmProcess;
 import io.ferry.localmesh.KafkaCluster;
 import io.ferry.localmesh.RedisBinary;
+import io.ferry.localmesh.RedisClusterServers;
 import io.ferry.localmesh.RedisServer;
 import io.ferry.schemas.ReplicationPolicy;
 import java.io.IOException;
@@ -21,7 +22,8 @@ import java.util.Map;
  * JVM, Redis B, and capture(B) as every mesh member runs one (no writes reach B but apply's, so it
  * publishes only heartbeats; apply(B) reads them back to forget the writes B has applied, which bounds
  * its conflict detection's history). The mesh file is written here so the benchmark can tune capture,
- * apply, the conflict policy and the Kafka clients like an operator would.
+ * apply, the conflict policy and the Kafka clients like an operator would. A may be a Redis Cluster
+ * ({@link #startCluster}): its capture then streams every shard into its own partition.
  */
 final class FerryOneWay implements ReplicationUnderTest {
 
@@ -34,6 +36,8 @@ final class FerryOneWay implements ReplicationUnderTest {
     private final KafkaCluster kafka;
     private final long kafkaPid;
     private final RedisServer source;
+    /** Null for a standalone source. */
+    private final RedisClusterServers sourceCluster;
     private final RedisServer target;
     private final Path meshFile;
     private final int captureHttpPort = FreePorts.next();
@@ -53,12 +57,13 @@ final class FerryOneWay implements ReplicationUnderTest {
     private long peakCaptureRss = -1;
     private long offsetAtPause;
 
-    private FerryOneWay(Path dir, KafkaCluster kafka, long kafkaPid, RedisServer source, RedisServer target,
-                        List<String> agentJvmArgs, String conflictPolicy, boolean targetCapture) {
+    private FerryOneWay(Path dir, KafkaCluster kafka, long kafkaPid, RedisServer source, RedisClusterServers sourceCluster,
+                        RedisServer target, List<String> agentJvmArgs, String conflictPolicy, boolean targetCapture) {
         this.dir = dir;
         this.kafka = kafka;
         this.kafkaPid = kafkaPid;
         this.source = source;
+        this.sourceCluster = sourceCluster;
         this.target = target;
         this.meshFile = dir.resolve("mesh.yaml");
         this.agentJvmArgs = agentJvmArgs;
@@ -79,16 +84,41 @@ final class FerryOneWay implements ReplicationUnderTest {
                              Map<String, String> kafkaProperties, List<String> agentJvmArgs, String conflictPolicy,
                              boolean targetCapture) {
         RedisServer a = RedisServer.start(binary, dir.resolve("ferry-" + SOURCE_ID));
-        RedisServer b;
-        try {
-            b = RedisServer.start(binary, dir.resolve("ferry-" + TARGET_ID));
-        } catch (RuntimeException e) {
-            a.stop();
-            throw e;
-        }
-        FerryOneWay ferry = new FerryOneWay(dir, kafka, kafkaPid, a, b, agentJvmArgs, conflictPolicy, targetCapture);
+        RedisServer b = startTarget(binary, dir, a::stop);
+        FerryOneWay ferry = new FerryOneWay(dir, kafka, kafkaPid, a, null, b, agentJvmArgs, conflictPolicy, targetCapture);
         ferry.writeMesh(meshSettings, kafkaProperties);
         return ferry;
+    }
+
+    /** The same with A a Redis Cluster of {@code masters} masters (slots split evenly) and B standalone. */
+    static FerryOneWay startCluster(RedisBinary binary, int masters, KafkaCluster kafka, long kafkaPid, Path dir, String meshSettings,
+                                    Map<String, String> kafkaProperties, List<String> agentJvmArgs, String conflictPolicy,
+                                    boolean targetCapture) {
+        RedisClusterServers a = RedisClusterServers.start(binary, dir.resolve("ferry-" + SOURCE_ID), masters);
+        RedisServer b = startTarget(binary, dir, a::close);
+        FerryOneWay ferry = new FerryOneWay(dir, kafka, kafkaPid, a.node(0), a, b, agentJvmArgs, conflictPolicy, targetCapture);
+        ferry.writeMesh(meshSettings, kafkaProperties);
+        return ferry;
+    }
+
+    /** Starts B; if it fails, stops the source already started. */
+    private static RedisServer startTarget(RedisBinary binary, Path dir, Runnable stopSource) {
+        try {
+            return RedisServer.start(binary, dir.resolve("ferry-" + TARGET_ID));
+        } catch (RuntimeException e) {
+            stopSource.run();
+            throw e;
+        }
+    }
+
+    /** The source's masters: the one server, or every node of the cluster source. */
+    List<RedisServer> sourceMasters() {
+        return sourceCluster == null ? List.of(source) : sourceCluster.nodes();
+    }
+
+    @Override
+    public SourcePipes openSourcePipes() {
+        return sourceCluster == null ? SourcePipes.standalone(source.port()) : SourcePipes.cluster(source.port());
     }
 
     /** Stops capture (SIGTERM: it commits what is open), rewrites the mesh file and starts it again. */
@@ -109,7 +139,7 @@ final class FerryOneWay implements ReplicationUnderTest {
         }
         yaml.append("instances:\n");
         yaml.append("  ").append(SOURCE_ID).append(":\n    redis: {uri: \"").append(source.uri())
-                .append("\"}\n    http: {capturePort: ").append(captureHttpPort).append(", applyPort: ").append(unusedApplyPort).append("}\n");
+                .append(sourceCluster == null ? "\"}" : "\", cluster: true}").append("\n    http: {capturePort: ").append(captureHttpPort).append(", applyPort: ").append(unusedApplyPort).append("}\n");
         yaml.append("  ").append(TARGET_ID).append(":\n    redis: {uri: \"").append(target.uri())
                 .append("\"}\n    http: {capturePort: ").append(targetCaptureHttpPort).append(", applyPort: ").append(applyHttpPort).append("}\n");
         yaml.append(conflictsSection(conflictPolicy));
@@ -247,7 +277,10 @@ final class FerryOneWay implements ReplicationUnderTest {
             pids.put("target-capture", targetCaptureProcess.pid());
         }
         pids.put("kafka", kafkaPid);
-        pids.put("source-redis", source.pid());
+        List<RedisServer> masters = sourceMasters();
+        for (int i = 0; i < masters.size(); i++) {
+            pids.put(masters.size() == 1 ? "source-redis" : "source-redis-" + i, masters.get(i).pid());
+        }
         pids.put("target-redis", target.pid());
         return pids;
     }
@@ -299,6 +332,10 @@ final class FerryOneWay implements ReplicationUnderTest {
         }
         topics.close();
         target.stop();
-        source.stop();
+        if (sourceCluster != null) {
+            sourceCluster.close();
+        } else {
+            source.stop();
+        }
     }
 }

@@ -5,33 +5,40 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Writes a workload to the source over one pipelined connection, either as fast as Redis takes it
+ * Writes a workload to the source over one pipelined connection per shard (see {@link SourcePipes}), either as fast as Redis takes it
  * (closed loop, bounded in flight) or open loop at a fixed rate: item i is due at start + i/rate whether
  * or not earlier items have been answered, so a stall shows up as latency instead of hiding it
- * (no coordinated omission). Every few milliseconds it adds a progress marker (see {@link MarkerLog}).
+ * (no coordinated omission). Every few milliseconds it adds a progress marker on every shard (see
+ * {@link MarkerLog}, {@link SlotRouting}).
  * Sequence numbers run on across runs, so keys never repeat within a benchmark.
  */
 final class LoadGenerator {
 
     static final String MARKER_KEY = "bench:seq";
     private static final byte[] SET = "SET".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] MARKER = MARKER_KEY.getBytes(StandardCharsets.US_ASCII);
     private static final int MAX_BATCH = 1024;
     private static final long MAX_IN_FLIGHT_REPLIES = 64 * 1024;
 
-    private final RedisPipe pipe;
+    private final SourcePipes pipes;
+    private final SlotRouting routing;
     private final MarkerLog markers = new MarkerLog();
     private final long markerIntervalNanos;
-    private final RespBuffer buffer = new RespBuffer();
+    /** One batch per shard, sent on that shard's pipe. */
+    private final RespBuffer[] buffers;
     private long nextSeq;
     private long repliesExpected;
     private long opsSent;
     private long bytesSent;
     private long markersSent;
 
-    LoadGenerator(RedisPipe pipe, long markerIntervalMillis) {
-        this.pipe = pipe;
+    LoadGenerator(SourcePipes pipes, long markerIntervalMillis) {
+        this.pipes = pipes;
+        this.routing = pipes.routing();
         this.markerIntervalNanos = markerIntervalMillis * 1_000_000L;
+        this.buffers = new RespBuffer[pipes.shards()];
+        for (int i = 0; i < buffers.length; i++) {
+            buffers[i] = new RespBuffer();
+        }
     }
 
     /** What one run did. */
@@ -84,9 +91,9 @@ final class LoadGenerator {
             }
             long due = rate > 0 ? Math.min(maxItems, (long) ((now - startNanos) / periodNanos) + 1) : maxItems;
             long batch = Math.min(due - sent, MAX_BATCH);
-            if (rate <= 0 || repliesExpected - pipe.replies() > MAX_IN_FLIGHT_REPLIES) {
+            if (rate <= 0 || repliesExpected - pipes.replies() > MAX_IN_FLIGHT_REPLIES) {
                 // closed loop (or a source that fell far behind): wait for replies instead of piling up
-                while (repliesExpected - pipe.replies() > MAX_IN_FLIGHT_REPLIES / 2 && System.nanoTime() < end) {
+                while (repliesExpected - pipes.replies() > MAX_IN_FLIGHT_REPLIES / 2 && System.nanoTime() < end) {
                     LockSupport.parkNanos(50_000);
                 }
             }
@@ -96,8 +103,9 @@ final class LoadGenerator {
                 LockSupport.parkNanos(Math.max(20_000, Math.min(wait, 1_000_000)));
                 continue;
             }
-            buffer.clear();
+            clearBuffers();
             for (long i = 0; i < batch; i++) {
+                RespBuffer buffer = buffers.length == 1 ? buffers[0] : buffers[routing.shardOf(workload.routingKey(nextSeq))];
                 Workload.Shape shape = workload.encode(nextSeq++, buffer);
                 repliesExpected += shape.replies;
                 opsSent += shape.ops;
@@ -107,22 +115,40 @@ final class LoadGenerator {
                 appendMarker(now);
                 nextMarker = now + markerIntervalNanos;
             }
-            bytesSent += buffer.size();
-            pipe.send(buffer);
+            sendBuffers();
         }
         long stop = System.nanoTime();
-        buffer.clear();
+        clearBuffers();
         appendMarker(stop);
-        pipe.send(buffer);
-        pipe.awaitReplies(repliesExpected, 120_000);
+        sendBuffers();
+        pipes.awaitReplies(repliesExpected, 120_000);
         return new Run(workload.name(), rate, firstSeq, sent, opsSent - opsBefore, bytesSent - bytesBefore,
                 startNanos, stop);
     }
 
+    private void clearBuffers() {
+        for (RespBuffer buffer : buffers) {
+            buffer.clear();
+        }
+    }
+
+    /** Each shard's batch on its own pipe; the bytes of markers count as sent too. */
+    private void sendBuffers() {
+        for (int shard = 0; shard < buffers.length; shard++) {
+            if (buffers[shard].size() > 0) {
+                bytesSent += buffers[shard].size();
+                pipes.pipe(shard).send(buffers[shard]);
+            }
+        }
+    }
+
+    /** Every shard's marker after that shard's items: the target has all before nextSeq once each shows it. */
     private void appendMarker(long now) {
-        buffer.command(3).bulk(SET).bulk(MARKER).bulk(nextSeq);
-        repliesExpected++;
-        markersSent++;
+        for (int shard = 0; shard < buffers.length; shard++) {
+            buffers[shard].command(3).bulk(SET).bulk(routing.markerKeys().get(shard)).bulk(nextSeq);
+        }
+        repliesExpected += buffers.length;
+        markersSent += buffers.length;
         markers.add(nextSeq, now);
     }
 
@@ -141,10 +167,10 @@ final class LoadGenerator {
     }
 
     long errors() {
-        return pipe.errors();
+        return pipes.errors();
     }
 
     String lastError() {
-        return pipe.lastError();
+        return pipes.lastError();
     }
 }

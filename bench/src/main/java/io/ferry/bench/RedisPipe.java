@@ -7,7 +7,6 @@ import io.ferry.topology.RedisEndpoint;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * One raw RESP connection for pipelined writes: the caller writes whole batches, a reader thread counts
@@ -90,20 +89,8 @@ final class RedisPipe implements AutoCloseable {
         return lastError;
     }
 
-    /** Waits until {@code expected} replies have arrived in total. */
-    void awaitReplies(long expected, long timeoutMillis) {
-        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
-        while (replies.get() < expected) {
-            checkHealthy();
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("redis answered " + replies.get() + " of " + expected
-                        + " commands within " + timeoutMillis + " ms");
-            }
-            LockSupport.parkNanos(200_000);
-        }
-    }
-
-    private void checkHealthy() {
+    /** Throws if the reader thread lost the connection. */
+    void checkHealthy() {
         if (failure != null) {
             throw new UncheckedIOException("redis connection failed", failure);
         }

@@ -9,7 +9,13 @@ interface ReplicationUnderTest extends AutoCloseable {
     /** "native" or "ferry". */
     String name();
 
+    /** The source, or for a Redis Cluster source the node its mesh entry names. */
     RedisServer source();
+
+    /** The load generator's connections to the source: one, or one per master of a cluster. */
+    default SourcePipes openSourcePipes() {
+        return SourcePipes.standalone(source().port());
+    }
 
     RedisServer target();
 

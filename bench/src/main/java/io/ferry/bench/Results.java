@@ -6,11 +6,12 @@ import java.util.Map;
 /**
  * What a benchmark run measured for Ferry under one conflict policy ({@code conflictPolicy}, the mesh
  * file's policy for every key) and its anchors; serialised as-is to the JSON file (component names are
- * the JSON keys).
+ * the JSON keys). {@code clusterRuns}: Ferry from a Redis Cluster source, one per shard count asked for
+ * ({@code --cluster-shards}), measured under the run's first policy; empty if none was asked for.
  */
 record Results(Machine machine, Map<String, Object> settings, String conflictPolicy, Ceiling ceiling,
                SystemResult nativeReplication, SystemResult ferry, Map<String, Double> ferryToAnchor,
-               List<TargetCheck> targets) {
+               List<TargetCheck> targets, List<ClusterRun> clusterRuns) {
 
     /**
      * The machine the run shared: 1-minute load averages sampled every 10 s during the run (mean and
@@ -75,6 +76,14 @@ record Results(Machine machine, Map<String, Object> settings, String conflictPol
             return latency.stream().filter(l -> l.profile().equals(profile) && l.offeredOpsPerSecond() == rate)
                     .findFirst().orElse(null);
         }
+    }
+
+    /**
+     * Ferry one way from a Redis Cluster source of {@code shards} masters to a standalone target: the SET
+     * load spread over the shards by slot. Mixed workload and catch-up are not measured (the mixed
+     * workload's MULTI blocks span slots).
+     */
+    record ClusterRun(int shards, Sustained set, List<Latency> latency, Map<String, Long> peakRssBytes, Delivered delivered) {
     }
 
     record TargetCheck(String figure, String target, String aim, Double value, boolean met) {

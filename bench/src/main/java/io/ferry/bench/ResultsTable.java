@@ -225,6 +225,49 @@ final class ResultsTable {
         rows.add(new String[] {label, n == null ? "-" : ms(pick.apply(n)), ms(pick.apply(f)), x(ratio), target});
     }
 
+    /**
+     * Ferry with a cluster source beside Ferry with a standalone source (same policy, same run): one
+     * column per shard count.
+     */
+    static String renderCluster(SystemResult standalone, String conflictPolicy, List<Results.ClusterRun> runs) {
+        List<String[]> rows = new ArrayList<>();
+        List<String> header = new ArrayList<>(List.of("figure (ferry, " + conflictPolicy + ")", "standalone source"));
+        runs.forEach(run -> header.add("cluster, " + run.shards() + (run.shards() == 1 ? " shard" : " shards")));
+        rows.add(header.toArray(String[]::new));
+        rows.add(clusterRow("sustained SET throughput", sustained(standalone.set()), runs, run -> sustained(run.set())));
+        rows.add(clusterRow("  max lag in that window", lag(standalone.set()), runs, run -> lag(run.set())));
+        for (Latency sl : standalone.latency()) {
+            if (!sl.profile().equals("main")) {
+                continue;
+            }
+            int at = sl.offeredOpsPerSecond();
+            for (String p : List.of("p50", "p99", "p99.9")) {
+                java.util.function.Function<Latency, Double> pick = p.equals("p50") ? Latency::p50Ms : p.equals("p99") ? Latency::p99Ms : Latency::p999Ms;
+                rows.add(clusterRow("e2e latency " + p + " @" + k(at), ms(pick.apply(sl)), runs, run -> run.latency().stream()
+                        .filter(l -> l.offeredOpsPerSecond() == at).findFirst().map(l -> ms(pick.apply(l))).orElse("-")));
+            }
+        }
+        rows.add(clusterRow("peak RSS capture", mib(standalone.peakRssBytes().get("capture")), runs, run -> mib(run.peakRssBytes().get("capture"))));
+        rows.add(clusterRow("every write delivered", yes(standalone.delivered().allWritesDelivered()), runs,
+                run -> yes(run.delivered().allWritesDelivered())));
+        return "Ferry one way from a Redis Cluster source (load spread over the shards by slot) to a standalone target\n"
+                + format(rows);
+    }
+
+    private static String[] clusterRow(String label, String standalone, List<Results.ClusterRun> runs,
+            java.util.function.Function<Results.ClusterRun, String> cell) {
+        List<String> row = new ArrayList<>(List.of(label, standalone));
+        runs.forEach(run -> row.add(cell.apply(run)));
+        return row.toArray(String[]::new);
+    }
+
+    /** The highest lag in the second half of the window the sustained figure comes from. */
+    private static String lag(Results.Sustained s) {
+        return s.windows().stream().filter(Results.Window::bounded)
+                .max(java.util.Comparator.comparingDouble(Results.Window::offeredOpsPerSecond))
+                .map(w -> String.format(Locale.ROOT, "%.0f ms", w.maxLagMsSecondHalf())).orElse("-");
+    }
+
     private static String format(List<String[]> rows) {
         int[] widths = new int[rows.get(0).length];
         for (String[] row : rows) {

@@ -48,6 +48,14 @@ final class SetWorkload implements Workload {
         return Shape.SINGLE;
     }
 
+    @Override
+    public byte[] routingKey(long seq) {
+        byte[] digits = Long.toString(seq).getBytes(StandardCharsets.US_ASCII);
+        byte[] key = java.util.Arrays.copyOf(prefix, prefix.length + digits.length);
+        System.arraycopy(digits, 0, key, prefix.length, digits.length);
+        return key;
+    }
+
     /** Bytes of one command on the wire (RESP), for a key of {@code seqDigits} digits. */
     int respBytes(int seqDigits) {
         RespBuffer one = new RespBuffer();

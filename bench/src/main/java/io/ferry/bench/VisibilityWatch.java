@@ -11,7 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Polls the target's progress marker: which source writes are visible there, and how long the oldest
+ * Polls the target's progress markers (one per source shard, see {@link SlotRouting}): which source
+ * writes are visible there (the lowest marker: shards are delivered independently), and how long the oldest
  * invisible one has been waiting (the replication lag, in seconds, measured the same way for native
  * replication and for Ferry).
  */
@@ -22,6 +23,7 @@ final class VisibilityWatch implements AutoCloseable {
     }
 
     private final RedisConnection connection;
+    private final byte[][] mget;
     private final MarkerLog markers;
     private final long pollNanos;
     private final Thread poller;
@@ -30,11 +32,16 @@ final class VisibilityWatch implements AutoCloseable {
     private volatile long seenAtNanos;
     private volatile boolean running = true;
 
-    VisibilityWatch(int port, MarkerLog markers, long pollMillis) {
+    VisibilityWatch(int port, List<byte[]> markerKeys, MarkerLog markers, long pollMillis) {
         try {
             this.connection = RedisConnection.open(new RedisEndpoint("127.0.0.1", port, false, null, null), 60_000);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot connect to redis at 127.0.0.1:" + port, e);
+        }
+        this.mget = new byte[markerKeys.size() + 1][];
+        mget[0] = "MGET".getBytes(StandardCharsets.US_ASCII);
+        for (int i = 0; i < markerKeys.size(); i++) {
+            mget[i + 1] = markerKeys.get(i);
         }
         this.markers = markers;
         this.pollNanos = pollMillis * 1_000_000L;
@@ -47,10 +54,9 @@ final class VisibilityWatch implements AutoCloseable {
         while (running) {
             long started = System.nanoTime();
             try {
-                RespMessage reply = connection.call("GET", LoadGenerator.MARKER_KEY);
+                RespMessage reply = connection.call(mget);
                 long now = System.nanoTime();
-                byte[] value = reply instanceof RespMessage.BulkString bulk ? bulk.bytes() : null;
-                long seq = value == null ? -1 : Long.parseLong(new String(value, StandardCharsets.US_ASCII));
+                long seq = lowest(reply);
                 if (seq != seenSeq) {
                     seenAtNanos = now;
                 }
@@ -68,6 +74,22 @@ final class VisibilityWatch implements AutoCloseable {
                 java.util.concurrent.locks.LockSupport.parkNanos(rest);
             }
         }
+    }
+
+    /** The lowest marker in an MGET reply; -1 while a shard's marker is missing. */
+    private static long lowest(RespMessage reply) {
+        // an all-bulk array decodes as a Command (argv); one with a null in it as an Array
+        List<?> values = reply instanceof RespMessage.Command all ? List.of(all.argv())
+                : reply instanceof RespMessage.Array array ? array.items() : null;
+        if (values == null) {
+            throw new IllegalStateException("MGET answered " + reply);
+        }
+        long lowest = Long.MAX_VALUE;
+        for (Object item : values) {
+            byte[] value = item instanceof byte[] bytes ? bytes : null;
+            lowest = Math.min(lowest, value == null ? -1 : Long.parseLong(new String(value, StandardCharsets.US_ASCII)));
+        }
+        return lowest;
     }
 
     long seenSeq() {

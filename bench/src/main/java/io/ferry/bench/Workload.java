@@ -25,4 +25,12 @@ interface Workload {
 
     /** Appends the write(s) for item {@code seq} to {@code out}. */
     Shape encode(long seq, RespBuffer out);
+
+    /**
+     * The key whose slot decides which shard of a Redis Cluster source item {@code seq} goes to; only
+     * workloads whose every item stays in one slot can be spread over shards.
+     */
+    default byte[] routingKey(long seq) {
+        throw new UnsupportedOperationException(name() + " cannot be spread over a cluster's shards");
+    }
 }

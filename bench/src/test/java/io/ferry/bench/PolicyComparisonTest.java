@@ -60,6 +60,6 @@ class PolicyComparisonTest {
         SystemResult ferry = new SystemResult("ferry", set, mixed, latency, catchUp, Map.of(), Map.of(), delivered);
         SystemResult nat = new SystemResult("native", set, mixed, latency, catchUp, Map.of(), Map.of(), delivered);
         Results.Machine machine = new Results.Machine(2, "", "", "", 1, 1, 1, "", "");
-        return new Results(machine, Map.of("conflictPolicy", policy), policy, null, nat, ferry, Map.of(), List.of());
+        return new Results(machine, Map.of("conflictPolicy", policy), policy, null, nat, ferry, Map.of(), List.of(), List.of());
     }
 }

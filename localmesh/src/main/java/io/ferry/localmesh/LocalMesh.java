@@ -12,8 +12,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The servers of a mesh on one machine: one Kafka broker and one redis-server per instance, plus the
- * mesh file describing them. Agents are started separately (by the demo, a test or the benchmark) from
+ * The servers of a mesh on one machine: one Kafka broker and one redis-server per instance (or one
+ * Redis Cluster per instance, see {@link #startClusters}), plus the mesh file describing them. Agents are started separately (by the demo, a test or the benchmark) from
  * {@link #configFile()}. Closing stops every Redis it started (by PID) and the broker if it owns it.
  */
 public final class LocalMesh implements AutoCloseable {
@@ -22,14 +22,17 @@ public final class LocalMesh implements AutoCloseable {
     private final KafkaCluster kafka;
     private final boolean ownsKafka;
     private final Map<String, RedisServer> redis;
+    private final Map<String, RedisClusterServers> clusters;
     private final Path configFile;
     private final MeshConfig config;
 
-    private LocalMesh(Path dir, KafkaCluster kafka, boolean ownsKafka, Map<String, RedisServer> redis, String extraYaml) {
+    private LocalMesh(Path dir, KafkaCluster kafka, boolean ownsKafka, Map<String, RedisServer> redis,
+            Map<String, RedisClusterServers> clusters, String extraYaml) {
         this.dir = dir;
         this.kafka = kafka;
         this.ownsKafka = ownsKafka;
         this.redis = redis;
+        this.clusters = clusters;
         this.configFile = dir.resolve("mesh.yaml");
         try {
             Files.writeString(configFile, yaml(extraYaml));
@@ -59,9 +62,35 @@ public final class LocalMesh implements AutoCloseable {
             for (String id : ids) {
                 servers.put(id, RedisServer.start(binary, dir.resolve("redis-" + id), redisArgs.toArray(String[]::new)));
             }
-            return new LocalMesh(dir, broker, ownsKafka, servers, extraYaml);
+            return new LocalMesh(dir, broker, ownsKafka, servers, Map.of(), extraYaml);
         } catch (RuntimeException e) {
             servers.values().forEach(RedisServer::stop);
+            if (ownsKafka) {
+                broker.stop();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The same with every instance a Redis Cluster of {@code masters} masters (slots split evenly); the
+     * mesh file names each instance's first node with {@code cluster: true}, the others are discovered.
+     */
+    public static LocalMesh startClusters(Path dir, List<String> ids, RedisBinary binary, KafkaCluster kafka, String extraYaml,
+            int masters) {
+        boolean ownsKafka = kafka == null;
+        KafkaCluster broker = ownsKafka ? LocalKafka.start(LocalKafka.Mode.IN_PROCESS, dir.resolve("kafka")) : kafka;
+        Map<String, RedisClusterServers> clusters = new LinkedHashMap<>();
+        try {
+            Map<String, RedisServer> seeds = new LinkedHashMap<>();
+            for (String id : ids) {
+                RedisClusterServers cluster = RedisClusterServers.start(binary, dir.resolve("redis-" + id), masters);
+                clusters.put(id, cluster);
+                seeds.put(id, cluster.node(0));
+            }
+            return new LocalMesh(dir, broker, ownsKafka, seeds, clusters, extraYaml);
+        } catch (RuntimeException e) {
+            clusters.values().forEach(RedisClusterServers::close);
             if (ownsKafka) {
                 broker.stop();
             }
@@ -78,7 +107,8 @@ public final class LocalMesh implements AutoCloseable {
         yaml.append("instances:\n");
         for (Map.Entry<String, RedisServer> entry : redis.entrySet()) {
             yaml.append("  ").append(entry.getKey()).append(":\n")
-                    .append("    redis: {uri: \"").append(entry.getValue().uri()).append("\"}\n")
+                    .append("    redis: {uri: \"").append(entry.getValue().uri())
+                    .append(clusters.containsKey(entry.getKey()) ? "\", cluster: true}\n" : "\"}\n")
                     .append("    http: {capturePort: ").append(FreePorts.next())
                     .append(", applyPort: ").append(FreePorts.next()).append("}\n");
         }
@@ -92,12 +122,27 @@ public final class LocalMesh implements AutoCloseable {
         return new ArrayList<>(redis.keySet());
     }
 
+    /** The instance's redis-server; for a cluster instance, the node the mesh file names (node 0). */
     public RedisServer redis(String id) {
         RedisServer server = redis.get(id);
         if (server == null) {
             throw new IllegalArgumentException("no instance " + id + " in " + redis.keySet());
         }
         return server;
+    }
+
+    /** Whether every instance is a Redis Cluster ({@link #startClusters}). */
+    public boolean clustered() {
+        return !clusters.isEmpty();
+    }
+
+    /** The Redis Cluster of a cluster instance. */
+    public RedisClusterServers cluster(String id) {
+        RedisClusterServers cluster = clusters.get(id);
+        if (cluster == null) {
+            throw new IllegalArgumentException("instance " + id + " is not a Redis Cluster (instances: " + redis.keySet() + ")");
+        }
+        return cluster;
     }
 
     public KafkaCluster kafka() {
@@ -118,7 +163,11 @@ public final class LocalMesh implements AutoCloseable {
 
     @Override
     public void close() {
-        redis.values().forEach(RedisServer::stop);
+        if (clustered()) {
+            clusters.values().forEach(RedisClusterServers::close);
+        } else {
+            redis.values().forEach(RedisServer::stop);
+        }
         if (ownsKafka) {
             kafka.stop();
         }

@@ -91,7 +91,8 @@ class DemoTest {
         }
     }
 
-    private static boolean accepts(int port) {
+    /** Whether something listens on loopback {@code port}. */
+    static boolean accepts(int port) {
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress("127.0.0.1", port), 500);
             return true;

@@ -5,10 +5,6 @@ import io.ferry.cli.OperatorException;
 import io.ferry.localmesh.LocalMesh;
 import io.ferry.localmesh.RedisBinary;
 import io.ferry.topology.InstanceConfig;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.codec.ByteArrayCodec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -44,7 +40,8 @@ import picocli.CommandLine.Spec;
                 + "instance; prints the redis-cli commands to connect and the metrics URLs, writes sample keys of several "
                 + "types on each instance and shows them converging on all of them.",
                 "Runs until Ctrl-C (or --duration), then stops everything it started and deletes its files."},
-        footer = {"", "Examples:", "  ferry demo", "  ferry demo --instances 4 --no-traffic", "  ferry demo --duration 60"})
+        footer = {"", "Examples:", "  ferry demo", "  ferry demo --instances 4 --no-traffic", "  ferry demo --duration 60",
+                "  ferry demo --cluster"})
 public final class DemoCommand implements Callable<Integer>, io.ferry.cli.AddOnCommand {
 
     @Spec
@@ -52,6 +49,11 @@ public final class DemoCommand implements Callable<Integer>, io.ferry.cli.AddOnC
 
     @Option(names = {"-n", "--instances"}, paramLabel = "N", defaultValue = "3", description = "Number of instances, named a, b, c, … (2-26, default ${DEFAULT-VALUE}).")
     int instances;
+
+    @Option(names = "--cluster", description = "Make every instance a Redis Cluster of " + CLUSTER_MASTERS + " masters "
+            + "(connect with redis-cli -c). The mesh then settles every key with conflict policy report: a cluster target "
+            + "detects and records concurrent writes but does not repair them yet.")
+    boolean cluster;
 
     @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop by itself after this many seconds (default: run until Ctrl-C).")
     Long durationSeconds;
@@ -70,6 +72,12 @@ public final class DemoCommand implements Callable<Integer>, io.ferry.cli.AddOnC
 
     @Option(names = "--redis-server", paramLabel = "PATH", description = "redis-server executable to run (default: redis-server on PATH, else the bundled 6.2).")
     Path redisServer;
+
+    /** Masters per instance with --cluster: the smallest cluster redis-cli --cluster create accepts. */
+    static final int CLUSTER_MASTERS = 3;
+
+    /** With --cluster: Ferry's apply refuses repairing policies on a cluster target (a repair spans slots). */
+    private static final String CLUSTER_CONFLICTS = "conflicts: [{match: \"*\", policy: report}]\n";
 
     private final CountDownLatch stopRequested = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -129,14 +137,20 @@ public final class DemoCommand implements Callable<Integer>, io.ferry.cli.AddOnC
             ids.add(String.valueOf((char) ('a' + i)));
         }
         RedisBinary binary = redisServer != null ? new RedisBinary(redisServer, "given") : RedisBinary.preferred();
-        out.println("Starting a local Ferry mesh of " + instances + " instances " + ids + " in " + workDir);
+        out.println("Starting a local Ferry mesh of " + instances + " instances " + ids
+                + (cluster ? ", each a Redis Cluster of " + CLUSTER_MASTERS + " masters," : "") + " in " + workDir);
         out.flush();
         long t0 = System.nanoTime();
-        LocalMesh mesh = LocalMesh.start(workDir, ids, binary, null, "");
+        LocalMesh mesh = cluster ? LocalMesh.startClusters(workDir, ids, binary, null, CLUSTER_CONFLICTS, CLUSTER_MASTERS)
+                : LocalMesh.start(workDir, ids, binary, null, "");
         started.push(mesh);
         out.printf("  Kafka broker (in this JVM)  %s%n", mesh.kafka().bootstrap());
         out.printf("  redis-server                %s (%s, Redis %s)%n", binary.path(), binary.label(), mesh.redis(ids.get(0)).version());
         out.printf("  mesh file                   %s%n", mesh.configFile());
+        if (cluster) {
+            out.println("  conflict policy             report for every key (a cluster target detects and records concurrent"
+                    + " writes, it does not repair them yet)");
+        }
         out.printf("  servers up in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         out.flush();
         return mesh;
@@ -144,13 +158,23 @@ public final class DemoCommand implements Callable<Integer>, io.ferry.cli.AddOnC
 
     private void printInstances(LocalMesh mesh, PrintWriter out) {
         out.println();
-        out.println("Instances (connect with redis-cli; metrics in Prometheus text format):");
+        out.println("Instances (connect with redis-cli" + (cluster ? " -c, which follows the cluster's redirects" : "")
+                + "; metrics in Prometheus text format):");
         for (InstanceConfig instance : mesh.config().instances().values()) {
-            out.printf("  %-3s redis-cli -p %d    capture http://127.0.0.1:%d/metrics    apply http://127.0.0.1:%d/metrics%n",
-                    instance.id(), instance.redis().port(), instance.captureHttpPort(), instance.applyHttpPort());
+            out.printf("  %-3s %s    capture http://127.0.0.1:%d/metrics    apply http://127.0.0.1:%d/metrics%n",
+                    instance.id(), redisCli(instance.redis().port()), instance.captureHttpPort(), instance.applyHttpPort());
+            if (cluster) {
+                out.printf("      masters %s%n", mesh.cluster(instance.id()).nodes().stream()
+                        .map(node -> String.valueOf(node.port())).collect(java.util.stream.Collectors.joining(" ")));
+            }
         }
         out.println(noAgents ? "      (no agents started: run them yourself, see below)" : "      (each agent also serves /healthz and /readyz)");
         out.flush();
+    }
+
+    /** The redis-cli command line for an instance: with -c on a cluster, so redis-cli follows MOVED to the key's master. */
+    private String redisCli(int port) {
+        return (cluster ? "redis-cli -c -p " : "redis-cli -p ") + port;
     }
 
     private void startAgents(LocalMesh mesh, PrintWriter out) {
@@ -197,21 +221,19 @@ public final class DemoCommand implements Callable<Integer>, io.ferry.cli.AddOnC
 
     /** Writes the sample keys on every instance and prints them as each instance sees them once they agree. */
     private boolean showTraffic(LocalMesh mesh, PrintWriter out) {
-        Map<String, StatefulRedisConnection<byte[], byte[]>> connections = new LinkedHashMap<>();
-        List<RedisClient> clients = new ArrayList<>();
+        Map<String, InstanceClient> connections = new LinkedHashMap<>();
         try {
             for (String id : mesh.ids()) {
-                RedisClient client = RedisClient.create(RedisURI.create("127.0.0.1", mesh.redis(id).port()));
-                clients.add(client);
-                connections.put(id, client.connect(ByteArrayCodec.INSTANCE));
+                int port = mesh.redis(id).port();
+                connections.put(id, cluster ? InstanceClient.cluster(port) : InstanceClient.standalone(port));
             }
             out.println();
-            out.println("Writing sample traffic, each instance its own keys:");
+            out.println("Writing sample traffic, each instance its own keys" + (cluster ? " (spread over the shards by slot)" : "") + ":");
             List<byte[]> keys = new ArrayList<>();
             long t0 = System.nanoTime();
-            for (Map.Entry<String, StatefulRedisConnection<byte[], byte[]>> entry : connections.entrySet()) {
-                out.println("  on " + entry.getKey() + ": " + SampleTraffic.describe(entry.getKey()));
-                keys.addAll(SampleTraffic.write(entry.getKey(), entry.getValue().sync()));
+            for (Map.Entry<String, InstanceClient> entry : connections.entrySet()) {
+                out.println("  on " + entry.getKey() + ": " + SampleTraffic.describe(entry.getKey(), cluster));
+                keys.addAll(SampleTraffic.write(entry.getKey(), entry.getValue(), cluster));
             }
             out.flush();
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -222,8 +244,8 @@ public final class DemoCommand implements Callable<Integer>, io.ferry.cli.AddOnC
                 converged = true;
                 for (byte[] key : keys) {
                     Map<String, String> byInstance = new LinkedHashMap<>();
-                    connections.forEach((id, c) -> byInstance.put(id, KeyspaceView.render(c.sync(), key)));
-                    views.put(io.ferry.cli.inspect.ByteText.quote(key), byInstance);
+                    connections.forEach((id, c) -> byInstance.put(id, KeyspaceView.render(c.forKey(key), key)));
+                    views.put(label(key), byInstance);
                     converged &= KeyspaceView.sameEverywhere(byInstance);
                 }
                 if (!converged) {
@@ -247,9 +269,14 @@ public final class DemoCommand implements Callable<Integer>, io.ferry.cli.AddOnC
             out.flush();
             return converged;
         } finally {
-            connections.values().forEach(StatefulRedisConnection::close);
-            clients.forEach(c -> c.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
+            connections.values().forEach(InstanceClient::close);
         }
+    }
+
+    /** A key as the demo prints it: quoted, and on a cluster with its slot (the same on every instance). */
+    private String label(byte[] key) {
+        String quoted = io.ferry.cli.inspect.ByteText.quote(key);
+        return cluster ? quoted + " [slot " + io.ferry.resp.cluster.HashSlot.of(key) + "]" : quoted;
     }
 
     private void printHints(LocalMesh mesh, Path workDir, PrintWriter out) {
@@ -259,7 +286,7 @@ public final class DemoCommand implements Callable<Integer>, io.ferry.cli.AddOnC
         Path config = mesh.configFile();
         out.println();
         out.println("Try it:");
-        out.printf("  redis-cli -p %d SET hello world      then   redis-cli -p %d GET hello%n", first, second);
+        out.printf("  %s SET hello world      then   %s GET hello%n", redisCli(first), redisCli(second));
         if (noAgents) {
             for (String id : ids) {
                 out.printf("  ./ferry capture -c %s -i %s      ./ferry apply -c %s -i %s%n", config, id, config, id);
