@@ -194,6 +194,49 @@ class VerifyCommandTest {
         assertTrue(unreachable.err().contains("cannot reach the Redis of instance 'c' at redis://127.0.0.1:" + closed), unreachable.toString());
     }
 
+    @Test
+    void credentialsComeFromTheMeshFileAndARefusedPasswordOrPermissionExitsSixWithoutThePassword() throws IOException {
+        forEach((name, redis) -> redis.set(bytes("k"), bytes("v")));
+        RedisCommands<byte[], byte[]> a = redis("a");
+        acl(a, "SETUSER", "verifier", "on", ">verify-pw", "~*", "+@all");
+        acl(a, "SETUSER", "lister", "on", ">lister-pw", "~*", "+info", "+time", "+select", "+scan", "+exists");
+        String plain = Files.readString(meshFile);
+
+        Files.writeString(meshFile, withUser(plain, "verifier", "verify-pw"));
+        Run allowed = CliErrorsTest.ferry("verify", "-c", meshFile.toString());
+        assertEquals(0, allowed.exitCode(), allowed.toString());
+        assertTrue(allowed.out().contains("verify: 1 keys checked on a, b, c, 0 diverged"), allowed.toString());
+
+        Files.writeString(meshFile, withUser(plain, "verifier", "wrong-pw"));
+        Run refused = CliErrorsTest.ferry("verify", "-c", meshFile.toString());
+        assertEquals(6, refused.exitCode(), refused.toString());
+        assertTrue(refused.err().contains("Redis of instance 'a' at redis://verifier@127.0.0.1:" + servers.get("a").port()
+                + " (password set) refused the credentials"), refused.toString());
+        assertFalse(refused.toString().contains("wrong-pw"), "no password in the output:\n" + refused);
+
+        Files.writeString(meshFile, withUser(plain, "lister", "lister-pw"));
+        Run noPermission = CliErrorsTest.ferry("verify", "-c", meshFile.toString());
+        assertEquals(6, noPermission.exitCode(), noPermission.toString());
+        assertTrue(noPermission.err().contains("the ACL user lacks a permission (NOPERM"), noPermission.toString());
+        assertTrue(noPermission.err().contains("ferry verify needs INFO, TIME, SELECT, SCAN, EXISTS, TYPE"), noPermission.toString());
+        assertFalse(noPermission.toString().contains("lister-pw"), "no password in the output:\n" + noPermission);
+    }
+
+    /** The mesh file with instance a's Redis reached as {@code user} with {@code password}. */
+    private String withUser(String yaml, String user, String password) {
+        String uri = "\"redis://127.0.0.1:" + servers.get("a").port() + "\"";
+        return yaml.replace(uri + "}", uri + ", username: " + user + ", password: \"" + password + "\"}");
+    }
+
+    private static void acl(RedisCommands<byte[], byte[]> redis, String... args) {
+        io.lettuce.core.protocol.CommandArgs<byte[], byte[]> acl = new io.lettuce.core.protocol.CommandArgs<>(ByteArrayCodec.INSTANCE);
+        for (String arg : args) {
+            acl.add(arg);
+        }
+        assertEquals("OK", redis.dispatch(io.lettuce.core.protocol.CommandType.ACL,
+                new io.lettuce.core.output.StatusOutput<>(ByteArrayCodec.INSTANCE), acl));
+    }
+
     private void forEach(java.util.function.BiConsumer<String, RedisCommands<byte[], byte[]>> write) {
         servers.keySet().forEach(name -> write.accept(name, redis(name)));
     }

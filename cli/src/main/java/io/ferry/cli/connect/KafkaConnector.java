@@ -137,7 +137,7 @@ public final class KafkaConnector implements AutoCloseable {
         if (e instanceof OperatorException operator) {
             return operator;
         }
-        String error = RedisConnector.rootMessage(e);
+        String error = RedisFailures.rootMessage(e);
         if (e instanceof AuthenticationException) {
             return new OperatorException(ExitCode.ACCESS_DENIED, "Kafka at " + bootstrap() + " refused the credentials ("
                     + error + "). Check kafka.properties in the mesh file (security.protocol, sasl.mechanism, "

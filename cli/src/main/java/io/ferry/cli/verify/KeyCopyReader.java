@@ -1,37 +1,22 @@
 package io.ferry.cli.verify;
 
-import io.lettuce.core.LettuceFutures;
-import io.lettuce.core.MapScanCursor;
-import io.lettuce.core.RedisCommandExecutionException;
-import io.lettuce.core.RedisFuture;
-import io.lettuce.core.ScanArgs;
-import io.lettuce.core.ScanCursor;
-import io.lettuce.core.ScoredValue;
-import io.lettuce.core.ScoredValueScanCursor;
-import io.lettuce.core.ValueScanCursor;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.codec.ByteArrayCodec;
-import io.lettuce.core.output.ArrayOutput;
-import io.lettuce.core.protocol.CommandArgs;
-import io.lettuce.core.protocol.CommandType;
+import io.ferry.resp.RedisReplyException;
+import io.ferry.resp.RespMessage;
+import io.ferry.resp.cluster.RedisClusterClient.Routed;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
- * Reads keys' {@link KeyCopy}s from one Redis, in the db its connection has selected, a batch at a time
- * and pipelined: first OBJECT IDLETIME (before anything touches the key), TYPE and the absolute expiry of
- * every key, then the first page of every key's content; only big values take more round trips, page by
- * page (never one huge reply). The reads are not atomic; a key that changes meanwhile is caught by the
- * caller's rechecks. Keys and values stay bytes.
+ * Reads keys' {@link KeyCopy}s from one Redis (a cluster's keys each from the master of its slot), in the
+ * db the instance has selected, a batch at a time and pipelined: first OBJECT IDLETIME (before anything
+ * touches the key), TYPE and the absolute expiry of every key, then the first page of every key's
+ * content; only big values take more round trips, page by page (never one huge reply). The reads are not
+ * atomic; a key that changes meanwhile is caught by the caller's rechecks. Keys and values stay bytes.
  */
 final class KeyCopyReader {
 
@@ -40,10 +25,8 @@ final class KeyCopyReader {
     private static final int STRING_CHUNK = 1 << 20;
     /** One byte more than {@link KeyCopy} shows, so it can tell a cut value from a short one. */
     private static final int PREVIEW_BYTES = KeyCopy.PREVIEW_BYTES + 1;
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
-    private final RedisCommands<byte[], byte[]> redis;
-    private final RedisAsyncCommands<byte[], byte[]> async;
+    private final RedisKeyspace redis;
     private final ReadThrottle throttle;
     private final long serverClockOffsetMillis;
     private boolean idleTracked = true;
@@ -53,27 +36,36 @@ final class KeyCopyReader {
      * @param serverClockOffsetMillis the server's clock minus this machine's, for expiries from PTTL where
      *                                PEXPIRETIME does not exist (Redis 6.2)
      */
-    KeyCopyReader(StatefulRedisConnection<byte[], byte[]> connection, ReadThrottle throttle, long serverClockOffsetMillis) {
-        this.redis = connection.sync();
-        this.async = connection.async();
+    KeyCopyReader(RedisKeyspace redis, ReadThrottle throttle, long serverClockOffsetMillis) {
+        this.redis = redis;
         this.throttle = throttle;
         this.serverClockOffsetMillis = serverClockOffsetMillis;
     }
 
-    static boolean isPermission(RedisCommandExecutionException e) {
-        return e.getMessage() != null && e.getMessage().startsWith("NOPERM");
-    }
-
-    /** The copies, in the order of {@code keys}; NOPERM and connection failures are thrown, other command errors make unreadable copies. */
-    List<KeyCopy> read(List<byte[]> keys) {
+    /**
+     * The copies, in the order of {@code keys}. A refused permission (NOPERM) and connection failures are
+     * thrown; other command errors make unreadable copies.
+     */
+    List<KeyCopy> read(List<byte[]> keys) throws IOException {
         throttle.acquire(keys.size());
         List<KeyRead> reads = new ArrayList<>(keys.size());
         keys.forEach(key -> reads.add(new KeyRead(key)));
-        reads.forEach(KeyRead::requestMetadata);
-        reads.forEach(KeyRead::takeMetadata);
-        reads.forEach(KeyRead::requestFirstPage);
+        List<Routed> metadata = new ArrayList<>();
+        reads.forEach(read -> read.requestMetadata(metadata));
+        List<RespMessage> replies = redis.execute(metadata);
+        int next = 0;
+        for (KeyRead read : reads) {
+            next = read.takeMetadata(replies, next);
+        }
+        List<Routed> firstPages = new ArrayList<>();
+        reads.forEach(read -> read.requestFirstPage(firstPages));
+        replies = firstPages.isEmpty() ? List.of() : redis.execute(firstPages);
+        next = 0;
         List<KeyCopy> copies = new ArrayList<>(keys.size());
-        reads.forEach(read -> copies.add(read.finish()));
+        for (KeyRead read : reads) {
+            copies.add(read.finish(replies, next));
+            next += read.firstPageReplies;
+        }
         return copies;
     }
 
@@ -84,11 +76,9 @@ final class KeyCopyReader {
     private final class KeyRead {
         final byte[] key;
         final long readAt = System.currentTimeMillis();
-        RedisFuture<Long> idleReply;
-        RedisFuture<String> typeReply;
-        RedisFuture<Long> expiryReply;
-        RedisFuture<?> firstPage;
-        RedisFuture<Long> stringLength;
+        boolean idleAsked;
+        boolean pexpiretimeAsked;
+        int firstPageReplies;
         long idleSeconds = -1;
         String type;
         long expireAt;
@@ -98,106 +88,133 @@ final class KeyCopyReader {
             this.key = key;
         }
 
-        void requestMetadata() {
-            idleReply = idleTracked ? async.objectIdletime(key) : null; // first: every later read touches the key
-            typeReply = async.type(key);
-            expiryReply = hasPexpiretime ? async.pexpiretime(key) : async.pttl(key);
+        void requestMetadata(List<Routed> commands) {
+            idleAsked = idleTracked;
+            if (idleAsked) {
+                commands.add(Replies.on(key, "OBJECT", "IDLETIME", key)); // first: every later read touches the key
+            }
+            commands.add(Replies.on(key, "TYPE", key));
+            pexpiretimeAsked = hasPexpiretime;
+            commands.add(Replies.on(key, pexpiretimeAsked ? "PEXPIRETIME" : "PTTL", key));
         }
 
-        void takeMetadata() {
-            try {
-                Long idle = idleReply == null ? null : await(idleReply);
-                idleSeconds = idle == null ? -1 : idle;
-            } catch (RedisCommandExecutionException e) {
-                idleTracked = false; // an LFU maxmemory policy, or OBJECT not permitted: lww falls back to instance ids
+        /** Takes this key's replies from {@code replies} at {@code at}; returns where the next key's begin. */
+        int takeMetadata(List<RespMessage> replies, int at) throws IOException {
+            if (idleAsked) {
+                RespMessage idle = replies.get(at++);
+                if (idle instanceof RespMessage.Error) {
+                    idleTracked = false; // an LFU maxmemory policy, or OBJECT not permitted: lww falls back to instance ids
+                } else if (idle instanceof RespMessage.Integer seconds) {
+                    idleSeconds = seconds.value();
+                }
             }
+            RespMessage typeReply = replies.get(at++);
+            RespMessage expiryReply = replies.get(at++);
             try {
-                type = await(typeReply);
-                expireAt = expiry();
-            } catch (RedisCommandExecutionException e) {
+                type = Replies.text(typeReply);
+                expireAt = expiry(expiryReply);
+            } catch (RedisReplyException e) {
                 fail(e);
             }
+            return at;
         }
 
         /** PEXPIRETIME, or PTTL plus the server's clock before Redis 7.0; -1 none, -2 gone. */
-        private long expiry() {
-            if (expiryReply != null) {
-                try {
-                    long reply = await(expiryReply);
-                    return hasPexpiretime || reply < 0 ? reply : System.currentTimeMillis() + serverClockOffsetMillis + reply;
-                } catch (RedisCommandExecutionException e) {
-                    if (!String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("unknown command")) {
-                        throw e;
-                    }
-                    hasPexpiretime = false;
+        private long expiry(RespMessage reply) throws IOException {
+            if (pexpiretimeAsked) {
+                if (!(reply instanceof RespMessage.Error error)
+                        || !error.text().toLowerCase(Locale.ROOT).contains("unknown command")) {
+                    return Replies.integer(reply);
                 }
+                hasPexpiretime = false;
+                reply = redis.call(Replies.on(key, "PTTL", key));
             }
-            long ttl = redis.pttl(key);
+            long ttl = Replies.integer(reply);
             return ttl < 0 ? ttl : System.currentTimeMillis() + serverClockOffsetMillis + ttl;
         }
 
-        void requestFirstPage() {
-            if (error != null || type == null || KeyCopy.MISSING.equals(type)) {
-                return;
-            }
-            ScanArgs page = ScanArgs.Builder.limit(PAGE);
-            firstPage = switch (type) {
-                case "string" -> {
-                    stringLength = async.strlen(key);
-                    yield async.getrange(key, 0, STRING_CHUNK - 1);
-                }
-                case "list" -> async.lrange(key, 0, PAGE - 1);
-                case "set" -> async.sscan(key, ScanCursor.INITIAL, page);
-                case "hash" -> async.hscan(key, ScanCursor.INITIAL, page);
-                case "zset" -> async.zscan(key, ScanCursor.INITIAL, page);
-                case "stream" -> async.dispatch(CommandType.XRANGE, new ArrayOutput<>(ByteArrayCodec.INSTANCE), xrange(key, "-"));
-                default -> async.dump(key);
-            };
+        boolean exists() {
+            return error == null && type != null && !KeyCopy.MISSING.equals(type) && expireAt != -2;
         }
 
-        KeyCopy finish() {
+        void requestFirstPage(List<Routed> commands) {
+            if (!exists()) {
+                return;
+            }
+            int before = commands.size();
+            switch (type) {
+                case "string" -> {
+                    commands.add(Replies.on(key, "STRLEN", key));
+                    commands.add(Replies.on(key, "GETRANGE", key, 0, STRING_CHUNK - 1));
+                }
+                case "list" -> commands.add(Replies.on(key, "LRANGE", key, 0, PAGE - 1));
+                case "set", "hash", "zset" -> commands.add(Replies.on(key, scanCommand(type), key, "0", "COUNT", PAGE));
+                case "stream" -> commands.add(xrange(key, "-"));
+                default -> commands.add(Replies.on(key, "DUMP", key));
+            }
+            firstPageReplies = commands.size() - before;
+        }
+
+        KeyCopy finish(List<RespMessage> replies, int at) throws IOException {
             if (error != null) {
                 return KeyCopy.unreadable(error, readAt);
             }
-            if (type == null || KeyCopy.MISSING.equals(type) || expireAt == -2) {
+            if (!exists()) {
                 return KeyCopy.missing(readAt);
             }
             try {
-                Object first = await(firstPage);
+                RespMessage first = replies.get(at + firstPageReplies - 1);
                 Content content = switch (type) {
-                    case "string" -> string(key, (byte[]) first, await(stringLength));
-                    case "list" -> list(key, cast(first));
-                    case "set" -> set(key, cast(first));
-                    case "hash" -> hash(key, cast(first));
-                    case "zset" -> sortedSet(key, cast(first));
-                    case "stream" -> stream(key, cast(first));
-                    default -> first == null ? null : new Content(((byte[]) first).length, ValueDigest.sha256((byte[]) first), null);
+                    case "string" -> string(key, Replies.bulk(first), Replies.integer(replies.get(at)));
+                    case "list" -> list(key, bulks(Replies.items(first)));
+                    case "set" -> set(key, Replies.scan(first));
+                    case "hash" -> hash(key, Replies.scan(first));
+                    case "zset" -> sortedSet(key, Replies.scan(first));
+                    case "stream" -> stream(key, Replies.items(first));
+                    default -> {
+                        byte[] dump = Replies.bulk(first);
+                        yield dump == null ? null : new Content(dump.length, ValueDigest.sha256(dump), null);
+                    }
                 };
                 if (content == null) {
                     return KeyCopy.unreadable("deleted while being read", readAt);
                 }
                 return new KeyCopy(type, content.size(), content.digest(), content.preview(), expireAt, idleSeconds, readAt, null);
-            } catch (RedisCommandExecutionException e) {
+            } catch (RedisReplyException e) {
                 fail(e);
                 return KeyCopy.unreadable(error, readAt);
             }
         }
 
-        private void fail(RedisCommandExecutionException e) {
-            if (isPermission(e)) {
+        private void fail(RedisReplyException e) throws RedisReplyException {
+            if (e.accessDenied()) {
                 throw e;
             }
             error = String.valueOf(e.getMessage());
         }
     }
 
-    private Content string(byte[] key, byte[] firstChunk, long length) {
+    private static String scanCommand(String type) {
+        return switch (type) {
+            case "set" -> "SSCAN";
+            case "hash" -> "HSCAN";
+            default -> "ZSCAN";
+        };
+    }
+
+    /** The next page of a key's SSCAN, HSCAN or ZSCAN (one permit). */
+    private Replies.ScanReply nextPage(byte[] key, String type, String cursor) throws IOException {
+        throttle.acquire(1);
+        return Replies.scan(redis.call(Replies.on(key, scanCommand(type), key, cursor, "COUNT", PAGE)));
+    }
+
+    private Content string(byte[] key, byte[] firstChunk, long length) throws IOException {
         MessageDigest digest = ValueDigest.sha256();
         digest.update(firstChunk);
         long read = firstChunk.length;
         while (read < length && firstChunk.length == STRING_CHUNK) {
             throttle.acquire(1);
-            byte[] chunk = redis.getrange(key, read, read + STRING_CHUNK - 1);
+            byte[] chunk = Replies.bulk(redis.call(Replies.on(key, "GETRANGE", key, read, read + STRING_CHUNK - 1)));
             if (chunk == null || chunk.length == 0) {
                 break;
             }
@@ -208,7 +225,7 @@ final class KeyCopyReader {
     }
 
     /** A collection Redis never keeps empty: an empty first page means the key went away meanwhile. */
-    private Content list(byte[] key, List<byte[]> firstPage) {
+    private Content list(byte[] key, List<byte[]> firstPage) throws IOException {
         if (firstPage.isEmpty()) {
             return null;
         }
@@ -221,59 +238,52 @@ final class KeyCopyReader {
             }
             start += PAGE;
             throttle.acquire(1);
-            page = redis.lrange(key, start, start + PAGE - 1);
+            page = bulks(Replies.items(redis.call(Replies.on(key, "LRANGE", key, start, start + PAGE - 1))));
         }
         return new Content(digest.count(), digest.finish(), head(firstPage.get(0)));
     }
 
-    private Content set(byte[] key, ValueScanCursor<byte[]> firstPage) {
+    private Content set(byte[] key, Replies.ScanReply firstPage) throws IOException {
         ValueDigest digest = ValueDigest.unordered();
-        ValueScanCursor<byte[]> page = firstPage;
-        while (true) {
-            page.getValues().forEach(digest::add);
-            if (page.isFinished()) {
+        for (Replies.ScanReply page = firstPage; ; page = nextPage(key, "set", page.cursor())) {
+            page.elements().forEach(digest::add);
+            if (page.finished()) {
                 break;
             }
-            throttle.acquire(1);
-            page = redis.sscan(key, page, ScanArgs.Builder.limit(PAGE));
         }
         return digest.count() == 0 ? null : new Content(digest.count(), digest.finish(), null);
     }
 
-    private Content hash(byte[] key, MapScanCursor<byte[], byte[]> firstPage) {
+    private Content hash(byte[] key, Replies.ScanReply firstPage) throws IOException {
         ValueDigest digest = ValueDigest.unordered();
-        MapScanCursor<byte[], byte[]> page = firstPage;
-        while (true) {
-            for (Map.Entry<byte[], byte[]> field : page.getMap().entrySet()) {
-                digest.add(field.getKey(), field.getValue());
+        for (Replies.ScanReply page = firstPage; ; page = nextPage(key, "hash", page.cursor())) {
+            List<byte[]> fields = page.elements();
+            for (int i = 0; i + 1 < fields.size(); i += 2) {
+                digest.add(fields.get(i), fields.get(i + 1));
             }
-            if (page.isFinished()) {
+            if (page.finished()) {
                 break;
             }
-            throttle.acquire(1);
-            page = redis.hscan(key, page, ScanArgs.Builder.limit(PAGE));
         }
         return digest.count() == 0 ? null : new Content(digest.count(), digest.finish(), null);
     }
 
-    private Content sortedSet(byte[] key, ScoredValueScanCursor<byte[]> firstPage) {
+    private Content sortedSet(byte[] key, Replies.ScanReply firstPage) throws IOException {
         ValueDigest digest = ValueDigest.unordered();
-        ScoredValueScanCursor<byte[]> page = firstPage;
-        while (true) {
-            for (ScoredValue<byte[]> member : page.getValues()) {
-                digest.add(member.getValue(), ValueDigest.score(member.getScore()));
+        for (Replies.ScanReply page = firstPage; ; page = nextPage(key, "zset", page.cursor())) {
+            List<byte[]> members = page.elements();
+            for (int i = 0; i + 1 < members.size(); i += 2) {
+                digest.add(members.get(i), ValueDigest.score(Replies.score(members.get(i + 1))));
             }
-            if (page.isFinished()) {
+            if (page.finished()) {
                 break;
             }
-            throttle.acquire(1);
-            page = redis.zscan(key, page, ScanArgs.Builder.limit(PAGE));
         }
         return digest.count() == 0 ? null : new Content(digest.count(), digest.finish(), null);
     }
 
     /** XRANGE page by page (an exclusive start after the last id seen); each entry is its id and fields in order. */
-    private Content stream(byte[] key, List<Object> firstPage) {
+    private Content stream(byte[] key, List<Object> firstPage) throws IOException {
         if (firstPage.isEmpty()) {
             return null;
         }
@@ -298,23 +308,17 @@ final class KeyCopyReader {
                 break;
             }
             throttle.acquire(1);
-            page = redis.dispatch(CommandType.XRANGE, new ArrayOutput<>(ByteArrayCodec.INSTANCE),
-                    xrange(key, "(" + new String(lastId, StandardCharsets.US_ASCII)));
+            page = Replies.items(redis.call(xrange(key, "(" + new String(lastId, StandardCharsets.US_ASCII))));
         }
         return new Content(digest.count(), digest.finish(), firstId);
     }
 
-    private static CommandArgs<byte[], byte[]> xrange(byte[] key, String start) {
-        return new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key).add(start).add("+").add("COUNT").add(PAGE);
+    private static Routed xrange(byte[] key, String start) {
+        return Replies.on(key, "XRANGE", key, start, "+", "COUNT", PAGE);
     }
 
-    private static <T> T await(RedisFuture<T> reply) {
-        return LettuceFutures.awaitOrCancel(reply, TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static <T> T cast(Object reply) {
-        return (T) reply;
+    private static List<byte[]> bulks(List<Object> items) {
+        return items.stream().map(byte[].class::cast).toList();
     }
 
     private static byte[] head(byte[] bytes) {

@@ -1,8 +1,6 @@
 package io.ferry.cli.verify;
 
 import io.ferry.schemas.ReplicationPolicy;
-import io.lettuce.core.KeyScanCursor;
-import io.lettuce.core.ScanCursor;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -111,17 +109,16 @@ final class MeshVerifier {
         for (int i = 0; i < instances.size(); i++) {
             InstanceClient scanned = instances.get(i);
             scanned.select(db);
-            ScanCursor cursor = ScanCursor.INITIAL;
-            do {
-                KeyScanCursor<byte[]> page = scanned.scan(cursor, pattern);
-                List<byte[]> keys = page.getKeys().stream()
+            ScanPage page;
+            for (ScanCursor cursor = ScanCursor.INITIAL; cursor != null; cursor = page.next()) {
+                page = scanned.scan(cursor, pattern);
+                List<byte[]> keys = page.keys().stream()
                         .filter(key -> !ReplicationPolicy.isReservedKey(key) && !seen.contains(ByteBuffer.wrap(key)))
                         .toList();
                 compare(db, notOnEarlierInstances(db, keys, i), suspects, seen);
                 recheck(suspects, false);
                 listener.progress(db, scanned.id(), keysChecked, suspects.size(), diverged.size());
-                cursor = page;
-            } while (!cursor.isFinished());
+            }
         }
         recheck(suspects, true);
         listener.progress(db, "", keysChecked, 0, diverged.size());

@@ -32,6 +32,10 @@ import picocli.CommandLine.Spec;
                 + "are skipped. A key that differs is read again a few times within about 2 s before it is reported, so writes "
                 + "still on their way through Kafka are no false alarm.",
                 "",
+                "A Redis Cluster instance (cluster: true) is SCANned on every master serving slots, never on replicas, and "
+                + "each key is read from (and --repair republishes it on) the master of its slot, following MOVED and ASK. "
+                + "A cluster has db 0 only.",
+                "",
                 "Prints each diverged key with every instance's copy (type, size, first bytes, expiry, digest, when last "
                 + "touched) and a summary line. Exits 0 when every key is the same everywhere, 1 when some differ.",
                 "",
