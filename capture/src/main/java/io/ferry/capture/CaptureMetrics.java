@@ -35,6 +35,8 @@ public final class CaptureMetrics {
     private final Counter transactions;
     private final Counter stagedValues;
     private final Counter stagedBytes;
+    private final Counter stagedBlocks;
+    private final Counter refusedBlocks;
     private final Map<String, Counter> filtered = new ConcurrentHashMap<>();
     private final Map<String, Counter> echoes = new ConcurrentHashMap<>();
     private final AtomicReference<EvictionWatch> evictionWatch = new AtomicReference<>();
@@ -71,6 +73,12 @@ public final class CaptureMetrics {
                 .description("Arguments too big for one record, streamed through a spill file and published as staged chunks")
                 .tags(tags).register(registry);
         stagedBytes = Counter.builder("ferry.capture.staged.bytes").description("Bytes of the staged arguments")
+                .tags(tags).register(registry);
+        stagedBlocks = Counter.builder("ferry.capture.staged.blocks")
+                .description("MULTI/EXEC blocks (or commands) too big for one record, spooled to a file and published as a staged block")
+                .tags(tags).register(registry);
+        refusedBlocks = Counter.builder("ferry.capture.refused.blocks")
+                .description("Changes too big for one record that a script cannot run: published as a refusal each peer dead-letters")
                 .tags(tags).register(registry);
         Gauge.builder("ferry.capture.eviction.filter.active", evictionWatch, w -> w.get() != null && w.get().active() ? 1 : 0)
                 .description("1 while DELs caused by eviction on the source are told apart from users' DELs (and not published)")
@@ -112,6 +120,14 @@ public final class CaptureMetrics {
     public void stagedValue(long length) {
         stagedValues.increment();
         stagedBytes.increment(length);
+    }
+
+    public void stagedBlock() {
+        stagedBlocks.increment();
+    }
+
+    public void refusedBlock() {
+        refusedBlocks.increment();
     }
 
     public void transactionCommitted(long offset) {

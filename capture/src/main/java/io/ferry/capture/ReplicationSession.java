@@ -225,7 +225,8 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
         EvictionCheck evictionCheck = evictions == null ? EvictionCheck.NONE
                 : (keyDb, key, start, end) -> evictions.evicted(keyDb, key, start, end, psync.lastReadNanos());
         return new StreamMapper(this, psync.keyExtractor(), expiries, evictionCheck, System::currentTimeMillis,
-                settings.expiryToleranceMillis(), offset, db);
+                settings.expiryToleranceMillis(), offset, db)
+                .spoolBlocksAbove(settings.maxRecordBytes() / 2, psync.spillDirectory());
     }
 
     @Override
@@ -249,6 +250,14 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     public void publish(EventKind kind, int db, List<byte[][]> commands, List<byte[]> keys, long endOffset, int endDb)
             throws InterruptedException {
         sink.publish(kind, db, commands, keys, endOffset, endDb);
+        resume.set(sink.position(endOffset, endDb));
+        progressed = true;
+    }
+
+    @Override
+    public void publishStaged(int db, io.ferry.capture.stream.BlockSpool spool, List<byte[]> keys, long droppedKeys,
+                              long beforeOffset, long endOffset, int endDb) throws InterruptedException {
+        sink.publishStaged(db, spool, keys, droppedKeys, beforeOffset, endOffset, endDb);
         resume.set(sink.position(endOffset, endDb));
         progressed = true;
     }

@@ -48,6 +48,120 @@ class BigValuesTest {
         }
     }
 
+    /**
+     * Issue 12 item 4: a MULTI/EXEC of 200k small commands (and one RPUSH of 20k elements), each far above the record
+     * limit in all though every argument is small, crosses the mesh staged and is applied atomically, exactly once; one
+     * that a script cannot run (a ZADD with a flag and more arguments than a script can pass on) is dead-lettered on the
+     * peer with its reason while the capture goes on.
+     */
+    @Test
+    void aBlockFarAboveTheRecordLimitOfSmallCommandsIsAppliedAtomicallyOnceAndOneAScriptCannotRunIsDeadLettered() throws Exception {
+        try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "capture: {maxRecordBytes: " + RECORD_BYTES + "}\n",
+                List.of("--repl-backlog-size", "400mb"), "A", "B").withAgentJvm(SMALL_HEAP)) {
+            try {
+                runBlocks(mesh);
+            } catch (Throwable failure) {
+                mesh.keepLogs("BigValuesTest (blocks) failed");
+                throw failure;
+            }
+        }
+    }
+
+    private static void runBlocks(MeshUnderTest mesh) throws Exception {
+        mesh.startAgents();
+        RedisCommands<String, String> a = mesh.redis("A");
+        RedisCommands<String, String> b = mesh.redis("B");
+        a.incr("oracle:n");
+        a.rpush("oracle:l", "first");
+        // a script's effects reach the stream as one MULTI/EXEC: 100k INCR and 100k RPUSH, several MB in all
+        long started = System.nanoTime();
+        a.eval("for i = 1, 100000 do redis.call('INCR', KEYS[1]) redis.call('RPUSH', KEYS[2], 'in-block-' .. i) end "
+                + "redis.call('SET', KEYS[3], 'done')", ScriptOutputType.STATUS, "oracle:n", "oracle:l", "block:done");
+        String[] many = new String[20000];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = "one-command-" + i;
+        }
+        a.rpush("oracle:l", many); // one command of 20002 arguments
+        a.incr("oracle:n");
+        a.rpush("oracle:l", "last");
+        Await.equal(MeshUnderTest.CONVERGE, "the oracle counter on B", "100002", () -> b.get("oracle:n"));
+        System.out.printf("a MULTI of 200k commands and an RPUSH of 20k elements on B %d ms after they were written on A%n",
+                (System.nanoTime() - started) / 1_000_000);
+        assertEquals(a.lrange("oracle:l", 0, -1), b.lrange("oracle:l", 0, -1), "every push once, in order");
+        assertEquals(1L + 100000 + 20000 + 1, b.llen("oracle:l"));
+        assertEquals("done", b.get("block:done"));
+        assertEquals("100002", a.get("oracle:n"), "nothing came back to A");
+        assertTrue(mesh.metric("A", "capture", "ferry_capture_staged_blocks_total") >= 2.0, "both were staged");
+
+        // atomic on B: a watcher on B never sees part of a block (the counter and the list move together)
+        Thread writer = new Thread(() -> mesh.redis("A").eval("for i = 1, 100000 do redis.call('INCR', KEYS[1]) "
+                + "redis.call('RPUSH', KEYS[2], 'x') end", ScriptOutputType.STATUS, "atomic:n", "atomic:l"));
+        writer.start();
+        long deadline = System.nanoTime() + MeshUnderTest.CONVERGE.toNanos();
+        String seen = null;
+        while (!"100000".equals(seen) && System.nanoTime() < deadline) {
+            List<Object> both = (List<Object>) b.eval("return {redis.call('GET', KEYS[1]) or '0', redis.call('LLEN', KEYS[2])}",
+                    ScriptOutputType.MULTI, "atomic:n", "atomic:l");
+            seen = both.get(0) instanceof byte[] bytes ? new String(bytes) : String.valueOf(both.get(0));
+            long length = (Long) both.get(1);
+            assertTrue((seen.equals("0") && length == 0) || (seen.equals("100000") && length == 100000),
+                    "B holds the block whole or not at all, not " + seen + " / " + length);
+        }
+        writer.join();
+        assertEquals("100000", seen);
+
+        // a ZADD with a flag and 8003 arguments cannot be split nor run by a script: dead-lettered on B, the capture goes on
+        String[] pairs = new String[8000];
+        for (int i = 0; i < pairs.length; i += 2) {
+            pairs[i] = Integer.toString(i);
+            pairs[i + 1] = "member-with-a-longer-name-" + i;
+        }
+        List<String> zadd = new ArrayList<>(List.of("refused:z", "NX"));
+        zadd.addAll(List.of(pairs));
+        a.dispatch(io.lettuce.core.protocol.CommandType.ZADD, new io.lettuce.core.output.IntegerOutput<>(io.lettuce.core.codec.StringCodec.UTF8),
+                new io.lettuce.core.protocol.CommandArgs<>(io.lettuce.core.codec.StringCodec.UTF8).addKeys("refused:z").addValues(zadd.subList(1, zadd.size())));
+        a.incr("oracle:n");
+        Await.equal(MeshUnderTest.CONVERGE, "the counter after the refused ZADD on B", "100003", () -> b.get("oracle:n"));
+        Await.until(MeshUnderTest.CONVERGE, "the refused ZADD dead-lettered on B",
+                () -> mesh.metric("B", "apply", "ferry_apply_dead_letters_total") == 1.0);
+        assertEquals(0L, b.exists("refused:z"));
+        assertEquals(1.0, mesh.metric("A", "capture", "ferry_capture_refused_blocks_total"));
+        assertEquals(List.of(), b.keys("__ferry:stage:*"), "every stage deleted once its block ran");
+        for (String name : List.of("A", "B")) {
+            for (String role : List.of("capture", "apply")) {
+                assertFalse(Files.readString(mesh.log(role, name)).contains("OutOfMemoryError"), role + " " + name + " ran out of memory");
+            }
+        }
+        assertTrue(mesh.capture("A").isAlive() && mesh.apply("B").isAlive(), "the agents still run in their 64 MB heap");
+
+        // kill -9 of A's capture while a block of 2M commands is on its way: B holds part of its stage and none of the
+        // block; the restarted capture continues the stream from before the block and publishes it again from its start
+        String stage = "__ferry:stage:" + mesh.id("A") + ":0:0:{kill:n}";
+        Thread big = new Thread(() -> mesh.redis("A").eval("for i = 1, 1000000 do redis.call('INCR', KEYS[1]) "
+                + "redis.call('RPUSH', KEYS[2], i) end", ScriptOutputType.STATUS, "kill:n", "kill:l"));
+        big.start();
+        long until = System.nanoTime() + MeshUnderTest.CONVERGE.toNanos();
+        while (b.exists(stage) == 0 && System.nanoTime() < until) {
+            Thread.onSpinWait();
+        }
+        mesh.capture("A").kill();
+        big.join();
+        assertEquals(1L, b.exists(stage), "part of the block staged on B when the capture was killed");
+        long stagedElements = b.llen(stage);
+        assertTrue(stagedElements > 0, "B holds part of the block's stage (" + stagedElements + " packed list elements)");
+        assertEquals(0L, b.exists("kill:n", "kill:l"), "no part of the block applied on B");
+        mesh.startCapture("A");
+        mesh.awaitReady("A", "capture");
+        Await.equal(MeshUnderTest.CONVERGE, "the block's counter on B", "1000000", () -> b.get("kill:n"));
+        assertEquals(1_000_000L, b.llen("kill:l"), "every push of the block once");
+        assertEquals("1000000", b.lindex("kill:l", -1));
+        assertEquals("1", b.lindex("kill:l", 0));
+        assertEquals(1.0, mesh.metric("B", "apply", "ferry_apply_dead_letters_total"), "only the refused ZADD");
+        assertEquals(List.of(), b.keys("__ferry:stage:*"));
+        System.out.printf("B held %d packed list elements of the block's stage when A's capture was killed; the block applied once after its restart%n",
+                stagedElements);
+    }
+
     private static void run(MeshUnderTest mesh) throws Exception {
         // a key already there is sent by A's first snapshot: its DUMP payload is above the record limit, so in chunks,
         // which B stages in Redis before one RESTORE

@@ -38,18 +38,28 @@ class StagedCommandScriptTest {
             byte[][] c = StagedCommand.chunk(stage, index, Arrays.copyOfRange(value, from, Math.min(value.length, from + chunk)));
             commands.add(new RawCommand(new String(c[0], StandardCharsets.US_ASCII), List.of(c[1], c[2])));
         }
-        byte[][] eval = StagedCommand.eval(argv, List.of(new StagedCommand.Stage(position, value.length, stage)));
-        commands.add(new RawCommand("EVAL", Arrays.asList(eval).subList(1, eval.length)));
+        commands.add(command(StagedCommand.eval(argv, List.of(new StagedCommand.Stage(position, value.length, stage)))));
         return commands;
+    }
+
+    /** An argv (name first) as the apply agent sends it. */
+    static RawCommand command(byte[][] argv) {
+        return new RawCommand(new String(argv[0], StandardCharsets.US_ASCII), Arrays.asList(argv).subList(1, argv.length));
+    }
+
+    /** A client connected to a fresh Redis of {@code binary}. */
+    static RedisTargetClient connected(RedisBinary binary) {
+        RedisServer redis = TestServers.redis(binary);
+        RedisTargetClient client = new RedisTargetClient(new RedisEndpoint("127.0.0.1", redis.port(), false, null, null),
+                Duration.ofSeconds(10), "ferry-test");
+        client.connect();
+        return client;
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("versions")
     void runsTheCommandWithTheStagedBytesRefusesAnIncompleteStageAndIsJudgedAsItsCommand(RedisBinary binary) {
-        RedisServer redis = TestServers.redis(binary);
-        try (RedisTargetClient client = new RedisTargetClient(new RedisEndpoint("127.0.0.1", redis.port(), false, null, null),
-                Duration.ofSeconds(10), "ferry-test")) {
-            client.connect();
+        try (RedisTargetClient client = connected(binary)) {
             byte[] value = new byte[100_003];
             for (int i = 0; i < value.length; i++) {
                 value[i] = (byte) (i * 31 + 7);

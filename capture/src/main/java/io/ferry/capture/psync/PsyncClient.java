@@ -78,6 +78,11 @@ public final class PsyncClient implements AutoCloseable {
      * as they arrive instead of being held in memory (a 512 MB SET must not need 512 MB of heap). The directory
      * is this source's own: spill files a killed reader left there are deleted when the stream starts.
      */
+    /** Where big values (and big blocks) are spilled; null when nothing is. */
+    public Path spillDirectory() {
+        return spillDir;
+    }
+
     public PsyncClient spillValuesAbove(long threshold, Path dir) {
         this.spillAbove = threshold;
         this.spillDir = dir;

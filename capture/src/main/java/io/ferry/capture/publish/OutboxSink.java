@@ -2,6 +2,7 @@ package io.ferry.capture.publish;
 
 import io.ferry.capture.CaptureMetrics;
 import io.ferry.capture.stream.Argv;
+import io.ferry.capture.stream.BlockSpool;
 import io.ferry.capture.stream.StreamSink;
 import io.ferry.resp.SpilledBulk;
 import io.ferry.schemas.AppliedVector;
@@ -11,6 +12,7 @@ import io.ferry.schemas.EventKind;
 import io.ferry.schemas.KeyExpiries;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
+import io.ferry.schemas.StagedBlock;
 import io.ferry.schemas.StagedCommand;
 import java.io.EOFException;
 import java.io.IOException;
@@ -34,6 +36,7 @@ public final class OutboxSink implements StreamSink {
 
     private static final Logger log = LoggerFactory.getLogger(OutboxSink.class);
     private static final long FILTER_LOG_INTERVAL_NANOS = 10_000_000_000L;
+    private static final int PER_BUFFER = 72;
 
     private final String origin;
     private final Outbox outbox;
@@ -107,17 +110,21 @@ public final class OutboxSink implements StreamSink {
         outbox.put(new Outbox.Event(event, applied, expiries, resumable, approxBytes(event), resyncOf), stopped);
     }
 
-    /** Payload bytes an event holds (arguments, keys, chunk data) plus a fixed overhead. */
+    /**
+     * Heap bytes an event holds (arguments, keys, chunk data) plus a fixed overhead: each argument and key costs its
+     * bytes plus {@link #PER_BUFFER} (its ByteBuffer, array header and list slot), which dominates for the many tiny
+     * arguments of a staged block's chunks.
+     */
     static int approxBytes(ChangeEvent event) {
         long size = 128;
         for (Command command : event.getCommands()) {
             size += 16;
             for (ByteBuffer arg : command.getArgs()) {
-                size += arg.remaining() + 8;
+                size += arg.remaining() + PER_BUFFER;
             }
         }
         for (ByteBuffer key : event.getKeys()) {
-            size += key.remaining() + 8;
+            size += key.remaining() + PER_BUFFER;
         }
         if (event.getChunk() != null) {
             size += event.getChunk().getData().remaining() + event.getChunk().getKey().remaining();
@@ -188,6 +195,101 @@ public final class OutboxSink implements StreamSink {
             staged.add(StagedCommand.eval(argv, stages));
         }
         return staged;
+    }
+
+    @Override
+    public void publishStaged(int db, BlockSpool spool, List<byte[]> keys, long droppedKeys, long beforeOffset, long endOffset,
+                              int endDb) throws InterruptedException {
+        beforeSpilled = position(beforeOffset, db);
+        nextSpilled = Map.of();
+        if (spool.refusal() != null) {
+            String reason = "a change of " + spool.totals().commands() + " command(s) and " + spool.totals().bytes() + " bytes at " + origin + " "
+                    + position(endOffset, endDb) + " is too big for one record and cannot be staged: " + spool.refusal()
+                    + "; not applied (raise capture.maxRecordBytes above its size to send it whole)";
+            log.warn("not sent, peers dead-letter it: {}", reason);
+            metrics.refusedBlock();
+            publish(EventKind.COMMAND, db, List.<byte[][]>of(StagedBlock.refusal(reason)), List.of(), endOffset, endDb);
+            return;
+        }
+        byte[] tagKey = keys.isEmpty() ? new byte[0] : keys.get(0);
+        int n = spool.bulks().size();
+        byte[][] bulkStages = new byte[n][];
+        byte[] listKey = ReplicationPolicy.stageKey(origin, shard, n, tagKey);
+        int chunkBytes = StagedCommandMapper.chunkBytes(maxRecordBytes, listKey);
+        StagedBlock.Packer packer = new StagedBlock.Packer(Math.min(StagedBlock.ELEMENT_BYTES, chunkBytes / 2));
+        List<byte[]> elements = new ArrayList<>();
+        long[] pending = {0, 0}; // bytes in elements, chunks put
+        int[] commandDb = {db};
+        spool.forEach(command -> {
+            byte[][] argv = command.argv();
+            if (Argv.name(argv).equals("SELECT") && argv.length > 1 && Argv.number(argv[1]) != null) {
+                commandDb[0] = Argv.number(argv[1]).intValue();
+            }
+            long[] staged = new long[0];
+            if (command.bulks() != null) {
+                List<Long> marks = new ArrayList<>();
+                for (int i = 0; i < argv.length; i++) {
+                    int index = command.bulks()[i];
+                    if (index < 0) {
+                        continue;
+                    }
+                    SpilledBulk value = spool.bulks().get(index);
+                    if (bulkStages[index] == null) {
+                        bulkStages[index] = ReplicationPolicy.stageKey(origin, shard, index, tagKey);
+                        putChunks(commandDb[0], bulkStages[index], value);
+                    }
+                    argv[i] = bulkStages[index];
+                    marks.add((long) i + 1);
+                    marks.add(value.length());
+                }
+                staged = marks.stream().mapToLong(Long::longValue).toArray();
+            }
+            addElement(db, listKey, elements, pending, chunkBytes, packer.add(StagedBlock.header(argv.length, staged)));
+            for (byte[] arg : argv) {
+                addElement(db, listKey, elements, pending, chunkBytes, packer.add(arg));
+            }
+        });
+        addElement(db, listKey, elements, pending, chunkBytes, packer.finish());
+        if (!elements.isEmpty()) {
+            putListChunk(db, listKey, elements, pending);
+        }
+        metrics.stagedBlock();
+        if (droppedKeys > 0) {
+            log.info("a staged block of {} command(s) at {} touches {} more key(s) than its event carries: conflict detection sees"
+                    + " the first {} only", spool.totals().commands(), position(endOffset, endDb), droppedKeys, keys.size());
+        }
+        publish(EventKind.COMMAND, db, List.<byte[][]>of(StagedBlock.eval(listKey, packer.elements(), spool.totals().commands(), db)), keys,
+                endOffset, endDb);
+    }
+
+    private void addElement(int db, byte[] listKey, List<byte[]> elements, long[] pending, int chunkBytes, byte[] element)
+            throws InterruptedException {
+        if (element == null) {
+            return;
+        }
+        if (!elements.isEmpty() && pending[0] + element.length + 8 > chunkBytes) {
+            putListChunk(db, listKey, elements, pending);
+        }
+        elements.add(element);
+        pending[0] += element.length + 8;
+    }
+
+    /** One chunk of a staged block: the first starts the list over (a block published again from its start), the next ones append. */
+    private void putListChunk(int db, byte[] listKey, List<byte[]> elements, long[] pending) throws InterruptedException {
+        List<ByteBuffer> args = new ArrayList<>(elements.size() + 1);
+        args.add(ByteBuffer.wrap(listKey));
+        for (byte[] element : elements) {
+            args.add(ByteBuffer.wrap(element));
+        }
+        List<Command> commands = pending[1] == 0
+                ? List.of(new Command("DEL", List.of(ByteBuffer.wrap(listKey))), new Command("RPUSH", args))
+                : List.of(new Command("RPUSH", args));
+        ChangeEvent event = new ChangeEvent(origin, beforeSpilled, commands.size() == 1 ? EventKind.COMMAND : EventKind.TRANSACTION,
+                db, commands, List.of(), Instant.now(), null, null);
+        put(event, false);
+        elements.clear();
+        pending[0] = 0;
+        pending[1]++;
     }
 
     private void putChunks(int db, byte[] stageKey, SpilledBulk value) throws InterruptedException {

@@ -37,6 +37,9 @@ public final class StreamMapper {
     private int db;
     private long lastEndOffset;
     private Block block;
+    /** A block (or command) above this many bytes is spooled to {@link #spoolDir} and published as a staged block. */
+    private long spoolAbove = Long.MAX_VALUE;
+    private java.nio.file.Path spoolDir;
 
     private static final class Block {
         final int db;
@@ -46,6 +49,10 @@ public final class StreamMapper {
         final List<CommandPolicy.Echo> checkpoints = new ArrayList<>();
         final Map<byte[], SpilledBulk> spilled = new IdentityHashMap<>();
         final long beforeOffset;
+        long bytes;
+        long keyBytes;
+        long droppedKeys;
+        BlockSpool spool;
         String echoOrigin;
         boolean hasWrite;
         long sourceTime;
@@ -74,6 +81,55 @@ public final class StreamMapper {
 
     public int db() {
         return db;
+    }
+
+    /**
+     * Blocks (and single commands) whose arguments add up to more than {@code bytes} are written to a file in
+     * {@code dir} as they arrive and published through {@link StreamSink#publishStaged}, not held in memory.
+     */
+    public StreamMapper spoolBlocksAbove(long bytes, java.nio.file.Path dir) {
+        this.spoolAbove = bytes;
+        this.spoolDir = dir;
+        return this;
+    }
+
+    /** Rough bytes a command takes in a change event. */
+    static long approxBytes(byte[][] argv) {
+        long size = 16;
+        for (byte[] arg : argv) {
+            size += arg.length + 8;
+        }
+        return size;
+    }
+
+    private void addToBlock(byte[][] argv) {
+        Block b = block;
+        if (b.spool != null) {
+            b.spool.write(argv, b.spilled);
+            return;
+        }
+        b.commands.add(argv);
+        b.bytes += approxBytes(argv);
+        if (b.bytes > spoolAbove && spoolDir != null) {
+            b.spool = BlockSpool.create(spoolDir);
+            for (byte[][] command : b.commands) {
+                b.spool.write(command, b.spilled);
+            }
+            b.commands.clear();
+        }
+    }
+
+    private void addKeys(List<byte[]> keys) {
+        Block b = block;
+        for (byte[] key : keys) {
+            // the keys an event carries must fit in it: a staged block carries the first ones only
+            if (b.keyBytes + key.length + 8 > spoolAbove / 2) {
+                b.droppedKeys++;
+                continue;
+            }
+            b.keyBytes += key.length + 8;
+            b.keys.add(key);
+        }
     }
 
     /** True between MULTI and EXEC: the position must not move past the MULTI yet. */
@@ -125,6 +181,13 @@ public final class StreamMapper {
                 CommandPolicy.Decision decision = decide(name, argv, startOffset, endOffset);
                 if (decision instanceof CommandPolicy.Publish publish) {
                     sink.keyExpiries(liveExpiries(db, publish.keys()));
+                    if (spoolDir != null && approxBytes(publish.argv()) > spoolAbove) {
+                        try (BlockSpool spool = BlockSpool.create(spoolDir)) {
+                            spool.write(publish.argv(), spilled);
+                            sink.publishStaged(db, spool, publish.keys(), 0, startOffset - 1, endOffset, db);
+                        }
+                        return;
+                    }
                     if (!spilled.isEmpty()) {
                         sink.spilledValues(spilled, startOffset - 1, db);
                     }
@@ -152,13 +215,13 @@ public final class StreamMapper {
             case "SELECT" -> {
                 select(argv);
                 // a block spanning dbs keeps its SELECTs so the body applies where it did on the source
-                block.commands.add(new byte[][] {Argv.ascii("SELECT"), Argv.ascii(db)});
+                addToBlock(new byte[][] {Argv.ascii("SELECT"), Argv.ascii(db)});
             }
             default -> {
                 CommandPolicy.Decision decision = decide(name, argv, -1, -1);
                 if (decision instanceof CommandPolicy.Publish publish) {
-                    block.commands.add(publish.argv());
-                    block.keys.addAll(publish.keys());
+                    addToBlock(publish.argv());
+                    addKeys(publish.keys());
                     block.hasWrite = true;
                 } else if (decision instanceof CommandPolicy.Echo echo) {
                     block.echoOrigin = echo.origin();
@@ -178,6 +241,9 @@ public final class StreamMapper {
         try {
             finishBlock(done, endOffset);
         } finally {
+            if (done.spool != null) {
+                done.spool.close();
+            }
             discard(done.spilled);
         }
     }
@@ -202,6 +268,10 @@ public final class StreamMapper {
             sink.sourceTime(done.sourceTime);
         }
         sink.keyExpiries(liveExpiries(done.db, done.keys));
+        if (done.spool != null) {
+            sink.publishStaged(done.db, done.spool, done.keys, done.droppedKeys, done.beforeOffset, endOffset, db);
+            return;
+        }
         if (!done.spilled.isEmpty()) {
             sink.spilledValues(done.spilled, done.beforeOffset, done.db);
         }

@@ -22,6 +22,17 @@ public interface StreamSink {
     void publish(EventKind kind, int db, List<byte[][]> commands, List<byte[]> keys, long endOffset, int endDb)
             throws InterruptedException;
 
+    /**
+     * A change too big for one record, its commands in {@code spool} (a MULTI/EXEC block, or one command): published
+     * as a staged block (chunks carrying {@code beforeOffset}, then one EVAL at {@code endOffset}), or, when the spool
+     * says it cannot be staged, as a refusal the peers dead-letter. {@code keys}: the first keys it touches (as many
+     * as fit in one event); {@code droppedKeys}: how many more it touches. The spool stays readable until this returns.
+     */
+    default void publishStaged(int db, BlockSpool spool, List<byte[]> keys, long droppedKeys, long beforeOffset, long endOffset,
+                               int endDb) throws InterruptedException {
+        throw new UnsupportedOperationException("this sink does not take staged blocks");
+    }
+
     /** The next {@link #publish} is a conflict repair carrying a write made at {@code millis}: its source time. */
     void sourceTime(long millis);
 
