@@ -92,9 +92,7 @@ class ClusterSourceTest {
         try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
             List<Integer> moved = Oracle.slotsWithKeys(0, 16384 / 3 - 1, 6);
             writeAround(mesh, Set.copyOf(moved), oracle -> {
-                int added = mesh.cluster.addMaster();
-                Await.until(Duration.ofSeconds(30), "the capture of the new shard",
-                        () -> mesh.captureLogText(1).contains("into partition 3"));
+                int added = addShardCapturedIntoPartition3(mesh);
                 for (int slot : moved) {
                     mesh.cluster.moveSlot(slot, 0, added);
                 }
@@ -111,9 +109,7 @@ class ClusterSourceTest {
         try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
             List<Integer> moved = Oracle.slotsWithKeys(0, 16384 / 3 - 1, 6);
             writeAround(mesh, Set.copyOf(moved), oracle -> {
-                int added = mesh.cluster.addMaster();
-                Await.until(Duration.ofSeconds(30), "the capture of the new shard",
-                        () -> mesh.captureLogText(1).contains("into partition 3"));
+                int added = addShardCapturedIntoPartition3(mesh);
                 moved.forEach(slot -> mesh.cluster.moveSlot(slot, 0, added));
                 moved.forEach(slot -> mesh.cluster.moveSlot(slot, added, 0));
                 mesh.cluster.removeNode(added); // as redis-cli --cluster del-node, once its slots are gone
@@ -132,9 +128,7 @@ class ClusterSourceTest {
         // (the capture gives it a partition), then becomes a replica of a master another partition carries
         try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
             writeAround(mesh, Set.of(), oracle -> {
-                int added = mesh.cluster.addMaster();
-                Await.until(Duration.ofSeconds(30), "the capture of the new node",
-                        () -> mesh.captureLogText(1).contains("into partition 3"));
+                int added = addShardCapturedIntoPartition3(mesh);
                 String masterId = mesh.cluster.nodeId(0);
                 mesh.cluster.admin(added, redis -> redis.clusterReplicate(masterId));
                 Await.until(Duration.ofSeconds(30), "partition 3 retired",
@@ -168,6 +162,13 @@ class ClusterSourceTest {
             oracle.awaitDone(Duration.ofSeconds(120));
             mesh.awaitTargetHolds(oracle, CONVERGE, movedSlots);
         }
+    }
+
+    /** Adds a master without slots and waits until the capture gives it partition 3; returns its node index. */
+    private static int addShardCapturedIntoPartition3(ClusterSourceMesh mesh) {
+        int added = mesh.cluster.addMaster();
+        Await.until(Duration.ofSeconds(30), "the capture of the new shard", () -> mesh.captureLogText(1).contains("into partition 3"));
+        return added;
     }
 
     private static int count(String text, String what) {
