@@ -15,10 +15,12 @@ import java.util.concurrent.TimeUnit;
 public final class JvmProcess implements AutoCloseable {
 
     private final String name;
+    private final Path logFile;
     private final Process process;
 
-    private JvmProcess(String name, Process process) {
+    private JvmProcess(String name, Path logFile, Process process) {
         this.name = name;
+        this.logFile = logFile;
         this.process = process;
     }
 
@@ -41,7 +43,7 @@ public final class JvmProcess implements AutoCloseable {
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
             builder.environment().putAll(env);
-            return new JvmProcess(name, builder.start());
+            return new JvmProcess(name, logFile, builder.start());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + name, e);
         }
@@ -49,6 +51,16 @@ public final class JvmProcess implements AutoCloseable {
 
     public String name() {
         return name;
+    }
+
+    /** The last {@code lines} lines of its log, for a failure message. */
+    public String logTail(int lines) {
+        try {
+            List<String> all = java.nio.file.Files.readAllLines(logFile);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException | UncheckedIOException e) {
+            return "(log " + logFile + " unreadable: " + e + ")";
+        }
     }
 
     public long pid() {

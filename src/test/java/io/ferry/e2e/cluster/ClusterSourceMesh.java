@@ -120,19 +120,10 @@ final class ClusterSourceMesh implements AutoCloseable {
     private void awaitReady(String role, JvmProcess process, int port, Path log) {
         Await.until(Duration.ofSeconds(90), role + " ready (log " + log + ")", () -> {
             if (!process.isAlive()) {
-                throw new AssertionError(role + " exited; the end of its log:\n" + tail(log));
+                throw new AssertionError(role + " exited; the end of its log:\n" + process.logTail(40));
             }
             return get(port, "/readyz").startsWith("ready");
         });
-    }
-
-    private static String tail(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-        } catch (IOException e) {
-            return "(unreadable: " + e + ")";
-        }
     }
 
     /** Sum of a metric's samples on A's capture whose labels contain every given {@code label="value"}. */

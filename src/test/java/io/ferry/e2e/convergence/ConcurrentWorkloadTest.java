@@ -141,6 +141,11 @@ class ConcurrentWorkloadTest {
                 printFigures(policy.kind().label(), load, conflicts.read(e -> e.key().startsWith(ns)), diverged);
                 conflicts.read(e -> diverged.containsKey(e.key())).forEach(System.out::println);
                 System.out.print(KeyHistory.of(mesh, diverged.keySet()));
+                for (String name : mesh.names()) {
+                    for (String role : List.of("capture", "apply")) {
+                        System.out.printf("warnings of %s %s:%n%s%n", role, name, mesh.warnings(role, name, 40));
+                    }
+                }
             } catch (RuntimeException | AssertionError e) {
                 failure.addSuppressed(e);
             }

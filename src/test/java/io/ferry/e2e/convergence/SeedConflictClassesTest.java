@@ -50,9 +50,14 @@ class SeedConflictClassesTest {
         a.sadd("seed:smove:src", "m1", "m2");
         a.pexpire("seed:smove:src", TTL_MILLIS);
         a.sadd("seed:smove:dst", "d1");
+        a.hset("seed:fields", "g", "1");
+        a.expire("seed:fields", 600);
+        a.zadd("seed:multi:zset", 1, "m");
+        a.set("seed:multi:cnt", "5");
         for (String name : List.of("B", "C")) {
-            Await.equal(Duration.ofSeconds(30), "the starting state on " + name, 5L, () -> replicas.connection(name).sync()
-                    .exists("seed:list", "seed:cnt", "seed:ttl", "seed:smove:src", "seed:smove:dst"));
+            Await.equal(Duration.ofSeconds(30), "the starting state on " + name, 8L, () -> replicas.connection(name).sync()
+                    .exists("seed:list", "seed:cnt", "seed:ttl", "seed:smove:src", "seed:smove:dst", "seed:fields",
+                            "seed:multi:zset", "seed:multi:cnt"));
         }
 
         pauseReplicationInto("A", "B");
@@ -77,6 +82,21 @@ class SeedConflictClassesTest {
         // unmet write condition on whichever applies second
         a.setnx("seed:nx", "A");
         b.setnx("seed:nx", "B");
+        // distinct fields, but A's HDEL empties the hash (deleting its TTL) before its HSET makes a new one
+        a.hdel("seed:fields", "g");
+        a.hset("seed:fields", "f1", "A");
+        b.hset("seed:fields", "f2", "B");
+        // a transaction writing one key twice: its second command decides (ZADD does not commute with ZINCRBY)
+        a.multi();
+        a.zincrby("seed:multi:zset", 1, "m");
+        a.zadd("seed:multi:zset", 49, "m");
+        a.exec();
+        b.zincrby("seed:multi:zset", 2, "m");
+        a.multi();
+        a.incr("seed:multi:cnt");
+        a.del("seed:multi:cnt");
+        a.exec();
+        b.incr("seed:multi:cnt");
         // A renews a TTL and moves a member out of a set that expires; B's copies expire before A's writes reach it
         assertTrue(a.pexpireat("seed:ttl", System.currentTimeMillis() + 120_000),
                 "seed:ttl expired on A before its renewal: stopping the apply agents took longer than " + TTL_MILLIS + " ms");
@@ -129,6 +149,17 @@ class SeedConflictClassesTest {
     @Test
     void aPexpireatRenewalArrivingAfterThePeerExpiredTheKeyIsATtlConflictAndConverges() {
         assertRecordedAndConverged("seed:ttl", Set.of("TTL"));
+    }
+
+    @Test
+    void removingOneFieldWhileAnotherIsAddedIsAMemberConflictAndConvergesWithTheTtl() {
+        assertRecordedAndConverged("seed:fields", Set.of("MEMBER"));
+    }
+
+    @Test
+    void aTransactionThatWritesAKeyTwiceIsJudgedByEveryCommandAndConverges() {
+        assertRecordedAndConverged("seed:multi:zset", Set.of("MEMBER"));
+        assertRecordedAndConverged("seed:multi:cnt", Set.of("DELETE_WRITE"));
     }
 
     /**

@@ -203,6 +203,17 @@ public final class MeshUnderTest implements AutoCloseable {
         return dir.resolve(role + "-" + name + ".log");
     }
 
+    /** The warnings and errors in an agent's log (at most {@code max} lines, the last ones), for a failure report. */
+    public String warnings(String role, String name, int max) {
+        try {
+            List<String> lines = java.nio.file.Files.readAllLines(log(role, name)).stream()
+                    .filter(line -> line.contains(" WARN ") || line.contains(" ERROR ")).toList();
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - max), lines.size()));
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return "(unreadable: " + e + ")";
+        }
+    }
+
     int port(String role, String name) {
         return "capture".equals(role) ? instance(name).captureHttpPort() : instance(name).applyHttpPort();
     }
@@ -211,7 +222,7 @@ public final class MeshUnderTest implements AutoCloseable {
         Await.until(Duration.ofSeconds(120), role + " " + name + " ready (log " + log(role, name) + ")", () -> {
             JvmProcess process = "capture".equals(role) ? captures.get(name) : applies.get(name);
             if (!process.isAlive()) {
-                throw new AssertionError(role + " " + name + " exited; see " + log(role, name));
+                throw new AssertionError(role + " " + name + " exited; the end of its log:\n" + process.logTail(40));
             }
             return httpGet(name, role, "/readyz").startsWith("ready");
         });

@@ -23,9 +23,32 @@ public final class ConflictClassifier {
     private static final Set<String> COUNTERS = Set.of("INCR", "INCRBY", "DECR", "DECRBY");
     private static final Set<String> DELETES = Set.of("DEL", "UNLINK", "GETDEL");
     private static final Set<String> TTLS = Set.of("EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT", "PERSIST");
+    /** Member removals: emptying a key this way deletes it. */
+    private static final Set<String> REMOVALS = Set.of("HDEL", "SREM", "ZREM");
     private static final Set<String> CONDITIONALS = Set.of("SETNX", "MSETNX", "HSETNX", "RENAMENX");
 
     private ConflictClassifier() {
+    }
+
+    /**
+     * The verdict for two writes that touched one key with several commands each (a transaction): they
+     * commute only if every command of one commutes with every command of the other (then either order
+     * gives the same result); the class is that of the first pair that does not commute.
+     */
+    public static Verdict classify(List<Command> a, List<Command> b) {
+        Verdict first = null;
+        for (Command ca : a) {
+            for (Command cb : b) {
+                Verdict verdict = classify(ca, cb);
+                if (!verdict.commutes()) {
+                    return verdict;
+                }
+                if (first == null) {
+                    first = verdict;
+                }
+            }
+        }
+        return first != null ? first : new Verdict(ConflictType.VALUE, false);
     }
 
     public static Verdict classify(Command a, Command b) {
@@ -86,7 +109,12 @@ public final class ConflictClassifier {
      */
     private static boolean commutingMembers(String na, Command a, String nb, Command b, Set<String> counting, int stride) {
         if (na.equals(nb) && counting.contains(na)) {
-            return true;
+            return exactCounting(na, a) && exactCounting(nb, b);
+        }
+        if (REMOVALS.contains(na) != REMOVALS.contains(nb)) {
+            // removing a key's last member deletes the key and its TTL: where the other side's new member
+            // arrived first the key lives on with its TTL, elsewhere it comes back without one
+            return false;
         }
         Set<ByteBuffer> ma = members(na, a, stride);
         Set<ByteBuffer> mb = members(nb, b, stride);
@@ -122,6 +150,26 @@ public final class ConflictClassifier {
             }
         }
         return members;
+    }
+
+    /**
+     * True when a counting command's increment is exact in any order: integer increments (HINCRBY, or a
+     * whole-number ZINCRBY within 2^53). Floating-point sums depend on their order in the last bits.
+     */
+    private static boolean exactCounting(String name, Command command) {
+        if (!name.equals("ZINCRBY")) {
+            return true;
+        }
+        List<ByteBuffer> args = command.getArgs();
+        if (args.size() < 2) {
+            return false;
+        }
+        try {
+            double increment = Double.parseDouble(ascii(args.get(1)));
+            return increment == Math.rint(increment) && Math.abs(increment) < 0x1p53;
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 
     private static void addEvery(List<ByteBuffer> args, int from, int step, Set<ByteBuffer> into) {

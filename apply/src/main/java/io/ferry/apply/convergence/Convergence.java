@@ -273,7 +273,7 @@ public final class Convergence implements AutoCloseable {
         Judged clash = null;
         Judged last = null;
         for (WriteHistory.Pair pair : pairs) {
-            ConflictClassifier.Verdict verdict = ConflictClassifier.classify(pair.remote().commandFor(key.key()), pair.local().commandFor(key.key()));
+            ConflictClassifier.Verdict verdict = ConflictClassifier.classify(pair.remote().commandsFor(key.key()), pair.local().commandsFor(key.key()));
             String winner = verdict.commutes() ? null : policy.winner(new ConflictPolicy.Write(pair.local().origin(), pair.local().timeMillis()),
                     new ConflictPolicy.Write(pair.remote().origin(), pair.remote().timeMillis()));
             last = new Judged(pair, verdict, winner);

@@ -1,5 +1,7 @@
 package io.ferry.apply.convergence;
 
+import io.ferry.apply.redis.CommandKeys;
+import io.ferry.apply.redis.RawCommand;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
@@ -34,16 +36,38 @@ public record Write(String origin, int partition, long offset, long timeMillis, 
         return size;
     }
 
-    /** The command of this write that touched {@code key}: the first whose first argument is the key, else the first. */
+    /** The first command of this write that touched {@code key} (what a conflict record shows of it). */
     Command commandFor(byte[] key) {
+        return commandsFor(key).get(0);
+    }
+
+    /**
+     * Every command of this write that touched {@code key}, in order: a transaction can write one key
+     * several times, and a pair commutes only if each of them commutes with the other side's. When none
+     * names the key (a command whose keys are not known), every command, so nothing is taken to commute
+     * unseen.
+     */
+    List<Command> commandsFor(byte[] key) {
         List<Command> commands = event.getCommands();
-        ByteBuffer wanted = ByteBuffer.wrap(key);
+        if (commands.isEmpty()) {
+            return List.of(new Command("?", List.of()));
+        }
+        List<Command> touching = new java.util.ArrayList<>(1);
         for (Command command : commands) {
-            if (!command.getArgs().isEmpty() && command.getArgs().get(0).duplicate().equals(wanted)) {
-                return command;
+            List<byte[]> args = new java.util.ArrayList<>(command.getArgs().size());
+            command.getArgs().forEach(arg -> {
+                byte[] bytes = new byte[arg.remaining()];
+                arg.duplicate().get(bytes);
+                args.add(bytes);
+            });
+            for (byte[] touched : CommandKeys.of(new RawCommand(command.getName(), args))) {
+                if (java.util.Arrays.equals(touched, key)) {
+                    touching.add(command);
+                    break;
+                }
             }
         }
-        return commands.isEmpty() ? new Command("?", List.of()) : commands.get(0);
+        return touching.isEmpty() ? commands : touching;
     }
 
     /** True when this write is one command on one key: it can be skipped or re-executed on its own. */

@@ -91,8 +91,21 @@ class ConflictClassifierTest {
     @Test
     void hashWritesOnDistinctFieldsCommute() {
         assertVerdict(ConflictType.MEMBER, true, cmd("HSET", "k", "f", "1", "g", "2"), cmd("HSET", "k", "h", "1"));
-        assertVerdict(ConflictType.MEMBER, true, cmd("HSET", "k", "f", "1"), cmd("HDEL", "k", "g"));
         assertVerdict(ConflictType.MEMBER, true, cmd("HINCRBY", "k", "f", "1"), cmd("HSET", "k", "g", "f"));
+        assertVerdict(ConflictType.MEMBER, true, cmd("HDEL", "k", "f"), cmd("HDEL", "k", "g"));
+    }
+
+    /**
+     * k = {g} with a TTL. HDEL g empties k on its origin (deleting it and its TTL) before HSET f arrives and
+     * makes a new k without TTL; where HSET f came first, k never went away and keeps its TTL.
+     */
+    @Test
+    void removingAMemberAgainstAddingAnotherDoesNotCommuteSinceTheRemovalMayDeleteTheKeyAndItsTtl() {
+        assertVerdict(ConflictType.MEMBER, false, cmd("HSET", "k", "f", "1"), cmd("HDEL", "k", "g"));
+        assertVerdict(ConflictType.MEMBER, false, cmd("HINCRBY", "k", "f", "1"), cmd("HDEL", "k", "g"));
+        assertVerdict(ConflictType.MEMBER, false, cmd("SADD", "k", "a"), cmd("SREM", "k", "b"));
+        assertVerdict(ConflictType.MEMBER, false, cmd("ZADD", "k", "1", "a"), cmd("ZREM", "k", "b"));
+        assertVerdict(ConflictType.MEMBER, false, cmd("ZINCRBY", "k", "1", "a"), cmd("ZREM", "k", "b"));
     }
 
     @Test
@@ -111,7 +124,7 @@ class ConflictClassifierTest {
         assertVerdict(ConflictType.MEMBER, true, cmd("SADD", "k", "a"), cmd("SADD", "k", "b"));
         assertVerdict(ConflictType.MEMBER, true, cmd("SADD", "k", "a"), cmd("SADD", "k", "a"));
         assertVerdict(ConflictType.MEMBER, true, cmd("SREM", "k", "a"), cmd("SREM", "k", "a"));
-        assertVerdict(ConflictType.MEMBER, true, cmd("SADD", "k", "a"), cmd("SREM", "k", "b"));
+        assertVerdict(ConflictType.MEMBER, true, cmd("SREM", "k", "a"), cmd("SREM", "k", "b"));
     }
 
     @Test
@@ -125,14 +138,36 @@ class ConflictClassifierTest {
     }
 
     @Test
-    void sortedSetIncrementsCommute() {
+    void wholeNumberSortedSetIncrementsCommute() {
         assertVerdict(ConflictType.MEMBER, true, cmd("ZINCRBY", "k", "1", "m"), cmd("ZINCRBY", "k", "2", "m"));
+        assertVerdict(ConflictType.MEMBER, true, cmd("ZINCRBY", "k", "-3", "m"), cmd("ZINCRBY", "k", "2.0", "m"));
+    }
+
+    /** 0.5 + 0.1 + 0.7 is 1.2999999999999998, 0.5 + 0.7 + 0.1 is 1.3: the order shows in the score. */
+    @Test
+    void fractionalSortedSetIncrementsDoNotCommute() {
+        assertTrue((0.5 + 0.1) + 0.7 != (0.5 + 0.7) + 0.1, "an order that shows");
+        assertVerdict(ConflictType.MEMBER, false, cmd("ZINCRBY", "k", "0.1", "m"), cmd("ZINCRBY", "k", "0.7", "m"));
+        assertVerdict(ConflictType.MEMBER, false, cmd("ZINCRBY", "k", "1", "m"), cmd("ZINCRBY", "k", "0.5", "m"));
+        assertVerdict(ConflictType.MEMBER, false, cmd("ZINCRBY", "k", "inf", "m"), cmd("ZINCRBY", "k", "1", "m"));
+    }
+
+    @Test
+    void transactionsCommuteOnlyWhenEveryCommandOfOneCommutesWithEveryCommandOfTheOther() {
+        List<Command> incrementThenSet = List.of(cmd("ZINCRBY", "k", "1", "m"), cmd("ZADD", "k", "49", "m"));
+        assertEquals(new Verdict(ConflictType.MEMBER, false),
+                ConflictClassifier.classify(incrementThenSet, List.of(cmd("ZINCRBY", "k", "2", "m"))));
+        assertEquals(new Verdict(ConflictType.MEMBER, false),
+                ConflictClassifier.classify(List.of(cmd("ZINCRBY", "k", "2", "m")), incrementThenSet));
+        assertEquals(new Verdict(ConflictType.DELETE_WRITE, false),
+                ConflictClassifier.classify(List.of(cmd("INCR", "k"), cmd("DEL", "k")), List.of(cmd("INCRBY", "k", "3"))));
+        assertEquals(new Verdict(ConflictType.COUNTER, true),
+                ConflictClassifier.classify(List.of(cmd("INCR", "k"), cmd("DECRBY", "k", "4")), List.of(cmd("INCRBY", "k", "3"))));
     }
 
     @Test
     void sortedSetAddsWithOptionsOnDistinctMembersCommute() {
         assertVerdict(ConflictType.MEMBER, true, cmd("ZADD", "k", "GT", "CH", "1", "a", "2", "b"), cmd("ZADD", "k", "nx", "3", "c"));
-        assertVerdict(ConflictType.MEMBER, true, cmd("ZADD", "k", "1", "a"), cmd("ZREM", "k", "b"));
         assertVerdict(ConflictType.MEMBER, true, cmd("ZINCRBY", "k", "1", "a"), cmd("ZADD", "k", "1", "b"));
     }
 
