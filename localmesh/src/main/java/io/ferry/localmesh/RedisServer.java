@@ -81,9 +81,16 @@ public final class RedisServer implements AutoCloseable {
             try (StatefulRedisConnection<String, String> c = client.connect()) {
                 c.sync().ping();
                 String info = c.sync().info("server");
-                version = info.lines().filter(l -> l.startsWith("redis_version:")).findFirst()
-                        .map(l -> l.substring("redis_version:".length()).trim()).orElse("?");
+                String pid = infoField(info, "process_id");
+                if (!Long.toString(process.pid()).equals(pid)) {
+                    // another server holds the port: this one will exit, and must not be taken for it
+                    throw new PortTaken("port " + port + " is served by another redis-server (pid " + pid
+                            + "), not the one started (pid " + process.pid() + ")");
+                }
+                version = infoField(info, "redis_version");
                 return;
+            } catch (PortTaken e) {
+                throw e;
             } catch (RuntimeException e) {
                 last = e;
                 sleep(50);
@@ -92,6 +99,17 @@ public final class RedisServer implements AutoCloseable {
             }
         }
         throw new IllegalStateException("redis-server on port " + port + " did not answer PING", last);
+    }
+
+    private static final class PortTaken extends IllegalStateException {
+        PortTaken(String message) {
+            super(message);
+        }
+    }
+
+    private static String infoField(String info, String name) {
+        return info.lines().filter(l -> l.startsWith(name + ":")).findFirst()
+                .map(l -> l.substring(name.length() + 1).trim()).orElse("?");
     }
 
     public int port() {

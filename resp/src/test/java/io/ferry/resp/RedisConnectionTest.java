@@ -55,6 +55,23 @@ class RedisConnectionTest {
     }
 
     @Test
+    void roleTellsAMasterAndItsOffsetFromAReplica() throws Exception {
+        try (RedisServer master = RedisServer.start(RedisBinary.preferred(), dir.resolve("master"));
+             RedisServer replica = RedisServer.start(RedisBinary.preferred(), dir.resolve("replica"), "--replicaof", "127.0.0.1",
+                     Integer.toString(master.port()));
+             RedisConnection toMaster = RedisConnection.open(new RedisEndpoint("127.0.0.1", master.port(), false, null, null), 5000);
+             RedisConnection toReplica = RedisConnection.open(new RedisEndpoint("127.0.0.1", replica.port(), false, null, null), 5000)) {
+            toMaster.call("SET", "k", "v");
+            Role role = Role.of(toMaster);
+            assertTrue(role.master(), role.toString());
+            assertTrue(role.masterOffset() >= 0, role.toString());
+            Role replicaRole = Role.of(toReplica);
+            assertEquals("slave", replicaRole.name());
+            assertFalse(replicaRole.master());
+        }
+    }
+
+    @Test
     void aSilentServerTimesOutTheRead() throws Exception {
         try (RedisServer redis = RedisServer.start(RedisBinary.preferred(), dir);
              RedisConnection connection = RedisConnection.open(new RedisEndpoint("127.0.0.1", redis.port(), false, null, null), 300)) {

@@ -5,7 +5,7 @@ import io.ferry.capture.CaptureSource;
 import io.ferry.capture.position.PositionStore;
 import io.ferry.capture.publish.TopicProvisioner;
 import io.ferry.resp.RedisConnection;
-import io.ferry.resp.RespMessage;
+import io.ferry.resp.Role;
 import io.ferry.resp.cluster.NodeAddress;
 import io.ferry.topology.FerryAgent;
 import io.ferry.topology.InstanceConfig;
@@ -13,7 +13,6 @@ import io.ferry.topology.MeshConfig;
 import io.ferry.topology.RedisEndpoint;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -112,9 +111,7 @@ public final class ClusterCaptureService implements FerryAgent {
         @Override
         public void checkStreamable(RedisEndpoint node) throws IOException {
             try (RedisConnection connection = RedisConnection.open(node, TIMEOUT_MILLIS)) {
-                RespMessage reply = connection.call("ROLE");
-                if (!(reply instanceof RespMessage.Array array && !array.items().isEmpty()
-                        && array.items().get(0) instanceof byte[] role && "master".equals(new String(role, StandardCharsets.US_ASCII)))) {
+                if (!Role.of(connection).master()) {
                     throw new IOException(node + " is no longer a master: waiting for the node table to name the master of partition "
                             + partition + "'s shard");
                 }
@@ -246,7 +243,6 @@ public final class ClusterCaptureService implements FerryAgent {
             log.warn("partition {} of {} was captured from node(s) {} that now belong to the shard of another partition (a master"
                     + " without slots made a replica): its capture stops and the partition is retired", partition, instance.id(),
                     capture.shard.nodes());
-            capture.service.reconnect();
             new Thread(capture.service::retire, "ferry-capture-retire-" + partition).start();
         }
         matching.matched().forEach((partition, shard) -> {

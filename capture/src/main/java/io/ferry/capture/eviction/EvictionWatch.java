@@ -1,6 +1,7 @@
 package io.ferry.capture.eviction;
 
 import io.ferry.resp.RedisConnection;
+import io.ferry.resp.Role;
 import io.ferry.resp.RespMessage;
 import io.ferry.topology.RedisEndpoint;
 import java.io.IOException;
@@ -214,16 +215,16 @@ public final class EvictionWatch implements AutoCloseable {
     }
 
     private long roleOffset() throws IOException {
-        RespMessage reply = commands.call("ROLE");
-        if (reply instanceof RespMessage.Array array && array.items().size() >= 2
-                && array.items().get(0) instanceof byte[] role && array.items().get(1) instanceof Long offset) {
-            if (new String(role, StandardCharsets.US_ASCII).equals("master")) {
-                return offset;
-            }
-            throw new IOException(endpoint + " is not a master (its ROLE is " + new String(role, StandardCharsets.US_ASCII)
-                    + "); evictions are told apart on masters only");
+        Role role;
+        try {
+            role = Role.of(commands);
+        } catch (IOException e) {
+            throw new IOException(endpoint + " did not answer ROLE as expected (" + e.getMessage() + "); evictions are told apart on masters only", e);
         }
-        throw new IOException(endpoint + " did not answer ROLE as expected (" + reply + "); evictions are told apart on masters only");
+        if (!role.master()) {
+            throw new IOException(endpoint + " is not a master (its ROLE is " + role.name() + "); evictions are told apart on masters only");
+        }
+        return role.masterOffset();
     }
 
     private void waitForRequest() throws InterruptedException {
