@@ -90,7 +90,6 @@ class PreviousReleaseWireTest {
         assertEquals("", conflict.getPolicy());
         assertNull(conflict.getWinner());
         assertEquals("RECORDED", conflict.getResolution());
-        assertNull(conflict.getRepublishAfter());
     }
 
     @Test
