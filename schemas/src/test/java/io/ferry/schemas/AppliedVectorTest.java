@@ -97,14 +97,6 @@ class AppliedVectorTest {
     }
 
     @Test
-    void maxKeepsTheHigherOffsetOfEachEntry() {
-        AppliedVector vector = AppliedVector.EMPTY.with("a", 0, 5).with("c", 1, 2);
-        AppliedVector merged = vector.max(AppliedVector.EMPTY.with("a", 0, 3).with("c", 1, 9).with("a", 2, 1));
-        assertEquals(Map.of("a:0", 5L, "c:1", 9L, "a:2", 1L), merged.asMap());
-        assertSame(vector, vector.max(AppliedVector.EMPTY.with("a", 0, 4)));
-    }
-
-    @Test
     void asMapCannotBeModified() {
         AppliedVector vector = AppliedVector.EMPTY.with("a", 0, 5);
         assertThrows(UnsupportedOperationException.class, () -> vector.asMap().put("a:0", 1L));
