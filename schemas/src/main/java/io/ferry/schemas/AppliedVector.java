@@ -74,32 +74,6 @@ public final class AppliedVector {
         return new AppliedVector(copy);
     }
 
-    /**
-     * Whether this vector has applied at least what {@code required} names, entry by entry: every write up to
-     * those offsets is applied (an entry missing here is nothing applied).
-     */
-    public boolean covers(AppliedVector required) {
-        for (int i = 0; i < required.origins.length; i++) {
-            if (applied(required.origins[i], required.partitions[i]) < required.values[i]) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** The entry-wise maximum of this vector and {@code other}: what covers both. */
-    public AppliedVector max(AppliedVector other) {
-        if (covers(other)) {
-            return this;
-        }
-        if (other.covers(this)) {
-            return other;
-        }
-        TreeMap<String, Long> merged = new TreeMap<>(offsets);
-        other.offsets.forEach((key, offset) -> merged.merge(key, offset, Math::max));
-        return new AppliedVector(merged);
-    }
-
     public Map<String, Long> asMap() {
         return Collections.unmodifiableMap(offsets);
     }

@@ -243,7 +243,6 @@ public final class ClusterCaptureService implements FerryAgent {
             log.warn("partition {} of {} was captured from node(s) {} that now belong to the shard of another partition (a master"
                     + " without slots made a replica): its capture stops and the partition is retired", partition, instance.id(),
                     capture.shard.nodes());
-            capture.service.reconnect(); // stops its reader now, before the retiring thread closes it
             new Thread(capture.service::retire, "ferry-capture-retire-" + partition).start();
         }
         matching.matched().forEach((partition, shard) -> {

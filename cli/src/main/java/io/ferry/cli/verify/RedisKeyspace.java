@@ -1,4 +1,4 @@
-package io.ferry.cli.connect;
+package io.ferry.cli.verify;
 
 import io.ferry.resp.RedisConnection;
 import io.ferry.resp.RespMessage;
@@ -11,19 +11,18 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One instance's Redis as the command line reaches it ({@code verify}, {@code status}, {@code join}, {@code leave}), through
- * Ferry's own RESP client: a standalone
+ * One instance's Redis as {@code ferry verify} reaches it, through Ferry's own RESP client: a standalone
  * server (one connection, any db) or a Redis Cluster (its masters, db 0 only). Commands on a key go to
  * the master of the key's slot (following MOVED and ASK, so a slot moved mid-scan is read where it
  * went); commands on the whole keyspace (INFO, SCAN, TIME) go to each of {@link #nodes()}.
  */
-public abstract sealed class RedisKeyspace implements AutoCloseable {
+abstract sealed class RedisKeyspace implements AutoCloseable {
 
     private static final int TIMEOUT_MILLIS = 30_000;
     private static final int CONNECT_TIMEOUT_MILLIS = 5_000;
 
     /** Connects and authenticates (TLS and AUTH as the endpoint says); a cluster's slot map is read. */
-    public static RedisKeyspace open(RedisEndpoint endpoint) throws IOException {
+    static RedisKeyspace open(RedisEndpoint endpoint) throws IOException {
         if (endpoint.cluster()) {
             return new Cluster(RedisClusterClient.connect(List.of(endpoint), TIMEOUT_MILLIS, null, null));
         }
@@ -33,16 +32,16 @@ public abstract sealed class RedisKeyspace implements AutoCloseable {
     }
 
     /** Whether this is a Redis Cluster: db 0 only, keys spread over masters. */
-    public abstract boolean cluster();
+    abstract boolean cluster();
 
     /** Runs each command on the node that holds its key, pipelined; replies in the order of {@code commands}. */
-    public abstract List<RespMessage> execute(List<Routed> commands) throws IOException;
+    abstract List<RespMessage> execute(List<Routed> commands) throws IOException;
 
     /** The nodes holding the keyspace: the server, or every master serving slots (the slot map read again). */
-    public abstract List<RedisConnection> nodes() throws IOException;
+    abstract List<RedisConnection> nodes() throws IOException;
 
     /** One command on a key's node. */
-    public RespMessage call(Routed command) throws IOException {
+    RespMessage call(Routed command) throws IOException {
         return execute(List.of(command)).get(0);
     }
 
@@ -58,12 +57,12 @@ public abstract sealed class RedisKeyspace implements AutoCloseable {
         }
 
         @Override
-        public boolean cluster() {
+        boolean cluster() {
             return false;
         }
 
         @Override
-        public List<RespMessage> execute(List<Routed> commands) throws IOException {
+        List<RespMessage> execute(List<Routed> commands) throws IOException {
             connection.sendAll(commands.stream().map(Routed::argv).toList());
             List<RespMessage> replies = new ArrayList<>(commands.size());
             for (int i = 0; i < commands.size(); i++) {
@@ -73,7 +72,7 @@ public abstract sealed class RedisKeyspace implements AutoCloseable {
         }
 
         @Override
-        public List<RedisConnection> nodes() {
+        List<RedisConnection> nodes() {
             return List.of(connection);
         }
 
@@ -92,18 +91,18 @@ public abstract sealed class RedisKeyspace implements AutoCloseable {
         }
 
         @Override
-        public boolean cluster() {
+        boolean cluster() {
             return true;
         }
 
         @Override
-        public List<RespMessage> execute(List<Routed> commands) throws IOException {
+        List<RespMessage> execute(List<Routed> commands) throws IOException {
             return client.execute(commands);
         }
 
         /** Replicas are not read: a master holds every key of its slots, a replica may lag behind it. */
         @Override
-        public List<RedisConnection> nodes() throws IOException {
+        List<RedisConnection> nodes() throws IOException {
             List<RedisConnection> masters = new ArrayList<>();
             for (NodeAddress master : client.refresh().masters()) {
                 masters.add(client.connection(master));
