@@ -363,7 +363,8 @@ public final class BatchBuilder {
         return wanted;
     }
 
-    static RawCommand toRaw(Command command) {
+    /** A captured command as the raw arguments Redis is sent. */
+    public static RawCommand toRaw(Command command) {
         List<byte[]> args = new ArrayList<>(command.getArgs().size());
         for (ByteBuffer arg : command.getArgs()) {
             args.add(ChunkAssembler.bytes(arg));

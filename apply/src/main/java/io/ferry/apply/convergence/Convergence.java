@@ -350,11 +350,8 @@ public final class Convergence implements AutoCloseable {
             Object reply;
             try {
                 if (reexec != null) {
-                    Command command = reexec.event().getCommands().get(0);
-                    List<byte[]> args = new ArrayList<>(command.getArgs().size());
-                    command.getArgs().forEach(arg -> args.add(bytes(arg)));
                     redis.call(new RawCommand("MULTI", List.of()));
-                    redis.call(new RawCommand(command.getName(), args));
+                    redis.call(io.ferry.apply.batch.BatchBuilder.toRaw(reexec.event().getCommands().get(0)));
                     redis.call(RawCommand.of("SET", ReplicationPolicy.REPAIR_TIME_KEY, Long.toString(repair.sourceTime)));
                     reply = redis.call(new RawCommand("EXEC", List.of()));
                     if (reply instanceof List<?> results && !results.isEmpty()) {

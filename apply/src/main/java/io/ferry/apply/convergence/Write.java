@@ -1,7 +1,7 @@
 package io.ferry.apply.convergence;
 
+import io.ferry.apply.batch.BatchBuilder;
 import io.ferry.apply.redis.CommandKeys;
-import io.ferry.apply.redis.RawCommand;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
@@ -54,13 +54,7 @@ public record Write(String origin, int partition, long offset, long timeMillis, 
         }
         List<Command> touching = new java.util.ArrayList<>(1);
         for (Command command : commands) {
-            List<byte[]> args = new java.util.ArrayList<>(command.getArgs().size());
-            command.getArgs().forEach(arg -> {
-                byte[] bytes = new byte[arg.remaining()];
-                arg.duplicate().get(bytes);
-                args.add(bytes);
-            });
-            for (byte[] touched : CommandKeys.of(new RawCommand(command.getName(), args))) {
+            for (byte[] touched : CommandKeys.of(BatchBuilder.toRaw(command))) {
                 if (java.util.Arrays.equals(touched, key)) {
                     touching.add(command);
                     break;
