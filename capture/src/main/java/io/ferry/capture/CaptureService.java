@@ -87,6 +87,8 @@ public final class CaptureService implements FerryAgent {
     private volatile boolean closing;
     /** Set by {@link #retire()}: the pipeline's last record marks the partition retired. */
     private volatile boolean retiring;
+    /** Whether the partition's retirement record is committed (its last record). */
+    private volatile boolean retirementMarked;
     private volatile boolean streaming;
     private volatile String state = "not started";
     private volatile String failure;
@@ -416,6 +418,9 @@ public final class CaptureService implements FerryAgent {
                     }
                     writer.join(60_000);
                 }
+                if (!writer.isAlive() && publisher.markedRetired()) {
+                    retirementMarked = true;
+                }
             }
             Throwable failed = writerFailure.get();
             if (failed instanceof Exception ex) {
@@ -554,7 +559,42 @@ public final class CaptureService implements FerryAgent {
     public void retire() {
         retiring = true;
         close();
+        if (!retirementMarked) {
+            markRetired();
+        }
+        if (retirementMarked) {
+            log.info("partition {} of {} is retired: its last record says so, and nothing more is published to it", shard,
+                    instance.id());
+        }
         metrics.remove();
+    }
+
+    /**
+     * Commits the retirement record with a writer of its own, after the pipeline stopped without it (it
+     * was retired before its writer started, or the writer had failed); opening it fences any other.
+     */
+    private void markRetired() {
+        Properties kafka = instance.kafka().clientProperties();
+        try (ChangePublisher publisher = new ChangePublisher(kafka, instance.id(), shard, settings, metrics, metrics::sourceOffset,
+                sourceKeys)) {
+            publisher.shardNodes(source::shardNodes);
+            PositionStore.Stored stored = PositionStore.load(kafka, instance.id(), shard, Duration.ofSeconds(30)).orElse(null);
+            if (stored == null) {
+                log.info("partition {} of {} is retired before its first committed position: it holds nothing to mark", shard,
+                        instance.id());
+                return;
+            }
+            publisher.startFrom(stored.position(), stored.applied());
+            Outbox outbox = new Outbox(1, OUTBOX_BYTES);
+            outbox.put(new Outbox.Stop(true), () -> false);
+            publisher.run(outbox);
+            retirementMarked = publisher.markedRetired();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            log.error("could not mark partition {} of {} retired ({}): peers and ferry status keep taking it for a live partition"
+                    + " until a capture of {} marks it", shard, instance.id(), describe(e), instance.id());
+        }
     }
 
     /** Commits the open transaction and stops; waits up to a minute. */

@@ -128,7 +128,12 @@ final class ClusterSourceMesh implements AutoCloseable {
 
     /** Sum of a metric's samples on A's capture whose labels contain every given {@code label="value"}. */
     double captureMetric(String metric, String... labels) {
-        return MeshUnderTest.metricSum(get(captureHttpPort, "/metrics"), metric, labels);
+        return MeshUnderTest.metricSum(captureMetrics(), metric, labels);
+    }
+
+    /** A's capture's /metrics page. */
+    String captureMetrics() {
+        return get(captureHttpPort, "/metrics");
     }
 
     /** The same on B's apply agent. */

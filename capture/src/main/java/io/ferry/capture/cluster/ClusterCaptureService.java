@@ -49,6 +49,9 @@ public final class ClusterCaptureService implements FerryAgent {
     private static final int TIMEOUT_MILLIS = 5_000;
     private static final long REFRESH_MILLIS = 1_000;
 
+    /** Partitions retired since this capture started (or found retired at start): never captured again. */
+    private final Set<Integer> retired = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private final MeshConfig mesh;
     private final InstanceConfig instance;
     private final MeterRegistry registry;
@@ -215,6 +218,7 @@ public final class ClusterCaptureService implements FerryAgent {
             ensureTopics(partitions);
         }
         for (int retired : ShardPartitions.retired(stored, assigned)) {
+            this.retired.add(retired);
             log.warn("partition {} of {} was captured from a shard none of whose nodes ({}) is a master serving slots now: it is"
                     + " retired (its records stay; it is not reused)", retired, instance.id(), stored.get(retired));
         }
@@ -243,7 +247,7 @@ public final class ClusterCaptureService implements FerryAgent {
             log.warn("partition {} of {} was captured from node(s) {} that now belong to the shard of another partition (a master"
                     + " without slots made a replica): its capture stops and the partition is retired", partition, instance.id(),
                     capture.shard.nodes());
-            new Thread(capture.service::retire, "ferry-capture-retire-" + partition).start();
+            retire(capture);
         }
         matching.matched().forEach((partition, shard) -> {
             ShardCapture capture = captures.get(partition);
@@ -268,7 +272,7 @@ public final class ClusterCaptureService implements FerryAgent {
                 log.warn("shard of partition {} of {} (nodes {}) left the cluster: its capture stops and the partition is retired",
                         capture.partition, instance.id(), capture.shard.nodes());
                 captures.remove(capture.partition);
-                new Thread(capture.service::retire, "ferry-capture-retire-" + capture.partition).start();
+                retire(capture);
             }
         }
         if (unknown.isEmpty()) {
@@ -281,12 +285,24 @@ public final class ClusterCaptureService implements FerryAgent {
         Map<ClusterShards.Shard, Integer> assigned = ShardPartitions.assign(used, unknown);
         ensureTopics(assigned.values().stream().mapToInt(p -> p + 1).max().orElse(1));
         assigned.forEach((shard, partition) -> {
+            if (retired.contains(partition)) {
+                // a node table behind the others (gossip) can still show a superseded shard's node as a master
+                log.debug("shard {} (nodes {}) belongs to retired partition {}: not captured again", shard.masterId(), shard.nodes(),
+                        partition);
+                return;
+            }
             log.info("new shard {} (master {}, {} slots from slot {}): capturing it into partition {}", shard.masterId(),
                     shard.master(), shard.slots(), shard.lowestSlot(), partition);
             ShardCapture capture = new ShardCapture(partition, shard, used.get(partition));
             captures.put(partition, capture);
             capture.service.start();
         });
+    }
+
+    /** Stops the capture of a partition for good, marking it retired; the partition is never captured again. */
+    private void retire(ShardCapture capture) {
+        retired.add(capture.partition);
+        new Thread(capture.service::retire, "ferry-capture-retire-" + capture.partition).start();
     }
 
     /** {@code stored} (comma-separated node ids, or null) plus {@code ids}, sorted, comma-separated. */

@@ -76,6 +76,8 @@ public final class ChangePublisher implements AutoCloseable {
     private int transactionEvents;
     private long transactionStart;
     private long lastHeartbeat = System.nanoTime();
+    /** Whether {@link #run} committed the record that marks the partition retired. */
+    private boolean markedRetired;
 
     /** Opens the transactional producers (fencing any older capture of this instance on every lane). */
     public ChangePublisher(Properties kafka, String instance, int shard, CaptureSettings settings, CaptureMetrics metrics,
@@ -176,6 +178,11 @@ public final class ChangePublisher implements AutoCloseable {
         return committed;
     }
 
+    /** Whether the last {@link #run} ended with the partition's retirement record committed. */
+    public boolean markedRetired() {
+        return markedRetired;
+    }
+
     /** Drains {@code outbox} until a {@link Outbox.Stop}; commits what is open before returning. */
     public void run(Outbox outbox) throws InterruptedException {
         long heartbeatNanos = settings.heartbeatMillis() * 1_000_000L;
@@ -194,10 +201,12 @@ public final class ChangePublisher implements AutoCloseable {
             Outbox.Entry entry = outbox.poll(wait);
             boolean drained = adaptive && entry == null;
             if (entry instanceof Outbox.Stop stop) {
-                if (stop.retire() && current != null) {
+                boolean marking = stop.retire() && current != null;
+                if (marking) {
                     heartbeat(true);
                 }
                 commit();
+                markedRetired = marking;
                 return;
             }
             if (entry instanceof Outbox.Event event) {
