@@ -1,7 +1,6 @@
 package io.ferry.cli;
 
 import io.ferry.topology.ConfigException;
-import io.lettuce.core.RedisConnectionException;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
 
@@ -41,10 +40,6 @@ public final class FailureClassifier {
             if (t instanceof org.apache.kafka.common.errors.TimeoutException) {
                 return new OperatorException(ExitCode.KAFKA_UNREACHABLE, "Kafka did not answer in time: " + t.getMessage()
                         + ". Check kafka.bootstrap and that the brokers are reachable.", t);
-            }
-            if (t instanceof RedisConnectionException) {
-                return new OperatorException(ExitCode.REDIS_UNREACHABLE, "cannot reach Redis: " + t.getMessage()
-                        + ". Check the instance's redis.uri and that redis-server is running.", t);
             }
         }
         return new OperatorException(ExitCode.FAILED, "unexpected failure: " + failure, failure);

@@ -1,78 +1,45 @@
 package io.ferry.cli.connect;
 
 import io.ferry.cli.OperatorException;
+import io.ferry.resp.RedisConnection;
+import io.ferry.resp.RespMessage;
+import io.ferry.resp.cluster.RedisClusterClient.Routed;
 import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.RedisAccess;
-import io.lettuce.core.RedisCommandExecutionException;
-import io.lettuce.core.output.ValueOutput;
-import io.lettuce.core.protocol.CommandArgs;
-import io.lettuce.core.protocol.CommandType;
-import io.ferry.resp.RespMessage;
-import io.ferry.resp.cluster.RedisClusterClient;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import io.lettuce.core.ClientOptions;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.SocketOptions;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.codec.ByteArrayCodec;
-import java.time.Duration;
+import java.util.Map;
 
 /**
- * Opens short-lived connections from the command line to an instance's Redis and turns every way that
- * can fail into an {@link OperatorException} naming the instance, the address (never the password) and
- * what to check.
+ * Short-lived access from the command line to an instance's Redis, through Ferry's own RESP client, with
+ * every way it can fail turned into an {@link OperatorException} naming the instance, the address (never
+ * the password) and what to check. INFO and ACL DRYRUN ask the node the instance's address names (a
+ * cluster's seed node); keys are read and deleted where their slot lives.
  */
 public final class RedisConnector implements AutoCloseable {
 
-    private static final Duration TIMEOUT = Duration.ofSeconds(5);
+    private static final int CONNECT_TIMEOUT_MILLIS = 5_000;
+    private static final int SCAN_COUNT = 1000;
 
     private final InstanceConfig instance;
-    private final RedisClient client;
-    private StatefulRedisConnection<byte[], byte[]> connection;
+    private RedisKeyspace keyspace;
+    private RedisConnection seed;
 
     public RedisConnector(InstanceConfig instance) {
         this.instance = instance;
-        RedisURI uri = RedisURI.create(instance.redis().uriWithCredentials());
-        uri.setTimeout(TIMEOUT);
-        this.client = RedisClient.create(uri);
-        client.setOptions(ClientOptions.builder()
-                .autoReconnect(false)
-                .socketOptions(SocketOptions.builder().connectTimeout(TIMEOUT).build())
-                .build());
-    }
-
-    /** A connection that has answered INFO (so reachability, credentials and the INFO permission are checked). */
-    public StatefulRedisConnection<byte[], byte[]> connect() {
-        if (connection == null) {
-            try {
-                connection = client.connect(ByteArrayCodec.INSTANCE);
-                connection.sync().info("server");
-            } catch (RuntimeException e) {
-                throw classify(e);
-            }
-        }
-        return connection;
     }
 
     /** The INFO replication section as a map of field to value. */
-    public java.util.Map<String, String> infoReplication() {
+    public Map<String, String> infoReplication() {
         return info("replication");
     }
 
-    /** One INFO section as a map of field to value. */
-    public java.util.Map<String, String> info(String section) {
-        String text;
-        try {
-            text = connect().sync().info(section);
-        } catch (OperatorException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw classify(e);
-        }
-        java.util.Map<String, String> fields = new java.util.LinkedHashMap<>();
+    /** One INFO section of the addressed node as a map of field to value (reachability, credentials and INFO checked). */
+    public Map<String, String> info(String section) {
+        String text = call(() -> String.valueOf(Replies.text(seed().call("INFO", section))));
+        Map<String, String> fields = new LinkedHashMap<>();
         text.lines().filter(l -> l.contains(":")).forEach(l -> {
             int colon = l.indexOf(':');
             fields.put(l.substring(0, colon).trim(), l.substring(colon + 1).trim());
@@ -80,55 +47,88 @@ public final class RedisConnector implements AutoCloseable {
         return fields;
     }
 
-    /** The value of {@code key}, or null; on a Redis Cluster read from the master of the key's slot. */
+    /** The value of {@code key} in db 0, or null; on a Redis Cluster read from the master of the key's slot. */
     public byte[] get(byte[] key) {
-        if (!instance.redis().cluster()) {
-            try {
-                return connect().sync().get(key);
-            } catch (OperatorException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                throw classify(e);
+        return call(() -> Replies.bulk(keyspace().call(Replies.on(key, "GET", key))));
+    }
+
+    /** Deletes every key matching {@code pattern} in db 0 (on every master of a cluster); how many were deleted. */
+    public long deleteMatching(byte[] pattern) {
+        return call(() -> {
+            List<Routed> deletes = new ArrayList<>();
+            for (RedisConnection node : keyspace().nodes()) {
+                Replies.ScanReply page;
+                String cursor = "0";
+                do {
+                    page = Replies.scan(node.call(Replies.argv("SCAN", cursor, "MATCH", pattern, "COUNT", SCAN_COUNT)));
+                    page.elements().forEach(key -> deletes.add(Replies.on(key, "DEL", key)));
+                    cursor = page.cursor();
+                } while (!page.finished());
             }
-        }
-        try (RedisClusterClient cluster = RedisClusterClient.connect(List.of(instance.redis()), (int) TIMEOUT.toMillis())) {
-            RespMessage reply = cluster.call(key, "GET".getBytes(StandardCharsets.US_ASCII), key);
-            if (reply instanceof RespMessage.Error error) {
-                throw classify(new IllegalStateException(error.text()));
+            long deleted = 0;
+            for (RespMessage reply : deletes.isEmpty() ? List.<RespMessage>of() : keyspace().execute(deletes)) {
+                deleted += Replies.integer(reply);
             }
-            return reply instanceof RespMessage.BulkString bulk ? bulk.bytes() : null;
-        } catch (IOException | RuntimeException e) {
-            throw e instanceof OperatorException operator ? operator : classify(e instanceof RuntimeException r ? r : new IllegalStateException(e));
-        }
+            return deleted;
+        });
     }
 
     /** Which of {@code role}'s permissions this connection's user lacks, asked of ACL DRYRUN (Redis 7+). */
     public RedisAccess.Verdict access(RedisAccess.Role role) {
         String user = instance.redis().username() == null ? "default" : instance.redis().username();
-        StatefulRedisConnection<byte[], byte[]> c = connect();
         return RedisAccess.check(role, user, args -> {
-            CommandArgs<byte[], byte[]> dryrun = new CommandArgs<>(ByteArrayCodec.INSTANCE).add("DRYRUN");
-            args.forEach(dryrun::add);
-            try {
-                byte[] reply = c.sync().dispatch(CommandType.ACL, new ValueOutput<>(ByteArrayCodec.INSTANCE), dryrun);
-                return reply == null ? "" : new String(reply, StandardCharsets.UTF_8);
-            } catch (RedisCommandExecutionException e) {
-                return "-" + e.getMessage();
-            } catch (RuntimeException e) {
-                throw classify(e);
+            List<String> argv = new ArrayList<>(List.of("ACL", "DRYRUN"));
+            argv.addAll(args);
+            RespMessage reply = call(() -> seed().call(argv.toArray(String[]::new)));
+            if (reply instanceof RespMessage.Error error) {
+                return "-" + error.text();
             }
+            String text = call(() -> Replies.text(reply));
+            return text == null ? "" : text;
         });
     }
 
-    public OperatorException classify(RuntimeException e) {
+    public OperatorException classify(Throwable e) {
         return RedisFailures.classify(instance, e);
+    }
+
+    private interface RedisCall<T> {
+        T run() throws IOException;
+    }
+
+    /** Runs {@code call}, turning every failure (unreachable, refused credentials, a protocol surprise) into an operator's error. */
+    private <T> T call(RedisCall<T> call) {
+        try {
+            return call.run();
+        } catch (OperatorException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw classify(e);
+        }
+    }
+
+    private RedisKeyspace keyspace() throws IOException {
+        if (keyspace == null) {
+            keyspace = RedisKeyspace.open(instance.redis());
+        }
+        return keyspace;
+    }
+
+    /** The addressed node: a standalone server's one connection, or a connection of its own to a cluster's seed node. */
+    private RedisConnection seed() throws IOException {
+        if (seed == null) {
+            seed = instance.redis().cluster() ? RedisConnection.open(instance.redis(), CONNECT_TIMEOUT_MILLIS) : keyspace().nodes().get(0);
+        }
+        return seed;
     }
 
     @Override
     public void close() {
-        if (connection != null) {
-            connection.close();
+        if (seed != null && instance.redis().cluster()) {
+            seed.close();
         }
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        if (keyspace != null) {
+            keyspace.close();
+        }
     }
 }

@@ -212,7 +212,7 @@ public final class JoinCommand implements Callable<Integer> {
         boolean told = false;
         try (TopicScan scan = new TopicScan(self.kafka(), self.id()); RedisConnector redis = new RedisConnector(peer)) {
             while (true) {
-                byte[] value = redis.connect().sync().get(key);
+                byte[] value = redis.get(key);
                 long checkpoint = value == null ? -1 : Long.parseLong(new String(value, StandardCharsets.US_ASCII));
                 if (scan.appliedToEnd(checkpoint)) {
                     return;

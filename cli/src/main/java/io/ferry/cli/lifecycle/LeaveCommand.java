@@ -9,10 +9,6 @@ import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.KafkaEndpoint;
 import io.ferry.topology.MeshConfig;
-import io.lettuce.core.KeyScanCursor;
-import io.lettuce.core.ScanArgs;
-import io.lettuce.core.ScanCursor;
-import io.lettuce.core.api.sync.RedisCommands;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -113,8 +109,8 @@ public final class LeaveCommand implements Callable<Integer> {
                 .getBytes(StandardCharsets.UTF_8);
         for (InstanceConfig remaining : config.instances().values()) {
             try (RedisConnector redis = new RedisConnector(remaining)) {
-                long deleted = deleteMatching(redis.connect().sync(), pattern);
-                deleteMatching(redis.connect().sync(), resyncPattern);
+                long deleted = redis.deleteMatching(pattern);
+                redis.deleteMatching(resyncPattern);
                 out.println(remaining.id() + ": deleted " + deleted + " checkpoint key(s) of " + id);
             }
             try (KafkaConnector kafka = new KafkaConnector(remaining.kafka())) {
@@ -161,18 +157,6 @@ public final class LeaveCommand implements Callable<Integer> {
             }
             throw kafka.classify(e.getCause());
         }
-    }
-
-    /** Deletes every key matching {@code pattern} in db 0, where apply agents keep their checkpoints. */
-    static long deleteMatching(RedisCommands<byte[], byte[]> redis, byte[] pattern) {
-        List<byte[]> keys = new ArrayList<>();
-        ScanCursor cursor = ScanCursor.INITIAL;
-        do {
-            KeyScanCursor<byte[]> page = redis.scan(cursor, ScanArgs.Builder.matches(pattern).limit(1000));
-            keys.addAll(page.getKeys());
-            cursor = page;
-        } while (!cursor.isFinished());
-        return keys.isEmpty() ? 0 : redis.del(keys.toArray(new byte[0][]));
     }
 
     private void forgetPartitions(KafkaConnector kafka, String group, String changes, PrintWriter out) throws Exception {

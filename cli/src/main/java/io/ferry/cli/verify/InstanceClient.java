@@ -3,6 +3,8 @@ package io.ferry.cli.verify;
 import io.ferry.cli.ExitCode;
 import io.ferry.cli.OperatorException;
 import io.ferry.cli.connect.RedisFailures;
+import io.ferry.cli.connect.RedisKeyspace;
+import io.ferry.cli.connect.Replies;
 import io.ferry.resp.RedisConnection;
 import io.ferry.resp.RedisReplyException;
 import io.ferry.resp.RespMessage;

@@ -1,5 +1,7 @@
 package io.ferry.cli.verify;
 
+import io.ferry.cli.connect.RedisKeyspace;
+import io.ferry.cli.connect.Replies;
 import io.ferry.resp.RedisReplyException;
 import io.ferry.resp.RespMessage;
 import io.ferry.resp.cluster.RedisClusterClient.Routed;

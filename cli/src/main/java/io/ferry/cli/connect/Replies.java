@@ -1,4 +1,4 @@
-package io.ferry.cli.verify;
+package io.ferry.cli.connect;
 
 import io.ferry.resp.RedisReplyException;
 import io.ferry.resp.RespMessage;
@@ -7,18 +7,18 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 
-/** Builds verify's commands as raw arguments and reads RESP replies as Java values; an error reply is thrown. */
-final class Replies {
+/** Builds the command line's Redis commands as raw arguments and reads RESP replies as Java values; an error reply is thrown. */
+public final class Replies {
 
     private Replies() {
     }
 
     /** A command on {@code key}: strings are sent as UTF-8, numbers in decimal, byte arrays as they are. */
-    static Routed on(byte[] key, Object... parts) {
+    public static Routed on(byte[] key, Object... parts) {
         return new Routed(key, argv(parts));
     }
 
-    static byte[][] argv(Object... parts) {
+    public static byte[][] argv(Object... parts) {
         byte[][] argv = new byte[parts.length][];
         for (int i = 0; i < parts.length; i++) {
             argv[i] = parts[i] instanceof byte[] bytes ? bytes : String.valueOf(parts[i]).getBytes(StandardCharsets.UTF_8);
@@ -26,14 +26,14 @@ final class Replies {
         return argv;
     }
 
-    static RespMessage checked(RespMessage reply) throws RedisReplyException {
+    public static RespMessage checked(RespMessage reply) throws RedisReplyException {
         if (reply instanceof RespMessage.Error error) {
             throw new RedisReplyException(error.text());
         }
         return reply;
     }
 
-    static long integer(RespMessage reply) throws RedisReplyException {
+    public static long integer(RespMessage reply) throws RedisReplyException {
         if (checked(reply) instanceof RespMessage.Integer number) {
             return number.value();
         }
@@ -41,7 +41,7 @@ final class Replies {
     }
 
     /** A bulk string's bytes; null for the null reply. */
-    static byte[] bulk(RespMessage reply) throws RedisReplyException {
+    public static byte[] bulk(RespMessage reply) throws RedisReplyException {
         if (checked(reply) instanceof RespMessage.BulkString bulk) {
             return bulk.bytes();
         }
@@ -49,7 +49,7 @@ final class Replies {
     }
 
     /** A simple or bulk string as text; null for the null reply. */
-    static String text(RespMessage reply) throws RedisReplyException {
+    public static String text(RespMessage reply) throws RedisReplyException {
         if (checked(reply) instanceof RespMessage.Simple simple) {
             return simple.text();
         }
@@ -58,7 +58,7 @@ final class Replies {
     }
 
     /** An array's items: byte[] for bulk strings, Long, String, List for nested arrays, null; empty for a null array. */
-    static List<Object> items(RespMessage reply) throws RedisReplyException {
+    public static List<Object> items(RespMessage reply) throws RedisReplyException {
         RespMessage checked = checked(reply);
         if (checked instanceof RespMessage.Command bulks) {
             return Arrays.asList((Object[]) bulks.argv());
@@ -73,13 +73,13 @@ final class Replies {
     }
 
     /** A {@code [cursor, [elements…]]} reply of SCAN, SSCAN, HSCAN or ZSCAN. */
-    record ScanReply(String cursor, List<byte[]> elements) {
-        boolean finished() {
+    public record ScanReply(String cursor, List<byte[]> elements) {
+        public boolean finished() {
             return cursor.equals("0");
         }
     }
 
-    static ScanReply scan(RespMessage reply) throws RedisReplyException {
+    public static ScanReply scan(RespMessage reply) throws RedisReplyException {
         List<Object> items = items(reply);
         if (items.size() != 2 || !(items.get(0) instanceof byte[] cursor) || !(items.get(1) instanceof List<?> elements)) {
             throw unexpected(reply, "a cursor and a page");
@@ -88,7 +88,7 @@ final class Replies {
     }
 
     /** A sorted-set score as Redis writes it ("inf", "-inf" included). */
-    static double score(byte[] text) {
+    public static double score(byte[] text) {
         String score = new String(text, StandardCharsets.US_ASCII);
         return switch (score.toLowerCase(java.util.Locale.ROOT)) {
             case "inf", "+inf" -> Double.POSITIVE_INFINITY;

@@ -1,4 +1,4 @@
-package io.ferry.cli.verify;
+package io.ferry.cli.connect;
 
 import io.ferry.resp.RedisConnection;
 import io.ferry.resp.RespMessage;
@@ -11,18 +11,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One instance's Redis as {@code ferry verify} reaches it, through Ferry's own RESP client: a standalone
+ * One instance's Redis as the command line reaches it ({@code verify}, {@code status}, {@code join}, {@code leave}), through
+ * Ferry's own RESP client: a standalone
  * server (one connection, any db) or a Redis Cluster (its masters, db 0 only). Commands on a key go to
  * the master of the key's slot (following MOVED and ASK, so a slot moved mid-scan is read where it
  * went); commands on the whole keyspace (INFO, SCAN, TIME) go to each of {@link #nodes()}.
  */
-abstract sealed class RedisKeyspace implements AutoCloseable {
+public abstract sealed class RedisKeyspace implements AutoCloseable {
 
     private static final int TIMEOUT_MILLIS = 30_000;
     private static final int CONNECT_TIMEOUT_MILLIS = 5_000;
 
     /** Connects and authenticates (TLS and AUTH as the endpoint says); a cluster's slot map is read. */
-    static RedisKeyspace open(RedisEndpoint endpoint) throws IOException {
+    public static RedisKeyspace open(RedisEndpoint endpoint) throws IOException {
         if (endpoint.cluster()) {
             return new Cluster(RedisClusterClient.connect(List.of(endpoint), TIMEOUT_MILLIS, null, null));
         }
@@ -32,16 +33,16 @@ abstract sealed class RedisKeyspace implements AutoCloseable {
     }
 
     /** Whether this is a Redis Cluster: db 0 only, keys spread over masters. */
-    abstract boolean cluster();
+    public abstract boolean cluster();
 
     /** Runs each command on the node that holds its key, pipelined; replies in the order of {@code commands}. */
-    abstract List<RespMessage> execute(List<Routed> commands) throws IOException;
+    public abstract List<RespMessage> execute(List<Routed> commands) throws IOException;
 
     /** The nodes holding the keyspace: the server, or every master serving slots (the slot map read again). */
-    abstract List<RedisConnection> nodes() throws IOException;
+    public abstract List<RedisConnection> nodes() throws IOException;
 
     /** One command on a key's node. */
-    RespMessage call(Routed command) throws IOException {
+    public RespMessage call(Routed command) throws IOException {
         return execute(List.of(command)).get(0);
     }
 
@@ -57,12 +58,12 @@ abstract sealed class RedisKeyspace implements AutoCloseable {
         }
 
         @Override
-        boolean cluster() {
+        public boolean cluster() {
             return false;
         }
 
         @Override
-        List<RespMessage> execute(List<Routed> commands) throws IOException {
+        public List<RespMessage> execute(List<Routed> commands) throws IOException {
             connection.sendAll(commands.stream().map(Routed::argv).toList());
             List<RespMessage> replies = new ArrayList<>(commands.size());
             for (int i = 0; i < commands.size(); i++) {
@@ -72,7 +73,7 @@ abstract sealed class RedisKeyspace implements AutoCloseable {
         }
 
         @Override
-        List<RedisConnection> nodes() {
+        public List<RedisConnection> nodes() {
             return List.of(connection);
         }
 
@@ -91,18 +92,18 @@ abstract sealed class RedisKeyspace implements AutoCloseable {
         }
 
         @Override
-        boolean cluster() {
+        public boolean cluster() {
             return true;
         }
 
         @Override
-        List<RespMessage> execute(List<Routed> commands) throws IOException {
+        public List<RespMessage> execute(List<Routed> commands) throws IOException {
             return client.execute(commands);
         }
 
         /** Replicas are not read: a master holds every key of its slots, a replica may lag behind it. */
         @Override
-        List<RedisConnection> nodes() throws IOException {
+        public List<RedisConnection> nodes() throws IOException {
             List<RedisConnection> masters = new ArrayList<>();
             for (NodeAddress master : client.refresh().masters()) {
                 masters.add(client.connection(master));
