@@ -8,6 +8,7 @@ import io.ferry.apply.findings.FindingsTopics;
 import io.ferry.cli.FerryCli;
 import io.ferry.localmesh.Await;
 import io.ferry.localmesh.BrokerSecurity;
+import io.ferry.localmesh.FreePorts;
 import io.ferry.localmesh.JvmProcess;
 import io.ferry.localmesh.LocalKafka;
 import io.ferry.localmesh.LocalMesh;
@@ -15,6 +16,7 @@ import io.ferry.localmesh.TestServers;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.CaptureSettings;
 import io.ferry.topology.KafkaAccess;
+import io.ferry.topology.conflicts.view.ConflictTableNames;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -147,6 +149,27 @@ class SecuredKafkaTest {
             assertEquals(0, console.waitFor(Duration.ofSeconds(60)), Files.readString(consoleLog));
             assertTrue(Files.readString(consoleLog).contains(ReplicationPolicy.changesTopic(a) + "-0@0 origin=" + a), Files.readString(consoleLog));
 
+            // the mesh's conflict monitor as its own principal with exactly its grants, on a table topic an admin made
+            String meshName = mesh.config().mesh();
+            admin.createTopics(List.of(new NewTopic(ConflictTableNames.tableTopic(meshName), Optional.of(1), Optional.empty())
+                    .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)))).all().get(30, TimeUnit.SECONDS);
+            String monitorUser = "monitor-" + suffix;
+            grant(admin, monitorUser, KafkaAccess.grants(KafkaAccess.Role.MONITOR, meshName, List.of(a, b), 1), g -> !g.optional());
+            int monitorPort = FreePorts.next();
+            JvmProcess monitor = JvmProcess.start(monitorUser, dir.resolve(monitorUser + ".log"), FerryCli.class, AGENT_JVM,
+                    Map.of(BrokerSecurity.JAAS_ENV, BrokerSecurity.jaas(monitorUser, passwords.get(monitorUser))),
+                    "monitor", "--config", config, "--http-port", Integer.toString(monitorPort),
+                    "--state-dir", dir.resolve("monitor-state").toString());
+            processes.add(monitor);
+            HttpClient http = HttpClient.newHttpClient();
+            Await.until(Duration.ofSeconds(90), "the monitor ready (log " + dir.resolve(monitorUser + ".log") + ")", () -> {
+                if (!monitor.isAlive()) {
+                    throw new AssertionError("the monitor exited:\n" + monitor.logTail(40));
+                }
+                return status(http, monitorPort, "/readyz") == 200;
+            });
+            assertEquals(200, status(http, monitorPort, "/conflicts"), monitor.logTail(40));
+
             for (JvmProcess agent : processes) {
                 assertEquals(0, agent.stop(), "SIGTERM stops " + agent.name() + " cleanly; log " + dir.resolve(agent.name() + ".log"));
             }
@@ -247,6 +270,18 @@ class SecuredKafkaTest {
                 return false;
             }
         });
+    }
+
+    private static int status(HttpClient http, int port, String path) {
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
     }
 
     record Run(int exitCode, String output) {

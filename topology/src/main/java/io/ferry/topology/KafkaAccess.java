@@ -1,6 +1,7 @@
 package io.ferry.topology;
 
 import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.topology.conflicts.view.ConflictTableNames;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
@@ -35,7 +36,9 @@ public final class KafkaAccess {
         /** One instance's apply agent: reads its peers' changes and conflicts, its own changes, writes its error records. */
         APPLY("apply"),
         /** Operators: {@code ferry status}, {@code ferry inspect}, the console formatter; reads every Ferry topic and group. */
-        OPERATOR("operator");
+        OPERATOR("operator"),
+        /** One mesh's {@code ferry monitor} (Kafka Streams): reads the conflicts topics, keeps its table and internal topics. */
+        MONITOR("monitor");
 
         private final String label;
 
@@ -112,9 +115,10 @@ public final class KafkaAccess {
     }
 
     /**
-     * Every grant of {@code role}. {@code instance} is the agent's instance (ignored for operators),
-     * {@code peers} its peers (apply only), {@code shards} the source's shard count (capture: one pair
-     * of transactional ids per shard; 1 for a standalone Redis).
+     * Every grant of {@code role}. {@code instance} is the agent's instance (ignored for operators; the
+     * mesh's name for the monitor), {@code peers} its peers (apply; for the monitor, the instances whose
+     * conflicts it reads), {@code shards} the source's shard count (capture: one pair of transactional
+     * ids per shard; 1 for a standalone Redis).
      */
     public static List<Grant> grants(Role role, String instance, Collection<String> peers, int shards) {
         List<Grant> grants = new ArrayList<>();
@@ -158,26 +162,47 @@ public final class KafkaAccess {
                 // kafka-console-consumer with the formatter joins a group: name it ferry-ops-<you>
                 grants.add(new Grant(ResourceType.GROUP, "ferry-ops-", PatternType.PREFIXED, List.of(AclOperation.READ), false));
             }
+            case MONITOR -> {
+                String application = ConflictTableNames.applicationId(instance);
+                for (String read : peers) {
+                    grants.add(topic(ReplicationPolicy.conflictsTopic(read), false, AclOperation.READ, AclOperation.DESCRIBE));
+                }
+                grants.add(topic(ConflictTableNames.tableTopic(instance), false, AclOperation.WRITE, AclOperation.DESCRIBE));
+                // Kafka Streams' own topics (the repartition topic and the table's changelog): created, read, written, purged
+                grants.add(new Grant(ResourceType.TOPIC, application + "-", PatternType.PREFIXED, List.of(AclOperation.CREATE,
+                        AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS, AclOperation.DELETE), false));
+                grants.add(new Grant(ResourceType.GROUP, application, PatternType.LITERAL, List.of(AclOperation.READ, AclOperation.DESCRIBE), false));
+                grants.add(topic(ConflictTableNames.tableTopic(instance), true, AclOperation.CREATE));
+            }
             default -> throw new IllegalStateException(role.name());
         }
         return grants;
     }
 
-    /** The conventional principal of a role: {@code User:ferry-capture-<id>}, {@code User:ferry-apply-<id>}, {@code User:ferry-operator}. */
+    /**
+     * The conventional principal of a role: {@code User:ferry-capture-<id>}, {@code User:ferry-apply-<id>},
+     * {@code User:ferry-operator}, {@code User:ferry-monitor-<mesh>} ({@code instance} is then the mesh's name).
+     */
     public static String userName(Role role, String instance) {
         return role == Role.OPERATOR ? "ferry-operator" : "ferry-" + role.label() + "-" + instance;
     }
 
     /**
-     * The README's {@code kafka-acls} block for {@code instance} (a standalone source) with {@code peers}:
-     * its capture's, its apply agent's and the operators' grants, optional ones marked.
+     * The README's {@code kafka-acls} block for {@code instance} (a standalone source) with {@code peers}
+     * in mesh {@code mesh}: its capture's, its apply agent's, the operators' and the mesh monitor's grants,
+     * optional ones marked.
      */
-    public static String kafkaAclsDocumentation(String instance, List<String> peers) {
+    public static String kafkaAclsDocumentation(String mesh, String instance, List<String> peers) {
         StringBuilder text = new StringBuilder();
         for (Role role : Role.values()) {
-            String principal = "User:" + userName(role, instance);
-            text.append("# ").append(role.label()).append(role == Role.OPERATOR ? "s" : " of " + instance).append(": ").append(principal).append('\n');
-            for (Grant grant : grants(role, instance, peers, 1)) {
+            String principal = "User:" + userName(role, subject(role, mesh, instance));
+            String whose = switch (role) {
+                case OPERATOR -> "s";
+                case MONITOR -> " of mesh " + mesh;
+                default -> " of " + instance;
+            };
+            text.append("# ").append(role.label()).append(whose).append(": ").append(principal).append('\n');
+            for (Grant grant : grants(role, subject(role, mesh, instance), scope(role, instance, peers), 1)) {
                 text.append(grant.kafkaAclsCommand(principal)).append(grant.optional() ? "   # optional: to create missing topics\n" : "\n");
             }
         }
@@ -185,13 +210,13 @@ public final class KafkaAccess {
     }
 
     /** The same grants as Strimzi {@code KafkaUser} resources (SCRAM-SHA-512), for the chart's example. */
-    public static String strimziKafkaUsers(String kafkaCluster, String instance, List<String> peers) {
+    public static String strimziKafkaUsers(String kafkaCluster, String mesh, String instance, List<String> peers) {
         StringBuilder yaml = new StringBuilder();
         for (Role role : Role.values()) {
-            yaml.append("---\napiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaUser\nmetadata:\n  name: ").append(userName(role, instance))
+            yaml.append("---\napiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaUser\nmetadata:\n  name: ").append(userName(role, subject(role, mesh, instance)))
                     .append("\n  labels:\n    strimzi.io/cluster: ").append(kafkaCluster)
                     .append("\nspec:\n  authentication:\n    type: scram-sha-512\n  authorization:\n    type: simple\n    acls:\n");
-            for (Grant grant : grants(role, instance, peers, 1)) {
+            for (Grant grant : grants(role, subject(role, mesh, instance), scope(role, instance, peers), 1)) {
                 if (grant.optional()) {
                     yaml.append("      # optional: to create missing topics\n");
                 }
@@ -199,6 +224,21 @@ public final class KafkaAccess {
             }
         }
         return yaml.toString();
+    }
+
+    /** Whom a role's grants are for in the documentation: the mesh for its monitor, else the instance. */
+    private static String subject(Role role, String mesh, String instance) {
+        return role == Role.MONITOR ? mesh : instance;
+    }
+
+    /** The instances a role's grants name besides its own: the monitor reads every instance's conflicts. */
+    private static List<String> scope(Role role, String instance, List<String> peers) {
+        if (role != Role.MONITOR) {
+            return peers;
+        }
+        List<String> all = new ArrayList<>(peers);
+        all.add(0, instance);
+        return all;
     }
 
     /**
@@ -222,8 +262,11 @@ public final class KafkaAccess {
             needed.addAll(grants); // few, and Kafka does not always say which resource it refused
         }
         String who = principal == null ? "<principal>" : principal;
-        String what = (role == Role.OPERATOR ? "Kafka refused Ferry's operator command" : "Kafka refused the " + role.label()
-                + " agent of instance '" + instance + "'") + " (not authorized: " + refused.getMessage() + ")";
+        String what = switch (role) {
+            case OPERATOR -> "Kafka refused Ferry's operator command";
+            case MONITOR -> "Kafka refused the monitor of mesh '" + instance + "'";
+            default -> "Kafka refused the " + role.label() + " agent of instance '" + instance + "'";
+        } + " (not authorized: " + refused.getMessage() + ")";
         if (needed.isEmpty()) {
             return what + ". The " + role.label() + " principal's ACLs are listed in the README (section \"Kafka ACLs\")";
         }

@@ -20,14 +20,14 @@ class KafkaAccessTest {
     @Test
     void theReadmeListsExactlyTheGrantsOfEveryRole() throws Exception {
         String readme = Files.readString(Path.of("..", "README.md"));
-        String block = KafkaAccess.kafkaAclsDocumentation("eu-1", List.of("us-1"));
+        String block = KafkaAccess.kafkaAclsDocumentation("prod", "eu-1", List.of("us-1"));
         assertTrue(readme.contains("```\n" + block + "```\n"), "README.md's \"Kafka ACLs\" block must be exactly:\n" + block);
     }
 
     @Test
     void theStrimziExampleHasTheSameGrants() throws Exception {
         String example = Files.readString(Path.of("..", "helm", "examples", "strimzi-kafka-users.yaml"));
-        String users = KafkaAccess.strimziKafkaUsers("my-cluster", "eu-1", List.of("us-1"));
+        String users = KafkaAccess.strimziKafkaUsers("my-cluster", "prod", "eu-1", List.of("us-1"));
         assertEquals(users, example.substring(example.indexOf("---\n")), "helm/examples/strimzi-kafka-users.yaml must end with:\n" + users);
     }
 

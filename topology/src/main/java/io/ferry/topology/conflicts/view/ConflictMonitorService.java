@@ -146,6 +146,10 @@ public final class ConflictMonitorService implements FerryAgent {
         Properties props = kafka.clientProperties();
         props.put("client.id", ConflictTableNames.applicationId(mesh) + "-admin");
         try (Admin admin = Admin.create(props)) {
+            // look before creating: a principal without Create runs on a table topic an admin made
+            if (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(tableTopic())) {
+                return;
+            }
             NewTopic topic = new NewTopic(tableTopic(), Optional.of(1), Optional.empty())
                     .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
             admin.createTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
