@@ -49,6 +49,11 @@ class RedisUsersTest {
                     readmeLine(readme, "ferry-capture"), readme);
             assertEquals("ACL SETUSER ferry-apply on >APPLY_PASSWORD " + RedisAccess.Role.APPLY.aclRules(),
                     readmeLine(readme, "ferry-apply"), readme);
+            List<String> lines = Files.readAllLines(root().resolve(readme));
+            for (String clusterLine : List.of("ACL SETUSER ferry-capture " + RedisAccess.Role.CAPTURE.clusterRules(),
+                    "ACL SETUSER ferry-apply " + RedisAccess.Role.APPLY.clusterRules())) {
+                assertTrue(lines.contains(clusterLine), readme + " lacks the line for a cluster's nodes: " + clusterLine);
+            }
         }
     }
 
@@ -120,6 +125,44 @@ class RedisUsersTest {
     }
 
     @Test
+    void onAClusterEveryMasterIsAskedAndOneWhoseUserLacksPsyncStopsTheCaptureNamingIt() throws Exception {
+        String id = "e-" + UUID.randomUUID().toString().substring(0, 6);
+        try (LocalMesh mesh = LocalMesh.startClusters(TestServers.tempDir("redis-users-" + id), List.of(id, "other-" + id),
+                TestServers.redis70(), TestServers.kafka(), "", 3)) {
+            // ACL rules are each node's own: the seed node grants everything, the third master lacks psync
+            for (int node = 0; node < 3; node++) {
+                String line = node == 2 ? userLine("ferry-capture", "capture-pw", " +psync") : userLine("ferry-capture", "capture-pw");
+                try (Admin admin = new Admin(mesh.cluster(id).node(node).uri())) {
+                    admin.run(line);
+                    admin.run("ACL SETUSER ferry-capture " + RedisAccess.Role.CAPTURE.clusterRules());
+                }
+            }
+            Path dir = mesh.dir();
+            JvmProcess capture = agent(dir, "capture", id, withUser(mesh, dir, "ferry-capture", "capture-pw"));
+            assertEquals(6, capture.waitFor(Duration.ofSeconds(60)), () -> log(dir, "capture", id));
+            String log = log(dir, "capture", id);
+            String third = "127.0.0.1:" + mesh.cluster(id).node(2).port();
+            assertTrue(log.contains("may not run what the capture agent needs: psync.") && log.contains(third + " lacks psync"), log);
+            assertTrue(!log.contains("capture-pw"), "no password in the output");
+            // with exactly the README's lines on every node, the capture of every shard runs
+            try (Admin admin = new Admin(mesh.cluster(id).node(2).uri())) {
+                admin.run(userLine("ferry-capture", "capture-pw"));
+                admin.run("ACL SETUSER ferry-capture " + RedisAccess.Role.CAPTURE.clusterRules());
+            }
+            Files.move(dir.resolve("capture-" + id + ".log"), dir.resolve("capture-" + id + "-refused.log"));
+            JvmProcess granted = agent(dir, "capture", id, withUser(mesh, dir, "ferry-capture", "capture-pw"));
+            try {
+                awaitReady(mesh.config().instance(id).captureHttpPort(), "capture " + id, dir);
+                assertTrue(granted.isAlive(), log(dir, "capture", id));
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "\n" + log(dir, "capture", id), e);
+            } finally {
+                granted.close();
+            }
+        }
+    }
+
+    @Test
     void onRedis62WithoutAclDryrunACaptureUserWithoutPsyncStopsAtItsFirstPsyncWithExitCode6() throws Exception {
         String id = "d-" + UUID.randomUUID().toString().substring(0, 6);
         try (LocalMesh mesh = twoServers(id, TestServers.redis62())) {
@@ -142,12 +185,17 @@ class RedisUsersTest {
     }
 
     static String readmeLine(String readme, String user) throws IOException {
+        return Files.readAllLines(root().resolve(readme)).stream().filter(l -> l.startsWith("ACL SETUSER " + user + " "))
+                .findFirst().orElseThrow(() -> new AssertionError(readme + " has no ACL SETUSER line for " + user));
+    }
+
+    /** The repository's top directory. */
+    private static Path root() {
         Path dir = Path.of("").toAbsolutePath();
         while (!Files.exists(dir.resolve("README.md")) || !Files.exists(dir.resolve("schemas"))) {
             dir = dir.getParent();
         }
-        return Files.readAllLines(dir.resolve(readme)).stream().filter(l -> l.startsWith("ACL SETUSER " + user + " "))
-                .findFirst().orElseThrow(() -> new AssertionError(readme + " has no ACL SETUSER line for " + user));
+        return dir;
     }
 
     /** Two redis-servers on the shared broker (a mesh file needs two instances); the tests run agents of {@code id} only. */
@@ -174,8 +222,8 @@ class RedisUsersTest {
 
     /** A copy of the mesh file whose instances log in to Redis as {@code user}. */
     private static Path withUser(LocalMesh mesh, Path dir, String user, String password) throws IOException {
-        String yaml = Files.readString(mesh.configFile()).replaceAll("redis: \\{uri: \"([^\"]+)\"\\}",
-                "redis: {uri: \"$1\", username: " + user + ", password: \"" + password + "\"}");
+        String yaml = Files.readString(mesh.configFile()).replaceAll("redis: \\{uri: \"([^\"]+)\"",
+                "redis: {uri: \"$1\", username: " + user + ", password: \"" + password + "\"");
         Path file = dir.resolve(user + ".yaml");
         Files.writeString(file, yaml);
         return file;

@@ -38,6 +38,9 @@ public final class RedisAccess {
                 probe("role", "ROLE"),
                 probe("config|get", "CONFIG", "GET", "notify-keyspace-events"),
                 probe("psubscribe", "PSUBSCRIBE", EVICTION_CHANNELS)),
+                // a cluster's shards and their masters (CLUSTER NODES), the start-up check's slot map (SHARDS, SLOTS before 7.0)
+                List.of(probe("cluster|nodes", "CLUSTER", "NODES"), probe("cluster|shards", "CLUSTER", "SHARDS"),
+                        probe("cluster|slots", "CLUSTER", "SLOTS")),
                 "resetkeys ~* resetchannels &" + EVICTION_CHANNELS),
         /**
          * Peers' writes (any write command, RESTORE for snapshots), MULTI/EXEC with the checkpoint,
@@ -63,18 +66,41 @@ public final class RedisAccess {
                 probe("client|id", "CLIENT", "ID"),
                 probe("client|list", "CLIENT", "LIST", "TYPE", "normal"),
                 probe("client|kill", "CLIENT", "KILL", "ID", "1")),
+                // a cluster target's slot map (SHARDS, SLOTS before 7.0) and writes to a slot being migrated
+                List.of(probe("cluster|shards", "CLUSTER", "SHARDS"), probe("cluster|slots", "CLUSTER", "SLOTS"),
+                        probe("asking", "ASKING")),
                 "resetkeys ~* resetchannels");
 
         private final List<Probe> probes;
+        private final List<Probe> clusterProbes;
         private final String scope;
 
-        Role(List<Probe> probes, String scope) {
+        Role(List<Probe> probes, List<Probe> clusterProbes, String scope) {
             this.probes = probes;
+            this.clusterProbes = clusterProbes;
             this.scope = scope;
         }
 
-        public List<Probe> probes() {
-            return probes;
+        /** The probes for a standalone Redis, and with {@code cluster} also those a Redis Cluster node needs. */
+        public List<Probe> probes(boolean cluster) {
+            if (!cluster) {
+                return probes;
+            }
+            List<Probe> all = new ArrayList<>(probes);
+            all.addAll(clusterProbes);
+            return all;
+        }
+
+        /**
+         * What this role's user needs besides {@link #aclRules()} on every node of a Redis Cluster, as in
+         * {@code ACL SETUSER <user> <rules>}.
+         */
+        public String clusterRules() {
+            StringBuilder rules = new StringBuilder();
+            for (Probe probe : clusterProbes) {
+                rules.append(rules.isEmpty() ? "+" : " +").append(probe.permission());
+            }
+            return rules.toString();
         }
 
         /**
@@ -95,7 +121,7 @@ public final class RedisAccess {
         }
     }
 
-    /** What {@link #check} found. */
+    /** What {@link #check} found; {@code note} says why nothing was checked, or where permissions are missing. */
     public record Verdict(boolean checked, List<String> missing, String note) {
     }
 
@@ -111,9 +137,10 @@ public final class RedisAccess {
      * {@code ACL DRYRUN} with the given arguments and returns the reply text ("OK" when allowed), or the
      * error text prefixed with "-" when Redis answers an error.
      */
-    public static Verdict check(Role role, String user, Function<List<String>, String> dryrun) {
+    public static Verdict check(Role role, String user, boolean cluster, Function<List<String>, String> dryrun) {
         List<String> missing = new ArrayList<>();
-        for (Probe probe : role.probes()) {
+        List<Probe> probes = role.probes(cluster);
+        for (Probe probe : probes) {
             List<String> args = new ArrayList<>();
             args.add(user);
             args.addAll(probe.call());
@@ -121,7 +148,7 @@ public final class RedisAccess {
             if (reply.startsWith("-")) {
                 String upper = reply.toUpperCase(Locale.ROOT);
                 if (upper.contains("UNKNOWN SUBCOMMAND") || upper.contains("UNKNOWN COMMAND")) {
-                    if (probe == role.probes().get(0)) {
+                    if (probe == probes.get(0)) {
                         return new Verdict(false, List.of(), "this Redis has no ACL DRYRUN (before 7.0): permissions are "
                                 + "checked as the agent uses them (a refused command stops it with exit code 6)");
                     }

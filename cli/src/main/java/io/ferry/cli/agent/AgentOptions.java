@@ -132,7 +132,9 @@ public final class AgentOptions {
         throw new OperatorException(ExitCode.ACCESS_DENIED, "Redis user '" + user + "' of instance '" + self.id() + "' at "
                 + self.redis() + " may not run what the " + role.label() + " agent needs: " + String.join(", ", verdict.missing())
                 + ". Grant them (ACL SETUSER " + user + " +" + String.join(" +", verdict.missing()) + ") or create the user "
-                + "with the README's line: ACL SETUSER " + user + " on ><password> " + role.aclRules());
+                + "with the README's line: ACL SETUSER " + user + " on ><password> " + role.aclRules()
+                + (self.redis().cluster() ? " " + role.clusterRules() + " (on every node of the cluster)" : "")
+                + (verdict.note() == null ? "" : ". " + verdict.note()));
     }
 
     int httpPort(int configured) {

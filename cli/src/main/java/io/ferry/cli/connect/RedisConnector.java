@@ -73,13 +73,38 @@ public final class RedisConnector implements AutoCloseable {
         });
     }
 
-    /** Which of {@code role}'s permissions this connection's user lacks, asked of ACL DRYRUN (Redis 7+). */
+    /**
+     * Which of {@code role}'s permissions this instance's user lacks, asked of ACL DRYRUN (Redis 7+). ACL rules
+     * are each node's own in a Redis Cluster, so there every master is asked and the note names the nodes that
+     * refuse.
+     */
     public RedisAccess.Verdict access(RedisAccess.Role role) {
         String user = instance.redis().username() == null ? "default" : instance.redis().username();
-        return RedisAccess.check(role, user, args -> {
+        if (!instance.redis().cluster()) {
+            return access(role, user, call(this::seed));
+        }
+        java.util.Set<String> missing = new java.util.LinkedHashSet<>();
+        List<String> refusing = new ArrayList<>();
+        for (RedisConnection node : call(() -> keyspace().nodes())) {
+            RedisAccess.Verdict verdict = access(role, user, node);
+            if (!verdict.checked()) {
+                return verdict;
+            }
+            if (!verdict.missing().isEmpty()) {
+                missing.addAll(verdict.missing());
+                refusing.add(node.endpoint().host() + ":" + node.endpoint().port() + " lacks " + String.join(", ", verdict.missing()));
+            }
+        }
+        return new RedisAccess.Verdict(true, List.copyOf(missing), refusing.isEmpty() ? null
+                : "ACL rules are each node's own in a Redis Cluster: grant them on every node, replicas included; "
+                + String.join("; ", refusing));
+    }
+
+    private RedisAccess.Verdict access(RedisAccess.Role role, String user, RedisConnection node) {
+        return RedisAccess.check(role, user, instance.redis().cluster(), args -> {
             List<String> argv = new ArrayList<>(List.of("ACL", "DRYRUN"));
             argv.addAll(args);
-            RespMessage reply = call(() -> seed().call(argv.toArray(String[]::new)));
+            RespMessage reply = call(() -> node.call(argv.toArray(String[]::new)));
             if (reply instanceof RespMessage.Error error) {
                 return "-" + error.text();
             }
