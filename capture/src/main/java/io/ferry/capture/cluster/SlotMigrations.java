@@ -5,14 +5,17 @@ import io.ferry.resp.RedisConnection;
 import io.ferry.resp.RespMessage;
 import io.ferry.topology.RedisEndpoint;
 import io.ferry.resp.cluster.HashSlot;
+import io.ferry.schemas.AppliedVector;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,6 +41,16 @@ import org.slf4j.LoggerFactory;
  * in a slot P serves is a user's and is published at once. Checking needs one round trip to P per
  * stretch of the stream (one answer covers every command P had propagated when it answered).
  *
+ * <p>Order on peers: a moved key's writes before the move are in the old shard's partition, its writes
+ * after it in the new shard's, and peers consume partitions independently. MIGRATE blocks the old owner
+ * from sending RESTORE-ASKING until its DEL, so every write the old owner made to the moved keys (and to
+ * keys of the slot it no longer had) precedes the DEL in its stream, and every write the new owner makes
+ * after the RESTORE-ASKING comes after it in real time. So the new shard's first write published after a
+ * RESTORE-ASKING waits ({@link #movedIn}) until the old shard's partition has committed everything before
+ * the DEL, and names that offset in its applied vector ({@code instance:partition}); peers apply it, and so
+ * everything after it in its partition, only after applying the old partition up to there. Writes the new
+ * owner takes for a slot before its first RESTORE-ASKING (keys the old owner no longer had) are not ordered.
+ *
  * <p>Not covered: {@code MIGRATE ... COPY} (no DEL follows; its RESTORE-ASKING is remembered until a
  * DEL of that key on another shard), and two shards migrating slots to each other at the same time,
  * where a DEL waits at most {@link #WAIT_MILLIS} for the other shard and is then decided on what was
@@ -48,12 +61,28 @@ final class SlotMigrations {
     private static final Logger log = LoggerFactory.getLogger(SlotMigrations.class);
     static final long WAIT_MILLIS = 5_000;
 
-    /** One shard as the migration check needs it: its master now, and how far its stream has been read. */
+    /** One shard as the migration check needs it: its master now, how far its stream has been read, its partition. */
     interface Stream {
         RedisEndpoint master();
 
         /** End offset of the last command of the shard's stream that was read and handled; -1 when unknown. */
         long readOffset();
+
+        /** The partition of the changes topic the shard's stream is published to. */
+        int partition();
+
+        /**
+         * Marks the point the shard's reader has reached (called on its thread): completes with the offset of
+         * the partition's last record before it once committed (-1: none), exceptionally if never committed.
+         */
+        CompletableFuture<Long> markCommitted() throws InterruptedException;
+    }
+
+    /**
+     * A key MIGRATE restored on shard {@code to}: {@code after} completes with the old shard's partition and the
+     * offset there that holds every write before the move, once the DEL on the old shard is read and committed.
+     */
+    private record Import(Stream to, CompletableFuture<AppliedVector> after) {
     }
 
     /** A reading of one master: its replication offset, then (in the same round trip) its view of its slots. */
@@ -64,12 +93,17 @@ final class SlotMigrations {
         }
     }
 
-    private final Map<ByteBuffer, Integer> restored = new HashMap<>();
+    private final String instance;
+    /** Per key, the restores not yet paired with a DEL, in the order they were read. Guards {@link #arrived} too. */
+    private final Map<ByteBuffer, List<Import>> restored = new HashMap<>();
+    /** Per shard, the restores read since its stream's last published write: that write waits for them. */
+    private final Map<Stream, List<Import>> arrived = new HashMap<>();
     private final Supplier<Collection<? extends Stream>> streams;
     private final Map<Stream, RedisConnection> probes = new HashMap<>();
     private final Map<Stream, Sample> latest = new HashMap<>();
 
-    SlotMigrations(Supplier<Collection<? extends Stream>> streams) {
+    SlotMigrations(String instance, Supplier<Collection<? extends Stream>> streams) {
+        this.instance = instance;
         this.streams = streams;
     }
 
@@ -80,8 +114,10 @@ final class SlotMigrations {
     boolean isMigration(Stream shard, byte[][] argv, long endOffset) throws IOException, InterruptedException {
         String name = Argv.name(argv);
         if (name.equals("RESTORE-ASKING") && argv.length > 1) {
+            Import imported = new Import(shard, new CompletableFuture<>());
             synchronized (restored) {
-                restored.merge(ByteBuffer.wrap(argv[1]), 1, Integer::sum);
+                restored.computeIfAbsent(ByteBuffer.wrap(argv[1]), key -> new ArrayList<>(1)).add(imported);
+                arrived.computeIfAbsent(shard, s -> new ArrayList<>()).add(imported);
             }
             return true;
         }
@@ -89,7 +125,7 @@ final class SlotMigrations {
             return false;
         }
         List<byte[]> keys = List.of(argv).subList(1, argv.length);
-        if (takeAll(keys)) {
+        if (matched(shard, keys)) {
             return true;
         }
         Sample own = sampleCovering(shard, endOffset);
@@ -105,33 +141,73 @@ final class SlotMigrations {
             }
             Sample sample = sampleAfter(other, own.nanos());
             while (other.readOffset() < sample.offset()) {
-                if (takeAll(keys)) {
+                if (matched(shard, keys)) {
                     return true;
                 }
                 if (System.nanoTime() > deadline) {
                     log.warn("a DEL in a migrating slot on {} waited {} ms for the stream of {} (read to {}, its master at {}):"
                             + " deciding on what was read", shard.master(), WAIT_MILLIS, other.master(), other.readOffset(), sample.offset());
-                    return takeAll(keys);
+                    return matched(shard, keys);
                 }
                 Thread.sleep(1);
             }
         }
-        return takeAll(keys);
+        return matched(shard, keys);
     }
 
-    /** Consumes one restore of every key and answers true, or changes nothing and answers false. */
-    private boolean takeAll(List<byte[]> keys) {
+    /**
+     * Whether other shards restored every key of a DEL read on {@code shard}: then one restore of each is
+     * consumed and its import completes with the offset of {@code shard}'s partition that holds every record
+     * before the DEL. Otherwise nothing changes.
+     */
+    private boolean matched(Stream shard, List<byte[]> keys) throws InterruptedException {
+        List<Import> imports = new ArrayList<>(keys.size());
         synchronized (restored) {
             for (byte[] key : keys) {
-                if (!restored.containsKey(ByteBuffer.wrap(key))) {
+                List<Import> candidates = restored.getOrDefault(ByteBuffer.wrap(key), List.of());
+                Import first = candidates.stream().filter(i -> i.to() != shard && !imports.contains(i)).findFirst().orElse(null);
+                if (first == null) {
                     return false;
                 }
+                imports.add(first);
             }
-            for (byte[] key : keys) {
-                restored.computeIfPresent(ByteBuffer.wrap(key), (k, n) -> n == 1 ? null : n - 1);
+            for (int i = 0; i < keys.size(); i++) {
+                ByteBuffer key = ByteBuffer.wrap(keys.get(i));
+                List<Import> candidates = restored.get(key);
+                candidates.remove(imports.get(i));
+                if (candidates.isEmpty()) {
+                    restored.remove(key);
+                }
             }
-            return true;
         }
+        int partition = shard.partition();
+        shard.markCommitted().whenComplete((offset, failure) -> imports.forEach(imported -> {
+            if (failure != null) {
+                imported.after().completeExceptionally(failure);
+            } else {
+                imported.after().complete(offset < 0 ? AppliedVector.EMPTY : AppliedVector.EMPTY.with(instance, partition, offset));
+            }
+        }));
+        return true;
+    }
+
+    /**
+     * What the next write published from {@code shard}'s stream must be applied after: every restore read on it
+     * since its previous published write (see the class comment); null when none was.
+     */
+    CompletableFuture<AppliedVector> movedIn(Stream shard) {
+        List<Import> imports;
+        synchronized (restored) {
+            imports = arrived.remove(shard);
+        }
+        if (imports == null) {
+            return null;
+        }
+        CompletableFuture<AppliedVector> all = CompletableFuture.completedFuture(AppliedVector.EMPTY);
+        for (Import imported : imports) {
+            all = all.thenCombine(imported.after(), AppliedVector::withAll);
+        }
+        return all;
     }
 
     /** A reading of {@code shard}'s master taken after the command ending at {@code endOffset} ran there. */
