@@ -42,19 +42,24 @@ import org.slf4j.LoggerFactory;
  * stretch of the stream (one answer covers every command P had propagated when it answered).
  *
  * <p>Order on peers: a moved key's writes before the move are in the old shard's partition, its writes
- * after it in the new shard's, and peers consume partitions independently. MIGRATE blocks the old owner
- * from sending RESTORE-ASKING until its DEL, so every write the old owner made to the moved keys (and to
- * keys of the slot it no longer had) precedes the DEL in its stream, and every write the new owner makes
- * after the RESTORE-ASKING comes after it in real time. So the new shard's first write published after a
- * RESTORE-ASKING waits ({@link #movedIn}) until the old shard's partition has committed everything before
- * the DEL, and names that offset in its applied vector ({@code instance:partition}); peers apply it, and so
- * everything after it in its partition, only after applying the old partition up to there. Writes the new
- * owner takes for a slot before its first RESTORE-ASKING (keys the old owner no longer had) are not ordered.
+ * after it in the new shard's, and peers consume partitions independently. MIGRATE runs on the old owner
+ * from before its RESTORE-ASKING reaches the new owner until its DEL, taking no other command meanwhile:
+ * everything the old owner wrote to the moved keys (and to keys of the slot it no longer had) is before
+ * the DEL in its stream and happened before the RESTORE-ASKING, so before anything the new owner's stream
+ * carries after it. The new shard's first write published after a RESTORE-ASKING therefore waits
+ * ({@link #movedIn}) until the old shard's partition has committed everything before the DEL, and names
+ * that offset in its applied vector ({@code instance:partition}); peers apply it, and so everything after
+ * it in its partition, only after applying the old partition up to there. Writes the new owner takes for a
+ * slot before its first RESTORE-ASKING (keys the old owner no longer had, an empty slot) are not ordered.
  *
  * <p>Not covered: {@code MIGRATE ... COPY} (no DEL follows; its RESTORE-ASKING is remembered until a
- * DEL of that key on another shard), and two shards migrating slots to each other at the same time,
- * where a DEL waits at most {@link #WAIT_MILLIS} for the other shard and is then decided on what was
- * read (with a warning).
+ * DEL of that key on another shard, and the new shard's next write waits for it up to
+ * {@link io.ferry.capture.publish.ChangePublisher#ORDER_WAIT_MILLIS}), and two shards migrating slots to
+ * each other at the same time, where a DEL waits at most {@link #WAIT_MILLIS} for the other shard and is
+ * then decided on what was read (with a warning). The pairing lives in memory: a capture restarted in the
+ * middle of a move re-reads only what its shards had not committed, so a RESTORE-ASKING read again whose
+ * DEL was committed before the restart is never paired (its shard's next write waits as long, then goes
+ * out unordered with a warning).
  */
 final class SlotMigrations {
 

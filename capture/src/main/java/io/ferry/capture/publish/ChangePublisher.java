@@ -60,7 +60,7 @@ public final class ChangePublisher implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ChangePublisher.class);
     /** How long an event waits for the records another partition must have before it; then it goes out with a warning. */
-    static final long ORDER_WAIT_MILLIS = 30_000;
+    public static final long ORDER_WAIT_MILLIS = 30_000;
 
     private final String instance;
     private final int shard;
