@@ -181,6 +181,11 @@ public final class ClusterCaptureService implements FerryAgent {
                          | java.util.concurrent.TimeoutException e) {
                     log.debug("could not read the node table of {}: {}", instance.redis(), e.toString());
                 }
+                try {
+                    migrations.settleUnpaired();
+                } catch (IOException | RuntimeException e) {
+                    log.debug("could not check the restores of {} waiting for their DEL: {}", instance.id(), e.toString());
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -58,13 +58,15 @@ import org.slf4j.LoggerFactory;
  * each other at the same time, where a DEL waits at most {@link #WAIT_MILLIS} for the other shard and is
  * then decided on what was read (with a warning). The pairing lives in memory: a capture restarted in the
  * middle of a move re-reads only what its shards had not committed, so a RESTORE-ASKING read again whose
- * DEL was committed before the restart is never paired (its shard's next write waits as long, then goes
- * out unordered with a warning).
+ * DEL was committed before the restart is never paired; {@link #settleUnpaired} lets its shard's next
+ * write go on without an entry once the other shards have been read past that point.
  */
 final class SlotMigrations {
 
     private static final Logger log = LoggerFactory.getLogger(SlotMigrations.class);
     static final long WAIT_MILLIS = 5_000;
+    /** Time the old owner has, after a RESTORE-ASKING was read, to run its DEL (MIGRATE deletes once the new owner answered). */
+    static final long PAIRING_MILLIS = 5_000;
 
     /** One shard as the migration check needs it: its master now, how far its stream has been read, its partition. */
     interface Stream {
@@ -87,7 +89,7 @@ final class SlotMigrations {
      * A key MIGRATE restored on shard {@code to}: {@code after} completes with the old shard's partition and the
      * offset there that holds every write before the move, once the DEL on the old shard is read and committed.
      */
-    private record Import(Stream to, CompletableFuture<AppliedVector> after) {
+    private record Import(Stream to, long readNanos, CompletableFuture<AppliedVector> after) {
     }
 
     /** A reading of one master: its replication offset, then (in the same round trip) its view of its slots. */
@@ -119,7 +121,7 @@ final class SlotMigrations {
     boolean isMigration(Stream shard, byte[][] argv, long endOffset) throws IOException, InterruptedException {
         String name = Argv.name(argv);
         if (name.equals("RESTORE-ASKING") && argv.length > 1) {
-            Import imported = new Import(shard, new CompletableFuture<>());
+            Import imported = new Import(shard, System.nanoTime(), new CompletableFuture<>());
             synchronized (restored) {
                 restored.computeIfAbsent(ByteBuffer.wrap(argv[1]), key -> new ArrayList<>(1)).add(imported);
                 arrived.computeIfAbsent(shard, s -> new ArrayList<>()).add(imported);
@@ -194,6 +196,53 @@ final class SlotMigrations {
             }
         }));
         return true;
+    }
+
+    /**
+     * Lets the writes waiting for a restore that no DEL paired go on without an entry, once every other
+     * shard's stream has been read past where its master was {@link #PAIRING_MILLIS} after the restore was
+     * read: its DEL was read before this capture started (it was restarted in the middle of a move; the
+     * old shard's partition already holds the key's earlier writes) or never comes ({@code MIGRATE COPY},
+     * a DEL decided as a user's). A DEL read later still pairs with it and is not published. Called every
+     * second by the supervisor.
+     */
+    void settleUnpaired() throws IOException {
+        long now = System.nanoTime();
+        Map<Stream, Long> sampled = new HashMap<>();
+        for (Import waiting : unpaired(now)) {
+            for (Stream other : streams.get()) {
+                if (other != waiting.to() && !sampled.containsKey(other)) {
+                    sampled.put(other, sampleAfter(other, now - 1).offset());
+                }
+            }
+        }
+        settleUnpaired(now, sampled);
+    }
+
+    /** {@link #settleUnpaired()} with each shard's master offset read after {@code now} (nanos). */
+    void settleUnpaired(long now, Map<Stream, Long> masterOffsets) {
+        int settled = 0;
+        for (Import waiting : unpaired(now)) {
+            boolean passed = streams.get().stream().filter(other -> other != waiting.to())
+                    .allMatch(other -> masterOffsets.containsKey(other) && other.readOffset() >= masterOffsets.get(other));
+            if (passed && waiting.after().complete(AppliedVector.EMPTY)) {
+                settled++;
+            }
+        }
+        if (settled > 0) {
+            log.info("{} key(s) restored by MIGRATE on this instance's shards had no DEL read on their old shard within {} ms (a"
+                    + " restart in the middle of a move, or MIGRATE COPY): their new shard's writes are published without"
+                    + " waiting for the old shard's partition", settled, PAIRING_MILLIS);
+        }
+    }
+
+    /** The restores still waiting for their DEL that were read more than {@link #PAIRING_MILLIS} before {@code now}. */
+    private List<Import> unpaired(long now) {
+        synchronized (restored) {
+            return restored.values().stream().flatMap(List::stream)
+                    .filter(i -> !i.after().isDone() && now - i.readNanos() > PAIRING_MILLIS * 1_000_000L)
+                    .toList();
+        }
     }
 
     /**

@@ -18,6 +18,7 @@ class SlotMigrationsTest {
     private static final class FakeStream implements SlotMigrations.Stream {
         final int partition;
         final List<CompletableFuture<Long>> marks = new java.util.ArrayList<>();
+        long readOffset = Long.MAX_VALUE;
 
         FakeStream(int partition) {
             this.partition = partition;
@@ -30,7 +31,7 @@ class SlotMigrationsTest {
 
         @Override
         public long readOffset() {
-            return Long.MAX_VALUE;
+            return readOffset;
         }
 
         @Override
@@ -138,5 +139,22 @@ class SlotMigrationsTest {
         assertEquals(1, sample.migrating().cardinality(), "a slot being imported is not being migrated away");
         assertTrue(sample.covers(42));
         assertFalse(sample.covers(43));
+    }
+
+    @Test
+    void aRestoreNoDelPairsIsSettledOnceTheOtherShardsAreReadPastWhereTheirMastersWere() throws Exception {
+        // restarted in the middle of a move: the new owner reads the RESTORE-ASKING again, the old one had committed its DEL
+        assertTrue(migrations.isMigration(second, argv("RESTORE-ASKING", "k", "0", "payload"), 100));
+        CompletableFuture<AppliedVector> after = migrations.movedIn(second);
+        long later = System.nanoTime() + (SlotMigrations.PAIRING_MILLIS + 1_000) * 1_000_000L;
+        first.readOffset = 900;
+        migrations.settleUnpaired(later, Map.of(first, 1_000L, third, 50L));
+        assertFalse(after.isDone(), "the first shard's stream is not read as far as its master was");
+        first.readOffset = 1_000;
+        migrations.settleUnpaired(System.nanoTime(), Map.of(first, 1_000L, third, 50L));
+        assertFalse(after.isDone(), "too soon after the restore: its DEL may still come");
+        migrations.settleUnpaired(later, Map.of(first, 1_000L, third, 50L));
+        assertTrue(after.get().isEmpty());
+        assertTrue(migrations.isMigration(first, argv("DEL", "k"), 1_200), "a DEL read later still pairs with it");
     }
 }
