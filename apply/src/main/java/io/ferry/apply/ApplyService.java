@@ -374,8 +374,7 @@ public final class ApplyService implements FerryAgent {
                     }
                     long now = System.nanoTime();
                     long since = waitingSince.computeIfAbsent(partition, p -> now);
-                    long stillFor = now - Math.max(since, dependency.advancedNanos());
-                    if (stillFor < MAX_CAUSAL_WAIT_NANOS) {
+                    if (keepsWaiting(now, since, dependency.advancedNanos())) {
                         if (since == now) {
                             metrics.peer(peer).causalWait();
                         }
@@ -383,7 +382,7 @@ public final class ApplyService implements FerryAgent {
                     }
                     LOG.warn("{} at offset {} waited {} s for {} up to offset {} (applied here: {}, not moving for {} s); applying it"
                             + " anyway", partition, records.get(i).offset(), (now - since) / 1_000_000_000L, needed.getKey(),
-                            needed.getValue(), dependency.checkpoint(), stillFor / 1_000_000_000L);
+                            needed.getValue(), dependency.checkpoint(), (now - dependency.advancedNanos()) / 1_000_000_000L);
                     waitingSince.remove(partition);
                     return to;
                 }
@@ -391,6 +390,15 @@ public final class ApplyService implements FerryAgent {
         }
         waitingSince.remove(partition);
         return to;
+    }
+
+    /**
+     * Whether a record that has waited since {@code since} for a partition whose checkpoint last moved at
+     * {@code advanced} waits on at {@code now} (all {@link System#nanoTime()}): while that partition keeps
+     * applying, and for {@link #MAX_CAUSAL_WAIT_NANOS} once both stand still.
+     */
+    static boolean keepsWaiting(long now, long since, long advanced) {
+        return now - Math.max(since, advanced) < MAX_CAUSAL_WAIT_NANOS;
     }
 
     private Map<String, PartitionState> statesByEntry() {
