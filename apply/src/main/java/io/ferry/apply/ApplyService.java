@@ -355,8 +355,10 @@ public final class ApplyService implements FerryAgent {
      * End (exclusive, at most {@code to}) of the records from {@code from} whose writes may be applied now:
      * an event waits until every write its origin had applied before it (its applied vector) is applied here
      * too, so a write never overtakes one it depends on (a repair never lands before the write it settles).
-     * A peer partition not assigned to this agent cannot be checked and does not hold anything back; nothing
-     * waits longer than {@link #MAX_CAUSAL_WAIT_NANOS}.
+     * The vector may name the record's own origin: a Redis Cluster origin's record that follows a slot
+     * migration waits for the old shard's partition. A peer partition not assigned to this agent cannot be
+     * checked and does not hold anything back. A record waits while the partition it waits for keeps applying
+     * (a lagging partition catching up), and at most {@link #MAX_CAUSAL_WAIT_NANOS} once that one stands still.
      */
     private int causallyReady(PeerConsumer consumer, TopicPartition partition, List<ConsumerRecord<byte[], byte[]>> records,
                               int from, int to, Map<String, PartitionState> statesByEntry) {
@@ -372,15 +374,15 @@ public final class ApplyService implements FerryAgent {
                     }
                     long now = System.nanoTime();
                     long since = waitingSince.computeIfAbsent(partition, p -> now);
-                    if (now - since < MAX_CAUSAL_WAIT_NANOS) {
+                    if (keepsWaiting(now, since, dependency.advancedNanos())) {
                         if (since == now) {
                             metrics.peer(peer).causalWait();
                         }
                         return i;
                     }
-                    LOG.warn("{} at offset {} waited {} s for {} up to offset {} (applied here: {}); applying it anyway",
-                            partition, records.get(i).offset(), (now - since) / 1_000_000_000L, needed.getKey(),
-                            needed.getValue(), dependency.checkpoint());
+                    LOG.warn("{} at offset {} waited {} s for {} up to offset {} (applied here: {}, not moving for {} s); applying it"
+                            + " anyway", partition, records.get(i).offset(), (now - since) / 1_000_000_000L, needed.getKey(),
+                            needed.getValue(), dependency.checkpoint(), (now - dependency.advancedNanos()) / 1_000_000_000L);
                     waitingSince.remove(partition);
                     return to;
                 }
@@ -388,6 +390,15 @@ public final class ApplyService implements FerryAgent {
         }
         waitingSince.remove(partition);
         return to;
+    }
+
+    /**
+     * Whether a record that has waited since {@code since} for a partition whose checkpoint last moved at
+     * {@code advanced} waits on at {@code now} (all {@link System#nanoTime()}): while that partition keeps
+     * applying, and for {@link #MAX_CAUSAL_WAIT_NANOS} once both stand still.
+     */
+    static boolean keepsWaiting(long now, long since, long advanced) {
+        return now - Math.max(since, advanced) < MAX_CAUSAL_WAIT_NANOS;
     }
 
     private Map<String, PartitionState> statesByEntry() {

@@ -30,6 +30,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -84,6 +85,8 @@ public final class CaptureService implements FerryAgent {
     private volatile Thread supervisor;
     /** Where the current Redis session has read and handled the stream to. */
     private volatile AtomicReference<SourcePosition> reading;
+    /** Where the current pipeline's reader puts what it read. */
+    private volatile OutboxSink sink;
     private volatile boolean closing;
     /** Set by {@link #retire()}: the pipeline's last record marks the partition retired. */
     private volatile boolean retiring;
@@ -201,6 +204,19 @@ public final class CaptureService implements FerryAgent {
         AtomicReference<SourcePosition> current = reading;
         SourcePosition position = current == null ? null : current.get();
         return position == null ? -1 : position.getOffset();
+    }
+
+    /**
+     * Marks the point the reader has reached in this partition ({@link io.ferry.capture.publish.Outbox.Mark}):
+     * completes with the offset of the partition's last record before it once committed. Only from the
+     * reader's thread, while it handles a command.
+     */
+    public CompletableFuture<Long> markCommitted() throws InterruptedException {
+        OutboxSink current = sink;
+        if (current == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("partition " + shard + " is not streaming"));
+        }
+        return current.mark();
     }
 
     /** Sessions resumed with +CONTINUE since start. */
@@ -406,6 +422,7 @@ public final class CaptureService implements FerryAgent {
             BooleanSupplier writerGone = () -> writerFailure.get() != null || !writer.isAlive();
             OutboxSink sink = new OutboxSink(instance.id(), shard, settings.maxRecordBytes(), outbox, () -> closing || writerGone.getAsBoolean(), metrics);
             sink.startApplied(applied);
+            this.sink = sink;
             try {
                 readSessions(start, sink, writerGone);
             } finally {

@@ -1,6 +1,8 @@
 package io.ferry.capture;
 
+import io.ferry.schemas.AppliedVector;
 import io.ferry.topology.RedisEndpoint;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Which source stream one {@link CaptureService} reads and where it goes: a standalone Redis into
@@ -27,6 +29,16 @@ public interface CaptureSource {
      */
     default boolean slotMigration(byte[][] argv, long endOffset) throws java.io.IOException, InterruptedException {
         return false;
+    }
+
+    /**
+     * For a write about to be published: when slot migrations moved keys into this shard since the stream's
+     * previous published write, the entries of the instance's other partitions it must be applied after
+     * (completing once the old shards' partitions committed every write made there before the move); null
+     * when there is nothing to wait for (always for a standalone Redis).
+     */
+    default CompletableFuture<AppliedVector> movedIn() {
+        return null;
     }
 
     /**

@@ -249,6 +249,7 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     @Override
     public void publish(EventKind kind, int db, List<byte[][]> commands, List<byte[]> keys, long endOffset, int endDb)
             throws InterruptedException {
+        sink.orderNextAfter(source.movedIn());
         sink.publish(kind, db, commands, keys, endOffset, endDb);
         resume.set(sink.position(endOffset, endDb));
         progressed = true;
@@ -257,6 +258,7 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     @Override
     public void publishStaged(int db, io.ferry.capture.stream.BlockSpool spool, List<byte[]> keys, long droppedKeys,
                               long beforeOffset, long endOffset, int endDb) throws InterruptedException {
+        sink.orderNextAfter(source.movedIn());
         sink.publishStaged(db, spool, keys, droppedKeys, beforeOffset, endOffset, endDb);
         resume.set(sink.position(endOffset, endDb));
         progressed = true;

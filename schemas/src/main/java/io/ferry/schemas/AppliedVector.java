@@ -74,6 +74,15 @@ public final class AppliedVector {
         return new AppliedVector(copy);
     }
 
+    /** This vector with every entry of {@code other} merged in (each entry the higher of the two); itself when nothing changes. */
+    public AppliedVector withAll(AppliedVector other) {
+        AppliedVector merged = this;
+        for (int i = 0; i < other.origins.length; i++) {
+            merged = merged.with(other.origins[i], other.partitions[i], other.values[i]);
+        }
+        return merged;
+    }
+
     public Map<String, Long> asMap() {
         return Collections.unmodifiableMap(offsets);
     }

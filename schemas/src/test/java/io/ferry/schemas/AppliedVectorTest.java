@@ -97,6 +97,14 @@ class AppliedVectorTest {
     }
 
     @Test
+    void withAllKeepsTheHigherOffsetOfEachEntry() {
+        AppliedVector vector = AppliedVector.EMPTY.with("a", 0, 5).with("c", 1, 2);
+        AppliedVector merged = vector.withAll(AppliedVector.EMPTY.with("a", 0, 3).with("c", 1, 9).with("a", 2, 1));
+        assertEquals(Map.of("a:0", 5L, "c:1", 9L, "a:2", 1L), merged.asMap());
+        assertSame(vector, vector.withAll(AppliedVector.EMPTY.with("a", 0, 4)));
+    }
+
+    @Test
     void asMapCannotBeModified() {
         AppliedVector vector = AppliedVector.EMPTY.with("a", 0, 5);
         assertThrows(UnsupportedOperationException.class, () -> vector.asMap().put("a:0", 1L));

@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ferry.e2e.mesh.FerryRun;
 import io.ferry.localmesh.Await;
+import io.ferry.resp.cluster.HashSlot;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A Redis Cluster as a capture source: each shard's stream in its own partition, resumed with PSYNC after
- * a kill -9 of the capture and after a shard's failover, arriving at a standalone peer exactly once.
+ * a kill -9 of the capture and after a shard's failover, arriving at a standalone peer exactly once and in
+ * each key's order, also when the key's slot moves between shards.
  */
 class ClusterSourceTest {
 
@@ -27,7 +28,7 @@ class ClusterSourceTest {
     @Test
     void writesOnEveryShardArriveExactlyOnceAtAStandalonePeerThroughAKillOfTheCapture() throws Exception {
         try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
-            writeAround(mesh, Set.of(), oracle -> {
+            writeAround(mesh, oracle -> {
                 mesh.killCapture();
                 int atKill = oracle.written();
                 Await.until(Duration.ofSeconds(60), "10k writes while the capture is down", () -> oracle.written() >= atKill + 10_000);
@@ -58,7 +59,7 @@ class ClusterSourceTest {
     void aShardsFailoverDuringWritesContinuesWithPsyncAndLosesNothing() throws Exception {
         try (ClusterSourceMesh mesh = new ClusterSourceMesh(1)) {
             int replica = mesh.cluster.replica(1, 0);
-            writeAround(mesh, Set.of(), oracle -> mesh.cluster.failover(replica, Duration.ofSeconds(30)));
+            writeAround(mesh, oracle -> mesh.cluster.failover(replica, Duration.ofSeconds(30)));
             String log = mesh.captureLogText(1);
             String promoted = "127.0.0.1:" + mesh.cluster.node(replica).port();
             assertTrue(log.contains("has a new master " + promoted), log);
@@ -73,9 +74,7 @@ class ClusterSourceTest {
         try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
             List<Integer> fromFirst = Oracle.slotsWithKeys(0, 16384 / 3 - 1, 8);
             List<Integer> fromLast = Oracle.slotsWithKeys(2 * 16384 / 3, 16383, 8);
-            Set<Integer> movedSlots = new HashSet<>(fromFirst);
-            movedSlots.addAll(fromLast);
-            writeAround(mesh, movedSlots, oracle -> {
+            writeAround(mesh, oracle -> {
                 for (int i = 0; i < fromFirst.size(); i++) {
                     mesh.cluster.moveSlot(fromFirst.get(i), 0, 1);
                     mesh.cluster.moveSlot(fromLast.get(i), 2, 0);
@@ -92,7 +91,7 @@ class ClusterSourceTest {
     void aShardAddedDuringWritesGetsItsOwnPartitionAndSlotsMovedToItLoseNothing() throws Exception {
         try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
             List<Integer> moved = Oracle.slotsWithKeys(0, 16384 / 3 - 1, 6);
-            writeAround(mesh, Set.copyOf(moved), oracle -> {
+            writeAround(mesh, oracle -> {
                 int added = addShardCapturedIntoPartition3(mesh);
                 for (int slot : moved) {
                     mesh.cluster.moveSlot(slot, 0, added);
@@ -109,7 +108,7 @@ class ClusterSourceTest {
     void aShardRemovedDuringWritesHasItsPartitionRetiredAndLosesNothing() throws Exception {
         try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
             List<Integer> moved = Oracle.slotsWithKeys(0, 16384 / 3 - 1, 6);
-            writeAround(mesh, Set.copyOf(moved), oracle -> {
+            writeAround(mesh, oracle -> {
                 int added = addShardCapturedIntoPartition3(mesh);
                 moved.forEach(slot -> mesh.cluster.moveSlot(slot, 0, added));
                 moved.forEach(slot -> mesh.cluster.moveSlot(slot, added, 0));
@@ -128,7 +127,7 @@ class ClusterSourceTest {
         // what redis-cli --cluster add-node --cluster-slave does: the node joins as a master without slots
         // (the capture gives it a partition), then becomes a replica of a master another partition carries
         try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
-            writeAround(mesh, Set.of(), oracle -> {
+            writeAround(mesh, oracle -> {
                 int added = addShardCapturedIntoPartition3(mesh);
                 String masterId = mesh.cluster.nodeId(0);
                 mesh.cluster.admin(added, redis -> redis.clusterReplicate(masterId));
@@ -157,12 +156,36 @@ class ClusterSourceTest {
         }
     }
 
+    @Test
+    void aPeerBehindOnTheOldOwnersPartitionAppliesAMovedKeysWritesInTheirOrder() throws Exception {
+        // B's apply starts only after the writes, with far more of shard 0's partition to apply than of shard 1's:
+        // the moved keys' writes made on shard 1 come within B's reach long before their earlier writes on shard 0
+        try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
+            List<Integer> moved = Oracle.slotsWithKeys(0, 16384 / 3 - 1, 8);
+            List<Integer> movedBack = moved.subList(0, 3);
+            mesh.startCapture();
+            try (Oracle oracle = new Oracle(mesh.cluster.node(0).port())) {
+                Await.until(Duration.ofSeconds(60), "5k writes", () -> oracle.written() >= 5_000);
+                writeOneRecordEach(mesh, 0, moved, 15_000);
+                moved.forEach(slot -> mesh.cluster.moveSlot(slot, 0, 1));
+                int atMove = oracle.written();
+                Await.until(Duration.ofSeconds(60), "2k writes after the move", () -> oracle.written() >= atMove + 2_000);
+                movedBack.forEach(slot -> mesh.cluster.moveSlot(slot, 1, 0));
+                oracle.writeMoreThenStop(5_000);
+                oracle.awaitDone(Duration.ofSeconds(120));
+                mesh.startApply();
+                mesh.awaitTargetHolds(oracle, CONVERGE);
+            }
+            assertTrue(mesh.applyMetric("ferry_apply_causal_waits_total") > 0,
+                    "B held shard 1's records until shard 0's partition had the moved keys' earlier writes");
+        }
+    }
+
     /**
      * Runs A's capture and B's apply, writes to every shard, makes {@code change} after 5k writes (writes go on) and
-     * 10k more after it, and waits until B holds exactly what was written (lists in {@code movedSlots}: the
-     * same elements, see {@link ClusterSourceMesh#awaitTargetHolds}).
+     * 10k more after it, and waits until B holds exactly what was written, every list in order.
      */
-    private static void writeAround(ClusterSourceMesh mesh, Set<Integer> movedSlots, Consumer<Oracle> change) throws InterruptedException {
+    private static void writeAround(ClusterSourceMesh mesh, Consumer<Oracle> change) throws InterruptedException {
         mesh.startCapture();
         mesh.startApply();
         try (Oracle oracle = new Oracle(mesh.cluster.node(0).port())) {
@@ -170,8 +193,22 @@ class ClusterSourceTest {
             change.accept(oracle);
             oracle.writeMoreThenStop(10_000);
             oracle.awaitDone(Duration.ofSeconds(120));
-            mesh.awaitTargetHolds(oracle, CONVERGE, movedSlots);
+            mesh.awaitTargetHolds(oracle, CONVERGE);
         }
+    }
+
+    /** {@code count} SETs (one record each) on node {@code node}, all to keys of one of its slots not in {@code avoid}. */
+    private static void writeOneRecordEach(ClusterSourceMesh mesh, int node, List<Integer> avoid, int count) {
+        String tag = java.util.stream.IntStream.iterate(0, n -> n + 1).mapToObj(n -> "filler-" + n)
+                .filter(t -> HashSlot.of(t.getBytes(StandardCharsets.UTF_8)) < 16384 / 3
+                        && !avoid.contains(HashSlot.of(t.getBytes(StandardCharsets.UTF_8))))
+                .findFirst().orElseThrow();
+        mesh.cluster.admin(node, redis -> {
+            for (int i = 0; i < count; i++) {
+                redis.set("{" + tag + "}:" + i, "x");
+            }
+            return null;
+        });
     }
 
     /** Adds a master without slots and waits until the capture gives it partition 3; returns its node index. */

@@ -14,6 +14,8 @@ public final class PartitionState {
     private final byte[] checkpointKey;
     private final ChunkAssembler chunks;
     private long checkpoint;
+    /** When the checkpoint last moved (nanos): records waiting for this partition wait while it keeps moving. */
+    private long advancedNanos = System.nanoTime();
     private volatile boolean retired;
 
     /** @param checkpoint last applied offset, -1 when nothing was applied yet */
@@ -43,7 +45,15 @@ public final class PartitionState {
 
     /** Called once the batch that wrote {@code offset} as checkpoint has been committed by Redis. */
     public void advanceTo(long offset) {
-        checkpoint = Math.max(checkpoint, offset);
+        if (offset > checkpoint) {
+            checkpoint = offset;
+            advancedNanos = System.nanoTime();
+        }
+    }
+
+    /** When the checkpoint last moved forward (or this state was made), in {@link System#nanoTime()} terms. */
+    public long advancedNanos() {
+        return advancedNanos;
     }
 
     /** The offset Kafka should deliver next (group offsets use the same convention). */

@@ -48,7 +48,8 @@ public final class ApplyMetrics {
                     .tags("instance", instance, "peer", peer).publishPercentileHistogram()
                     .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(10)).register(registry);
             causalWaits = Counter.builder("ferry.apply.causal.waits")
-                    .description("Times a peer's event waited for another peer's events its origin had applied first")
+                    .description("Times a peer's event waited for events it must follow: other peers' its origin had applied first,"
+                            + " or its origin's writes to keys before their slot moved to another shard")
                     .tags("instance", instance, "peer", peer).register(registry);
             // A restarted service in the same registry (tests, embedding) must own the gauges, not its predecessor.
             registry.find("ferry.apply.lag.records").tags("instance", instance, "peer", peer).meters().forEach(registry::remove);

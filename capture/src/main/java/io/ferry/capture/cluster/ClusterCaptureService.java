@@ -7,6 +7,7 @@ import io.ferry.capture.publish.TopicProvisioner;
 import io.ferry.resp.RedisConnection;
 import io.ferry.resp.Role;
 import io.ferry.resp.cluster.NodeAddress;
+import io.ferry.schemas.AppliedVector;
 import io.ferry.topology.FerryAgent;
 import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.MeshConfig;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -40,8 +42,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Ordering: each shard's stream stays in order in its partition, so every key's changes stay in
  * order on a peer while its slot stays on one shard. A key's writes before and after its slot moved are
- * in two partitions, which a peer applies independently: their order on the peer is not guaranteed.
- * Across shards there is no order, as in Redis Cluster itself.
+ * in two partitions: the first record the new shard publishes after a migration names, in its applied
+ * vector, the offset of the old shard's partition that holds the key's earlier writes, and peers apply it
+ * only after that ({@link SlotMigrations}). Otherwise there is no order across shards, as in Redis
+ * Cluster itself.
  */
 public final class ClusterCaptureService implements FerryAgent {
 
@@ -59,7 +63,7 @@ public final class ClusterCaptureService implements FerryAgent {
     /** The running capture of each partition. */
     private final Map<Integer, ShardCapture> captures = new ConcurrentSkipListMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
-    private final SlotMigrations migrations = new SlotMigrations(captures::values);
+    private final SlotMigrations migrations;
     private volatile ClusterShards topology;
     private volatile Thread supervisor;
     private volatile boolean closing;
@@ -74,6 +78,7 @@ public final class ClusterCaptureService implements FerryAgent {
         }
         this.registry = registry;
         this.acceptWiped = acceptWiped;
+        this.migrations = new SlotMigrations(instance.id(), captures::values);
     }
 
     /** One shard's capture and what it knows of its shard; the node ids are refreshed from the node table. */
@@ -109,6 +114,16 @@ public final class ClusterCaptureService implements FerryAgent {
         @Override
         public boolean slotMigration(byte[][] argv, long endOffset) throws IOException, InterruptedException {
             return migrations.isMigration(this, argv, endOffset);
+        }
+
+        @Override
+        public CompletableFuture<AppliedVector> movedIn() {
+            return migrations.movedIn(this);
+        }
+
+        @Override
+        public CompletableFuture<Long> markCommitted() throws InterruptedException {
+            return service.markCommitted();
         }
 
         @Override
@@ -165,6 +180,11 @@ public final class ClusterCaptureService implements FerryAgent {
                 } catch (IOException | RuntimeException | java.util.concurrent.ExecutionException
                          | java.util.concurrent.TimeoutException e) {
                     log.debug("could not read the node table of {}: {}", instance.redis(), e.toString());
+                }
+                try {
+                    migrations.settleUnpaired();
+                } catch (IOException | RuntimeException e) {
+                    log.debug("could not check the restores of {} waiting for their DEL: {}", instance.id(), e.toString());
                 }
             }
         } catch (InterruptedException e) {

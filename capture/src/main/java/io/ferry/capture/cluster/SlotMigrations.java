@@ -5,14 +5,17 @@ import io.ferry.resp.RedisConnection;
 import io.ferry.resp.RespMessage;
 import io.ferry.topology.RedisEndpoint;
 import io.ferry.resp.cluster.HashSlot;
+import io.ferry.schemas.AppliedVector;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,22 +41,55 @@ import org.slf4j.LoggerFactory;
  * in a slot P serves is a user's and is published at once. Checking needs one round trip to P per
  * stretch of the stream (one answer covers every command P had propagated when it answered).
  *
+ * <p>Order on peers: a moved key's writes before the move are in the old shard's partition, its writes
+ * after it in the new shard's, and peers consume partitions independently. MIGRATE runs on the old owner
+ * from before its RESTORE-ASKING reaches the new owner until its DEL, taking no other command meanwhile:
+ * everything the old owner wrote to the moved keys (and to keys of the slot it no longer had) is before
+ * the DEL in its stream and happened before the RESTORE-ASKING, so before anything the new owner's stream
+ * carries after it. The new shard's first write published after a RESTORE-ASKING therefore waits
+ * ({@link #movedIn}) until the old shard's partition has committed everything before the DEL, and names
+ * that offset in its applied vector ({@code instance:partition}); peers apply it, and so everything after
+ * it in its partition, only after applying the old partition up to there. Writes the new owner takes for a
+ * slot before its first RESTORE-ASKING (keys the old owner no longer had, an empty slot) are not ordered.
+ *
  * <p>Not covered: {@code MIGRATE ... COPY} (no DEL follows; its RESTORE-ASKING is remembered until a
- * DEL of that key on another shard), and two shards migrating slots to each other at the same time,
- * where a DEL waits at most {@link #WAIT_MILLIS} for the other shard and is then decided on what was
- * read (with a warning).
+ * DEL of that key on another shard, and the new shard's next write waits for it up to
+ * {@link io.ferry.capture.publish.ChangePublisher#ORDER_WAIT_MILLIS}), and two shards migrating slots to
+ * each other at the same time, where a DEL waits at most {@link #WAIT_MILLIS} for the other shard and is
+ * then decided on what was read (with a warning). The pairing lives in memory: a capture restarted in the
+ * middle of a move re-reads only what its shards had not committed, so a RESTORE-ASKING read again whose
+ * DEL was committed before the restart is never paired; {@link #settleUnpaired} lets its shard's next
+ * write go on without an entry once the other shards have been read past that point.
  */
 final class SlotMigrations {
 
     private static final Logger log = LoggerFactory.getLogger(SlotMigrations.class);
     static final long WAIT_MILLIS = 5_000;
+    /** Time the old owner has, after a RESTORE-ASKING was read, to run its DEL (MIGRATE deletes once the new owner answered). */
+    static final long PAIRING_MILLIS = 5_000;
 
-    /** One shard as the migration check needs it: its master now, and how far its stream has been read. */
+    /** One shard as the migration check needs it: its master now, how far its stream has been read, its partition. */
     interface Stream {
         RedisEndpoint master();
 
         /** End offset of the last command of the shard's stream that was read and handled; -1 when unknown. */
         long readOffset();
+
+        /** The partition of the changes topic the shard's stream is published to. */
+        int partition();
+
+        /**
+         * Marks the point the shard's reader has reached (called on its thread): completes with the offset of
+         * the partition's last record before it once committed (-1: none), exceptionally if never committed.
+         */
+        CompletableFuture<Long> markCommitted() throws InterruptedException;
+    }
+
+    /**
+     * A key MIGRATE restored on shard {@code to}: {@code after} completes with the old shard's partition and the
+     * offset there that holds every write before the move, once the DEL on the old shard is read and committed.
+     */
+    private record Import(Stream to, long readNanos, CompletableFuture<AppliedVector> after) {
     }
 
     /** A reading of one master: its replication offset, then (in the same round trip) its view of its slots. */
@@ -64,12 +100,17 @@ final class SlotMigrations {
         }
     }
 
-    private final Map<ByteBuffer, Integer> restored = new HashMap<>();
+    private final String instance;
+    /** Per key, the restores not yet paired with a DEL, in the order they were read. Guards {@link #arrived} too. */
+    private final Map<ByteBuffer, List<Import>> restored = new HashMap<>();
+    /** Per shard, the restores read since its stream's last published write: that write waits for them. */
+    private final Map<Stream, List<Import>> arrived = new HashMap<>();
     private final Supplier<Collection<? extends Stream>> streams;
     private final Map<Stream, RedisConnection> probes = new HashMap<>();
     private final Map<Stream, Sample> latest = new HashMap<>();
 
-    SlotMigrations(Supplier<Collection<? extends Stream>> streams) {
+    SlotMigrations(String instance, Supplier<Collection<? extends Stream>> streams) {
+        this.instance = instance;
         this.streams = streams;
     }
 
@@ -80,8 +121,10 @@ final class SlotMigrations {
     boolean isMigration(Stream shard, byte[][] argv, long endOffset) throws IOException, InterruptedException {
         String name = Argv.name(argv);
         if (name.equals("RESTORE-ASKING") && argv.length > 1) {
+            Import imported = new Import(shard, System.nanoTime(), new CompletableFuture<>());
             synchronized (restored) {
-                restored.merge(ByteBuffer.wrap(argv[1]), 1, Integer::sum);
+                restored.computeIfAbsent(ByteBuffer.wrap(argv[1]), key -> new ArrayList<>(1)).add(imported);
+                arrived.computeIfAbsent(shard, s -> new ArrayList<>()).add(imported);
             }
             return true;
         }
@@ -89,7 +132,7 @@ final class SlotMigrations {
             return false;
         }
         List<byte[]> keys = List.of(argv).subList(1, argv.length);
-        if (takeAll(keys)) {
+        if (matched(shard, keys)) {
             return true;
         }
         Sample own = sampleCovering(shard, endOffset);
@@ -105,33 +148,120 @@ final class SlotMigrations {
             }
             Sample sample = sampleAfter(other, own.nanos());
             while (other.readOffset() < sample.offset()) {
-                if (takeAll(keys)) {
+                if (matched(shard, keys)) {
                     return true;
                 }
                 if (System.nanoTime() > deadline) {
                     log.warn("a DEL in a migrating slot on {} waited {} ms for the stream of {} (read to {}, its master at {}):"
                             + " deciding on what was read", shard.master(), WAIT_MILLIS, other.master(), other.readOffset(), sample.offset());
-                    return takeAll(keys);
+                    return matched(shard, keys);
                 }
                 Thread.sleep(1);
             }
         }
-        return takeAll(keys);
+        return matched(shard, keys);
     }
 
-    /** Consumes one restore of every key and answers true, or changes nothing and answers false. */
-    private boolean takeAll(List<byte[]> keys) {
+    /**
+     * Whether other shards restored every key of a DEL read on {@code shard}: then one restore of each is
+     * consumed and its import completes with the offset of {@code shard}'s partition that holds every record
+     * before the DEL. Otherwise nothing changes.
+     */
+    private boolean matched(Stream shard, List<byte[]> keys) throws InterruptedException {
+        List<Import> imports = new ArrayList<>(keys.size());
         synchronized (restored) {
             for (byte[] key : keys) {
-                if (!restored.containsKey(ByteBuffer.wrap(key))) {
+                List<Import> candidates = restored.getOrDefault(ByteBuffer.wrap(key), List.of());
+                Import first = candidates.stream().filter(i -> i.to() != shard && !imports.contains(i)).findFirst().orElse(null);
+                if (first == null) {
                     return false;
                 }
+                imports.add(first);
             }
-            for (byte[] key : keys) {
-                restored.computeIfPresent(ByteBuffer.wrap(key), (k, n) -> n == 1 ? null : n - 1);
+            for (int i = 0; i < keys.size(); i++) {
+                ByteBuffer key = ByteBuffer.wrap(keys.get(i));
+                List<Import> candidates = restored.get(key);
+                candidates.remove(imports.get(i));
+                if (candidates.isEmpty()) {
+                    restored.remove(key);
+                }
             }
-            return true;
         }
+        int partition = shard.partition();
+        shard.markCommitted().whenComplete((offset, failure) -> imports.forEach(imported -> {
+            if (failure != null) {
+                imported.after().completeExceptionally(failure);
+            } else {
+                imported.after().complete(offset < 0 ? AppliedVector.EMPTY : AppliedVector.EMPTY.with(instance, partition, offset));
+            }
+        }));
+        return true;
+    }
+
+    /**
+     * Lets the writes waiting for a restore that no DEL paired go on without an entry, once every other
+     * shard's stream has been read past where its master was {@link #PAIRING_MILLIS} after the restore was
+     * read: its DEL was read before this capture started (it was restarted in the middle of a move; the
+     * old shard's partition already holds the key's earlier writes) or never comes ({@code MIGRATE COPY},
+     * a DEL decided as a user's). A DEL read later still pairs with it and is not published. Called every
+     * second by the supervisor.
+     */
+    void settleUnpaired() throws IOException {
+        long now = System.nanoTime();
+        Map<Stream, Long> sampled = new HashMap<>();
+        for (Import waiting : unpaired(now)) {
+            for (Stream other : streams.get()) {
+                if (other != waiting.to() && !sampled.containsKey(other)) {
+                    sampled.put(other, sampleAfter(other, now - 1).offset());
+                }
+            }
+        }
+        settleUnpaired(now, sampled);
+    }
+
+    /** {@link #settleUnpaired()} with each shard's master offset read after {@code now} (nanos). */
+    void settleUnpaired(long now, Map<Stream, Long> masterOffsets) {
+        int settled = 0;
+        for (Import waiting : unpaired(now)) {
+            boolean passed = streams.get().stream().filter(other -> other != waiting.to())
+                    .allMatch(other -> masterOffsets.containsKey(other) && other.readOffset() >= masterOffsets.get(other));
+            if (passed && waiting.after().complete(AppliedVector.EMPTY)) {
+                settled++;
+            }
+        }
+        if (settled > 0) {
+            log.info("{} key(s) restored by MIGRATE on this instance's shards had no DEL read on their old shard within {} ms (a"
+                    + " restart in the middle of a move, or MIGRATE COPY): their new shard's writes are published without"
+                    + " waiting for the old shard's partition", settled, PAIRING_MILLIS);
+        }
+    }
+
+    /** The restores still waiting for their DEL that were read more than {@link #PAIRING_MILLIS} before {@code now}. */
+    private List<Import> unpaired(long now) {
+        synchronized (restored) {
+            return restored.values().stream().flatMap(List::stream)
+                    .filter(i -> !i.after().isDone() && now - i.readNanos() > PAIRING_MILLIS * 1_000_000L)
+                    .toList();
+        }
+    }
+
+    /**
+     * What the next write published from {@code shard}'s stream must be applied after: every restore read on it
+     * since its previous published write (see the class comment); null when none was.
+     */
+    CompletableFuture<AppliedVector> movedIn(Stream shard) {
+        List<Import> imports;
+        synchronized (restored) {
+            imports = arrived.remove(shard);
+        }
+        if (imports == null) {
+            return null;
+        }
+        CompletableFuture<AppliedVector> all = CompletableFuture.completedFuture(AppliedVector.EMPTY);
+        for (Import imported : imports) {
+            all = all.thenCombine(imported.after(), AppliedVector::withAll);
+        }
+        return all;
     }
 
     /** A reading of {@code shard}'s master taken after the command ending at {@code endOffset} ran there. */

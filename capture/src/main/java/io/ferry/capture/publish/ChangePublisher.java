@@ -17,6 +17,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -43,10 +48,19 @@ import org.slf4j.LoggerFactory;
  * Every change event and position record carries the applied vector as of its position in the
  * {@link ReplicationPolicy#APPLIED_HEADER} header; position records also carry the source's key count
  * ({@link ReplicationPolicy#SOURCE_KEYS_HEADER}) for the wipe guard.
+ *
+ * <p>On a Redis Cluster source the header also names the instance's own other partitions an event must be
+ * applied after (a key's writes before its slot moved here are in the old shard's partition): an event
+ * with {@link Outbox.Event#orderAfter} waits for those entries before it is sent, and every later record
+ * carries them too. Such entries stay out of the stored position, which keeps what the apply agent had
+ * applied of peers only. {@link Outbox.Mark}s tell the other partitions which offset here covers a point
+ * of this stream.
  */
 public final class ChangePublisher implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ChangePublisher.class);
+    /** How long an event waits for the records another partition must have before it; then it goes out with a warning. */
+    public static final long ORDER_WAIT_MILLIS = 30_000;
 
     private final String instance;
     private final int shard;
@@ -70,7 +84,10 @@ public final class ChangePublisher implements AutoCloseable {
     /** The applied vector at {@code current} and at {@code pending}. */
     private AppliedVector currentApplied = AppliedVector.EMPTY;
     private AppliedVector pendingApplied = AppliedVector.EMPTY;
+    /** Entries of the instance's own other partitions that every record from here on must be applied after. */
+    private AppliedVector ordering = AppliedVector.EMPTY;
     private Header appliedHeader = appliedHeader(AppliedVector.EMPTY);
+    private final CommitMarks marks = new CommitMarks();
     private boolean inTransaction;
     private boolean inSnapshot;
     private int transactionEvents;
@@ -170,8 +187,57 @@ public final class ChangePublisher implements AutoCloseable {
     private void moveApplied(AppliedVector applied) {
         if (applied != currentApplied) {
             currentApplied = applied;
-            appliedHeader = appliedHeader(applied);
+            appliedHeader = appliedHeader(applied.withAll(ordering));
         }
+    }
+
+    /**
+     * Waits until {@code entries} (the records of other partitions the next event must be applied after) are
+     * committed, sending heartbeats meanwhile, and adds them to every record's header from here on. The open
+     * transaction is committed first: its marks may be what another partition's writer is waiting for.
+     */
+    private void orderAfter(CompletableFuture<AppliedVector> entries) throws InterruptedException {
+        if (!entries.isDone() && inTransaction) {
+            commit();
+        }
+        long deadline = System.nanoTime() + ORDER_WAIT_MILLIS * 1_000_000L;
+        while (!entries.isDone() && System.nanoTime() - deadline < 0) {
+            try {
+                entries.get(settings.heartbeatMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                // still waiting, or failed: decided below
+            }
+            if (current != null && System.nanoTime() - lastHeartbeat >= settings.heartbeatMillis() * 1_000_000L) {
+                heartbeat(false);
+            }
+        }
+        AppliedVector needed;
+        try {
+            needed = entries.getNow(null);
+        } catch (CompletionException e) {
+            needed = null;
+        }
+        if (needed == null) {
+            log.warn("{} partition {} at {}: the records of another partition it must follow (keys whose slot moved here) were not"
+                    + " committed within {} ms ({}); publishing it without them, so a peer behind on that partition may apply"
+                    + " the keys' writes out of order", instance, shard, current, ORDER_WAIT_MILLIS,
+                    entries.isDone() ? "that partition's writer stopped first" : "still waiting");
+            return;
+        }
+        AppliedVector merged = ordering.withAll(needed);
+        if (merged != ordering) {
+            ordering = merged;
+            appliedHeader = appliedHeader(currentApplied.withAll(ordering));
+        }
+    }
+
+    /** See {@link Outbox.Mark}. */
+    private void mark(CompletableFuture<Long> committedOffset) {
+        if (!marks.knowsARecord() && current != null) {
+            // this partition's records so far were committed by an earlier writer: a heartbeat now follows all of them
+            heartbeat(false);
+        }
+        marks.mark(committedOffset);
     }
 
     public SourcePosition committed() {
@@ -209,7 +275,12 @@ public final class ChangePublisher implements AutoCloseable {
                 markedRetired = marking;
                 return;
             }
-            if (entry instanceof Outbox.Event event) {
+            if (entry instanceof Outbox.Mark mark) {
+                mark(mark.committedOffset());
+            } else if (entry instanceof Outbox.Event event) {
+                if (event.orderAfter() != null) {
+                    orderAfter(event.orderAfter());
+                }
                 moveApplied(event.applied());
                 send(event.event(), event.expiries(), event.resyncOf());
                 current = event.event().getPosition();
@@ -293,7 +364,7 @@ public final class ChangePublisher implements AutoCloseable {
                 headers.add(new RecordHeader(ReplicationPolicy.RETIRED_HEADER, new byte[] {'1'}));
             }
         }
-        producer().send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value, headers));
+        marks.sent(producer().send(new ProducerRecord<>(changesTopic, shard, (byte[]) null, value, headers)));
         transactionEvents++;
         metrics.event(event.getKind(), value.length, event.getCommands().size());
     }
@@ -314,6 +385,7 @@ public final class ChangePublisher implements AutoCloseable {
         producer().commitTransaction();
         inTransaction = false;
         lane = (lane + 1) % lanes.size();
+        marks.committed();
         if (position != null) {
             committed = position;
             metrics.transactionCommitted(position.getOffset());
@@ -331,6 +403,7 @@ public final class ChangePublisher implements AutoCloseable {
         } catch (RuntimeException e) {
             log.debug("abort on close failed: {}", e.toString());
         }
+        marks.aborted("the writer of " + instance + " partition " + shard + " stopped before committing");
         lanes.forEach(p -> p.close(Duration.ofSeconds(10)));
     }
 

@@ -6,6 +6,7 @@ import io.ferry.schemas.KeyExpiries;
 import io.ferry.schemas.SourcePosition;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -25,14 +26,23 @@ public final class Outbox {
     /**
      * An event to publish. {@code resumable} is false for snapshot events before SNAPSHOT_END: a
      * position inside an unfinished snapshot must never be committed as a place to resume from.
-     */
-    /**
-     * @param expiries the event's keys still volatile on the source ({@link KeyExpiries#NONE} for most)
-     * @param resyncOf for the records of a snapshot after a full resync of a running source: the position
-     *                 committed before it ({@code replid:offset}, the {@code ferry.resync} header); null otherwise
+     *
+     * @param expiries   the event's keys still volatile on the source ({@link KeyExpiries#NONE} for most)
+     * @param resyncOf   for the records of a snapshot after a full resync of a running source: the position
+     *                   committed before it ({@code replid:offset}, the {@code ferry.resync} header); null otherwise
+     * @param orderAfter entries of the instance's other partitions this event must be applied after, known once
+     *                   they are committed (keys moved here from another shard: their earlier writes); null for most
      */
     public record Event(ChangeEvent event, AppliedVector applied, KeyExpiries expiries, boolean resumable, int approxBytes,
-                        String resyncOf) implements Entry {
+                        String resyncOf, CompletableFuture<AppliedVector> orderAfter) implements Entry {
+    }
+
+    /**
+     * A point in the stream another partition's records may need to be applied after: {@code committedOffset}
+     * completes with the Kafka offset of this partition's last record before the mark once Kafka committed it
+     * (-1 when the partition has none), or exceptionally if the writer stops first.
+     */
+    public record Mark(CompletableFuture<Long> committedOffset) implements Entry {
     }
 
     /** The stream advanced without an event (PING, SELECT, filtered commands, echoes); {@code applied} as of there. */

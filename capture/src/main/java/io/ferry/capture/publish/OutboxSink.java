@@ -24,6 +24,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +49,8 @@ public final class OutboxSink implements StreamSink {
     /** Source time of the next published event when it is a repair; 0 otherwise. */
     private long nextSourceTime;
     private KeyExpiries nextExpiries = KeyExpiries.NONE;
+    /** What the next published event must be applied after on the instance's other partitions; null for most. */
+    private CompletableFuture<AppliedVector> nextOrderAfter;
     /** While a snapshot after a full resync of a running source is put: the position committed before it. */
     private String resyncOf;
     private long lastFilterLog;
@@ -103,11 +106,30 @@ public final class OutboxSink implements StreamSink {
     }
 
     public void put(ChangeEvent event, boolean resumable) throws InterruptedException {
-        put(event, KeyExpiries.NONE, resumable);
+        put(event, KeyExpiries.NONE, resumable, null);
     }
 
-    private void put(ChangeEvent event, KeyExpiries expiries, boolean resumable) throws InterruptedException {
-        outbox.put(new Outbox.Event(event, applied, expiries, resumable, approxBytes(event), resyncOf), stopped);
+    private void put(ChangeEvent event, KeyExpiries expiries, boolean resumable, CompletableFuture<AppliedVector> orderAfter)
+            throws InterruptedException {
+        outbox.put(new Outbox.Event(event, applied, expiries, resumable, approxBytes(event), resyncOf, orderAfter), stopped);
+    }
+
+    /**
+     * The next published event must be applied after {@code entries} of the instance's other partitions
+     * (see {@link Outbox.Event#orderAfter}); null: nothing to wait for.
+     */
+    public void orderNextAfter(CompletableFuture<AppliedVector> entries) {
+        nextOrderAfter = entries;
+    }
+
+    /**
+     * Marks the current point of the stream (see {@link Outbox.Mark}): the returned offset covers every record
+     * put so far. Called on the reader's thread, between the entries it puts.
+     */
+    public CompletableFuture<Long> mark() throws InterruptedException {
+        CompletableFuture<Long> committedOffset = new CompletableFuture<>();
+        outbox.put(new Outbox.Mark(committedOffset), stopped);
+        return committedOffset;
     }
 
     /**
@@ -162,8 +184,10 @@ public final class OutboxSink implements StreamSink {
         nextSourceTime = 0;
         KeyExpiries expiries = nextExpiries;
         nextExpiries = KeyExpiries.NONE;
+        CompletableFuture<AppliedVector> orderAfter = nextOrderAfter;
+        nextOrderAfter = null;
         ChangeEvent event = new ChangeEvent(origin, position(endOffset, endDb), kind, db, body, keyBuffers, time, null, null);
-        put(event, expiries, true);
+        put(event, expiries, true, orderAfter);
     }
 
     /**
