@@ -67,6 +67,11 @@ final class SlotMigrations {
     static final long WAIT_MILLIS = 5_000;
     /** Time the old owner has, after a RESTORE-ASKING was read, to run its DEL (MIGRATE deletes once the new owner answered). */
     static final long PAIRING_MILLIS = 5_000;
+    /**
+     * How long a settled restore (no DEL paired it) is still kept for a DEL that comes late: after that it is
+     * forgotten, so restores that never pair ({@code MIGRATE COPY}) do not pile up.
+     */
+    static final long FORGET_MILLIS = 10 * 60_000;
 
     /** One shard as the migration check needs it: its master now, how far its stream has been read, its partition. */
     interface Stream {
@@ -229,10 +234,27 @@ final class SlotMigrations {
                 settled++;
             }
         }
+        forgetSettled(now);
         if (settled > 0) {
             log.info("{} key(s) restored by MIGRATE on this instance's shards had no DEL read on their old shard within {} ms (a"
                     + " restart in the middle of a move, or MIGRATE COPY): their new shard's writes are published without"
                     + " waiting for the old shard's partition", settled, PAIRING_MILLIS);
+        }
+    }
+
+    /** Drops the restores settled without a DEL that were read more than {@link #FORGET_MILLIS} before {@code now}. */
+    private void forgetSettled(long now) {
+        java.util.function.Predicate<Import> forgotten = i -> i.after().isDone() && now - i.readNanos() > FORGET_MILLIS * 1_000_000L;
+        synchronized (restored) {
+            restored.values().removeIf(imports -> imports.removeIf(forgotten) && imports.isEmpty());
+            arrived.values().removeIf(imports -> imports.removeIf(forgotten) && imports.isEmpty());
+        }
+    }
+
+    /** How many restores are kept waiting for, or ready to pair with, a DEL (for tests). */
+    int keptRestores() {
+        synchronized (restored) {
+            return restored.values().stream().mapToInt(List::size).sum();
         }
     }
 

@@ -157,4 +157,18 @@ class SlotMigrationsTest {
         assertTrue(after.get().isEmpty());
         assertTrue(migrations.isMigration(first, argv("DEL", "k"), 1_200), "a DEL read later still pairs with it");
     }
+
+    @Test
+    void aRestoreNoDelEverPairsIsForgottenLongAfterItWasSettled() throws Exception {
+        // MIGRATE COPY: the old owner never deletes the key
+        assertTrue(migrations.isMigration(second, argv("RESTORE-ASKING", "k", "0", "payload"), 100));
+        long nanosPerMilli = 1_000_000L;
+        long settleTime = System.nanoTime() + (SlotMigrations.PAIRING_MILLIS + 1_000) * nanosPerMilli;
+        first.readOffset = 1_000;
+        migrations.settleUnpaired(settleTime, Map.of(first, 1_000L, third, 50L));
+        assertEquals(1, migrations.keptRestores(), "kept for a DEL that comes late");
+        migrations.settleUnpaired(settleTime + SlotMigrations.FORGET_MILLIS * nanosPerMilli, Map.of(first, 1_000L, third, 50L));
+        assertEquals(0, migrations.keptRestores(), "forgotten");
+        assertTrue(migrations.movedIn(second) == null, "the new owner's next write waits for nothing");
+    }
 }
