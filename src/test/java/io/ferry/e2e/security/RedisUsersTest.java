@@ -125,6 +125,58 @@ class RedisUsersTest {
     }
 
     @Test
+    void aClusterMeshRunsWithExactlyTheReadmesUsersOnEveryNode() throws Exception {
+        String suffix = UUID.randomUUID().toString().substring(0, 6);
+        String source = "a-" + suffix;
+        String target = "b-" + suffix;
+        List<JvmProcess> agents = new ArrayList<>();
+        // a cluster target applies with the report policy only (README: repairs span slots)
+        try (LocalMesh mesh = LocalMesh.startClusters(TestServers.tempDir("redis-users-cluster"), List.of(source, target),
+                TestServers.redis70(), TestServers.kafka(), "conflicts: [{match: \"*\", policy: report}]\n", 3)) {
+            for (String id : List.of(source, target)) {
+                for (int node = 0; node < 3; node++) {
+                    try (Admin admin = new Admin(mesh.cluster(id).node(node).uri())) {
+                        admin.run(userLine("ferry-capture", "capture-pw"));
+                        admin.run("ACL SETUSER ferry-capture " + RedisAccess.Role.CAPTURE.clusterRules());
+                        admin.run(userLine("ferry-apply", "apply-pw"));
+                        admin.run("ACL SETUSER ferry-apply " + RedisAccess.Role.APPLY.clusterRules());
+                    }
+                }
+            }
+            Path dir = mesh.dir();
+            agents.add(agent(dir, "capture", source, withUser(mesh, dir, "ferry-capture", "capture-pw")));
+            agents.add(agent(dir, "apply", target, withUser(mesh, dir, "ferry-apply", "apply-pw")));
+            awaitReady(mesh.config().instance(source).captureHttpPort(), "capture " + source, dir);
+            awaitReady(mesh.config().instance(target).applyHttpPort(), "apply " + target, dir);
+            try (io.lettuce.core.cluster.RedisClusterClient writer = io.lettuce.core.cluster.RedisClusterClient.create(
+                    mesh.cluster(source).node(0).uri());
+                 io.lettuce.core.cluster.RedisClusterClient reader = io.lettuce.core.cluster.RedisClusterClient.create(
+                    mesh.cluster(target).node(0).uri());
+                 var in = writer.connect(); var out = reader.connect()) {
+                for (int i = 0; i < 30; i++) { // keys on every shard
+                    in.sync().set("user-" + i, "v" + i);
+                    in.sync().incr("count-" + (i % 3));
+                }
+                Duration wait = Duration.ofSeconds(60);
+                for (int i = 0; i < 30; i++) {
+                    int n = i;
+                    Await.equal(wait, "user-" + i + " on the target", "v" + i, () -> out.sync().get("user-" + n));
+                }
+                for (int c = 0; c < 3; c++) {
+                    int n = c;
+                    Await.equal(wait, "count-" + c + " on the target", "10", () -> out.sync().get("count-" + n));
+                }
+            }
+            for (JvmProcess agent : agents) {
+                assertTrue(agent.isAlive(), agent.name() + " still running:\n" + log(dir, agent.name().startsWith("capture") ? "capture" : "apply",
+                        agent.name().startsWith("capture") ? source : target));
+            }
+        } finally {
+            agents.forEach(JvmProcess::close);
+        }
+    }
+
+    @Test
     void onAClusterEveryMasterIsAskedAndOneWhoseUserLacksPsyncStopsTheCaptureNamingIt() throws Exception {
         String id = "e-" + UUID.randomUUID().toString().substring(0, 6);
         try (LocalMesh mesh = LocalMesh.startClusters(TestServers.tempDir("redis-users-" + id), List.of(id, "other-" + id),
