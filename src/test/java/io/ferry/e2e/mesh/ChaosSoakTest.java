@@ -276,8 +276,22 @@ class ChaosSoakTest {
     }
 
     private void assertConverged(MeshUnderTest mesh, Map<String, SoakLoad> loads) {
-        Await.until(MeshUnderTest.CONVERGE.multipliedBy(2), "every load applied exactly on every instance",
-                () -> loads.values().stream().allMatch(load -> NAMES.stream().allMatch(load::appliedOn)));
+        try {
+            Await.until(MeshUnderTest.CONVERGE.multipliedBy(2), "every load applied exactly on every instance",
+                    () -> loads.values().stream().allMatch(load -> NAMES.stream().allMatch(load::appliedOn)));
+        } catch (AssertionError e) {
+            List<String> off = new ArrayList<>();
+            for (SoakLoad load : loads.values()) {
+                for (String name : NAMES) {
+                    try {
+                        load.assertAppliedExactlyOnceOn(name);
+                    } catch (AssertionError first) {
+                        off.add(first.getMessage()); // the first key off on that instance names what was lost or doubled
+                    }
+                }
+            }
+            throw new AssertionError(e.getMessage() + ": " + String.join("; ", off), e);
+        }
         for (SoakLoad load : loads.values()) {
             NAMES.forEach(load::assertAppliedExactlyOnceOn);
         }
