@@ -2,6 +2,7 @@ package io.ferry.schemas;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -205,6 +206,16 @@ public final class ReplicationPolicy {
             throw new IllegalArgumentException("slot tag '" + slotTag + "' must be letters and digits");
         }
         return (CHECKPOINT_PREFIX + "{" + slotTag + "}:" + requireId(origin) + ":" + partition).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * SCAN MATCH patterns of every checkpoint of {@code origin}'s partitions: the whole partition's and, on a
+     * cluster target, each slot's (Redis globs take braces literally).
+     */
+    public static List<byte[]> checkpointPatterns(String origin) {
+        String id = requireId(origin);
+        return List.of((CHECKPOINT_PREFIX + id + ":*").getBytes(StandardCharsets.UTF_8),
+                (CHECKPOINT_PREFIX + "{*}:" + id + ":*").getBytes(StandardCharsets.UTF_8));
     }
 
     /**

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -41,5 +42,18 @@ class ReplicationPolicyTest {
     void rejectsInstanceIdsThatCannotBeTopicNames() {
         assertThrows(IllegalArgumentException.class, () -> ReplicationPolicy.changesTopic("a b"));
         assertThrows(IllegalArgumentException.class, () -> ReplicationPolicy.changesTopic(""));
+    }
+
+    @Test
+    void checkpointPatternsMatchTheWholePartitionsAndEverySlotsCheckpointsOfOneOriginOnly() {
+        List<String> patterns = ReplicationPolicy.checkpointPatterns("b").stream()
+                .map(p -> new String(p, java.nio.charset.StandardCharsets.UTF_8)).toList();
+        java.util.function.Predicate<byte[]> matched = key -> patterns.stream().anyMatch(p -> java.nio.file.FileSystems.getDefault()
+                .getPathMatcher("glob:" + p.replace("{", "\\{").replace("}", "\\}"))
+                .matches(java.nio.file.Path.of(new String(key, java.nio.charset.StandardCharsets.UTF_8))));
+        assertTrue(matched.test(ReplicationPolicy.checkpointKey("b", 3)));
+        assertTrue(matched.test(ReplicationPolicy.slotCheckpointKey("b", 3, "a1")));
+        assertFalse(matched.test(ReplicationPolicy.checkpointKey("bb", 3)));
+        assertFalse(matched.test(ReplicationPolicy.slotCheckpointKey("bb", 3, "a1")));
     }
 }

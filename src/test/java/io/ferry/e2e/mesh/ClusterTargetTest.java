@@ -153,7 +153,7 @@ class ClusterTargetTest {
     }
 
     /** The servers' mesh file with B's Redis replaced by the cluster (seed: its first node). */
-    private static Path meshFileWithClusterTarget(MeshUnderTest mesh, RedisClusterServers cluster, Path dir) throws Exception {
+    static Path meshFileWithClusterTarget(MeshUnderTest mesh, RedisClusterServers cluster, Path dir) throws Exception {
         String yaml = Files.readString(mesh.local().configFile());
         String standalone = "{uri: \"" + mesh.local().redis(mesh.id("B")).uri() + "\"}";
         assertTrue(yaml.contains(standalone), yaml);

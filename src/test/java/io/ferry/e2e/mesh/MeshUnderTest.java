@@ -170,10 +170,15 @@ public final class MeshUnderTest implements AutoCloseable {
 
     /** A copy of the mesh file without {@code name}'s instance entry, as an operator writes it when that instance leaves. */
     Path meshFileWithout(String name) {
+        return meshFileWithout(mesh.configFile(), name);
+    }
+
+    /** A copy of mesh file {@code from} without instance {@code name}. */
+    Path meshFileWithout(Path from, String name) {
         try {
             List<String> kept = new ArrayList<>();
             boolean skipping = false;
-            for (String line : java.nio.file.Files.readAllLines(mesh.configFile())) {
+            for (String line : java.nio.file.Files.readAllLines(from)) {
                 if (line.startsWith("  ") && !line.startsWith("    ")) {
                     skipping = line.trim().equals(id(name) + ":");
                 } else if (!line.startsWith(" ")) {

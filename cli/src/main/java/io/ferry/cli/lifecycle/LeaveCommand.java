@@ -75,13 +75,6 @@ public final class LeaveCommand implements Callable<Integer> {
                     + " (or helm upgrade) every remaining apply agent with the new file so none consumes its topic, stop " + id
                     + "'s agents, then run leave again");
         }
-        for (InstanceConfig remaining : config.instances().values()) {
-            if (remaining.redis().cluster()) {
-                throw new OperatorException(ExitCode.BAD_CONFIG, "ferry leave does not support Redis Cluster instances yet ('"
-                        + remaining.id() + "' is one): its per-slot checkpoints of " + id + " (__ferry:ckpt:{*}:" + id
-                        + ":*) live on every master; delete them there by hand");
-            }
-        }
         if (config.instances().isEmpty()) {
             throw new OperatorException(ExitCode.BAD_CONFIG, "the mesh file lists no instance: nothing to clean up from");
         }
@@ -102,14 +95,15 @@ public final class LeaveCommand implements Callable<Integer> {
                 }
             }
         }
-        byte[] pattern = (new String(ReplicationPolicy.checkpointKey(id, 0), StandardCharsets.UTF_8).replaceAll("0$", "*"))
-                .getBytes(StandardCharsets.UTF_8);
         // the key set of a resync snapshot of ID that was being reconciled when ID's agents stopped
         byte[] resyncPattern = (new String(ReplicationPolicy.resyncKeysKey(id, 0), StandardCharsets.UTF_8).replaceAll("0$", "*"))
                 .getBytes(StandardCharsets.UTF_8);
         for (InstanceConfig remaining : config.instances().values()) {
             try (RedisConnector redis = new RedisConnector(remaining)) {
-                long deleted = redis.deleteMatching(pattern);
+                long deleted = 0;
+                for (byte[] pattern : ReplicationPolicy.checkpointPatterns(id)) {
+                    deleted += redis.deleteMatching(pattern);
+                }
                 redis.deleteMatching(resyncPattern);
                 out.println(remaining.id() + ": deleted " + deleted + " checkpoint key(s) of " + id);
             }
