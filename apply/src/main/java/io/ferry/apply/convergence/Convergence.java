@@ -145,7 +145,7 @@ public final class Convergence implements AutoCloseable {
 
     /** Any record of peer {@code peer}: what it had applied of this instance (prunes the history). */
     public void observe(String peer, AppliedVector vector) {
-        history.peerApplied(peer, vector.applied(self, 0));
+        history.peerApplied(peer, vector);
     }
 
     /**

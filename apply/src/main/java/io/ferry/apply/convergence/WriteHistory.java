@@ -2,6 +2,7 @@ package io.ferry.apply.convergence;
 
 import io.ferry.schemas.AppliedVector;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -44,8 +45,13 @@ public final class WriteHistory {
     private long bytes;
     /** In access order: when the window is full, the key written or read longest ago is forgotten first. */
     private final LinkedHashMap<KeyId, KeyWrites> keys = new LinkedHashMap<>(1024, 0.75f, true);
-    /** Per peer, the highest offset of this instance's partition it has applied, as its events say. */
-    private final Map<String, Long> peerAcks = new HashMap<>();
+    /**
+     * Per peer, the highest offset it has applied of each partition of this instance's topic (one per shard
+     * of a Redis Cluster; offsets of different partitions are unrelated), as its events say; -1: none yet.
+     */
+    private final Map<String, long[]> peerAcks = new HashMap<>();
+    /** Partitions of this instance's topic its local writes came from so far (0 up to this, exclusive). */
+    private int ownPartitions = 1;
     private AppliedVector ownProgress = AppliedVector.EMPTY;
     private long evicted;
 
@@ -57,7 +63,7 @@ public final class WriteHistory {
         this.self = self;
         this.maxKeys = maxKeys;
         this.maxBytes = maxBytes;
-        peers.forEach(peer -> peerAcks.put(peer, -1L));
+        peers.forEach(peer -> peerAcks.put(peer, new long[] {-1}));
     }
 
     /** A peer's write about to be applied here: local writes to its keys its origin had not applied. */
@@ -105,6 +111,7 @@ public final class WriteHistory {
 
     /** A local write read back from the own changes topic: peers' writes applied here after it, whose origin had not seen it. */
     public List<Pair> local(Write write, List<KeyId> touched) {
+        ownPartitions = Math.max(ownPartitions, write.partition() + 1);
         List<Pair> pairs = new ArrayList<>(0);
         for (KeyId key : touched) {
             KeyWrites writes = writesOf(key);
@@ -137,9 +144,30 @@ public final class WriteHistory {
         return writes == null || writes.locals.isEmpty() ? null : writes.locals.get(writes.locals.size() - 1);
     }
 
-    /** A peer's event says it had applied this instance's partition up to {@code offset}. */
-    public void peerApplied(String peer, long offset) {
-        peerAcks.merge(peer, offset, Math::max);
+    /** A peer's event says it had applied this instance's partitions as far as {@code vector} says. */
+    public void peerApplied(String peer, AppliedVector vector) {
+        long[] acks = peerAcks.get(peer);
+        if (acks == null || acks.length < ownPartitions) {
+            long[] grown = new long[ownPartitions];
+            Arrays.fill(grown, -1);
+            if (acks != null) {
+                System.arraycopy(acks, 0, grown, 0, acks.length);
+            }
+            peerAcks.put(peer, acks = grown);
+        }
+        for (int partition = 0; partition < acks.length; partition++) {
+            acks[partition] = Math.max(acks[partition], vector.applied(self, partition));
+        }
+    }
+
+    /** Whether every peer has applied {@code local} (then no later peer write can be concurrent with it). */
+    private boolean appliedByEveryPeer(Write local) {
+        for (long[] acks : peerAcks.values()) {
+            if (local.partition() >= acks.length || acks[local.partition()] < local.offset()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** This instance's own stream (a heartbeat or event read back) had applied what {@code vector} says. */
@@ -149,10 +177,6 @@ public final class WriteHistory {
 
     /** Forgets what can no longer be part of a concurrent pair. */
     public void sweep() {
-        long acked = Long.MAX_VALUE;
-        for (long ack : peerAcks.values()) {
-            acked = Math.min(acked, ack);
-        }
         for (Iterator<KeyWrites> it = keys.values().iterator(); it.hasNext(); ) {
             KeyWrites writes = it.next();
             for (Iterator<Write> applied = writes.applied.iterator(); applied.hasNext(); ) {
@@ -164,7 +188,7 @@ public final class WriteHistory {
             }
             for (Iterator<Write> local = writes.locals.iterator(); local.hasNext(); ) {
                 Write w = local.next();
-                if (w.offset() <= acked) {
+                if (appliedByEveryPeer(w)) {
                     local.remove();
                     release(writes, w);
                 }

@@ -188,21 +188,43 @@ class WriteHistoryTest {
     void sweepDropsALocalWriteOnlyOnceEveryPeerHasAppliedIt() {
         Write local = write("b", 10, Map.of(), K);
         local(history, local);
-        history.peerApplied("a", 10);
+        history.peerApplied("a", acked(10));
         history.sweep();
         assertSame(local, history.lastLocal(K), "c has not applied it yet");
-        history.peerApplied("c", 12);
+        history.peerApplied("c", acked(12));
         history.sweep();
         assertNull(history.lastLocal(K));
         assertEquals(0, history.size());
     }
 
+    /** A peer's applied vector saying it applied this instance's (b's) partition 0 up to {@code offset}. */
+    private static AppliedVector acked(long offset) {
+        return AppliedVector.EMPTY.with("b", 0, offset);
+    }
+
+    @Test
+    void aClusterInstancesLocalWriteIsSweptByItsOwnPartitionsAcknowledgementsOnly() {
+        Write onShard1 = write("b", 3, Map.of(), K);
+        onShard1 = Write.of(onShard1.event(), 1, 3, onShard1.applied());
+        local(history, onShard1);
+        history.peerApplied("a", acked(50));
+        history.peerApplied("c", acked(50));
+        history.sweep();
+        assertSame(onShard1, history.lastLocal(K), "offsets of partition 0 say nothing about partition 1");
+        history.peerApplied("a", AppliedVector.EMPTY.with("b", 1, 3));
+        history.sweep();
+        assertSame(onShard1, history.lastLocal(K), "c has not applied it yet");
+        history.peerApplied("c", AppliedVector.EMPTY.with("b", 1, 3).with("a", 1, 99));
+        history.sweep();
+        assertNull(history.lastLocal(K));
+    }
+
     @Test
     void aPeersAcknowledgementNeverMovesBackwards() {
         local(history, write("b", 10, Map.of(), K));
-        history.peerApplied("a", 10);
-        history.peerApplied("a", 3);
-        history.peerApplied("c", 10);
+        history.peerApplied("a", acked(10));
+        history.peerApplied("a", acked(3));
+        history.peerApplied("c", acked(10));
         history.sweep();
         assertNull(history.lastLocal(K));
     }
@@ -232,8 +254,8 @@ class WriteHistoryTest {
         history.ownProgress(AppliedVector.EMPTY.with("a", 0, 5));
         history.sweep();
         assertEquals(1, history.size(), "the local write is not acknowledged by every peer yet");
-        history.peerApplied("a", 10);
-        history.peerApplied("c", 10);
+        history.peerApplied("a", acked(10));
+        history.peerApplied("c", acked(10));
         history.sweep();
         assertEquals(0, history.size());
     }
@@ -241,8 +263,8 @@ class WriteHistoryTest {
     @Test
     void aSweptLocalWriteCanNoLongerPairWithALaterRemoteWrite() {
         local(history, write("b", 10, Map.of(), K));
-        history.peerApplied("a", 10);
-        history.peerApplied("c", 10);
+        history.peerApplied("a", acked(10));
+        history.peerApplied("c", acked(10));
         history.sweep();
         assertEquals(List.of(), remote(history, write("a", 5, Map.of("b:0", 10L), K)));
     }
