@@ -386,10 +386,8 @@ public final class CaptureService implements FerryAgent {
             throw new IOException("Kafka at " + instance.kafka() + " is unreachable or refused to set up the topics of "
                     + instance.id() + ": " + describe(cause), cause);
         }
-        try (ChangePublisher publisher = new ChangePublisher(kafka, instance.id(), shard, settings, metrics, metrics::sourceOffset,
-                sourceKeys)) {
-            publisher.shardNodes(source::shardNodes);
-            PositionStore.Stored stored = PositionStore.load(kafka, instance.id(), shard, Duration.ofSeconds(30)).orElse(null);
+        try (ChangePublisher publisher = openPublisher(kafka)) {
+            PositionStore.Stored stored = storedPosition(kafka);
             SourcePosition start = stored == null ? null : stored.position();
             AppliedVector applied = stored == null ? AppliedVector.EMPTY : stored.applied();
             if (stored != null) {
@@ -592,10 +590,8 @@ public final class CaptureService implements FerryAgent {
      */
     private void markRetired() {
         Properties kafka = instance.kafka().clientProperties();
-        try (ChangePublisher publisher = new ChangePublisher(kafka, instance.id(), shard, settings, metrics, metrics::sourceOffset,
-                sourceKeys)) {
-            publisher.shardNodes(source::shardNodes);
-            PositionStore.Stored stored = PositionStore.load(kafka, instance.id(), shard, Duration.ofSeconds(30)).orElse(null);
+        try (ChangePublisher publisher = openPublisher(kafka)) {
+            PositionStore.Stored stored = storedPosition(kafka);
             if (stored == null) {
                 log.info("partition {} of {} is retired before its first committed position: it holds nothing to mark", shard,
                         instance.id());
@@ -612,6 +608,19 @@ public final class CaptureService implements FerryAgent {
             log.error("could not mark partition {} of {} retired ({}): peers and ferry status keep taking it for a live partition"
                     + " until a capture of {} marks it", shard, instance.id(), describe(e), instance.id());
         }
+    }
+
+    /** This partition's writer; opening it fences any other writer of the partition. */
+    private ChangePublisher openPublisher(Properties kafka) {
+        ChangePublisher publisher = new ChangePublisher(kafka, instance.id(), shard, settings, metrics, metrics::sourceOffset,
+                sourceKeys);
+        publisher.shardNodes(source::shardNodes);
+        return publisher;
+    }
+
+    /** The last committed position of this partition, or null before its first. */
+    private PositionStore.Stored storedPosition(Properties kafka) {
+        return PositionStore.load(kafka, instance.id(), shard, Duration.ofSeconds(30)).orElse(null);
     }
 
     /** Commits the open transaction and stops; waits up to a minute. */
