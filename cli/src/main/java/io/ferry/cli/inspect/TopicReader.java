@@ -81,6 +81,34 @@ public final class TopicReader implements AutoCloseable {
     /** Accepts every record. */
     public static final Predicate<ConsumerRecord<byte[], byte[]>> ALL = record -> true;
 
+    /** What {@link #readLatest} read, and how many offsets lay before its window (records and transaction markers). */
+    public record Latest(long read, long offsetsBefore) {
+    }
+
+    /**
+     * Reads the last {@code window} offsets of each partition up to the end it has now: a bounded look at
+     * a topic that may hold millions of records.
+     */
+    public Latest readLatest(List<TopicPartition> partitions, long window, Consumer<ConsumerRecord<byte[], byte[]>> sink) {
+        Map<TopicPartition, Long> beginning = kafka.beginningOffsets(consumer, partitions);
+        Map<TopicPartition, Long> end = kafka.endOffsets(consumer, partitions);
+        Map<TopicPartition, Long> start = new HashMap<>();
+        long before = 0;
+        for (TopicPartition tp : partitions) {
+            long from = Math.max(beginning.get(tp), end.get(tp) - window);
+            start.put(tp, from);
+            before += from - beginning.get(tp);
+        }
+        return new Latest(read(start, end, false, 0, ALL, sink), before);
+    }
+
+    /** The offsets of a partition past {@code from} up to its end now: records plus transaction markers. */
+    public long offsetsFrom(TopicPartition tp, long from) {
+        long beginning = kafka.beginningOffsets(consumer, List.of(tp)).get(tp);
+        long end = kafka.endOffsets(consumer, List.of(tp)).get(tp);
+        return Math.max(0, end - Math.max(from, beginning));
+    }
+
     /** Reads each partition from its start offset up to the end offset it has now; returns how many records. */
     public long readToEnd(Map<TopicPartition, Long> start, long max, Consumer<ConsumerRecord<byte[], byte[]>> sink) {
         List<TopicPartition> partitions = List.copyOf(start.keySet());

@@ -35,6 +35,12 @@ final class MeshStatusReader implements AutoCloseable {
     /** Counting stops here; beyond it the report says "more than". */
     static final long COUNT_LIMIT = 1_000_000;
 
+    /** A peer partition further behind than this many offsets is reported from its offsets ("about"), not counted. */
+    static final long BEHIND_COUNTED = 100_000;
+
+    /** Conflicts are read from the latest this many offsets of each partition of a conflicts topic. */
+    static final long CONFLICTS_WINDOW = 20_000;
+
     private final MeshConfig mesh;
     private final StatusReport report;
     private final Map<String, KafkaConnector> kafkaByBootstrap = new HashMap<>();
@@ -43,6 +49,7 @@ final class MeshStatusReader implements AutoCloseable {
     private final RecordDecoder decoder = new RecordDecoder();
     private final int recentConflicts;
     private final ConflictDigest meshConflicts = new ConflictDigest();
+    private boolean meshConflictsWindowed;
 
     /** @param recentConflicts how many of each instance's latest conflicts to print (0: counts only) */
     MeshStatusReader(MeshConfig mesh, StatusReport report, int recentConflicts) {
@@ -91,9 +98,7 @@ final class MeshStatusReader implements AutoCloseable {
             return;
         }
         ConflictDigest.Topic digest = new ConflictDigest.Topic(recentConflicts);
-        Map<TopicPartition, Long> start = new HashMap<>();
-        partitions.get().forEach(tp -> start.put(tp, 0L));
-        long total = reader(kafka).readToEnd(start, COUNT_LIMIT, record -> {
+        TopicReader.Latest latest = reader(kafka).readLatest(partitions.get(), CONFLICTS_WINDOW, record -> {
             if (decoder.decode(record.value()) instanceof RecordDecoder.Known known && known.record() instanceof Conflict conflict) {
                 digest.add(conflict);
                 meshConflicts.merge(conflict, record.topic(), record.partition(), record.offset());
@@ -101,7 +106,13 @@ final class MeshStatusReader implements AutoCloseable {
                 digest.undecodable();
             }
         });
-        report.line(countLine(label, total, digest.byClass(), topic));
+        if (latest.offsetsBefore() == 0) {
+            report.line(countLine(label, latest.read(), digest.byClass(), topic));
+        } else {
+            meshConflictsWindowed = true;
+            report.line(countLine(label + "about " + (latest.read() + latest.offsetsBefore()) + ", of which the latest ",
+                    latest.read(), digest.byClass(), topic));
+        }
         String byResolution = digest.resolutionLine();
         if (byResolution != null) {
             report.line("    by class and resolution: " + byResolution);
@@ -120,7 +131,8 @@ final class MeshStatusReader implements AutoCloseable {
     void meshConflicts() {
         Map<String, Long> states = meshConflicts.states();
         report.line("");
-        report.line("conflicts across the mesh (both sides' records of a pair merged): " + states.get(ConflictEntryMerger.OPEN)
+        report.line("conflicts across the mesh (" + (meshConflictsWindowed ? "the latest " + CONFLICTS_WINDOW
+                + " of each topic, " : "") + "both sides' records of a pair merged): " + states.get(ConflictEntryMerger.OPEN)
                 + " open, " + states.get(ConflictEntryMerger.RESOLVED) + " resolved, " + states.get(ConflictEntryMerger.REPORTED)
                 + " reported");
         List<String> open = meshConflicts.openLines(recentConflicts);
@@ -251,12 +263,18 @@ final class MeshStatusReader implements AutoCloseable {
             }
             Optional<Long> checkpoint = attempt("  ", () -> checkpoint(redis, peer.id(), tp.partition())).flatMap(c -> c);
             long from = checkpoint.map(c -> c + 1).orElse(0L);
-            long[] behind = {0};
-            reader(peerKafka).readToEnd(Map.of(tp, from), COUNT_LIMIT, record -> behind[0]++);
+            TopicReader peerReader = reader(peerKafka);
+            long offsetsBehind = peerReader.offsetsFrom(tp, from);
+            String behind;
+            if (offsetsBehind > BEHIND_COUNTED) {
+                behind = "about " + offsetsBehind + " record(s) behind";
+            } else {
+                long[] counted = {0};
+                peerReader.readToEnd(Map.of(tp, from), COUNT_LIMIT, record -> counted[0]++);
+                behind = counted[0] + " record(s) behind" + (counted[0] == 0 ? " (caught up)" : "");
+            }
             report.line("  apply    from " + peer.id() + " " + tp + ": checkpoint "
-                    + checkpoint.map(String::valueOf).orElse("none (nothing applied yet)")
-                    + ", " + (behind[0] >= COUNT_LIMIT ? "more than " : "") + behind[0] + " record(s) behind"
-                    + (behind[0] == 0 ? " (caught up)" : ""));
+                    + checkpoint.map(String::valueOf).orElse("none (nothing applied yet)") + ", " + behind);
         }
     }
 

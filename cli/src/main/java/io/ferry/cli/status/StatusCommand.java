@@ -23,6 +23,10 @@ import picocli.CommandLine.Spec;
                 + "also by resolution, with the latest few (key, class, the writes' origins, winner, resolution).",
                 "Without --instance it ends with the conflicts of the whole mesh, the two records of a concurrent pair "
                 + "merged into one: how many are open, resolved or reported, and the latest open ones.",
+                "Bounded for big topics: conflicts are read from the latest 20000 offsets of each conflicts topic partition (the "
+                + "count is then 'about N, of which the latest M' and the mesh-wide merge covers those), and a peer partition more "
+                + "than 100000 offsets behind is reported as 'about N record(s) behind' from its offsets; ferry monitor keeps "
+                + "the whole conflict history.",
                 "Reads Redis and Kafka only (no agent needs to be up); exits non-zero if something is unreachable or a capture has not run."})
 public final class StatusCommand implements Callable<Integer> {
 
