@@ -53,6 +53,12 @@ class StatusConflictsTest {
             assertTrue(countsOnly.out().contains("  conflicts    2  (CONDITIONAL_WRITE 1, VALUE 1)"), countsOnly.toString());
             assertFalse(countsOnly.out().contains("last "), "--conflicts 0 lists none: " + countsOnly);
             assertFalse(countsOnly.out().contains("across the mesh"), "one instance is not the mesh: " + countsOnly);
+
+            CliErrorsTest.Run windowed = CliErrorsTest.ferry("status", "--config", file.toString(), "--conflicts-window", "1");
+            assertTrue(windowed.out().contains("  conflicts    about 2, of which the latest 1  (CONDITIONAL_WRITE 1)  ferry inspect -c FILE ferry."
+                    + b + ".conflicts --from-beginning\n"), "only the latest offset of b's topic is read: " + windowed);
+            assertTrue(windowed.out().contains("conflicts across the mesh (the latest 1 of each topic, both sides' records of a pair merged):"
+                    + " 1 open, 1 resolved, 0 reported\n"), windowed.toString());
         }
     }
 }

@@ -38,8 +38,6 @@ final class MeshStatusReader implements AutoCloseable {
     /** A peer partition further behind than this many offsets is reported from its offsets ("about"), not counted. */
     static final long BEHIND_COUNTED = 100_000;
 
-    /** Conflicts are read from the latest this many offsets of each partition of a conflicts topic. */
-    static final long CONFLICTS_WINDOW = 20_000;
 
     private final MeshConfig mesh;
     private final StatusReport report;
@@ -48,14 +46,19 @@ final class MeshStatusReader implements AutoCloseable {
     private final Map<KafkaConnector, TopicReader> readers = new HashMap<>();
     private final RecordDecoder decoder = new RecordDecoder();
     private final int recentConflicts;
+    private final long conflictsWindow;
     private final ConflictDigest meshConflicts = new ConflictDigest();
     private boolean meshConflictsWindowed;
 
-    /** @param recentConflicts how many of each instance's latest conflicts to print (0: counts only) */
-    MeshStatusReader(MeshConfig mesh, StatusReport report, int recentConflicts) {
+    /**
+     * @param recentConflicts how many of each instance's latest conflicts to print (0: counts only)
+     * @param conflictsWindow conflicts are read from the latest this many offsets of each conflicts partition
+     */
+    MeshStatusReader(MeshConfig mesh, StatusReport report, int recentConflicts, long conflictsWindow) {
         this.mesh = mesh;
         this.report = report;
         this.recentConflicts = recentConflicts;
+        this.conflictsWindow = conflictsWindow;
     }
 
     void report(InstanceConfig instance) {
@@ -98,7 +101,7 @@ final class MeshStatusReader implements AutoCloseable {
             return;
         }
         ConflictDigest.Topic digest = new ConflictDigest.Topic(recentConflicts);
-        TopicReader.Latest latest = reader(kafka).readLatest(partitions.get(), CONFLICTS_WINDOW, record -> {
+        TopicReader.Latest latest = reader(kafka).readLatest(partitions.get(), conflictsWindow, record -> {
             if (decoder.decode(record.value()) instanceof RecordDecoder.Known known && known.record() instanceof Conflict conflict) {
                 digest.add(conflict);
                 meshConflicts.merge(conflict, record.topic(), record.partition(), record.offset());
@@ -131,7 +134,7 @@ final class MeshStatusReader implements AutoCloseable {
     void meshConflicts() {
         Map<String, Long> states = meshConflicts.states();
         report.line("");
-        report.line("conflicts across the mesh (" + (meshConflictsWindowed ? "the latest " + CONFLICTS_WINDOW
+        report.line("conflicts across the mesh (" + (meshConflictsWindowed ? "the latest " + conflictsWindow
                 + " of each topic, " : "") + "both sides' records of a pair merged): " + states.get(ConflictEntryMerger.OPEN)
                 + " open, " + states.get(ConflictEntryMerger.RESOLVED) + " resolved, " + states.get(ConflictEntryMerger.REPORTED)
                 + " reported");

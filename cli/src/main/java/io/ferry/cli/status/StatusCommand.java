@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
                 + "also by resolution, with the latest few (key, class, the writes' origins, winner, resolution).",
                 "Without --instance it ends with the conflicts of the whole mesh, the two records of a concurrent pair "
                 + "merged into one: how many are open, resolved or reported, and the latest open ones.",
-                "Bounded for big topics: conflicts are read from the latest 20000 offsets of each conflicts topic partition (the "
+                "Bounded for big topics: conflicts are read from the latest offsets of each conflicts topic partition (--conflicts-window; the "
                 + "count is then 'about N, of which the latest M' and the mesh-wide merge covers those), and a peer partition more "
                 + "than 100000 offsets behind is reported as 'about N record(s) behind' from its offsets; ferry monitor keeps "
                 + "the whole conflict history.",
@@ -44,6 +44,10 @@ public final class StatusCommand implements Callable<Integer> {
                     + "(default ${DEFAULT-VALUE}; 0: counts only).")
     int recentConflicts;
 
+    @Option(names = "--conflicts-window", paramLabel = "OFFSETS", defaultValue = "20000",
+            description = "Read conflicts from the latest OFFSETS of each conflicts topic partition (default ${DEFAULT-VALUE}).")
+    long conflictsWindow;
+
     @Override
     public Integer call() {
         MeshConfig config = mesh.load();
@@ -51,7 +55,8 @@ public final class StatusCommand implements Callable<Integer> {
         report.line("mesh " + config.mesh() + ": " + config.instances().size() + " instances " + config.instances().keySet());
         List<InstanceConfig> selected = instances.isEmpty() ? List.copyOf(config.instances().values())
                 : instances.stream().map(id -> MeshOptions.instance(config, id)).toList();
-        try (MeshStatusReader reader = new MeshStatusReader(config, report, Math.max(0, recentConflicts))) {
+        try (MeshStatusReader reader = new MeshStatusReader(config, report, Math.max(0, recentConflicts),
+                Math.max(1, conflictsWindow))) {
             selected.forEach(reader::report);
             if (instances.isEmpty()) {
                 reader.leftInstances();
