@@ -1,6 +1,7 @@
 package io.ferry.capture.wipe;
 
 import io.ferry.capture.publish.Outbox;
+import io.ferry.capture.snapshot.DumpPayload;
 import io.ferry.capture.snapshot.RdbKeyReader;
 import io.ferry.capture.stream.ExpiryTracker;
 import io.ferry.schemas.AppliedVector;
@@ -78,6 +79,10 @@ public final class CopyReader {
      * The integer a string key's DUMP payload holds (a checkpoint is a decimal offset, which Redis stores
      * int-encoded), or -1 when the payload is not a plain or int-encoded string holding a number.
      */
+    static long integerValue(DumpPayload payload) {
+        return payload.length() > 64 ? -1 : integerValue(payload.bytes()); // an offset's payload is a few bytes
+    }
+
     static long integerValue(byte[] dump) {
         if (dump == null || dump.length < 2 || dump[0] != 0) { // RDB_TYPE_STRING
             return -1;
