@@ -48,6 +48,11 @@ public final class RdbKeyReader {
      *                   in memory, by redis-replicator), 0 for the file's own
      */
     public static long read(Path rdb, int rdbVersion, KeyConsumer consumer) throws IOException, InterruptedException {
+        return read(rdb, rdbVersion, convertibleBytes(), consumer);
+    }
+
+    /** The same, re-encoding values of at most {@code convertibleBytes} bytes. */
+    static long read(Path rdb, int rdbVersion, long convertibleBytes, KeyConsumer consumer) throws IOException, InterruptedException {
         long[] count = {0};
         Exception[] failure = {null};
         RedisRdbReplicator replicator = new RedisRdbReplicator(rdb.toFile(), Configuration.defaultSetting());
@@ -63,7 +68,7 @@ public final class RdbKeyReader {
                 int db = (int) pair.getDb().getDbNumber();
                 byte[] key = (byte[]) pair.getKey();
                 try {
-                    DumpPayload payload = payload(file, spans.last(), rdbVersion, db, key);
+                    DumpPayload payload = payload(file, spans.last(), rdbVersion, convertibleBytes, db, key);
                     consumer.accept(new SnapshotKey(db, key, payload, expireAt));
                     count[0]++;
                 } catch (Exception e) {
@@ -101,15 +106,16 @@ public final class RdbKeyReader {
         return Runtime.getRuntime().maxMemory() / 16;
     }
 
-    private static DumpPayload payload(FileChannel file, ValueSpanVisitor.Span span, int rdbVersion, int db, byte[] key)
+    private static DumpPayload payload(FileChannel file, ValueSpanVisitor.Span span, int rdbVersion, long convertibleBytes, int db,
+                                       byte[] key)
             throws IOException {
         if (rdbVersion <= 0 || ValueSpanVisitor.introducedIn(span.type()) <= rdbVersion) {
             return DumpPayload.inFile(file, span.from(), span.length(), span.type(), rdbVersion > 0 ? rdbVersion : span.fileRdbVersion());
         }
-        if (span.length() > convertibleBytes()) {
+        if (span.length() > convertibleBytes) {
             throw new TooBigToConvertException("key '" + printable(key) + "' in db " + db + " has a value of " + span.length()
                     + " bytes of RDB type " + span.type() + ", which RDB version " + rdbVersion + " (capture.snapshotRdbVersion) does"
-                    + " not have: it must be re-encoded, in memory, and that is done only for values up to " + convertibleBytes()
+                    + " not have: it must be re-encoded, in memory, and that is done only for values up to " + convertibleBytes
                     + " bytes (a sixteenth of the heap). Give this agent a bigger heap (-Xmx, at least 16 times the value), or"
                     + " upgrade the targets to a Redis that reads RDB version " + ValueSpanVisitor.introducedIn(span.type())
                     + " and drop capture.snapshotRdbVersion; nothing was published past the snapshot's start");
