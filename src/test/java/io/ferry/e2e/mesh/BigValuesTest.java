@@ -4,11 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.cli.FerryCli;
 import io.ferry.localmesh.Await;
+import io.ferry.localmesh.JvmProcess;
 import io.ferry.localmesh.TestServers;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,12 +53,13 @@ class BigValuesTest {
     /**
      * Issue 12 item 4 for snapshots: keys already in A when its capture first starts, far bigger than the capture's
      * heap (a 200 MiB string of random bytes, with a TTL, and a 64 MiB list), arrive in its first snapshot: read
-     * from the RDB in record-sized pieces, sent as chunks, staged on B and restored there once, identical.
+     * from the RDB in record-sized pieces, sent as chunks, staged on B and restored there once, identical. Then C
+     * joins from B with {@code ferry join} in a JVM of the same heap, which copies them piece by piece.
      */
     @Test
     void keysSeveralTimesTheHeapInTheFirstSnapshotCrossTheMeshWholeOnce() throws Exception {
         try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "capture: {maxRecordBytes: " + RECORD_BYTES + "}\n",
-                List.of(), "A", "B").withAgentJvm(SMALL_HEAP)) {
+                List.of(), "A", "B", "C").withAgentJvm(SMALL_HEAP)) {
             try {
                 runSnapshot(mesh);
             } catch (Throwable failure) {
@@ -85,7 +89,10 @@ class BigValuesTest {
                 ScriptOutputType.STATUS, "snap:list");
         a.set("snap:small", "small");
         long started = System.nanoTime();
-        mesh.startAgents();
+        for (String name : List.of("A", "B")) { // C joins later
+            mesh.startCapture(name);
+            mesh.startApply(name);
+        }
         String dumpDigest = "local v = redis.call('DUMP', KEYS[1]) if not v then return 'none' end return redis.sha1hex(v) .. ':' .. #v";
         String bigDigest = (String) a.eval(dumpDigest, ScriptOutputType.VALUE, "snap:big");
         String listDigest = (String) a.eval(dumpDigest, ScriptOutputType.VALUE, "snap:list");
@@ -107,6 +114,19 @@ class BigValuesTest {
             }
         }
         assertTrue(mesh.capture("A").isAlive() && mesh.apply("B").isAlive(), "the agents still run in their 64 MB heap");
+
+        Path joinLog = mesh.log("join", "C");
+        try (JvmProcess join = JvmProcess.start("join-C", joinLog, FerryCli.class, SMALL_HEAP, "join", "--config",
+                mesh.local().configFile().toString(), "--instance", mesh.id("C"), "--from", mesh.id("B"))) {
+            assertEquals(0, join.waitFor(MeshUnderTest.CONVERGE), "ferry join in a 64 MB heap:\n" + join.logTail(40));
+        }
+        RedisCommands<String, String> c = mesh.redis("C");
+        assertEquals(bigDigest, (String) c.eval(dumpDigest, ScriptOutputType.VALUE, "snap:big"), "the 200 MiB key joined C whole");
+        assertEquals(listDigest, (String) c.eval(dumpDigest, ScriptOutputType.VALUE, "snap:list"), "the 64 MiB list joined C whole");
+        assertEquals("small", c.get("snap:small"));
+        assertTrue(c.pttl("snap:big") > 3_000_000, "the TTL came with the copy");
+        assertEquals(List.of(), c.keys("__ferry:stage:*"), "the join's stages deleted");
+        assertFalse(Files.readString(joinLog).contains("OutOfMemoryError"), "the join ran out of memory");
     }
 
     /**

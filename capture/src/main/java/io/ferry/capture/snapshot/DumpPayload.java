@@ -61,17 +61,13 @@ public final class DumpPayload {
         if (length() > Integer.MAX_VALUE - 16) {
             throw new IllegalStateException("a DUMP payload of " + length() + " bytes does not fit in one array; read it in pieces");
         }
-        byte[][] only = new byte[1][];
+        byte[] data = new byte[(int) length()];
         try {
-            pieces((int) length(), (index, count, data) -> only[0] = data);
+            new Assembly().fill(data);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
+            throw new UncheckedIOException("cannot read a value from the spooled RDB: " + e.getMessage(), e);
         }
-        return only[0];
+        return data;
     }
 
     /** How many pieces of at most {@code size} bytes the payload makes. */
