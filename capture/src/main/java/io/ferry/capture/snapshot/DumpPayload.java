@@ -10,9 +10,9 @@ import java.nio.channels.FileChannel;
 /**
  * A key's DUMP payload, as RESTORE takes it: the RDB type byte, the value's bytes as the RDB file holds
  * them, the RDB version (2 bytes) and a CRC64 (Redis's crc64-jones, 8 bytes little endian) of all that.
- * The value's bytes are read from the spooled RDB file only when asked for, whole for a small key or in
- * pieces for a big one, so a key of any size passes through a bounded heap. A payload read from a file is
- * valid only while its reader is on that key (the file is closed after the last one).
+ * A small value's bytes are kept as the reader met them; a big one's are read from the spooled RDB file only
+ * when asked for, in pieces, so a key of any size passes through a bounded heap. A payload read from a file
+ * is valid only while its reader is on that key (the file is closed after the last one).
  */
 public final class DumpPayload {
 
@@ -24,14 +24,16 @@ public final class DumpPayload {
     private static final int FOOTER = 10;
 
     private final byte[] whole;
+    private final byte[] value;
     private final FileChannel file;
     private final long valueFrom;
     private final long valueLength;
     private final byte type;
     private final int rdbVersion;
 
-    private DumpPayload(byte[] whole, FileChannel file, long valueFrom, long valueLength, int type, int rdbVersion) {
+    private DumpPayload(byte[] whole, byte[] value, FileChannel file, long valueFrom, long valueLength, int type, int rdbVersion) {
         this.whole = whole;
+        this.value = value;
         this.file = file;
         this.valueFrom = valueFrom;
         this.valueLength = valueLength;
@@ -41,12 +43,17 @@ public final class DumpPayload {
 
     /** A payload already built (a re-encoded value, or a test's). */
     public static DumpPayload of(byte[] payload) {
-        return new DumpPayload(payload, null, 0, 0, 0, 0);
+        return new DumpPayload(payload, null, null, 0, 0, 0, 0);
     }
 
     /** The payload of the value of RDB type {@code type} at {@code [valueFrom, valueFrom + valueLength)} of {@code file}. */
     static DumpPayload inFile(FileChannel file, long valueFrom, long valueLength, int type, int rdbVersion) {
-        return new DumpPayload(null, file, valueFrom, valueLength, type, rdbVersion);
+        return new DumpPayload(null, null, file, valueFrom, valueLength, type, rdbVersion);
+    }
+
+    /** The payload of a value of RDB type {@code type} whose bytes (as the RDB holds them) are {@code value}. */
+    static DumpPayload ofValue(byte[] value, int type, int rdbVersion) {
+        return new DumpPayload(null, value, null, 0, value.length, type, rdbVersion);
     }
 
     public long length() {
@@ -126,7 +133,11 @@ public final class DumpPayload {
             long valueEnd = 1 + valueLength;
             if (at < valueEnd && n < data.length) {
                 int want = (int) Math.min(data.length - n, valueEnd - at);
-                readFully(file, valueFrom + at - 1, ByteBuffer.wrap(data, n, want));
+                if (value != null) {
+                    System.arraycopy(value, (int) (at - 1), data, n, want);
+                } else {
+                    readFully(file, valueFrom + at - 1, ByteBuffer.wrap(data, n, want));
+                }
                 n += want;
                 at += want;
             }

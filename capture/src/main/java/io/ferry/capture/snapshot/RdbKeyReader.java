@@ -68,7 +68,12 @@ public final class RdbKeyReader {
                 int db = (int) pair.getDb().getDbNumber();
                 byte[] key = (byte[]) pair.getKey();
                 try {
-                    DumpPayload payload = payload(file, spans.last(), rdbVersion, convertibleBytes, db, key);
+                    ValueSpanVisitor.Span span = spans.take();
+                    if (span == null) {
+                        throw new IOException("key '" + printable(key) + "' in db " + db + " has a value of a kind Ferry's RDB reader"
+                                + " does not walk (" + event.getClass().getSimpleName() + "); nothing was published past the snapshot's start");
+                    }
+                    DumpPayload payload = payload(file, span, rdbVersion, convertibleBytes, db, key);
                     consumer.accept(new SnapshotKey(db, key, payload, expireAt));
                     count[0]++;
                 } catch (Exception e) {
@@ -110,7 +115,9 @@ public final class RdbKeyReader {
                                        byte[] key)
             throws IOException {
         if (rdbVersion <= 0 || ValueSpanVisitor.introducedIn(span.type()) <= rdbVersion) {
-            return DumpPayload.inFile(file, span.from(), span.length(), span.type(), rdbVersion > 0 ? rdbVersion : span.fileRdbVersion());
+            int version = rdbVersion > 0 ? rdbVersion : span.fileRdbVersion();
+            return span.smallValue() != null ? DumpPayload.ofValue(span.smallValue(), span.type(), version)
+                    : DumpPayload.inFile(file, span.from(), span.length(), span.type(), version);
         }
         if (span.length() > convertibleBytes) {
             throw new TooBigToConvertException("key '" + printable(key) + "' in db " + db + " has a value of " + span.length()
@@ -128,8 +135,11 @@ public final class RdbKeyReader {
      * one-key RDB read by redis-replicator's dump visitor, which does the re-encoding.
      */
     private static byte[] convert(FileChannel file, ValueSpanVisitor.Span span, int rdbVersion) throws IOException {
-        byte[] value = new byte[(int) span.length()];
-        DumpPayload.readFully(file, span.from(), ByteBuffer.wrap(value));
+        byte[] value = span.smallValue();
+        if (value == null) {
+            value = new byte[(int) span.length()];
+            DumpPayload.readFully(file, span.from(), ByteBuffer.wrap(value));
+        }
         ByteArrayOutputStream rdb = new ByteArrayOutputStream(value.length + 32);
         rdb.writeBytes(String.format("REDIS%04d", span.fileRdbVersion()).getBytes(StandardCharsets.US_ASCII));
         rdb.write(span.type());

@@ -25,20 +25,58 @@ import static com.moilioncircle.redis.replicator.Constants.RDB_TYPE_ZSET_LISTPAC
 import static com.moilioncircle.redis.replicator.Constants.RDB_TYPE_ZSET_ZIPLIST;
 
 import com.moilioncircle.redis.replicator.Replicator;
+import com.moilioncircle.redis.replicator.io.RawByteListener;
 import com.moilioncircle.redis.replicator.io.RedisInputStream;
 import com.moilioncircle.redis.replicator.rdb.skip.SkipRdbValueVisitor;
 import java.io.IOException;
+import java.util.Arrays;
 
 /**
  * Walks each RDB value with redis-replicator's skip parser, which holds none of it (strings, LZF ones
  * included, are skipped in buffer-sized steps), and notes where the value's bytes lie in the file and its
- * RDB type: enough to build its DUMP payload from the file afterwards ({@link DumpPayload}).
+ * RDB type: enough to build its DUMP payload from the file afterwards ({@link DumpPayload}); a small value's
+ * bytes are kept as read.
  */
 final class ValueSpanVisitor extends SkipRdbValueVisitor {
 
-    /** Where the last value walked lies. */
-    record Span(int type, long from, long length, int fileRdbVersion) {
+    /**
+     * Where the last value walked lies, and its bytes when it is small (copied as they were read: no second
+     * read of the file for the many small keys of a big snapshot).
+     */
+    record Span(int type, long from, long length, int fileRdbVersion, byte[] smallValue) {
     }
+
+    /** Values up to this size are copied while walked. */
+    static final int SMALL_VALUE_BYTES = 64 * 1024;
+
+    /** Copies the bytes the skip parser reads, up to {@link #SMALL_VALUE_BYTES}, then only notes it overflowed. */
+    private static final class SmallValueCopy implements RawByteListener {
+        private final byte[] buffer = new byte[SMALL_VALUE_BYTES];
+        private int length;
+        private boolean overflowed;
+
+        void reset() {
+            length = 0;
+            overflowed = false;
+        }
+
+        @Override
+        public void handle(byte... rawBytes) {
+            if (overflowed || length + rawBytes.length > buffer.length) {
+                overflowed = true;
+                return;
+            }
+            System.arraycopy(rawBytes, 0, buffer, length, rawBytes.length);
+            length += rawBytes.length;
+        }
+
+        byte[] copy() {
+            return overflowed ? null : Arrays.copyOf(buffer, length);
+        }
+    }
+
+    private final Replicator replicator;
+    private final SmallValueCopy small = new SmallValueCopy();
 
     @FunctionalInterface
     private interface Walk {
@@ -49,11 +87,17 @@ final class ValueSpanVisitor extends SkipRdbValueVisitor {
 
     ValueSpanVisitor(Replicator replicator) {
         super(replicator);
+        this.replicator = replicator;
     }
 
-    /** The span of the value walked last (the key event handed on right after it). */
-    Span last() {
-        return last;
+    /**
+     * The span of the value walked last (the key event is handed on right after it), which is then forgotten:
+     * a key whose value this visitor did not walk gets none, never its predecessor's.
+     */
+    Span take() {
+        Span span = last;
+        last = null;
+        return span;
     }
 
     /**
@@ -87,8 +131,20 @@ final class ValueSpanVisitor extends SkipRdbValueVisitor {
 
     private <T> T span(RedisInputStream in, int type, int version, Walk walk) throws IOException {
         long from = position(in);
-        walk.run();
-        last = new Span(type, from, position(in) - from, version);
+        small.reset();
+        replicator.addRawByteListener(small);
+        try {
+            walk.run();
+        } finally {
+            replicator.removeRawByteListener(small);
+        }
+        long length = position(in) - from;
+        byte[] value = small.copy();
+        if (value != null && value.length != length) {
+            throw new IOException("the RDB reader lost track of a value of RDB type " + type + " at offset " + from + " (" + value.length
+                    + " bytes read of " + length + ")");
+        }
+        last = new Span(type, from, length, version, value);
         return null;
     }
 
