@@ -14,7 +14,8 @@ import java.util.List;
 /**
  * Turns one RDB key into the events that recreate it on a peer: a SNAPSHOT_KEY carrying
  * {@code RESTORE key expireAt payload ABSTTL}, or, when that would not fit in one Kafka record,
- * ordered SNAPSHOT_CHUNK events whose data concatenate to the payload. Pure.
+ * ordered SNAPSHOT_CHUNK events whose data concatenate to the payload (its count known before the first,
+ * as the payload's length is). No state; a big payload is read from the spooled RDB as its chunks are made.
  */
 public final class SnapshotMapper {
 

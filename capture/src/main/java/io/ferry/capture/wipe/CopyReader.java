@@ -75,14 +75,15 @@ public final class CopyReader {
         return new Contents(keys[0], checkpoints);
     }
 
+    /** The integer a key's payload holds, as below; -1 for any payload too long to be an offset's. */
+    static long integerValue(DumpPayload payload) {
+        return payload.length() > 64 ? -1 : integerValue(payload.bytes());
+    }
+
     /**
      * The integer a string key's DUMP payload holds (a checkpoint is a decimal offset, which Redis stores
      * int-encoded), or -1 when the payload is not a plain or int-encoded string holding a number.
      */
-    static long integerValue(DumpPayload payload) {
-        return payload.length() > 64 ? -1 : integerValue(payload.bytes()); // an offset's payload is a few bytes
-    }
-
     static long integerValue(byte[] dump) {
         if (dump == null || dump.length < 2 || dump[0] != 0) { // RDB_TYPE_STRING
             return -1;

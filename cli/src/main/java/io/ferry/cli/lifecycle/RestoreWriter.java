@@ -98,6 +98,7 @@ final class RestoreWriter implements AutoCloseable {
     private void restoreStaged(SnapshotKey key) throws Exception {
         flush();
         settle();
+        // named after the joining instance: no apply agent stages values of that origin in its own Redis
         byte[] stageKey = ReplicationPolicy.snapshotStageKey(instance, 0, key.key());
         key.payload().pieces(STAGE_PIECE_BYTES, (index, count, data) -> {
             byte[][] write = StagedCommand.chunk(stageKey, index, data);
