@@ -71,7 +71,7 @@ public final class RdbKeyReader {
                     ValueSpanVisitor.Span span = spans.take();
                     if (span == null) {
                         throw new IOException("key '" + printable(key) + "' in db " + db + " has a value of a kind Ferry's RDB reader"
-                                + " does not walk (" + event.getClass().getSimpleName() + "); nothing was published past the snapshot's start");
+                                + " does not walk (" + event.getClass().getSimpleName() + "); the snapshot stops there, unfinished");
                     }
                     DumpPayload payload = payload(file, span, rdbVersion, convertibleBytes, db, key);
                     consumer.accept(new SnapshotKey(db, key, payload, expireAt));
@@ -125,7 +125,7 @@ public final class RdbKeyReader {
                     + " not have: it must be re-encoded, in memory, and that is done only for values up to " + convertibleBytes
                     + " bytes (a sixteenth of the heap). Give this agent a bigger heap (-Xmx, at least 16 times the value), or"
                     + " upgrade the targets to a Redis that reads RDB version " + ValueSpanVisitor.introducedIn(span.type())
-                    + " and drop capture.snapshotRdbVersion; nothing was published past the snapshot's start");
+                    + " and drop capture.snapshotRdbVersion; the snapshot stops there, unfinished");
         }
         return DumpPayload.of(convert(file, span, rdbVersion));
     }
