@@ -12,6 +12,7 @@ import io.ferry.capture.publish.Outbox;
 import io.ferry.capture.publish.OutboxSink;
 import io.ferry.capture.publish.StagedCommandMapper;
 import io.ferry.capture.publish.TopicProvisioner;
+import io.ferry.capture.snapshot.RdbKeyReader;
 import io.ferry.capture.stream.ExpirySeeder;
 import io.ferry.capture.stream.ExpiryTracker;
 import io.ferry.capture.stream.StreamMapper;
@@ -256,7 +257,8 @@ public final class CaptureService implements FerryAgent {
                     failure = refusedByKafka(e);
                     log.error("capture of {} cannot go on: {}", instance.id(), failure);
                     return;
-                } catch (ChangePublisher.RecordTooLargeForTopicException e) {
+                } catch (ChangePublisher.RecordTooLargeForTopicException | RdbKeyReader.TooBigToConvertException e) {
+                    // a full resync would only meet the same record or key again
                     failure = e.getMessage();
                     log.error("capture of {} cannot go on: {}", instance.id(), failure);
                     return;
@@ -344,6 +346,12 @@ public final class CaptureService implements FerryAgent {
             if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
                 failure = "another capture for instance " + instance.id() + " took over (Kafka fenced this one)";
                 log.error("{}; stopping", failure);
+                closing = true;
+                return true;
+            }
+            if (t instanceof RdbKeyReader.TooBigToConvertException tooBig) {
+                failure = tooBig.getMessage();
+                log.error("capture of {} cannot go on: {}", instance.id(), failure);
                 closing = true;
                 return true;
             }

@@ -83,7 +83,7 @@ public final class CaptureFixture {
         return CLIENT.connect(RedisURI.create(redis.uri()));
     }
 
-    static StatefulRedisConnection<byte[], byte[]> connectBytes(RedisServer redis) {
+    public static StatefulRedisConnection<byte[], byte[]> connectBytes(RedisServer redis) {
         return CLIENT.connect(ByteArrayCodec.INSTANCE, RedisURI.create(redis.uri()));
     }
 
@@ -242,5 +242,25 @@ public final class CaptureFixture {
         public void close() {
             consumer.close(Duration.ofSeconds(5));
         }
+    }
+
+    /** A value of {@code type} in a canonical text form (hash and set order is not part of the value), to compare two Redis. */
+    public static String canonicalValue(RedisCommands<byte[], byte[]> r, byte[] key, String type) {
+        return switch (type) {
+            case "string" -> hex(r.get(key));
+            case "hash" -> new java.util.TreeMap<>(r.hgetall(key).entrySet().stream().collect(java.util.stream.Collectors.toMap(
+                    e -> hex(e.getKey()), e -> hex(e.getValue())))).toString();
+            case "list" -> r.lrange(key, 0, -1).stream().map(CaptureFixture::hex).toList().toString();
+            case "set" -> new java.util.TreeSet<>(r.smembers(key).stream().map(CaptureFixture::hex).toList()).toString();
+            case "zset" -> r.zrangeWithScores(key, 0, -1).stream().map(v -> hex(v.getValue()) + "=" + v.getScore()).toList().toString();
+            case "stream" -> r.xrange(key, io.lettuce.core.Range.create("-", "+")).stream()
+                    .map(m -> m.getId() + m.getBody().entrySet().stream().map(e -> hex(e.getKey()) + ":" + hex(e.getValue())).toList())
+                    .toList() + " groups=" + r.xinfoGroups(key).size();
+            default -> throw new AssertionError("unexpected type " + type);
+        };
+    }
+
+    private static String hex(byte[] bytes) {
+        return java.util.HexFormat.of().formatHex(bytes);
     }
 }

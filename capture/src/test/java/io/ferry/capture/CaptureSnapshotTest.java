@@ -148,7 +148,7 @@ class CaptureSnapshotTest {
                     byte[] key = name.getBytes(StandardCharsets.ISO_8859_1);
                     assertEquals(s.sync().type(key), t.sync().type(key), "type of " + name);
                     String type = s.sync().type(key);
-                    assertEquals(value(s.sync(), key, type), value(t.sync(), key, type), "value of " + name);
+                    assertEquals(CaptureFixture.canonicalValue(s.sync(), key, type), CaptureFixture.canonicalValue(t.sync(), key, type), "value of " + name);
                     long sourceTtl = s.sync().pttl(key);
                     long targetTtl = t.sync().pttl(key);
                     if (sourceTtl < 0) {
@@ -162,26 +162,6 @@ class CaptureSnapshotTest {
                 }
             }
         }
-    }
-
-    /** A type's value in a canonical text form (hash and set order is not part of the value). */
-    private static String value(RedisCommands<byte[], byte[]> r, byte[] key, String type) {
-        return switch (type) {
-            case "string" -> hex(r.get(key));
-            case "hash" -> new java.util.TreeMap<>(r.hgetall(key).entrySet().stream().collect(java.util.stream.Collectors.toMap(
-                    e -> hex(e.getKey()), e -> hex(e.getValue())))).toString();
-            case "list" -> r.lrange(key, 0, -1).stream().map(CaptureSnapshotTest::hex).toList().toString();
-            case "set" -> new TreeSet<>(r.smembers(key).stream().map(CaptureSnapshotTest::hex).toList()).toString();
-            case "zset" -> r.zrangeWithScores(key, 0, -1).stream().map(v -> hex(v.getValue()) + "=" + v.getScore()).toList().toString();
-            case "stream" -> r.xrange(key, io.lettuce.core.Range.create("-", "+")).stream()
-                    .map(m -> m.getId() + m.getBody().entrySet().stream().map(e -> hex(e.getKey()) + ":" + hex(e.getValue())).toList())
-                    .toList() + " groups=" + r.xinfoGroups(key).size();
-            default -> throw new AssertionError("unexpected type " + type);
-        };
-    }
-
-    private static String hex(byte[] bytes) {
-        return java.util.HexFormat.of().formatHex(bytes);
     }
 
     private static TreeSet<String> names(List<byte[]> keys) {

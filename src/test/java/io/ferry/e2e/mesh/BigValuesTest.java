@@ -4,11 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.cli.FerryCli;
 import io.ferry.localmesh.Await;
+import io.ferry.localmesh.JvmProcess;
 import io.ferry.localmesh.TestServers;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,8 +38,7 @@ class BigValuesTest {
     @Test
     void aValueSeveralTimesTheHeapCrossesTheMeshWholeOnceThroughAKillOfTheCaptureInItsMiddle() throws Exception {
         try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "capture: {maxRecordBytes: " + RECORD_BYTES + "}\n",
-                // the backlog covers the big writes, so the restarted capture continues the stream (a full resync's
-                // snapshot still reads each key whole: see the README)
+                // the backlog covers the big writes, so the restarted capture continues the stream
                 List.of("--repl-backlog-size", "600mb"), "A", "B")
                 .withAgentJvm(SMALL_HEAP)) {
             try {
@@ -46,6 +48,85 @@ class BigValuesTest {
                 throw failure;
             }
         }
+    }
+
+    /**
+     * Issue 12 item 4 for snapshots: keys already in A when its capture first starts, far bigger than the capture's
+     * heap (a 200 MiB string of random bytes, with a TTL, and a 64 MiB list), arrive in its first snapshot: read
+     * from the RDB in record-sized pieces, sent as chunks, staged on B and restored there once, identical. Then C
+     * joins from B with {@code ferry join} in a JVM of the same heap, which copies them piece by piece.
+     */
+    @Test
+    void keysSeveralTimesTheHeapInTheFirstSnapshotCrossTheMeshWholeOnce() throws Exception {
+        try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "capture: {maxRecordBytes: " + RECORD_BYTES + "}\n",
+                List.of(), "A", "B", "C").withAgentJvm(SMALL_HEAP)) {
+            try {
+                runSnapshot(mesh);
+            } catch (Throwable failure) {
+                mesh.keepLogs("BigValuesTest (snapshot) failed");
+                throw failure;
+            }
+        }
+    }
+
+    private static void runSnapshot(MeshUnderTest mesh) throws Exception {
+        io.lettuce.core.RedisClient client = mesh.newClient("A");
+        try (io.lettuce.core.api.StatefulRedisConnection<byte[], byte[]> raw = client.connect(io.lettuce.core.codec.ByteArrayCodec.INSTANCE)) {
+            java.util.Random random = new java.util.Random(12);
+            byte[] piece = new byte[8 << 20];
+            for (int i = 0; i < 25; i++) { // 200 MiB that LZF cannot shrink: the RDB holds it as it is
+                random.nextBytes(piece);
+                raw.sync().append("snap:big".getBytes(), piece);
+            }
+            raw.sync().pexpire("snap:big".getBytes(), 3_600_000);
+        } finally {
+            client.shutdown();
+        }
+        RedisCommands<String, String> a = mesh.redis("A");
+        RedisCommands<String, String> b = mesh.redis("B");
+        // hex digests: LZF, which only finds repeats, cannot shrink the list's nodes in the RDB
+        a.eval("for i = 1, 800000 do redis.call('RPUSH', KEYS[1], redis.sha1hex(i .. 'a') .. redis.sha1hex(i .. 'b')) end",
+                ScriptOutputType.STATUS, "snap:list");
+        a.set("snap:small", "small");
+        long started = System.nanoTime();
+        for (String name : List.of("A", "B")) { // C joins later
+            mesh.startCapture(name);
+            mesh.startApply(name);
+        }
+        String dumpDigest = "local v = redis.call('DUMP', KEYS[1]) if not v then return 'none' end return redis.sha1hex(v) .. ':' .. #v";
+        String bigDigest = (String) a.eval(dumpDigest, ScriptOutputType.VALUE, "snap:big");
+        String listDigest = (String) a.eval(dumpDigest, ScriptOutputType.VALUE, "snap:list");
+        assertTrue(Long.parseLong(listDigest.split(":")[1]) > 50L << 20, "the list's payload is far above the heap: " + listDigest);
+        Await.equal(MeshUnderTest.CONVERGE, "the 200 MiB key on B", bigDigest, () -> (String) b.eval(dumpDigest, ScriptOutputType.VALUE, "snap:big"));
+        Await.equal(MeshUnderTest.CONVERGE, "the 64 MiB list on B", listDigest, () -> (String) b.eval(dumpDigest, ScriptOutputType.VALUE, "snap:list"));
+        Await.equal(MeshUnderTest.CONVERGE, "the small key on B", "small", () -> b.get("snap:small"));
+        System.out.printf("a snapshot of a 200 MiB string and a 64 MiB list on B %d ms after the agents started%n",
+                (System.nanoTime() - started) / 1_000_000);
+        long ttl = b.pttl("snap:big");
+        assertTrue(ttl > 3_000_000 && ttl <= 3_600_000, "the big key's TTL came along: " + ttl);
+        a.incr("after:n");
+        Await.equal(MeshUnderTest.CONVERGE, "a write after the snapshot on B", "1", () -> b.get("after:n"));
+        assertEquals(0.0, mesh.metric("B", "apply", "ferry_apply_dead_letters_total"), "each key restored once (a second RESTORE would be refused)");
+        assertEquals(List.of(), b.keys("__ferry:stage:*"), "every stage deleted once its key was restored");
+        for (String name : List.of("A", "B")) {
+            for (String role : List.of("capture", "apply")) {
+                assertFalse(Files.readString(mesh.log(role, name)).contains("OutOfMemoryError"), role + " " + name + " ran out of memory");
+            }
+        }
+        assertTrue(mesh.capture("A").isAlive() && mesh.apply("B").isAlive(), "the agents still run in their 64 MB heap");
+
+        Path joinLog = mesh.log("join", "C");
+        try (JvmProcess join = JvmProcess.start("join-C", joinLog, FerryCli.class, SMALL_HEAP, "join", "--config",
+                mesh.local().configFile().toString(), "--instance", mesh.id("C"), "--from", mesh.id("B"))) {
+            assertEquals(0, join.waitFor(MeshUnderTest.CONVERGE), "ferry join in a 64 MB heap:\n" + join.logTail(40));
+        }
+        RedisCommands<String, String> c = mesh.redis("C");
+        assertEquals(bigDigest, (String) c.eval(dumpDigest, ScriptOutputType.VALUE, "snap:big"), "the 200 MiB key joined C whole");
+        assertEquals(listDigest, (String) c.eval(dumpDigest, ScriptOutputType.VALUE, "snap:list"), "the 64 MiB list joined C whole");
+        assertEquals("small", c.get("snap:small"));
+        assertTrue(c.pttl("snap:big") > 3_000_000, "the TTL came with the copy");
+        assertEquals(List.of(), c.keys("__ferry:stage:*"), "the join's stages deleted");
+        assertFalse(Files.readString(joinLog).contains("OutOfMemoryError"), "the join ran out of memory");
     }
 
     /**

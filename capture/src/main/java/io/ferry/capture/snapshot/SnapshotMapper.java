@@ -9,13 +9,13 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
  * Turns one RDB key into the events that recreate it on a peer: a SNAPSHOT_KEY carrying
  * {@code RESTORE key expireAt payload ABSTTL}, or, when that would not fit in one Kafka record,
- * ordered SNAPSHOT_CHUNK events whose data concatenate to the payload. Pure.
+ * ordered SNAPSHOT_CHUNK events whose data concatenate to the payload (its count known before the first,
+ * as the payload's length is). No state; a big payload is read from the spooled RDB as its chunks are made.
  */
 public final class SnapshotMapper {
 
@@ -27,29 +27,48 @@ public final class SnapshotMapper {
     private SnapshotMapper() {
     }
 
+    /** Receives the events of a key in order; may block (back-pressure). */
+    public interface EventSink {
+        void accept(ChangeEvent event) throws Exception;
+    }
+
+    /**
+     * Hands {@code sink} the events of {@code key}, one at a time: a big key's payload is read in record-sized
+     * pieces as they are sent, never whole.
+     */
+    public static void emit(SnapshotKey key, String origin, SourcePosition position, Instant now, int maxRecordBytes,
+                            EventSink sink) throws Exception {
+        int room = payloadRoom(key, maxRecordBytes);
+        List<ByteBuffer> keys = List.of(ByteBuffer.wrap(key.key()));
+        if (key.payload().length() <= room) {
+            Command restore = new Command("RESTORE", List.of(ByteBuffer.wrap(key.key()),
+                    ByteBuffer.wrap(Long.toString(key.expireAtMillis()).getBytes(StandardCharsets.US_ASCII)),
+                    ByteBuffer.wrap(key.payload().bytes()), ABSTTL.duplicate()));
+            sink.accept(event(EventKind.SNAPSHOT_KEY, origin, position, key.db(), List.of(restore), keys, now, null));
+            return;
+        }
+        key.payload().pieces(room, (index, count, data) -> {
+            SnapshotChunk chunk = new SnapshotChunk(ByteBuffer.wrap(key.key()), index, count, key.expireAtMillis(), ByteBuffer.wrap(data));
+            sink.accept(event(EventKind.SNAPSHOT_CHUNK, origin, position, key.db(), List.of(), keys, now, chunk));
+        });
+    }
+
+    /** The events of {@code key} as a list: for keys known to be small, and tests. */
     public static List<ChangeEvent> events(SnapshotKey key, String origin, SourcePosition position, Instant now,
-                                           int maxRecordBytes) {
+                                           int maxRecordBytes) throws Exception {
+        List<ChangeEvent> events = new ArrayList<>();
+        emit(key, origin, position, now, maxRecordBytes, events::add);
+        return events;
+    }
+
+    /** Payload bytes one record can carry beside the rest of a snapshot event of {@code key}. */
+    private static int payloadRoom(SnapshotKey key, int maxRecordBytes) {
         int room = maxRecordBytes - RECORD_OVERHEAD - 2 * key.key().length;
         if (room < 1024) {
             throw new IllegalArgumentException("key of " + key.key().length + " bytes in db " + key.db()
                     + " leaves no room in a record of " + maxRecordBytes + " bytes; raise capture.maxRecordBytes");
         }
-        List<ByteBuffer> keys = List.of(ByteBuffer.wrap(key.key()));
-        if (key.payload().length <= room) {
-            Command restore = new Command("RESTORE", List.of(ByteBuffer.wrap(key.key()),
-                    ByteBuffer.wrap(Long.toString(key.expireAtMillis()).getBytes(StandardCharsets.US_ASCII)),
-                    ByteBuffer.wrap(key.payload()), ABSTTL.duplicate()));
-            return List.of(event(EventKind.SNAPSHOT_KEY, origin, position, key.db(), List.of(restore), keys, now, null));
-        }
-        int count = (key.payload().length + room - 1) / room;
-        List<ChangeEvent> events = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            int from = i * room;
-            byte[] data = Arrays.copyOfRange(key.payload(), from, Math.min(key.payload().length, from + room));
-            SnapshotChunk chunk = new SnapshotChunk(ByteBuffer.wrap(key.key()), i, count, key.expireAtMillis(), ByteBuffer.wrap(data));
-            events.add(event(EventKind.SNAPSHOT_CHUNK, origin, position, key.db(), List.of(), keys, now, chunk));
-        }
-        return events;
+        return room;
     }
 
     public static ChangeEvent marker(EventKind kind, String origin, SourcePosition position, Instant now) {

@@ -3,7 +3,6 @@ package io.ferry.capture.snapshot;
 import io.ferry.capture.publish.Outbox;
 import io.ferry.capture.publish.OutboxSink;
 import io.ferry.capture.stream.ExpiryTracker;
-import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.EventKind;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
@@ -42,9 +41,7 @@ public final class SnapshotPublisher {
             if (key.expireAtMillis() > 0) {
                 expiries.expireAt(key.db(), key.key(), key.expireAtMillis());
             }
-            for (ChangeEvent event : SnapshotMapper.events(key, origin, position, Instant.now(), maxRecordBytes)) {
-                sink.put(event, false);
-            }
+            SnapshotMapper.emit(key, origin, position, Instant.now(), maxRecordBytes, event -> sink.put(event, false));
         });
         sink.put(SnapshotMapper.marker(EventKind.SNAPSHOT_END, origin, position, Instant.now()), true);
         return new Result(keys - skipped[0], skipped[0]);

@@ -1,6 +1,7 @@
 package io.ferry.capture.wipe;
 
 import io.ferry.capture.publish.Outbox;
+import io.ferry.capture.snapshot.DumpPayload;
 import io.ferry.capture.snapshot.RdbKeyReader;
 import io.ferry.capture.stream.ExpiryTracker;
 import io.ferry.schemas.AppliedVector;
@@ -72,6 +73,11 @@ public final class CopyReader {
             userKeys.accept(key);
         });
         return new Contents(keys[0], checkpoints);
+    }
+
+    /** The integer a key's payload holds, as below; -1 for any payload too long to be an offset's. */
+    static long integerValue(DumpPayload payload) {
+        return payload.length() > 64 ? -1 : integerValue(payload.bytes());
     }
 
     /**

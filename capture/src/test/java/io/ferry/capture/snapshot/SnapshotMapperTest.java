@@ -28,8 +28,8 @@ class SnapshotMapperTest {
     }
 
     @Test
-    void aSmallKeyBecomesOneRestoreWithItsAbsoluteExpiry() {
-        SnapshotKey key = new SnapshotKey(3, "k".getBytes(StandardCharsets.UTF_8), new byte[] {1, 2, 3}, 1_800_000_000_000L);
+    void aSmallKeyBecomesOneRestoreWithItsAbsoluteExpiry() throws Exception {
+        SnapshotKey key = new SnapshotKey(3, "k".getBytes(StandardCharsets.UTF_8), DumpPayload.of(new byte[] {1, 2, 3}), 1_800_000_000_000L);
         List<ChangeEvent> events = SnapshotMapper.events(key, "eu-1", POSITION, Instant.EPOCH, LIMIT);
         assertEquals(1, events.size());
         ChangeEvent event = events.get(0);
@@ -44,10 +44,10 @@ class SnapshotMapperTest {
     }
 
     @Test
-    void aKeyBiggerThanARecordIsSplitIntoOrderedChunksThatFitAndReassemble() {
+    void aKeyBiggerThanARecordIsSplitIntoOrderedChunksThatFitAndReassemble() throws Exception {
         byte[] payload = new byte[300 * 1024];
         new Random(7).nextBytes(payload);
-        SnapshotKey key = new SnapshotKey(0, "big".getBytes(StandardCharsets.UTF_8), payload, 0);
+        SnapshotKey key = new SnapshotKey(0, "big".getBytes(StandardCharsets.UTF_8), DumpPayload.of(payload), 0);
         List<ChangeEvent> events = SnapshotMapper.events(key, "eu-1", POSITION, Instant.EPOCH, LIMIT);
         assertTrue(events.size() >= 5, "chunks: " + events.size());
         ByteArrayOutputStream joined = new ByteArrayOutputStream();

@@ -32,6 +32,6 @@ class CopyReaderTest {
         assertEquals(-1, CopyReader.integerValue(dump(0x0e, 0x01)), "not a string");
         assertEquals(-1, CopyReader.integerValue(dump(0x00, 0xc3, 0x01)), "LZF");
         assertEquals(-1, CopyReader.integerValue(dump(0x00, 0xc2, 0x01)), "truncated");
-        assertEquals(-1, CopyReader.integerValue(null));
+        assertEquals(-1, CopyReader.integerValue((byte[]) null));
     }
 }

@@ -5,10 +5,13 @@ import io.ferry.apply.redis.RedisTargetClient;
 import io.ferry.apply.redis.Reply;
 import io.ferry.apply.redis.TransactionReply;
 import io.ferry.capture.snapshot.SnapshotKey;
+import io.ferry.schemas.ReplicationPolicy;
+import io.ferry.schemas.StagedCommand;
 import io.ferry.topology.RedisEndpoint;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -21,11 +24,14 @@ final class RestoreWriter implements AutoCloseable {
 
     static final int BLOCK_KEYS = 1000;
     static final long BLOCK_BYTES = 8L * 1024 * 1024;
+    /** Payloads bigger than this are sent in pieces of this size and restored from a stage key. */
+    static final int STAGE_PIECE_BYTES = 4 * 1024 * 1024;
     private static final byte[] REPLACE = "REPLACE".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] ABSTTL = "ABSTTL".getBytes(StandardCharsets.US_ASCII);
 
     private final RedisTargetClient redis;
     private final String where;
+    private final String instance;
     private final List<RawCommand> block = new ArrayList<>();
     private final List<byte[]> blockKeys = new ArrayList<>();
     private List<byte[]> flyingKeys = List.of();
@@ -37,6 +43,7 @@ final class RestoreWriter implements AutoCloseable {
 
     RestoreWriter(RedisEndpoint endpoint, String instance) {
         this.redis = new RedisTargetClient(endpoint, Duration.ofSeconds(60), "ferry-join-" + instance);
+        this.instance = instance;
         this.where = instance + "'s Redis (" + endpoint + ")";
         redis.connect();
     }
@@ -57,7 +64,7 @@ final class RestoreWriter implements AutoCloseable {
         return reply.results();
     }
 
-    void restore(SnapshotKey key) {
+    void restore(SnapshotKey key) throws Exception {
         if (key.db() != db) {
             flush();
             settle();
@@ -68,15 +75,49 @@ final class RestoreWriter implements AutoCloseable {
             }
             db = key.db();
         }
-        block.add(RawCommand.of("RESTORE", key.key(), Long.toString(key.expireAtMillis()).getBytes(StandardCharsets.US_ASCII),
-                key.payload(), REPLACE, ABSTTL));
-        blockKeys.add(key.key());
-        blockBytes += key.key().length + key.payload().length;
-        keys++;
-        bytes += key.payload().length;
-        if (block.size() >= BLOCK_KEYS || blockBytes >= BLOCK_BYTES) {
-            flush();
+        long length = key.payload().length();
+        if (length > STAGE_PIECE_BYTES) {
+            restoreStaged(key);
+        } else {
+            block.add(RawCommand.of("RESTORE", key.key(), expireAt(key), key.payload().bytes(), REPLACE, ABSTTL));
+            blockKeys.add(key.key());
+            blockBytes += key.key().length + length;
+            if (block.size() >= BLOCK_KEYS || blockBytes >= BLOCK_BYTES) {
+                flush();
+            }
         }
+        keys++;
+        bytes += length;
+    }
+
+    /**
+     * A big key: its payload is put together piece by piece in a reserved stage key of the joining Redis (no
+     * piece bigger than {@link #STAGE_PIECE_BYTES} in this heap), then restored from there by the script the
+     * apply agents use for staged values, which checks the stage's length and deletes it.
+     */
+    private void restoreStaged(SnapshotKey key) throws Exception {
+        flush();
+        settle();
+        // named after the joining instance: no apply agent stages values of that origin in its own Redis
+        byte[] stageKey = ReplicationPolicy.snapshotStageKey(instance, 0, key.key());
+        key.payload().pieces(STAGE_PIECE_BYTES, (index, count, data) -> {
+            byte[][] write = StagedCommand.chunk(stageKey, index, data);
+            Object reply = redis.call(new RawCommand(new String(write[0], StandardCharsets.US_ASCII), List.of(write[1], write[2])));
+            if (Reply.isError(reply)) {
+                throw refused(key.key(), reply);
+            }
+        });
+        byte[][] restore = {"RESTORE".getBytes(StandardCharsets.US_ASCII), key.key(), expireAt(key), new byte[0], REPLACE, ABSTTL};
+        byte[][] eval = StagedCommand.eval(restore, List.of(new StagedCommand.Stage(3, key.payload().length(), stageKey)));
+        Object reply = redis.call(new RawCommand("EVAL", Arrays.asList(eval).subList(1, eval.length)));
+        if (Reply.isError(reply)) {
+            redis.call(new RawCommand("DEL", List.of(stageKey)));
+            throw refused(key.key(), reply);
+        }
+    }
+
+    private static byte[] expireAt(SnapshotKey key) {
+        return Long.toString(key.expireAtMillis()).getBytes(StandardCharsets.US_ASCII);
     }
 
     /** Keys and payload bytes handed over so far. */
