@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ferry.localmesh.Await;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +26,7 @@ class FullResyncTest {
             RedisCommands<String, String> a = mesh.redis("A");
             RedisCommands<String, String> b = mesh.redis("B");
             RedisCommands<String, String> c = mesh.redis("C");
-            a.configSet("repl-backlog-size", "16kb"); // Redis's minimum: a few hundred writes overflow it
+            smallestBacklog(a);
             for (int i = 0; i < KEYS; i++) {
                 a.set("a:change:" + i, "old");
                 a.set("a:gone:" + i, "v");
@@ -52,12 +53,8 @@ class FullResyncTest {
             a.set("shared", "from-a");
             a.del("a:list");
             a.rpush("a:list", "only");
-            for (int i = 0; i < 300; i++) {
-                a.set("a:filler:" + i, "x".repeat(1024)); // 300 KB: far past the 16 KB backlog
-            }
-            mesh.startCapture("A");
-            mesh.awaitReady("A", "capture");
-            assertEquals(1.0, mesh.metric("A", "capture", "ferry_capture_full_resyncs_total"), "A's capture needed a full resync");
+            overflowBacklog(a);
+            restartCaptureWithFullResync(mesh, "A");
 
             onA.await();
             onB.await();
@@ -96,6 +93,96 @@ class FullResyncTest {
                 assertEquals(0.0, mesh.metric(peer, "apply", "ferry_apply_dead_letters_total"), peer + " dead letters");
             }
         }
+    }
+
+    /**
+     * Issue 11, the guarded keys' gap: A changes a counter and a list in its gap (never published as writes, only in its
+     * snapshot) that B and C change too after A's snapshot was taken. B and C keep their copies (guarded: they hold
+     * writes A had not applied), so they ask A to re-publish both keys once A has applied those writes: afterwards
+     * every instance holds every increment and every pushed element.
+     */
+    @Test
+    void gapWritesToKeysThePeersAlsoWroteAfterTheSnapshotReachEveryInstance() throws Exception {
+        try (MeshUnderTest mesh = MeshUnderTest.start("A", "B", "C")) {
+            RedisCommands<String, String> a = mesh.redis("A");
+            RedisCommands<String, String> b = mesh.redis("B");
+            RedisCommands<String, String> c = mesh.redis("C");
+            smallestBacklog(a);
+            b.set("shared:counter", "100");
+            b.rpush("shared:list", "seed");
+            Await.until(MeshUnderTest.CONVERGE, "the three instances identical before the gap",
+                    () -> a.exists("shared:list") == 1 && c.exists("shared:list") == 1 && identical(mesh));
+
+            // A's apply agent stops first: nothing B and C write from now on is in A's snapshot (they are past its V)
+            mesh.apply("A").kill();
+            mesh.capture("A").kill();
+            List<String> pushed = new ArrayList<>(List.of("seed"));
+            for (int i = 1; i <= 5; i++) {
+                a.incr("shared:counter");
+                a.rpush("shared:list", "a" + i);
+                pushed.add("a" + i);
+            }
+            overflowBacklog(a);
+            for (int i = 1; i <= 7; i++) {
+                b.incr("shared:counter");
+                b.rpush("shared:list", "b" + i);
+                pushed.add("b" + i);
+            }
+            for (int i = 1; i <= 3; i++) {
+                c.incr("shared:counter"); // a third instance's writes guard the keys on B as well
+            }
+            Await.until(MeshUnderTest.CONVERGE, "B and C hold each other's writes",
+                    () -> "110".equals(b.get("shared:counter")) && "110".equals(c.get("shared:counter")) && c.llen("shared:list") == 8);
+
+            restartCaptureWithFullResync(mesh, "A");
+            for (String peer : List.of("B", "C")) {
+                Await.until(MeshUnderTest.CONVERGE, peer + " reconciled A's resync snapshot",
+                        () -> mesh.metric(peer, "apply", "ferry_apply_resyncs_total", "outcome=\"reconciled\"") == 1.0);
+                assertEquals("110", mesh.redis(peer).get("shared:counter"), peer + " kept its counter: writes A had not applied guard it");
+                assertTrue(mesh.metric(peer, "apply", "ferry_apply_conflicts_total", "type=\"RESYNC_GUARDED\"") >= 2,
+                        peer + " asked A to re-publish the counter and the list");
+            }
+            mesh.startApply("A");
+            mesh.awaitReady("A", "apply");
+
+            String total = String.valueOf(100 + 5 + 7 + 3);
+            try {
+                Await.until(MeshUnderTest.CONVERGE, "every increment and every pushed element on every instance, keyspaces identical",
+                        () -> total.equals(a.get("shared:counter")) && total.equals(b.get("shared:counter"))
+                                && total.equals(c.get("shared:counter")) && identical(mesh));
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "; differences:\n" + differences(mesh), e);
+            }
+            List<String> expected = pushed.stream().sorted().toList();
+            for (String on : List.of("A", "B", "C")) {
+                assertEquals(expected, mesh.redis(on).lrange("shared:list", 0, -1).stream().sorted().toList(), on + " shared:list");
+            }
+            assertTrue(mesh.metric("A", "apply", "ferry_apply_republish_requests_total", "outcome=\"republished\"") >= 2,
+                    "A re-published the keys once it had applied B's and C's writes");
+            assertEquals(0.0, mesh.metric("A", "apply", "ferry_apply_republish_requests_total", "outcome=\"refused\""));
+            for (String on : List.of("A", "B", "C")) {
+                assertEquals(0.0, mesh.metric(on, "apply", "ferry_apply_dead_letters_total"), on + " dead letters");
+            }
+        }
+    }
+
+    /** Gives {@code redis} Redis's smallest replication backlog, 16 KB: a few hundred writes overflow it. */
+    static void smallestBacklog(RedisCommands<String, String> redis) {
+        redis.configSet("repl-backlog-size", "16kb");
+    }
+
+    /** Writes 300 KB on {@code redis}: far past a 16 KB backlog, so a capture away meanwhile needs a full resync. */
+    static void overflowBacklog(RedisCommands<String, String> redis) {
+        for (int i = 0; i < 300; i++) {
+            redis.set("filler:" + i, "x".repeat(1024));
+        }
+    }
+
+    /** Starts {@code name}'s capture again (its first restart) and checks that it needed a full resync. */
+    static void restartCaptureWithFullResync(MeshUnderTest mesh, String name) {
+        mesh.startCapture(name);
+        mesh.awaitReady(name, "capture");
+        assertEquals(1.0, mesh.metric(name, "capture", "ferry_capture_full_resyncs_total"), name + "'s capture needed a full resync");
     }
 
     /** What differs between A and the others (for a failure message). */

@@ -27,7 +27,7 @@ class ResyncUnderKillTest {
     void agentsKilledAtRandomWithFullResyncsLeaveEveryKeyspaceIdenticalAndEveryOracleExact() throws Exception {
         try (MeshUnderTest mesh = MeshUnderTest.start("A", "B", "C")) {
             for (String name : NAMES) {
-                mesh.redis(name).configSet("repl-backlog-size", "16kb"); // Redis's minimum: overflows within a second under load
+                FullResyncTest.smallestBacklog(mesh.redis(name)); // overflows within a second under load
             }
             List<CounterLoad> loads = NAMES.stream()
                     .map(name -> new CounterLoad(mesh, name, 40_000, 20, Duration.ofSeconds(30)).start()).toList();

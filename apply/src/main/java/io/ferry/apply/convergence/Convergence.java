@@ -48,6 +48,8 @@ public final class Convergence implements AutoCloseable {
     public static final Duration LOOKBACK = Duration.ofSeconds(60);
     /** Resolution of a conflict record asking the winner (its origin) to re-publish the key. */
     public static final String REQUESTED = "REQUESTED";
+    /** Re-publication requests that may wait here at once for this instance to apply what their requester saw. */
+    static final int MAX_DEFERRED_KEYS = 100_000;
 
     private final String self;
     private final ConflictRules rules;
@@ -58,10 +60,12 @@ public final class Convergence implements AutoCloseable {
     private final WriteHistory history;
     private final ChangeEventDecoder decoder = new ChangeEventDecoder();
     private final Map<KeyId, Repair> repairs = new LinkedHashMap<>();
+    private final DeferredRepublishes deferred = new DeferredRepublishes(MAX_DEFERRED_KEYS);
     private byte[] lastHeader;
     private ConsumerRecord<byte[], byte[]> lastRecord;
     private AppliedVector lastVector = AppliedVector.EMPTY;
     private long nextSweep = System.nanoTime();
+    private long refusedSinceSweep;
 
     /** A settled pair waiting for its repair; recorded once the repair ran. */
     private record Recorded(ConflictType type, ChangeEvent remote, KeyId key, ConflictingWrite write, ConflictingWrite other,
@@ -156,7 +160,9 @@ public final class Convergence implements AutoCloseable {
         AppliedVector vector = vectorOf(record);
         observe(event.getOrigin(), vector);
         Write write = Write.of(event, record.partition(), record.offset(), vector);
-        List<WriteHistory.Pair> pairs = history.remote(write, keysOf(event));
+        List<KeyId> keys = keysOf(event);
+        peerWrote(write, keys);
+        List<WriteHistory.Pair> pairs = history.remote(write, keys);
         if (pairs.isEmpty()) {
             return true;
         }
@@ -170,7 +176,21 @@ public final class Convergence implements AutoCloseable {
      */
     public void replayed(ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
         Write write = Write.of(event, record.partition(), record.offset(), vectorOf(record));
-        settleEach(history.replayed(write, keysOf(event)));
+        List<KeyId> keys = keysOf(event);
+        peerWrote(write, keys);
+        settleEach(history.replayed(write, keys));
+    }
+
+    private void peerWrote(Write write, List<KeyId> keys) {
+        if (!deferred.isEmpty()) {
+            String entry = AppliedVector.entry(write.origin(), write.partition());
+            keys.forEach(key -> deferred.peerWrote(key, entry, write.timeMillis()));
+        }
+    }
+
+    /** Events of {@code peer}'s {@code partition} up to source time {@code sourceMillis} (heartbeats included) are applied here. */
+    public void applied(String peer, int partition, long sourceMillis) {
+        deferred.streamReached(AppliedVector.entry(peer, partition), sourceMillis);
     }
 
     /**
@@ -179,14 +199,31 @@ public final class Convergence implements AutoCloseable {
      * re-publish the key; under report the conflict is only recorded.
      */
     public void requestFromOrigin(ConflictType type, ChangeEvent event, Command command, int db, List<byte[]> keys) {
+        ConflictingWrite write = new ConflictingWrite(event.getOrigin(), -1L, event.getPosition(),
+                event.getCaptureTimeMillis().toEpochMilli(), command);
         for (byte[] key : keys) {
-            ConflictPolicy policy = rules.policyFor(key);
-            boolean ask = policy.kind() != ConflictPolicy.Kind.REPORT;
-            ConflictingWrite write = new ConflictingWrite(event.getOrigin(), -1L, event.getPosition(),
-                    event.getCaptureTimeMillis().toEpochMilli(), command);
-            conflicts.publishConcurrent(type, event, db, key, write, null, policy.kind().label(),
-                    ask ? event.getOrigin() : null, ask ? REQUESTED : "RECORDED");
+            askOrigin(type, event, db, key, write, AppliedVector.EMPTY);
         }
+    }
+
+    /**
+     * A key this instance kept when reconciling a resync snapshot of {@code snapshot}'s origin, because writes the
+     * origin had not applied touched it (see {@code ResyncReconciler}). The origin may have changed the key in its
+     * gap too (those writes were never published), so under lww or priority it is asked to re-publish the key once
+     * it has applied {@code unseenEnds}: its value then holds both; under report the key is only recorded.
+     */
+    public void requestAfterResync(ChangeEvent snapshot, long kafkaOffset, int db, byte[] key, AppliedVector unseenEnds) {
+        ConflictingWrite write = new ConflictingWrite(snapshot.getOrigin(), kafkaOffset, snapshot.getPosition(),
+                snapshot.getCaptureTimeMillis().toEpochMilli(), new Command("RESTORE", List.of(ByteBuffer.wrap(key))));
+        askOrigin(ConflictType.RESYNC_GUARDED, snapshot, db, key, write, unseenEnds);
+    }
+
+    /** Records {@code write}'s key and, unless its policy is report, asks {@code event}'s origin to re-publish it after {@code after}. */
+    private void askOrigin(ConflictType type, ChangeEvent event, int db, byte[] key, ConflictingWrite write, AppliedVector after) {
+        ConflictPolicy policy = rules.policyFor(key);
+        boolean ask = policy.kind() != ConflictPolicy.Kind.REPORT;
+        conflicts.publishRequest(type, event, db, key, write, policy.kind().label(), ask ? event.getOrigin() : null,
+                ask ? REQUESTED : "RECORDED", after);
     }
 
     /** Reads local writes that arrived in the own changes topic and settles the pairs they complete. */
@@ -208,26 +245,43 @@ public final class Convergence implements AutoCloseable {
                 history.ownProgress(vector);
             }
         }
+        long now = System.nanoTime();
         for (io.ferry.schemas.Conflict request : requests.poll()) {
             KeyId key = new KeyId(request.getDb(), bytes(request.getKey()));
-            long time = request.getWrite() != null ? request.getWrite().getTimeMillis() : 0;
-            Repair repair = repairs.get(key);
-            if (repair == null) {
-                repairs.put(key, repair = new Repair(null, null, time));
+            AppliedVector after = request.getRepublishAfter() == null ? AppliedVector.EMPTY : AppliedVector.of(request.getRepublishAfter());
+            if (after.isEmpty()) {
+                republish(key, request, request.getWrite() != null ? request.getWrite().getTimeMillis() : 0);
+            } else if (deferred.offer(key, after, request, request.getTimeMillis().toEpochMilli(), now)) {
+                metrics.republishRequest("deferred");
             } else {
-                repair.again(time);
+                metrics.republishRequest("refused");
+                refusedSinceSweep++;
             }
-            if (request.getWrite() != null) {
-                repair.recorded.add(new Recorded(ConflictType.valueOf(request.getType()), event(request), key,
-                        request.getWrite(), null, request.getPolicy(), self, "REPAIRED"));
-            }
-            LOG.debug("{} asks for a key in db {} again ({})", request.getApplier(), request.getDb(), request.getType());
         }
-        long now = System.nanoTime();
+        for (DeferredRepublishes.Due due : deferred.due(history.ownProgress(), now)) {
+            // a fresh write holding every write it waited for: published with the current time (0), not an old one's
+            due.requests().forEach(request -> republish(due.key(), request, 0));
+            metrics.republishRequest("republished");
+        }
+        metrics.republishWaiting(deferred.size());
         if (now >= nextSweep) {
             nextSweep = now + SWEEP_NANOS;
             history.sweep();
             metrics.windowKeys(history.size());
+            if (refusedSinceSweep > 0) {
+                LOG.warn("{} request(s) to re-publish a key after a resync of this instance refused: {} keys already wait for"
+                        + " this instance to apply what their requesters saw; those keys can stay different on the requesting"
+                        + " peers (run ferry verify --config <mesh.yaml> --repair)", refusedSinceSweep, MAX_DEFERRED_KEYS);
+                refusedSinceSweep = 0;
+            }
+            int overdue = deferred.newlyOverdue(now);
+            if (overdue > 0) {
+                metrics.republishRequest("overdue", overdue);
+                LOG.warn("{} key(s) asked for again after a resync of this instance have waited more than {} s to be re-published"
+                                + " ({} waiting): this instance has not applied the peers' writes they wait for yet, or peers keep"
+                                + " writing them; they are re-published once both are done", overdue,
+                        DeferredRepublishes.OVERDUE_NANOS / 1_000_000_000L, deferred.size());
+            }
             long evicted = history.takeEvicted();
             if (evicted > 0) {
                 metrics.windowEvicted((int) Math.min(Integer.MAX_VALUE, evicted));
@@ -236,6 +290,21 @@ public final class Convergence implements AutoCloseable {
                         WriteHistory.DEFAULT_MAX_BYTES >> 20, WriteHistory.MAX_WRITES_PER_KEY);
             }
         }
+    }
+
+    /** Queues a re-publication of {@code key}, as {@code request} asked, carrying {@code sourceTime} (0: the current time). */
+    private void republish(KeyId key, io.ferry.schemas.Conflict request, long sourceTime) {
+        Repair repair = repairs.get(key);
+        if (repair == null) {
+            repairs.put(key, repair = new Repair(null, null, sourceTime));
+        } else {
+            repair.again(sourceTime);
+        }
+        if (request.getWrite() != null) {
+            repair.recorded.add(new Recorded(ConflictType.valueOf(request.getType()), event(request), key,
+                    request.getWrite(), null, request.getPolicy(), self, "REPAIRED"));
+        }
+        LOG.debug("{} asks for a key in db {} again ({})", request.getApplier(), request.getDb(), request.getType());
     }
 
     /**

@@ -175,6 +175,11 @@ public final class WriteHistory {
         ownProgress = vector;
     }
 
+    /** What this instance's own stream last showed it had applied (empty until a record of it was read). */
+    public AppliedVector ownProgress() {
+        return ownProgress;
+    }
+
     /** Forgets what can no longer be part of a concurrent pair. */
     public void sweep() {
         for (Iterator<KeyWrites> it = keys.values().iterator(); it.hasNext(); ) {

@@ -1,0 +1,114 @@
+package io.ferry.apply.convergence;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.schemas.AppliedVector;
+import io.ferry.schemas.Conflict;
+import io.ferry.schemas.SourcePosition;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class DeferredRepublishesTest {
+
+    private static final long SECOND = 1_000_000_000L;
+    private static final KeyId COUNTER = new KeyId(0, "counter".getBytes(StandardCharsets.UTF_8));
+    private static final KeyId LIST = new KeyId(0, "list".getBytes(StandardCharsets.UTF_8));
+
+    private static AppliedVector vector(Map<String, Long> offsets) {
+        return AppliedVector.of(offsets);
+    }
+
+    private static Conflict request(String from) {
+        return Conflict.newBuilder().setApplier(from).setOrigin("r").setType("RESYNC_GUARDED")
+                .setKey(ByteBuffer.wrap("counter".getBytes(StandardCharsets.UTF_8)))
+                .setPosition(new SourcePosition("0".repeat(40), 1L, 0)).setTimeMillis(Instant.EPOCH).build();
+    }
+
+    @Test
+    void aRequestIsDueOnceEveryWriteItNamesIsAppliedAndEveryWriterWentASecondOfItsStreamWithoutWritingTheKey() {
+        AppliedVector after = vector(Map.of("p:0", 40L, "q:0", 7L));
+        Map<String, Long> lastWrites = Map.of("p:0", 5_000L, "q:0", 4_000L);
+        Map<String, Long> quiet = Map.of("p:0", 6_000L, "q:0", 5_500L);
+        assertFalse(DeferredRepublishes.isDue(vector(Map.of("p:0", 39L, "q:0", 7L)), after, lastWrites, quiet), "p:0@40 not applied yet");
+        assertFalse(DeferredRepublishes.isDue(vector(Map.of("p:0", 40L)), after, lastWrites, quiet), "nothing of q:0 applied");
+        assertTrue(DeferredRepublishes.isDue(vector(Map.of("p:0", 40L, "q:0", 7L)), after, lastWrites, quiet));
+        assertTrue(DeferredRepublishes.isDue(vector(Map.of("p:0", 90L, "q:0", 8L, "s:0", 1L)), after, lastWrites, quiet));
+        assertFalse(DeferredRepublishes.isDue(vector(Map.of("p:0", 40L, "q:0", 7L)), after, lastWrites,
+                Map.of("p:0", 5_999L, "q:0", 9_000L)), "p:0's stream applied here only 999 ms past its last write to the key");
+        assertFalse(DeferredRepublishes.isDue(vector(Map.of("p:0", 40L, "q:0", 7L)), after, lastWrites, Map.of("p:0", 9_000L)),
+                "nothing of q:0's stream applied here yet");
+    }
+
+    @Test
+    void waitsUntilThisInstanceHasAppliedWhatTheRequesterSaw() {
+        DeferredRepublishes deferred = new DeferredRepublishes(10);
+        deferred.streamReached("p:0", 10_000);
+        long now = 0;
+        assertTrue(deferred.offer(COUNTER, vector(Map.of("p:0", 40L)), request("p"), 8_000, now));
+        assertEquals(List.of(), deferred.due(vector(Map.of("p:0", 39L)), now += SECOND));
+        assertEquals(1, deferred.size());
+        List<DeferredRepublishes.Due> due = deferred.due(vector(Map.of("p:0", 40L)), now += SECOND);
+        assertEquals(1, due.size());
+        assertEquals(COUNTER, due.get(0).key());
+        assertEquals("p", due.get(0).requests().get(0).getApplier());
+        assertTrue(deferred.isEmpty(), "answered once");
+        assertEquals(List.of(), deferred.due(vector(Map.of("p:0", 41L)), now + SECOND));
+    }
+
+    @Test
+    void aPeerStillWritingTheKeyHoldsItsRepublicationBackUntilItsStreamWentASecondWithoutWritingIt() {
+        DeferredRepublishes deferred = new DeferredRepublishes(10);
+        AppliedVector applied = vector(Map.of("p:0", 40L, "q:0", 3L));
+        deferred.offer(COUNTER, vector(Map.of("p:0", 40L)), request("p"), 10_000, 0);
+        deferred.streamReached("p:0", 10_900);
+        assertEquals(List.of(), deferred.due(applied, SECOND), "p:0 is counted as writing the key until the request was made");
+        deferred.peerWrote(COUNTER, "q:0", 10_500); // a third instance writes it too
+        deferred.peerWrote(LIST, "p:0", 10_950); // nothing waits for it: ignored
+        deferred.streamReached("p:0", 11_000);
+        deferred.streamReached("q:0", 11_499);
+        assertEquals(List.of(), deferred.due(applied, 2 * SECOND), "q:0 wrote it 999 ms of its stream ago");
+        deferred.streamReached("q:0", 11_500);
+        assertEquals(1, deferred.due(applied, 3 * SECOND).size());
+    }
+
+    @Test
+    void requestsForOneKeyMergeIntoOneWaitingForTheLatestOfEachOffsetWithOneRequestPerRequester() {
+        DeferredRepublishes deferred = new DeferredRepublishes(10);
+        deferred.streamReached("p:0", 10_000);
+        deferred.streamReached("q:0", 10_000);
+        deferred.offer(COUNTER, vector(Map.of("p:0", 40L, "q:0", 3L)), request("p"), 0, 0);
+        deferred.offer(COUNTER, vector(Map.of("p:0", 12L, "q:0", 9L)), request("q"), 0, 0);
+        deferred.offer(COUNTER, vector(Map.of("p:0", 41L)), request("p"), 0, 0);
+        assertEquals(1, deferred.size());
+        assertEquals(List.of(), deferred.due(vector(Map.of("p:0", 41L, "q:0", 8L)), 2 * SECOND), "q:0@9 not applied");
+        assertEquals(List.of(), deferred.due(vector(Map.of("p:0", 40L, "q:0", 9L)), 3 * SECOND), "p:0@41 not applied");
+        List<DeferredRepublishes.Due> due = deferred.due(vector(Map.of("p:0", 41L, "q:0", 9L)), 4 * SECOND);
+        assertEquals(List.of("q", "p"), due.get(0).requests().stream().map(Conflict::getApplier).toList());
+    }
+
+    @Test
+    void isBoundedAndRefusesANewKeyWhenFullButStillMergesIntoAWaitingOne() {
+        DeferredRepublishes deferred = new DeferredRepublishes(1);
+        assertTrue(deferred.offer(COUNTER, vector(Map.of("p:0", 40L)), request("p"), 0, 0));
+        assertFalse(deferred.offer(LIST, vector(Map.of("p:0", 40L)), request("p"), 0, 0));
+        assertTrue(deferred.offer(COUNTER, vector(Map.of("q:0", 1L)), request("q"), 0, 0));
+        assertEquals(1, deferred.size());
+    }
+
+    @Test
+    void countsARequestWaitingOverAMinuteOnce() {
+        DeferredRepublishes deferred = new DeferredRepublishes(10);
+        deferred.offer(COUNTER, vector(Map.of("p:0", 40L)), request("p"), 0, 0);
+        deferred.offer(LIST, vector(Map.of("p:0", 40L)), request("p"), 0, 30 * SECOND);
+        assertEquals(0, deferred.newlyOverdue(DeferredRepublishes.OVERDUE_NANOS));
+        assertEquals(1, deferred.newlyOverdue(DeferredRepublishes.OVERDUE_NANOS + 1));
+        assertEquals(0, deferred.newlyOverdue(DeferredRepublishes.OVERDUE_NANOS + 2), "counted once");
+        assertEquals(1, deferred.newlyOverdue(DeferredRepublishes.OVERDUE_NANOS + 31 * SECOND));
+    }
+}
