@@ -230,13 +230,11 @@ final class BatchApplier {
         ApplyMetrics.Peer peer = metrics.peer(batch.partition().peer());
         peer.applied(batch.events().size(), batch.commandCount(), !batch.isEmpty());
         int partition = batch.partition().partition().partition();
-        long newest = -1;
         for (ChangeEvent event : batch.events()) {
             peer.captured(partition, event.getCaptureTimeMillis().toEpochMilli(), event.getKind() != EventKind.HEARTBEAT);
-            newest = Math.max(newest, event.getCaptureTimeMillis().toEpochMilli());
         }
-        if (convergence != null && newest >= 0) {
-            convergence.applied(batch.partition().peer(), partition, newest);
+        if (convergence != null) {
+            convergence.applied(batch.partition().peer(), partition, batch.events());
         }
         if (batch.partition().retired()) {
             peer.retired(partition);

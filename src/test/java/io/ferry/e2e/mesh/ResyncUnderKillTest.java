@@ -75,7 +75,18 @@ class ResyncUnderKillTest {
                     return FullResyncTest.identical(mesh);
                 });
             } catch (AssertionError e) {
-                throw new AssertionError(e.getMessage() + " after " + kills + " kills; differences:\n" + FullResyncTest.differences(mesh), e);
+                StringBuilder oracles = new StringBuilder();
+                for (String on : NAMES) {
+                    for (CounterLoad load : loads) {
+                        String difference = load.firstDifference(on);
+                        if (difference != null) {
+                            oracles.append(on).append(": ").append(difference).append('\n');
+                        }
+                    }
+                }
+                mesh.keepLogs("ResyncUnderKillTest did not converge");
+                throw new AssertionError(e.getMessage() + " after " + kills + " kills; differences:\n" + FullResyncTest.differences(mesh)
+                        + "oracles:\n" + oracles, e);
             }
             for (String on : NAMES) {
                 for (CounterLoad load : loads) {

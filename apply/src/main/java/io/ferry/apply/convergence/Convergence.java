@@ -12,6 +12,7 @@ import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.ConflictingWrite;
 import io.ferry.schemas.EventKind;
+import io.ferry.schemas.Heartbeat;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.MeshConfig;
 import io.ferry.topology.conflict.ConflictPolicy;
@@ -188,9 +189,30 @@ public final class Convergence implements AutoCloseable {
         }
     }
 
-    /** Events of {@code peer}'s {@code partition} up to source time {@code sourceMillis} (heartbeats included) are applied here. */
-    public void applied(String peer, int partition, long sourceMillis) {
-        deferred.streamReached(AppliedVector.entry(peer, partition), sourceMillis);
+    /**
+     * {@code events} of {@code peer}'s {@code partition} are applied here: how far its stream is known to have been
+     * applied, in its source time, for the quiet that deferred re-publications wait for. A heartbeat counts only when
+     * its capture had read everything its Redis had (a capture behind its Redis still sends heartbeats, and writes
+     * it has yet to read must not pass for quiet); a snapshot record counts as a write to every key.
+     */
+    public void applied(String peer, int partition, List<ChangeEvent> events) {
+        String entry = AppliedVector.entry(peer, partition);
+        for (ChangeEvent event : events) {
+            long time = event.getCaptureTimeMillis().toEpochMilli();
+            switch (event.getKind()) {
+                case COMMAND, TRANSACTION -> deferred.streamReached(entry, time);
+                case HEARTBEAT -> {
+                    Heartbeat beat = event.getHeartbeat();
+                    if (beat != null && beat.getCapturedOffset() >= beat.getSourceOffset()) {
+                        deferred.streamReached(entry, time);
+                    }
+                }
+                default -> {
+                    deferred.snapshotApplied(entry, time);
+                    deferred.streamReached(entry, time);
+                }
+            }
+        }
     }
 
     /**

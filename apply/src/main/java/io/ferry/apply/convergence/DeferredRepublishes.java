@@ -17,17 +17,21 @@ import java.util.Map;
  * <ul>
  *   <li>this instance's own stream shows it applied at least the request's {@code after} vector, so the
  *       re-publication is causally after those writes everywhere, and</li>
- *   <li>the key is quiet: every peer partition that wrote it (or that {@code after} names, from the request's time)
- *       has been applied here {@link #QUIET_MILLIS} further in its own stream time without writing it again. A peer
- *       still writing the key would meet the re-publication as a concurrent whole-value write, settled by policy
- *       rather than kept; stream time, not this agent's clock, so that lag here never passes for quiet.</li>
+ *   <li>the key is quiet: every peer partition has been applied here {@link #QUIET_MILLIS} further in its own stream
+ *       time, since the request was taken in (for those {@code after} names, at least since the request was made)
+ *       and since its last write to the key, without writing it again. A peer still writing the key would meet
+ *       the re-publication as a concurrent whole-value write, settled by policy rather than kept; stream time, not
+ *       this agent's clock, so that lag here (an agent catching up) never passes for quiet.</li>
+ *   <li>no peer partition's snapshot was applied here within its last {@link #QUIET_MILLIS} of stream time: a
+ *       resync snapshot holds its origin's gap writes to keys unknown, and its stream jumps past them in time.</li>
  * </ul>
  * Bounded by {@code maxKeys} keys; requests for one key are merged (the latest of each offset, one request per
  * requester). Pure, single-threaded: the apply loop's.
  */
 final class DeferredRepublishes {
 
-    static final long QUIET_MILLIS = 1_000;
+    /** Quiet needed, in the writers' stream time: a client pausing longer and then writing the key again races the re-publication. */
+    static final long QUIET_MILLIS = 2_000;
     /** A request waiting longer than this is reported (once): is this instance's apply agent far behind? */
     static final long OVERDUE_NANOS = 60_000_000_000L;
     /** How often the waiting requests are checked against what this instance has applied. */
@@ -55,6 +59,8 @@ final class DeferredRepublishes {
     private final Map<KeyId, Waiting> waiting = new LinkedHashMap<>();
     /** Per peer partition, the newest source time of its events applied here (heartbeats included). */
     private final Map<String, Long> streamTimes = new HashMap<>();
+    /** Per peer partition, the source time of the last snapshot record of it applied here. */
+    private final Map<String, Long> snapshots = new HashMap<>();
     private long nextCheck;
 
     DeferredRepublishes(int maxKeys) {
@@ -75,9 +81,12 @@ final class DeferredRepublishes {
         } else {
             w.after = w.after.withAll(after);
         }
-        // the writes it names were made before the request: their partitions count as writing the key until then
+        // Which of the writes already applied here touched the key is not known: every peer partition counts as
+        // writing it up to where its stream is now, and those the request names at least until the request was made.
+        Map<String, Long> lastWrites = w.lastWrites;
+        streamTimes.forEach((entry, reached) -> lastWrites.merge(entry, reached, Math::max));
         for (String entry : after.asMap().keySet()) {
-            w.lastWrites.merge(entry, requestMillis, Math::max);
+            lastWrites.merge(entry, requestMillis, Math::max);
         }
         w.requests.removeIf(held -> held.getApplier().equals(request.getApplier())); // one per requester: the latest
         w.requests.add(request);
@@ -93,6 +102,14 @@ final class DeferredRepublishes {
         }
     }
 
+    /**
+     * A snapshot record of peer partition {@code entry}, made at {@code sourceMillis}, is applied here: it counts as
+     * a write to every key (which ones its origin wrote in a gap is unknown).
+     */
+    void snapshotApplied(String entry, long sourceMillis) {
+        snapshots.merge(entry, sourceMillis, Math::max);
+    }
+
     /** Events of peer partition {@code entry} up to source time {@code sourceMillis} are applied here. */
     void streamReached(String entry, long sourceMillis) {
         streamTimes.merge(entry, sourceMillis, Math::max);
@@ -104,6 +121,9 @@ final class DeferredRepublishes {
             return List.of();
         }
         nextCheck = now + CHECK_NANOS;
+        if (!quiet(snapshots, streamTimes)) {
+            return List.of();
+        }
         List<Due> due = new ArrayList<>(0);
         for (Iterator<Map.Entry<KeyId, Waiting>> it = waiting.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<KeyId, Waiting> entry = it.next();
@@ -121,9 +141,11 @@ final class DeferredRepublishes {
      * applied here has gone {@link #QUIET_MILLIS} past its last write to the key.
      */
     static boolean isDue(AppliedVector applied, AppliedVector after, Map<String, Long> lastWrites, Map<String, Long> streamTimes) {
-        if (!applied.covers(after)) {
-            return false;
-        }
+        return applied.covers(after) && quiet(lastWrites, streamTimes);
+    }
+
+    /** Whether each peer partition's stream as applied here went {@link #QUIET_MILLIS} past its time in {@code lastWrites}. */
+    private static boolean quiet(Map<String, Long> lastWrites, Map<String, Long> streamTimes) {
         for (Map.Entry<String, Long> last : lastWrites.entrySet()) {
             Long reached = streamTimes.get(last.getKey());
             if (reached == null || reached - last.getValue() < QUIET_MILLIS) {

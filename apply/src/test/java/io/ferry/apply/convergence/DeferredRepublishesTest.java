@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 class DeferredRepublishesTest {
 
     private static final long SECOND = 1_000_000_000L;
+    private static final long QUIET = DeferredRepublishes.QUIET_MILLIS;
     private static final KeyId COUNTER = new KeyId(0, "counter".getBytes(StandardCharsets.UTF_8));
     private static final KeyId LIST = new KeyId(0, "list".getBytes(StandardCharsets.UTF_8));
 
@@ -31,17 +32,17 @@ class DeferredRepublishesTest {
     }
 
     @Test
-    void aRequestIsDueOnceEveryWriteItNamesIsAppliedAndEveryWriterWentASecondOfItsStreamWithoutWritingTheKey() {
+    void aRequestIsDueOnceEveryWriteItNamesIsAppliedAndEveryWriterWentQuietInItsStream() {
         AppliedVector after = vector(Map.of("p:0", 40L, "q:0", 7L));
         Map<String, Long> lastWrites = Map.of("p:0", 5_000L, "q:0", 4_000L);
-        Map<String, Long> quiet = Map.of("p:0", 6_000L, "q:0", 5_500L);
+        Map<String, Long> quiet = Map.of("p:0", 5_000 + QUIET, "q:0", 4_000 + QUIET);
         assertFalse(DeferredRepublishes.isDue(vector(Map.of("p:0", 39L, "q:0", 7L)), after, lastWrites, quiet), "p:0@40 not applied yet");
         assertFalse(DeferredRepublishes.isDue(vector(Map.of("p:0", 40L)), after, lastWrites, quiet), "nothing of q:0 applied");
         assertTrue(DeferredRepublishes.isDue(vector(Map.of("p:0", 40L, "q:0", 7L)), after, lastWrites, quiet));
         assertTrue(DeferredRepublishes.isDue(vector(Map.of("p:0", 90L, "q:0", 8L, "s:0", 1L)), after, lastWrites, quiet));
         assertFalse(DeferredRepublishes.isDue(vector(Map.of("p:0", 40L, "q:0", 7L)), after, lastWrites,
-                Map.of("p:0", 5_999L, "q:0", 9_000L)), "p:0's stream applied here only 999 ms past its last write to the key");
-        assertFalse(DeferredRepublishes.isDue(vector(Map.of("p:0", 40L, "q:0", 7L)), after, lastWrites, Map.of("p:0", 9_000L)),
+                Map.of("p:0", 5_000 + QUIET - 1, "q:0", 9_000L + QUIET)), "p:0's stream applied here not quite quiet past its last write");
+        assertFalse(DeferredRepublishes.isDue(vector(Map.of("p:0", 40L, "q:0", 7L)), after, lastWrites, Map.of("p:0", 9_000L + QUIET)),
                 "nothing of q:0's stream applied here yet");
     }
 
@@ -51,6 +52,7 @@ class DeferredRepublishesTest {
         deferred.streamReached("p:0", 10_000);
         long now = 0;
         assertTrue(deferred.offer(COUNTER, vector(Map.of("p:0", 40L)), request("p"), 8_000, now));
+        deferred.streamReached("p:0", 10_000 + QUIET); // quiet since without a write to the key
         assertEquals(List.of(), deferred.due(vector(Map.of("p:0", 39L)), now += SECOND));
         assertEquals(1, deferred.size());
         List<DeferredRepublishes.Due> due = deferred.due(vector(Map.of("p:0", 40L)), now += SECOND);
@@ -62,18 +64,48 @@ class DeferredRepublishesTest {
     }
 
     @Test
-    void aPeerStillWritingTheKeyHoldsItsRepublicationBackUntilItsStreamWentASecondWithoutWritingIt() {
+    void aPeerStillWritingTheKeyHoldsItsRepublicationBackUntilItsStreamWentQuiet() {
         DeferredRepublishes deferred = new DeferredRepublishes(10);
         AppliedVector applied = vector(Map.of("p:0", 40L, "q:0", 3L));
         deferred.offer(COUNTER, vector(Map.of("p:0", 40L)), request("p"), 10_000, 0);
-        deferred.streamReached("p:0", 10_900);
+        deferred.streamReached("p:0", 10_000 + QUIET - 100);
         assertEquals(List.of(), deferred.due(applied, SECOND), "p:0 is counted as writing the key until the request was made");
         deferred.peerWrote(COUNTER, "q:0", 10_500); // a third instance writes it too
-        deferred.peerWrote(LIST, "p:0", 10_950); // nothing waits for it: ignored
-        deferred.streamReached("p:0", 11_000);
-        deferred.streamReached("q:0", 11_499);
-        assertEquals(List.of(), deferred.due(applied, 2 * SECOND), "q:0 wrote it 999 ms of its stream ago");
-        deferred.streamReached("q:0", 11_500);
+        deferred.peerWrote(LIST, "p:0", 10_000 + QUIET); // nothing waits for it: ignored
+        deferred.streamReached("p:0", 10_000 + QUIET);
+        deferred.streamReached("q:0", 10_500 + QUIET - 1);
+        assertEquals(List.of(), deferred.due(applied, 2 * SECOND), "q:0 wrote it just under the quiet ago");
+        deferred.streamReached("q:0", 10_500 + QUIET);
+        assertEquals(1, deferred.due(applied, 3 * SECOND).size());
+    }
+
+    @Test
+    void writesAppliedBeforeTheRequestArrivedCountUntilEveryPeersStreamWentQuietFurther() {
+        // an agent catching up: it applied p's writes up to 25 s before the request (made at 15 s) reached it
+        DeferredRepublishes deferred = new DeferredRepublishes(10);
+        AppliedVector applied = vector(Map.of("p:0", 40L));
+        deferred.streamReached("p:0", 25_000);
+        deferred.streamReached("q:0", 24_000);
+        deferred.offer(COUNTER, applied, request("p"), 15_000, 0);
+        deferred.streamReached("p:0", 25_000 + QUIET - 1);
+        deferred.streamReached("q:0", 24_000 + QUIET);
+        assertEquals(List.of(), deferred.due(applied, SECOND), "p may have written the key up to 25 s of its stream");
+        deferred.streamReached("p:0", 25_000 + QUIET);
+        assertEquals(1, deferred.due(applied, 2 * SECOND).size());
+    }
+
+    @Test
+    void aPeersSnapshotHoldsEveryRepublicationBackUntilItsStreamWentQuietPastIt() {
+        DeferredRepublishes deferred = new DeferredRepublishes(10);
+        AppliedVector applied = vector(Map.of("p:0", 40L));
+        deferred.offer(COUNTER, applied, request("p"), 10_000, 0);
+        deferred.streamReached("p:0", 10_000 + QUIET);
+        deferred.streamReached("q:0", 30_000);
+        deferred.snapshotApplied("q:0", 30_000); // q's resync: its gap writes to any key are only in its snapshot
+        assertEquals(List.of(), deferred.due(applied, SECOND));
+        deferred.streamReached("q:0", 30_000 + QUIET - 1);
+        assertEquals(List.of(), deferred.due(applied, 2 * SECOND));
+        deferred.streamReached("q:0", 30_000 + QUIET);
         assertEquals(1, deferred.due(applied, 3 * SECOND).size());
     }
 
@@ -85,6 +117,8 @@ class DeferredRepublishesTest {
         deferred.offer(COUNTER, vector(Map.of("p:0", 40L, "q:0", 3L)), request("p"), 0, 0);
         deferred.offer(COUNTER, vector(Map.of("p:0", 12L, "q:0", 9L)), request("q"), 0, 0);
         deferred.offer(COUNTER, vector(Map.of("p:0", 41L)), request("p"), 0, 0);
+        deferred.streamReached("p:0", 10_000 + QUIET);
+        deferred.streamReached("q:0", 10_000 + QUIET);
         assertEquals(1, deferred.size());
         assertEquals(List.of(), deferred.due(vector(Map.of("p:0", 41L, "q:0", 8L)), 2 * SECOND), "q:0@9 not applied");
         assertEquals(List.of(), deferred.due(vector(Map.of("p:0", 40L, "q:0", 9L)), 3 * SECOND), "p:0@41 not applied");
