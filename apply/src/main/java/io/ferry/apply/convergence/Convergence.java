@@ -273,7 +273,7 @@ public final class Convergence implements AutoCloseable {
             AppliedVector after = request.getRepublishAfter() == null ? AppliedVector.EMPTY : AppliedVector.of(request.getRepublishAfter());
             if (after.isEmpty()) {
                 republish(key, request, request.getWrite() != null ? request.getWrite().getTimeMillis() : 0);
-            } else if (deferred.offer(key, after, request, request.getTimeMillis().toEpochMilli(), now)) {
+            } else if (deferred.offer(key, after, request, request.getTimeMillis().toEpochMilli(), writeMillis(request), now)) {
                 metrics.republishRequest("deferred");
             } else {
                 metrics.republishRequest("refused");
@@ -281,8 +281,10 @@ public final class Convergence implements AutoCloseable {
             }
         }
         for (DeferredRepublishes.Due due : deferred.due(history.ownProgress(), now)) {
-            // a fresh write holding every write it waited for: published with the current time (0), not an old one's
-            due.requests().forEach(request -> republish(due.key(), request, 0));
+            // with the time of the newest write in the value, not the current one: a concurrent write made after
+            // that value (not applied here yet) must win over this copy of an older value under lww
+            long valueMillis = valueMillis(due.key(), due.valueMillis());
+            due.requests().forEach(request -> republish(due.key(), request, valueMillis));
             metrics.republishRequest("republished");
         }
         metrics.republishWaiting(deferred.size());
@@ -312,6 +314,28 @@ public final class Convergence implements AutoCloseable {
                         WriteHistory.DEFAULT_MAX_BYTES >> 20, WriteHistory.MAX_WRITES_PER_KEY);
             }
         }
+    }
+
+    /** The source time of the write a request names (a resync snapshot's), or when the request was made if it names none. */
+    private static long writeMillis(io.ferry.schemas.Conflict request) {
+        return request.getWrite() != null ? request.getWrite().getTimeMillis() : request.getTimeMillis().toEpochMilli();
+    }
+
+    /**
+     * The newest source time of the writes known to have made {@code key}'s value here: {@code known} (from the
+     * deferral) or the last local or peer write to it conflict detection still holds.
+     */
+    private long valueMillis(KeyId key, long known) {
+        long millis = known;
+        Write local = history.lastLocal(key);
+        if (local != null) {
+            millis = Math.max(millis, local.timeMillis());
+        }
+        Write applied = history.lastApplied(key);
+        if (applied != null) {
+            millis = Math.max(millis, applied.timeMillis());
+        }
+        return millis;
     }
 
     /** Queues a re-publication of {@code key}, as {@code request} asked, carrying {@code sourceTime} (0: the current time). */

@@ -25,6 +25,9 @@ import java.util.Map;
  *   <li>no peer partition's snapshot was applied here within its last {@link #QUIET_MILLIS} of stream time: a
  *       resync snapshot holds its origin's gap writes to keys unknown, and its stream jumps past them in time.</li>
  * </ul>
+ * A due key carries the source time of the newest write known to have made its value here (its requests' snapshot,
+ * which bounds the gap writes, and the peers' writes to it applied while it waited): re-published with that time rather
+ * than the current one, it loses, as the write it copies would, to a concurrent write made after that value.
  * Bounded by {@code maxKeys} keys; requests for one key are merged (the latest of each offset, one request per
  * requester). Pure, single-threaded: the apply loop's.
  */
@@ -37,8 +40,8 @@ final class DeferredRepublishes {
     /** How often the waiting requests are checked against what this instance has applied. */
     private static final long CHECK_NANOS = 100_000_000L;
 
-    /** A key that may be re-published now, with the requests it answers. */
-    record Due(KeyId key, List<Conflict> requests) {
+    /** A key that may be re-published now, with the requests it answers and the newest source time of its value's writes. */
+    record Due(KeyId key, List<Conflict> requests, long valueMillis) {
     }
 
     private static final class Waiting {
@@ -46,6 +49,8 @@ final class DeferredRepublishes {
         final long since;
         /** Per peer partition ({@code origin:partition}), the source time of its last write to the key seen here. */
         final Map<String, Long> lastWrites = new HashMap<>();
+        /** Source time of the newest write known to be in the key's value here (lastWrites holds bounds, not writes). */
+        long valueMillis;
         boolean overdue;
         final List<Conflict> requests = new ArrayList<>(1);
 
@@ -68,10 +73,10 @@ final class DeferredRepublishes {
     }
 
     /**
-     * Queues {@code request} for {@code key}, made at {@code requestMillis}; false when {@code maxKeys} other keys
-     * already wait (it is refused).
+     * Queues {@code request} for {@code key}, made at {@code requestMillis} about a snapshot made at {@code snapshotMillis};
+     * false when {@code maxKeys} other keys already wait (it is refused).
      */
-    boolean offer(KeyId key, AppliedVector after, Conflict request, long requestMillis, long now) {
+    boolean offer(KeyId key, AppliedVector after, Conflict request, long requestMillis, long snapshotMillis, long now) {
         Waiting w = waiting.get(key);
         if (w == null) {
             if (waiting.size() >= maxKeys) {
@@ -81,6 +86,7 @@ final class DeferredRepublishes {
         } else {
             w.after = w.after.withAll(after);
         }
+        w.valueMillis = Math.max(w.valueMillis, snapshotMillis);
         // Which of the writes already applied here touched the key is not known: every peer partition counts as
         // writing it up to where its stream is now, and those the request names at least until the request was made.
         Map<String, Long> lastWrites = w.lastWrites;
@@ -99,6 +105,7 @@ final class DeferredRepublishes {
         Waiting w = waiting.get(key);
         if (w != null) {
             w.lastWrites.merge(entry, sourceMillis, Math::max);
+            w.valueMillis = Math.max(w.valueMillis, sourceMillis);
         }
     }
 
@@ -129,7 +136,7 @@ final class DeferredRepublishes {
             Map.Entry<KeyId, Waiting> entry = it.next();
             Waiting w = entry.getValue();
             if (isDue(applied, w.after, w.lastWrites, streamTimes)) {
-                due.add(new Due(entry.getKey(), w.requests));
+                due.add(new Due(entry.getKey(), w.requests, w.valueMillis));
                 it.remove();
             }
         }
