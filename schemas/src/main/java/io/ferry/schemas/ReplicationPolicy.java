@@ -66,6 +66,14 @@ public final class ReplicationPolicy {
     public static final String REPAIR_TIME_KEY = "__ferry:repair-time";
 
     /**
+     * Header (value "1") of a change event whose block carried {@link #REPAIR_TIME_KEY}: a re-publication, a copy of
+     * its origin's whole value of a key (a conflict repair, or a key re-published after a resync), not a client's
+     * write. Conflict detection lets such a copy win against a concurrent write that changes only part of the value
+     * (INCR, RPUSH, HSET, ...), which is then applied on top of it, instead of erasing that write's effect.
+     */
+    public static final String REPUBLISHED_HEADER = "ferry.republished";
+
+    /**
      * Reserved key marking a {@code ferry join} in progress in the joining instance's Redis (its value says from
      * which peer and how far); the join deletes it in the MULTI/EXEC that writes the joined instance's checkpoints.
      */

@@ -160,7 +160,7 @@ public final class Convergence implements AutoCloseable {
     public boolean admit(ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
         AppliedVector vector = vectorOf(record);
         observe(event.getOrigin(), vector);
-        Write write = Write.of(event, record.partition(), record.offset(), vector);
+        Write write = writeOf(event, record, vector);
         List<KeyId> keys = keysOf(event);
         peerWrote(write, keys);
         List<WriteHistory.Pair> pairs = history.remote(write, keys);
@@ -176,10 +176,15 @@ public final class Convergence implements AutoCloseable {
      * paired with local writes already read back) so a restart does not hide its conflicts.
      */
     public void replayed(ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
-        Write write = Write.of(event, record.partition(), record.offset(), vectorOf(record));
+        Write write = writeOf(event, record, vectorOf(record));
         List<KeyId> keys = keysOf(event);
         peerWrote(write, keys);
         settleEach(history.replayed(write, keys));
+    }
+
+    private static Write writeOf(ChangeEvent event, ConsumerRecord<byte[], byte[]> record, AppliedVector vector) {
+        boolean republished = record.headers().lastHeader(ReplicationPolicy.REPUBLISHED_HEADER) != null;
+        return Write.of(event, record.partition(), record.offset(), vector, republished);
     }
 
     private void peerWrote(Write write, List<KeyId> keys) {
@@ -260,7 +265,7 @@ public final class Convergence implements AutoCloseable {
             AppliedVector vector = vectorOf(record);
             EventKind kind = event.getKind();
             if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION) {
-                Write write = Write.of(event, record.partition(), record.offset(), vector);
+                Write write = writeOf(event, record, vector);
                 settleEach(history.local(write, keysOf(event)));
             }
             if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION || kind == EventKind.HEARTBEAT) {
@@ -389,8 +394,7 @@ public final class Convergence implements AutoCloseable {
         Judged last = null;
         for (WriteHistory.Pair pair : pairs) {
             ConflictClassifier.Verdict verdict = ConflictClassifier.classify(pair.remote().commandsFor(key.key()), pair.local().commandsFor(key.key()));
-            String winner = verdict.commutes() ? null : policy.winner(new ConflictPolicy.Write(pair.local().origin(), pair.local().timeMillis()),
-                    new ConflictPolicy.Write(pair.remote().origin(), pair.remote().timeMillis()));
+            String winner = verdict.commutes() ? null : Precedence.winner(policy, pair.local(), pair.remote(), key.key());
             last = new Judged(pair, verdict, winner);
             if (!verdict.commutes()) {
                 clash = last;
@@ -420,7 +424,11 @@ public final class Convergence implements AutoCloseable {
         ConflictingWrite other = describe(local, localCommand);
         String winner = won.winner();
         boolean skip = pair.beforeApply() && remote.single() && ConflictClassifier.wholeValue(remoteCommand);
-        Write reexec = !pair.beforeApply() && local.single() && ConflictClassifier.wholeValue(localCommand) ? local : null;
+        boolean keepLosers = false; // a copy won against a partial write applied after it here: copy the value, keeping that write
+        for (WriteHistory.Pair each : pairs) {
+            keepLosers |= each.local().sameAs(local) && Precedence.keepsLoser(local, each.remote(), key.key());
+        }
+        Write reexec = !pair.beforeApply() && !keepLosers && local.single() && ConflictClassifier.wholeValue(localCommand) ? local : null;
         Repair repair = repairs.get(key);
         if (repair == null) {
             repairs.put(key, repair = new Repair(reexec, remote, local.timeMillis()));

@@ -106,12 +106,13 @@ public final class OutboxSink implements StreamSink {
     }
 
     public void put(ChangeEvent event, boolean resumable) throws InterruptedException {
-        put(event, KeyExpiries.NONE, resumable, null);
+        put(event, KeyExpiries.NONE, resumable, null, false);
     }
 
-    private void put(ChangeEvent event, KeyExpiries expiries, boolean resumable, CompletableFuture<AppliedVector> orderAfter)
-            throws InterruptedException {
-        outbox.put(new Outbox.Event(event, applied, expiries, resumable, approxBytes(event), resyncOf, orderAfter), stopped);
+    private void put(ChangeEvent event, KeyExpiries expiries, boolean resumable, CompletableFuture<AppliedVector> orderAfter,
+                     boolean republished) throws InterruptedException {
+        outbox.put(new Outbox.Event(event, applied, expiries, resumable, approxBytes(event), resyncOf, orderAfter, republished),
+                stopped);
     }
 
     /**
@@ -180,14 +181,15 @@ public final class OutboxSink implements StreamSink {
         for (byte[] key : keys) {
             keyBuffers.add(ByteBuffer.wrap(key));
         }
-        Instant time = nextSourceTime > 0 ? Instant.ofEpochMilli(nextSourceTime) : Instant.now();
+        boolean republished = nextSourceTime > 0; // only a repair's marker sets it
+        Instant time = republished ? Instant.ofEpochMilli(nextSourceTime) : Instant.now();
         nextSourceTime = 0;
         KeyExpiries expiries = nextExpiries;
         nextExpiries = KeyExpiries.NONE;
         CompletableFuture<AppliedVector> orderAfter = nextOrderAfter;
         nextOrderAfter = null;
         ChangeEvent event = new ChangeEvent(origin, position(endOffset, endDb), kind, db, body, keyBuffers, time, null, null);
-        put(event, expiries, true, orderAfter);
+        put(event, expiries, true, orderAfter, republished);
     }
 
     /**
