@@ -83,6 +83,11 @@ public final class Convergence implements AutoCloseable {
         Write reexec;
         Write loser;
         long sourceTime;
+        /**
+         * A re-publication after a resync of this instance, or a repair settling one's concurrent writes: marked for
+         * peers, so it wins against partial writes (see {@link Precedence}) as the copy it settles did.
+         */
+        boolean republication;
         final List<Recorded> recorded = new ArrayList<>();
         private final long queuedNanos = System.nanoTime();
         long dueNanos;
@@ -351,6 +356,7 @@ public final class Convergence implements AutoCloseable {
         } else {
             repair.again(sourceTime);
         }
+        repair.republication |= ConflictType.RESYNC_GUARDED.name().equals(request.getType());
         if (request.getWrite() != null) {
             repair.recorded.add(new Recorded(ConflictType.valueOf(request.getType()), event(request), key,
                     request.getWrite(), null, request.getPolicy(), self, "REPAIRED"));
@@ -439,6 +445,7 @@ public final class Convergence implements AutoCloseable {
             repair.loser = remote;
             repair.again(local.timeMillis());
         }
+        repair.republication |= local.republished();
         repair.recorded.add(new Recorded(verdict.type(), remote.event(), key, write, other, policy.kind().label(), winner,
                 skip ? "SKIPPED" : "REPAIRED"));
         return skip;
@@ -475,13 +482,14 @@ public final class Convergence implements AutoCloseable {
                 if (reexec != null) {
                     redis.call(new RawCommand("MULTI", List.of()));
                     redis.call(io.ferry.apply.batch.BatchBuilder.toRaw(reexec.event().getCommands().get(0)));
-                    redis.call(RawCommand.of("SET", ReplicationPolicy.REPAIR_TIME_KEY, Long.toString(repair.sourceTime)));
+                    redis.call(RawCommand.of("SET", ReplicationPolicy.sourceTimeKey(repair.republication), Long.toString(repair.sourceTime)));
                     reply = redis.call(new RawCommand("EXEC", List.of()));
                     if (reply instanceof List<?> results && !results.isEmpty()) {
                         reply = results.get(0);
                     }
-                } else if (repair.sourceTime > 0) {
-                    reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key(), repair.sourceTime)));
+                } else if (repair.sourceTime > 0 || repair.republication) {
+                    long sourceTime = repair.sourceTime > 0 ? repair.sourceTime : System.currentTimeMillis();
+                    reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key(), sourceTime, repair.republication)));
                 } else {
                     reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key())));
                 }

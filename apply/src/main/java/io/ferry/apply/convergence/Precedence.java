@@ -4,13 +4,13 @@ import io.ferry.topology.conflict.ConflictPolicy;
 
 /**
  * Pure: which write of a concurrent pair that does not commute wins, decided alike on both instances of the pair.
- * The key's policy decides, except between a re-publication (a copy of its origin's whole value: a conflict repair,
- * or a key re-published after a resync) and a client's write that changes only part of the value (INCR, RPUSH, HSET,
- * EXPIRE, ...): the copy wins, and the partial write is applied on top of it. The copy holds everything its origin
- * had applied, and the partial write was made on a value the copy's origin had not seen; letting the partial write's
- * origin win instead would have it skip the copy (losing what only the copy brings, such as a resynced instance's
- * gap writes), and where the copy arrived first it has already replaced the partial write's effect, which its
- * origin's repair would then spread. The copy's origin applies the partial write after its copy and re-publishes
+ * The key's policy decides, except between a re-publication (a copy of its origin's whole value of a key a peer kept
+ * when reconciling the origin's resync snapshot, or a repair settling such a copy's pairs) and a write that changes
+ * only part of the value (INCR, RPUSH, HSET, EXPIRE, ...): the copy wins, and the partial write is applied on top of
+ * it. The copy holds everything its origin had applied and its gap writes, and the partial write was made on a value
+ * the copy's origin had not seen; letting the partial write's origin win instead would have it skip the copy (losing
+ * the gap writes only the copy brings), and where the copy arrived first it has already replaced the partial
+ * write's effect, which that origin's repair would then spread. The copy's origin applies the partial write after its copy and re-publishes
  * the result, so every instance ends with both. Against a whole-value write (SET, DEL, RESTORE … REPLACE) or another
  * copy, the copy counts as a write made at its source time (that of the newest write in the value it copies).
  */

@@ -12,7 +12,7 @@ import java.util.List;
  * One write as conflict detection sees it: where it sits in its origin's changes topic, when its origin's
  * capture read it (what lww compares), what its origin had applied of every peer at that moment, and the
  * event itself (its commands classify the conflict and may be re-executed by a repair). {@code republished}: the
- * write is a copy of its origin's value of the key (a repair or a re-publication, the {@code ferry.republished}
+ * write is a re-publication after a resync, a copy of its origin's value of the key (the {@code ferry.republished}
  * header), not a client's write.
  */
 public record Write(String origin, int partition, long offset, long timeMillis, AppliedVector applied, ChangeEvent event,

@@ -48,6 +48,8 @@ public final class OutboxSink implements StreamSink {
     private AppliedVector applied = AppliedVector.EMPTY;
     /** Source time of the next published event when it is a repair; 0 otherwise. */
     private long nextSourceTime;
+    /** Whether the next published event is a re-publication after a resync. */
+    private boolean nextRepublished;
     private KeyExpiries nextExpiries = KeyExpiries.NONE;
     /** What the next published event must be applied after on the instance's other partitions; null for most. */
     private CompletableFuture<AppliedVector> nextOrderAfter;
@@ -181,9 +183,10 @@ public final class OutboxSink implements StreamSink {
         for (byte[] key : keys) {
             keyBuffers.add(ByteBuffer.wrap(key));
         }
-        boolean republished = nextSourceTime > 0; // only a repair's marker sets it
-        Instant time = republished ? Instant.ofEpochMilli(nextSourceTime) : Instant.now();
+        Instant time = nextSourceTime > 0 ? Instant.ofEpochMilli(nextSourceTime) : Instant.now();
+        boolean republished = nextRepublished;
         nextSourceTime = 0;
+        nextRepublished = false;
         KeyExpiries expiries = nextExpiries;
         nextExpiries = KeyExpiries.NONE;
         CompletableFuture<AppliedVector> orderAfter = nextOrderAfter;
@@ -346,8 +349,9 @@ public final class OutboxSink implements StreamSink {
     }
 
     @Override
-    public void sourceTime(long millis) {
+    public void sourceTime(long millis, boolean republished) {
         nextSourceTime = millis;
+        nextRepublished = republished;
     }
 
     @Override
