@@ -130,7 +130,7 @@ public final class ApplyService implements FerryAgent {
                 findings, () -> running, slots);
         Convergence settling = convergence;
         // A cluster target has no one node to SCAN: a resync snapshot only adds the keys missing here (see README).
-        reconciler = redis.isCluster() ? null : new ResyncReconciler(mesh, self, redis, metrics);
+        reconciler = redis.isCluster() ? null : new ResyncReconciler(mesh, self, redis, metrics, convergence::requestAfterResync);
         builder = new BatchBuilder(self, new BatchBuilder.Admission() {
             @Override
             public boolean admit(io.ferry.schemas.ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {

@@ -233,6 +233,9 @@ final class BatchApplier {
         for (ChangeEvent event : batch.events()) {
             peer.captured(partition, event.getCaptureTimeMillis().toEpochMilli(), event.getKind() != EventKind.HEARTBEAT);
         }
+        if (convergence != null) {
+            convergence.applied(batch.partition().peer(), partition, batch.events());
+        }
         if (batch.partition().retired()) {
             peer.retired(partition);
         }

@@ -277,8 +277,8 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
     }
 
     @Override
-    public void sourceTime(long millis) {
-        sink.sourceTime(millis);
+    public void sourceTime(long millis, boolean republished) {
+        sink.sourceTime(millis, republished);
     }
 
     @Override

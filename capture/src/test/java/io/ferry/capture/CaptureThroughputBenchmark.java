@@ -65,7 +65,7 @@ class CaptureThroughputBenchmark {
             }
 
             @Override
-            public void sourceTime(long millis) {
+            public void sourceTime(long millis, boolean republished) {
             }
 
             @Override

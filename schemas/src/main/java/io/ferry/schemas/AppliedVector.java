@@ -83,6 +83,19 @@ public final class AppliedVector {
         return merged;
     }
 
+    /**
+     * Whether this vector has applied at least what {@code required} names, entry by entry: every write up to
+     * those offsets is applied (an entry missing here is nothing applied).
+     */
+    public boolean covers(AppliedVector required) {
+        for (int i = 0; i < required.origins.length; i++) {
+            if (applied(required.origins[i], required.partitions[i]) < required.values[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     public Map<String, Long> asMap() {
         return Collections.unmodifiableMap(offsets);
     }

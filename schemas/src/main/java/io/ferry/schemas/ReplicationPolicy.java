@@ -66,6 +66,26 @@ public final class ReplicationPolicy {
     public static final String REPAIR_TIME_KEY = "__ferry:repair-time";
 
     /**
+     * Reserved key written, instead of {@link #REPAIR_TIME_KEY} and with the same meaning, by the re-publication of a
+     * key a peer kept when it reconciled this instance's resync snapshot (and by the repairs that settle such a
+     * re-publication's concurrent writes): the capture also marks the event {@link #REPUBLISHED_HEADER}.
+     */
+    public static final String REPUBLISH_TIME_KEY = "__ferry:republish-time";
+
+    /**
+     * Header (value "1") of a change event whose block carried {@link #REPUBLISH_TIME_KEY}: a re-publication after a
+     * resync, a copy of its origin's whole value of a key that holds the origin's gap writes, not a client's write.
+     * Conflict detection lets such a copy win against a concurrent write that changes only part of the value (INCR,
+     * RPUSH, HSET, ...), which is then applied on top of it, instead of either erasing the other's effect.
+     */
+    public static final String REPUBLISHED_HEADER = "ferry.republished";
+
+    /** The marker key giving a repair its source time: {@link #REPUBLISH_TIME_KEY} for a re-publication after a resync. */
+    public static String sourceTimeKey(boolean republication) {
+        return republication ? REPUBLISH_TIME_KEY : REPAIR_TIME_KEY;
+    }
+
+    /**
      * Reserved key marking a {@code ferry join} in progress in the joining instance's Redis (its value says from
      * which peer and how far); the join deletes it in the MULTI/EXEC that writes the joined instance's checkpoints.
      */

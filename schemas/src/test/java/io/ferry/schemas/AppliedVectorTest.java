@@ -172,4 +172,16 @@ class AppliedVectorTest {
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> AppliedVector.decode("a:0=-2".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
+
+    @Test
+    void coversWhatItHasAppliedAtLeastEntryByEntry() {
+        AppliedVector applied = AppliedVector.of(Map.of("a:0", 812L, "c:0", 77L));
+        assertTrue(applied.covers(AppliedVector.EMPTY));
+        assertTrue(applied.covers(applied));
+        assertTrue(applied.covers(AppliedVector.of(Map.of("a:0", 812L))));
+        assertTrue(applied.covers(AppliedVector.of(Map.of("a:0", 5L, "c:0", 77L))));
+        assertFalse(applied.covers(AppliedVector.of(Map.of("a:0", 813L))), "one offset short");
+        assertFalse(applied.covers(AppliedVector.of(Map.of("c:0", 77L, "c:1", 0L))), "a partition nothing was applied of");
+        assertFalse(AppliedVector.EMPTY.covers(AppliedVector.of(Map.of("a:0", 0L))));
+    }
 }

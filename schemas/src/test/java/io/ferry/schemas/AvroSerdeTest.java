@@ -39,6 +39,19 @@ class AvroSerdeTest {
     }
 
     @Test
+    void aRepublicationRequestCarriesWhatTheWinnerMustHaveAppliedFirst() {
+        Conflict request = Conflict.newBuilder().setApplier("b").setOrigin("a").setType("RESYNC_GUARDED")
+                .setKey(ByteBuffer.wrap(new byte[] {'k', 0}))
+                .setPosition(new SourcePosition("0123456789abcdef0123456789abcdef01234567", 42L, 0))
+                .setTimeMillis(Instant.ofEpochMilli(1_700_000_000_000L)).setPolicy("lww").setWinner("a").setResolution("REQUESTED")
+                .setRepublishAfter(AppliedVector.EMPTY.with("b", 0, 812).with("c", 0, 77).asMap())
+                .build();
+        Conflict back = AvroSerde.conflicts().decode(AvroSerde.conflicts().encode(request));
+        assertEquals(request, back);
+        assertEquals(AppliedVector.decode("b:0=812,c:0=77".getBytes()), AppliedVector.of(back.getRepublishAfter()));
+    }
+
+    @Test
     void rejectsBytesThatAreNotAFerryRecordWithAClearMessage() {
         SerializationException e = assertThrows(SerializationException.class,
                 () -> serde.deserialize("t", "hello".getBytes()));

@@ -90,6 +90,7 @@ class PreviousReleaseWireTest {
         assertEquals("", conflict.getPolicy());
         assertNull(conflict.getWinner());
         assertEquals("RECORDED", conflict.getResolution());
+        assertNull(conflict.getRepublishAfter());
     }
 
     @Test

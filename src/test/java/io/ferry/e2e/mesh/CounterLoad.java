@@ -1,6 +1,6 @@
 package io.ferry.e2e.mesh;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.lettuce.core.LettuceFutures;
 import io.lettuce.core.RedisClient;
@@ -97,23 +97,29 @@ final class CounterLoad {
 
     /** Counters and list lengths {@code on} must hold once this load has been applied there. */
     boolean appliedOn(String on) {
-        RedisCommands<String, String> r = mesh.redis(on);
-        for (int k = 0; k < keys; k++) {
-            if (!String.valueOf(expectedIncrs(k)).equals(r.get(prefix() + ":counter:" + k))
-                    || r.llen(prefix() + ":list:" + k) != expectedPushes(k)) {
-                return false;
-            }
-        }
-        return true;
+        return firstDifference(on) == null;
     }
 
     /** Asserts exact counters and list lengths on {@code on}, naming the first key that differs. */
     void assertAppliedExactlyOnceOn(String on) {
+        String difference = firstDifference(on);
+        assertNull(difference, on + " " + difference);
+    }
+
+    /** The first key on {@code on} whose counter or list length is not this load's, with both values; null when none. */
+    String firstDifference(String on) {
         RedisCommands<String, String> r = mesh.redis(on);
         for (int k = 0; k < keys; k++) {
-            assertEquals(String.valueOf(expectedIncrs(k)), r.get(prefix() + ":counter:" + k), on + " " + prefix() + ":counter:" + k);
-            assertEquals(expectedPushes(k), r.llen(prefix() + ":list:" + k), on + " " + prefix() + ":list:" + k);
+            String counter = r.get(prefix() + ":counter:" + k);
+            if (!String.valueOf(expectedIncrs(k)).equals(counter)) {
+                return prefix() + ":counter:" + k + " is " + counter + ", expected " + expectedIncrs(k);
+            }
+            long pushes = r.llen(prefix() + ":list:" + k);
+            if (pushes != expectedPushes(k)) {
+                return prefix() + ":list:" + k + " has " + pushes + " elements, expected " + expectedPushes(k);
+            }
         }
+        return null;
     }
 
     private long expectedIncrs(int k) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ferry.localmesh.Await;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +26,7 @@ class FullResyncTest {
             RedisCommands<String, String> a = mesh.redis("A");
             RedisCommands<String, String> b = mesh.redis("B");
             RedisCommands<String, String> c = mesh.redis("C");
-            a.configSet("repl-backlog-size", "16kb"); // Redis's minimum: a few hundred writes overflow it
+            smallestBacklog(a);
             for (int i = 0; i < KEYS; i++) {
                 a.set("a:change:" + i, "old");
                 a.set("a:gone:" + i, "v");
@@ -52,12 +53,8 @@ class FullResyncTest {
             a.set("shared", "from-a");
             a.del("a:list");
             a.rpush("a:list", "only");
-            for (int i = 0; i < 300; i++) {
-                a.set("a:filler:" + i, "x".repeat(1024)); // 300 KB: far past the 16 KB backlog
-            }
-            mesh.startCapture("A");
-            mesh.awaitReady("A", "capture");
-            assertEquals(1.0, mesh.metric("A", "capture", "ferry_capture_full_resyncs_total"), "A's capture needed a full resync");
+            overflowBacklog(a);
+            restartCaptureWithFullResync(mesh, "A");
 
             onA.await();
             onB.await();
@@ -96,6 +93,166 @@ class FullResyncTest {
                 assertEquals(0.0, mesh.metric(peer, "apply", "ferry_apply_dead_letters_total"), peer + " dead letters");
             }
         }
+    }
+
+    /**
+     * Issue 11, the guarded keys' gap: A changes a counter, a list and a value in its gap (never published as writes, only
+     * in its snapshot) that B and C change too after A's snapshot was taken. B and C keep their copies (guarded: they hold
+     * writes A had not applied), so they ask A to re-publish the keys once A has applied those writes: afterwards every
+     * instance holds every increment and every pushed element, and the value B wrote last.
+     */
+    @Test
+    void gapWritesToKeysThePeersAlsoWroteAfterTheSnapshotReachEveryInstance() throws Exception {
+        try (MeshUnderTest mesh = MeshUnderTest.start("A", "B", "C")) {
+            GuardedKeys guarded = GuardedKeys.afterResyncOfA(mesh);
+            mesh.startApply("A");
+            mesh.awaitReady("A", "apply");
+            guarded.awaitEveryWriteEverywhere(mesh, "b-after");
+        }
+    }
+
+    /**
+     * The same guarded keys, and B writes them again while A's re-publications are on their way: B's apply agent is down,
+     * so B's increments, pushes and value are concurrent with A's copies (and made after the values they copy). A
+     * re-publication wins against the increments and pushes, which are applied on top of it (A applies them after its
+     * copy and re-publishes the result), and loses to the value B set after it: nothing is lost, and the value B set
+     * last is the one every instance ends with, whichever B's agent meets first when it comes back, A's copy or its own
+     * writes read back.
+     */
+    @Test
+    void writesRacingTheRepublicationOfGuardedKeysAreKeptOrWinByTheirTime() throws Exception {
+        try (MeshUnderTest mesh = MeshUnderTest.start("A", "B", "C")) {
+            GuardedKeys guarded = GuardedKeys.afterResyncOfA(mesh);
+            RedisCommands<String, String> b = mesh.redis("B");
+            mesh.apply("B").kill(); // B applies none of A's re-publications until its writes below are made
+            mesh.startApply("A");
+            mesh.awaitReady("A", "apply");
+            Await.until(MeshUnderTest.CONVERGE, "A re-published the counter, the list and the value",
+                    () -> mesh.metric("A", "apply", "ferry_apply_republish_requests_total", "outcome=\"republished\"") >= 3);
+            for (int i = 1; i <= 6; i++) {
+                b.incr("shared:counter");
+                guarded.push(b, "late-b" + i);
+            }
+            guarded.increments += 6;
+            b.set("shared:value", "late-b");
+            mesh.startApply("B");
+            mesh.awaitReady("B", "apply");
+            guarded.awaitEveryWriteEverywhere(mesh, "late-b");
+        }
+    }
+
+    /** Keys A changed in its gap and B and C changed after A's snapshot, guarded on B and C: what every instance must end with. */
+    private static final class GuardedKeys {
+        final List<String> pushed = new ArrayList<>(List.of("seed"));
+        int increments;
+
+        void push(RedisCommands<String, String> redis, String element) {
+            redis.rpush("shared:list", element);
+            pushed.add(element);
+        }
+
+        /**
+         * A's capture and apply agent stop, A writes the keys and overflows its backlog, B and C write them, A's capture
+         * comes back with a full resync, and B and C reconcile its snapshot keeping the keys (A's apply agent stays down).
+         */
+        static GuardedKeys afterResyncOfA(MeshUnderTest mesh) {
+            GuardedKeys keys = new GuardedKeys();
+            RedisCommands<String, String> a = mesh.redis("A");
+            RedisCommands<String, String> b = mesh.redis("B");
+            RedisCommands<String, String> c = mesh.redis("C");
+            smallestBacklog(a);
+            b.set("shared:counter", "100");
+            b.rpush("shared:list", "seed");
+            b.set("shared:value", "b-before");
+            Await.until(MeshUnderTest.CONVERGE, "the three instances identical before the gap",
+                    () -> a.exists("shared:list") == 1 && c.exists("shared:list") == 1 && identical(mesh));
+
+            // A's apply agent stops first: nothing B and C write from now on is in A's snapshot (they are past its V)
+            mesh.apply("A").kill();
+            mesh.capture("A").kill();
+            for (int i = 1; i <= 5; i++) {
+                a.incr("shared:counter");
+                keys.push(a, "a" + i);
+            }
+            a.set("shared:value", "a-gap");
+            overflowBacklog(a);
+            for (int i = 1; i <= 7; i++) {
+                b.incr("shared:counter");
+                keys.push(b, "b" + i);
+            }
+            b.set("shared:value", "b-after");
+            for (int i = 1; i <= 3; i++) {
+                c.incr("shared:counter"); // a third instance's writes guard the keys on B as well
+            }
+            keys.increments = 5 + 7 + 3;
+            Await.until(MeshUnderTest.CONVERGE, "B and C hold each other's writes",
+                    () -> "110".equals(b.get("shared:counter")) && "110".equals(c.get("shared:counter")) && c.llen("shared:list") == 8
+                            && "b-after".equals(c.get("shared:value")));
+
+            restartCaptureWithFullResync(mesh, "A");
+            for (String peer : List.of("B", "C")) {
+                Await.until(MeshUnderTest.CONVERGE, peer + " reconciled A's resync snapshot",
+                        () -> mesh.metric(peer, "apply", "ferry_apply_resyncs_total", "outcome=\"reconciled\"") == 1.0);
+                assertEquals("110", mesh.redis(peer).get("shared:counter"), peer + " kept its counter: writes A had not applied guard it");
+                assertTrue(mesh.metric(peer, "apply", "ferry_apply_conflicts_total", "type=\"RESYNC_GUARDED\"") >= 3,
+                        peer + " asked A to re-publish the counter, the list and the value");
+            }
+            return keys;
+        }
+
+        /** Every increment and pushed element once on every instance, {@code value} everywhere, keyspaces identical. */
+        void awaitEveryWriteEverywhere(MeshUnderTest mesh, String value) {
+            String total = String.valueOf(100 + increments);
+            try {
+                Await.until(MeshUnderTest.CONVERGE, "every increment and every pushed element on every instance, keyspaces identical",
+                        () -> {
+                            for (String on : List.of("A", "B", "C")) {
+                                if (!total.equals(mesh.redis(on).get("shared:counter")) || !value.equals(mesh.redis(on).get("shared:value"))) {
+                                    return false;
+                                }
+                            }
+                            return identical(mesh);
+                        });
+            } catch (AssertionError e) {
+                StringBuilder seen = new StringBuilder();
+                for (String on : List.of("A", "B", "C")) {
+                    seen.append(on).append(": counter ").append(mesh.redis(on).get("shared:counter")).append(" (expected ").append(total)
+                            .append("), value ").append(mesh.redis(on).get("shared:value")).append(", list ")
+                            .append(mesh.redis(on).lrange("shared:list", 0, -1)).append('\n');
+                }
+                throw new AssertionError(e.getMessage() + "; expected value " + value + ", list " + pushed + "\n" + seen
+                        + "differences:\n" + differences(mesh), e);
+            }
+            List<String> expected = pushed.stream().sorted().toList();
+            for (String on : List.of("A", "B", "C")) {
+                assertEquals(expected, mesh.redis(on).lrange("shared:list", 0, -1).stream().sorted().toList(), on + " shared:list");
+            }
+            assertTrue(mesh.metric("A", "apply", "ferry_apply_republish_requests_total", "outcome=\"republished\"") >= 3,
+                    "A re-published the keys once it had applied B's and C's writes");
+            assertEquals(0.0, mesh.metric("A", "apply", "ferry_apply_republish_requests_total", "outcome=\"refused\""));
+            for (String on : List.of("A", "B", "C")) {
+                assertEquals(0.0, mesh.metric(on, "apply", "ferry_apply_dead_letters_total"), on + " dead letters");
+            }
+        }
+    }
+
+    /** Gives {@code redis} Redis's smallest replication backlog, 16 KB: a few hundred writes overflow it. */
+    static void smallestBacklog(RedisCommands<String, String> redis) {
+        redis.configSet("repl-backlog-size", "16kb");
+    }
+
+    /** Writes 300 KB on {@code redis}: far past a 16 KB backlog, so a capture away meanwhile needs a full resync. */
+    static void overflowBacklog(RedisCommands<String, String> redis) {
+        for (int i = 0; i < 300; i++) {
+            redis.set("filler:" + i, "x".repeat(1024));
+        }
+    }
+
+    /** Starts {@code name}'s capture again (its first restart) and checks that it needed a full resync. */
+    static void restartCaptureWithFullResync(MeshUnderTest mesh, String name) {
+        mesh.startCapture(name);
+        mesh.awaitReady(name, "capture");
+        assertEquals(1.0, mesh.metric(name, "capture", "ferry_capture_full_resyncs_total"), name + "'s capture needed a full resync");
     }
 
     /** What differs between A and the others (for a failure message). */

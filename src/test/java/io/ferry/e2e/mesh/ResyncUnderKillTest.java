@@ -27,7 +27,7 @@ class ResyncUnderKillTest {
     void agentsKilledAtRandomWithFullResyncsLeaveEveryKeyspaceIdenticalAndEveryOracleExact() throws Exception {
         try (MeshUnderTest mesh = MeshUnderTest.start("A", "B", "C")) {
             for (String name : NAMES) {
-                mesh.redis(name).configSet("repl-backlog-size", "16kb"); // Redis's minimum: overflows within a second under load
+                FullResyncTest.smallestBacklog(mesh.redis(name)); // overflows within a second under load
             }
             List<CounterLoad> loads = NAMES.stream()
                     .map(name -> new CounterLoad(mesh, name, 40_000, 20, Duration.ofSeconds(30)).start()).toList();
@@ -75,7 +75,18 @@ class ResyncUnderKillTest {
                     return FullResyncTest.identical(mesh);
                 });
             } catch (AssertionError e) {
-                throw new AssertionError(e.getMessage() + " after " + kills + " kills; differences:\n" + FullResyncTest.differences(mesh), e);
+                StringBuilder oracles = new StringBuilder();
+                for (String on : NAMES) {
+                    for (CounterLoad load : loads) {
+                        String difference = load.firstDifference(on);
+                        if (difference != null) {
+                            oracles.append(on).append(": ").append(difference).append('\n');
+                        }
+                    }
+                }
+                mesh.keepLogs("ResyncUnderKillTest did not converge");
+                throw new AssertionError(e.getMessage() + " after " + kills + " kills; differences:\n" + FullResyncTest.differences(mesh)
+                        + "oracles:\n" + oracles, e);
             }
             for (String on : NAMES) {
                 for (CounterLoad load : loads) {

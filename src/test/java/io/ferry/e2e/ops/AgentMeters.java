@@ -37,6 +37,8 @@ final class AgentMeters {
             "ferry_apply_conflict_window_keys", "ferry_apply_conflict_window_evictions_total",
             // a peer's full resync reconciled here: only after one happened
             "ferry_apply_resyncs_total", "ferry_apply_resync_keys_total",
+            // keys peers asked this instance to re-publish after its own full resync
+            "ferry_apply_republish_requests_total", "ferry_apply_republish_requests_waiting",
             // served by a running ferry join on the joining instance's capture port
             "ferry_join_in_progress", "ferry_join_copied_keys_total");
 
@@ -96,6 +98,8 @@ final class AgentMeters {
         fromPeer.causalWait();
         fromPeer.resync("reconciled");
         fromPeer.resyncKeys("deleted", 2);
+        apply.republishRequest("deferred");
+        apply.republishWaiting(1);
         apply.repaired(true);
         apply.repaired(false);
         apply.windowKeys(40 + offset % 7);

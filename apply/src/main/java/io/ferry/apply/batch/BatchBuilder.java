@@ -59,10 +59,11 @@ public final class BatchBuilder {
             ADD_IF_MISSING
         }
 
-        KeyAction keyAction(PartitionState state, ConsumerRecord<byte[], byte[]> record, int db, byte[] key);
+        /** @param event the record's event (the last chunk's for a key sent in chunks): the key's db and origin */
+        KeyAction keyAction(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, byte[] key);
 
-        /** At SNAPSHOT_END: keys here, by db, that the snapshot did not bring and nothing guards; to be deleted. */
-        Map<Integer, List<byte[]>> staleKeys(PartitionState state, ConsumerRecord<byte[], byte[]> record);
+        /** At SNAPSHOT_END ({@code event}): keys here, by db, that the snapshot did not bring and nothing guards; to be deleted. */
+        Map<Integer, List<byte[]>> staleKeys(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event);
     }
 
     private static final byte[] REPLACE = "REPLACE".getBytes(StandardCharsets.US_ASCII);
@@ -205,7 +206,7 @@ public final class BatchBuilder {
                 Command command = event.getCommands().get(0);
                 RawCommand restore = toRaw(command);
                 byte[] key = restore.args().get(0);
-                Resync.KeyAction action = resync.keyAction(state, record, event.getDb(), key);
+                Resync.KeyAction action = resync.keyAction(state, record, event, key);
                 if (action == Resync.KeyAction.REPLACE) {
                     List<byte[]> args = new ArrayList<>(restore.args());
                     args.add(REPLACE);
@@ -216,7 +217,7 @@ public final class BatchBuilder {
                 db = snapshotKeyBrought(state, event.getDb(), key, body, sources, db);
             }
             case SNAPSHOT_END -> {
-                Map<Integer, List<byte[]>> stale = resync.staleKeys(state, record);
+                Map<Integer, List<byte[]>> stale = resync.staleKeys(state, record, event);
                 for (Map.Entry<Integer, List<byte[]>> entry : stale.entrySet()) {
                     List<byte[]> keys = entry.getValue();
                     for (int from = 0; from < keys.size(); from += DELETE_CHUNK) {
@@ -272,7 +273,7 @@ public final class BatchBuilder {
     /** The RESTORE of a staged resync key as its reconciliation says (the stage deleted either way), then its membership. */
     private int restoreResyncKey(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, ChunkAssembler.Staged staged,
                                  List<RawCommand> body, List<EventBatch.Source> sources, List<EventBatch.Overwrite> overwrites, int db) {
-        Resync.KeyAction action = resync.keyAction(state, record, event.getDb(), staged.key());
+        Resync.KeyAction action = resync.keyAction(state, record, event, staged.key());
         RawCommand dropStage = new RawCommand("DEL", List.of(staged.stageKey()));
         if (action == Resync.KeyAction.KEEP) {
             db = select(body, sources, db, event.getDb());

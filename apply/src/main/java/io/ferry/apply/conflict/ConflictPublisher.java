@@ -2,6 +2,7 @@ package io.ferry.apply.conflict;
 
 import io.ferry.apply.findings.FindingsOutbox;
 import io.ferry.apply.metrics.ApplyMetrics;
+import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
@@ -12,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,6 +56,20 @@ public final class ConflictPublisher {
      */
     public void publishConcurrent(ConflictType type, ChangeEvent event, int db, byte[] key, ConflictingWrite write,
                                   ConflictingWrite other, String policy, String winner, String resolution) {
+        publish(type, event, db, key, write, other, policy, winner, resolution, null);
+    }
+
+    /**
+     * A key whose value {@code winner} (when the policy picks one) is asked to re-publish ({@code resolution} REQUESTED,
+     * else RECORDED), once it has applied {@code after} (empty: at once).
+     */
+    public void publishRequest(ConflictType type, ChangeEvent event, int db, byte[] key, ConflictingWrite write, String policy,
+                               String winner, String resolution, AppliedVector after) {
+        publish(type, event, db, key, write, null, policy, winner, resolution, after.isEmpty() ? null : after.asMap());
+    }
+
+    private void publish(ConflictType type, ChangeEvent event, int db, byte[] key, ConflictingWrite write, ConflictingWrite other,
+                         String policy, String winner, String resolution, Map<String, Long> republishAfter) {
         send(type, event, Conflict.newBuilder()
                 .setApplier(applier)
                 .setOrigin(event.getOrigin())
@@ -68,6 +84,7 @@ public final class ConflictPublisher {
                 .setPolicy(policy)
                 .setWinner(winner)
                 .setResolution(resolution)
+                .setRepublishAfter(republishAfter)
                 .build(), key);
         metrics.peer(event.getOrigin()).resolution(type.name(), resolution);
         if (LOG.isDebugEnabled()) {

@@ -23,5 +23,10 @@ public enum ConflictType {
     /** Writes of different types on one key (WRONGTYPE here, or concurrent writes of two types). */
     TYPE_CLASH,
     /** A peer's snapshot RESTORE met an existing key here; it is not overwritten (the seeds' rule). */
-    RESTORE_EXISTS
+    RESTORE_EXISTS,
+    /**
+     * A key a peer's resync snapshot did not replace here, because writes that peer had not applied touched it; the
+     * peer may have changed it in its gap too, so it is asked to re-publish the key once it has applied them.
+     */
+    RESYNC_GUARDED
 }

@@ -12,6 +12,7 @@ import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.ConflictingWrite;
 import io.ferry.schemas.EventKind;
+import io.ferry.schemas.Heartbeat;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.MeshConfig;
 import io.ferry.topology.conflict.ConflictPolicy;
@@ -48,6 +49,8 @@ public final class Convergence implements AutoCloseable {
     public static final Duration LOOKBACK = Duration.ofSeconds(60);
     /** Resolution of a conflict record asking the winner (its origin) to re-publish the key. */
     public static final String REQUESTED = "REQUESTED";
+    /** Re-publication requests that may wait here at once for this instance to apply what their requester saw. */
+    static final int MAX_DEFERRED_KEYS = 100_000;
 
     private final String self;
     private final ConflictRules rules;
@@ -58,10 +61,12 @@ public final class Convergence implements AutoCloseable {
     private final WriteHistory history;
     private final ChangeEventDecoder decoder = new ChangeEventDecoder();
     private final Map<KeyId, Repair> repairs = new LinkedHashMap<>();
+    private final DeferredRepublishes deferred = new DeferredRepublishes(MAX_DEFERRED_KEYS);
     private byte[] lastHeader;
     private ConsumerRecord<byte[], byte[]> lastRecord;
     private AppliedVector lastVector = AppliedVector.EMPTY;
     private long nextSweep = System.nanoTime();
+    private long refusedSinceSweep;
 
     /** A settled pair waiting for its repair; recorded once the repair ran. */
     private record Recorded(ConflictType type, ChangeEvent remote, KeyId key, ConflictingWrite write, ConflictingWrite other,
@@ -78,6 +83,11 @@ public final class Convergence implements AutoCloseable {
         Write reexec;
         Write loser;
         long sourceTime;
+        /**
+         * A re-publication after a resync of this instance, or a repair settling one's concurrent writes: marked for
+         * peers, so it wins against partial writes (see {@link Precedence}) as the copy it settles did.
+         */
+        boolean republication;
         final List<Recorded> recorded = new ArrayList<>();
         private final long queuedNanos = System.nanoTime();
         long dueNanos;
@@ -155,8 +165,10 @@ public final class Convergence implements AutoCloseable {
     public boolean admit(ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
         AppliedVector vector = vectorOf(record);
         observe(event.getOrigin(), vector);
-        Write write = Write.of(event, record.partition(), record.offset(), vector);
-        List<WriteHistory.Pair> pairs = history.remote(write, keysOf(event));
+        Write write = writeOf(event, record, vector);
+        List<KeyId> keys = keysOf(event);
+        peerWrote(write, keys);
+        List<WriteHistory.Pair> pairs = history.remote(write, keys);
         if (pairs.isEmpty()) {
             return true;
         }
@@ -169,8 +181,48 @@ public final class Convergence implements AutoCloseable {
      * paired with local writes already read back) so a restart does not hide its conflicts.
      */
     public void replayed(ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
-        Write write = Write.of(event, record.partition(), record.offset(), vectorOf(record));
-        settleEach(history.replayed(write, keysOf(event)));
+        Write write = writeOf(event, record, vectorOf(record));
+        List<KeyId> keys = keysOf(event);
+        peerWrote(write, keys);
+        settleEach(history.replayed(write, keys));
+    }
+
+    private static Write writeOf(ChangeEvent event, ConsumerRecord<byte[], byte[]> record, AppliedVector vector) {
+        boolean republished = record.headers().lastHeader(ReplicationPolicy.REPUBLISHED_HEADER) != null;
+        return Write.of(event, record.partition(), record.offset(), vector, republished);
+    }
+
+    private void peerWrote(Write write, List<KeyId> keys) {
+        if (!deferred.isEmpty()) {
+            String entry = AppliedVector.entry(write.origin(), write.partition());
+            keys.forEach(key -> deferred.peerWrote(key, entry, write.timeMillis()));
+        }
+    }
+
+    /**
+     * {@code events} of {@code peer}'s {@code partition} are applied here: how far its stream is known to have been
+     * applied, in its source time, for the quiet that deferred re-publications wait for. A heartbeat counts only when
+     * its capture had read everything its Redis had (a capture behind its Redis still sends heartbeats, and writes
+     * it has yet to read must not pass for quiet); a snapshot record counts as a write to every key.
+     */
+    public void applied(String peer, int partition, List<ChangeEvent> events) {
+        String entry = AppliedVector.entry(peer, partition);
+        for (ChangeEvent event : events) {
+            long time = event.getCaptureTimeMillis().toEpochMilli();
+            switch (event.getKind()) {
+                case COMMAND, TRANSACTION -> deferred.streamReached(entry, time);
+                case HEARTBEAT -> {
+                    Heartbeat beat = event.getHeartbeat();
+                    if (beat != null && beat.getCapturedOffset() >= beat.getSourceOffset()) {
+                        deferred.streamReached(entry, time);
+                    }
+                }
+                default -> {
+                    deferred.snapshotApplied(entry, time);
+                    deferred.streamReached(entry, time);
+                }
+            }
+        }
     }
 
     /**
@@ -179,14 +231,31 @@ public final class Convergence implements AutoCloseable {
      * re-publish the key; under report the conflict is only recorded.
      */
     public void requestFromOrigin(ConflictType type, ChangeEvent event, Command command, int db, List<byte[]> keys) {
+        ConflictingWrite write = new ConflictingWrite(event.getOrigin(), -1L, event.getPosition(),
+                event.getCaptureTimeMillis().toEpochMilli(), command);
         for (byte[] key : keys) {
-            ConflictPolicy policy = rules.policyFor(key);
-            boolean ask = policy.kind() != ConflictPolicy.Kind.REPORT;
-            ConflictingWrite write = new ConflictingWrite(event.getOrigin(), -1L, event.getPosition(),
-                    event.getCaptureTimeMillis().toEpochMilli(), command);
-            conflicts.publishConcurrent(type, event, db, key, write, null, policy.kind().label(),
-                    ask ? event.getOrigin() : null, ask ? REQUESTED : "RECORDED");
+            askOrigin(type, event, db, key, write, AppliedVector.EMPTY);
         }
+    }
+
+    /**
+     * A key this instance kept when reconciling a resync snapshot of {@code snapshot}'s origin, because writes the
+     * origin had not applied touched it (see {@code ResyncReconciler}). The origin may have changed the key in its
+     * gap too (those writes were never published), so under lww or priority it is asked to re-publish the key once
+     * it has applied {@code unseenEnds}: its value then holds both; under report the key is only recorded.
+     */
+    public void requestAfterResync(ChangeEvent snapshot, long kafkaOffset, int db, byte[] key, AppliedVector unseenEnds) {
+        ConflictingWrite write = new ConflictingWrite(snapshot.getOrigin(), kafkaOffset, snapshot.getPosition(),
+                snapshot.getCaptureTimeMillis().toEpochMilli(), new Command("RESTORE", List.of(ByteBuffer.wrap(key))));
+        askOrigin(ConflictType.RESYNC_GUARDED, snapshot, db, key, write, unseenEnds);
+    }
+
+    /** Records {@code write}'s key and, unless its policy is report, asks {@code event}'s origin to re-publish it after {@code after}. */
+    private void askOrigin(ConflictType type, ChangeEvent event, int db, byte[] key, ConflictingWrite write, AppliedVector after) {
+        ConflictPolicy policy = rules.policyFor(key);
+        boolean ask = policy.kind() != ConflictPolicy.Kind.REPORT;
+        conflicts.publishRequest(type, event, db, key, write, policy.kind().label(), ask ? event.getOrigin() : null,
+                ask ? REQUESTED : "RECORDED", after);
     }
 
     /** Reads local writes that arrived in the own changes topic and settles the pairs they complete. */
@@ -201,33 +270,52 @@ public final class Convergence implements AutoCloseable {
             AppliedVector vector = vectorOf(record);
             EventKind kind = event.getKind();
             if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION) {
-                Write write = Write.of(event, record.partition(), record.offset(), vector);
+                Write write = writeOf(event, record, vector);
                 settleEach(history.local(write, keysOf(event)));
             }
             if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION || kind == EventKind.HEARTBEAT) {
                 history.ownProgress(vector);
             }
         }
+        long now = System.nanoTime();
         for (io.ferry.schemas.Conflict request : requests.poll()) {
             KeyId key = new KeyId(request.getDb(), bytes(request.getKey()));
-            long time = request.getWrite() != null ? request.getWrite().getTimeMillis() : 0;
-            Repair repair = repairs.get(key);
-            if (repair == null) {
-                repairs.put(key, repair = new Repair(null, null, time));
+            AppliedVector after = request.getRepublishAfter() == null ? AppliedVector.EMPTY : AppliedVector.of(request.getRepublishAfter());
+            if (after.isEmpty()) {
+                republish(key, request, request.getWrite() != null ? request.getWrite().getTimeMillis() : 0);
+            } else if (deferred.offer(key, after, request, request.getTimeMillis().toEpochMilli(), writeMillis(request), now)) {
+                metrics.republishRequest("deferred");
             } else {
-                repair.again(time);
+                metrics.republishRequest("refused");
+                refusedSinceSweep++;
             }
-            if (request.getWrite() != null) {
-                repair.recorded.add(new Recorded(ConflictType.valueOf(request.getType()), event(request), key,
-                        request.getWrite(), null, request.getPolicy(), self, "REPAIRED"));
-            }
-            LOG.debug("{} asks for a key in db {} again ({})", request.getApplier(), request.getDb(), request.getType());
         }
-        long now = System.nanoTime();
+        for (DeferredRepublishes.Due due : deferred.due(history.ownProgress(), now)) {
+            // with the time of the newest write in the value, not the current one: a concurrent write made after
+            // that value (not applied here yet) must win over this copy of an older value under lww
+            long valueMillis = valueMillis(due.key(), due.valueMillis());
+            due.requests().forEach(request -> republish(due.key(), request, valueMillis));
+            metrics.republishRequest("republished");
+        }
+        metrics.republishWaiting(deferred.size());
         if (now >= nextSweep) {
             nextSweep = now + SWEEP_NANOS;
             history.sweep();
             metrics.windowKeys(history.size());
+            if (refusedSinceSweep > 0) {
+                LOG.warn("{} request(s) to re-publish a key after a resync of this instance refused: {} keys already wait for"
+                        + " this instance to apply what their requesters saw; those keys can stay different on the requesting"
+                        + " peers (run ferry verify --config <mesh.yaml> --repair)", refusedSinceSweep, MAX_DEFERRED_KEYS);
+                refusedSinceSweep = 0;
+            }
+            int overdue = deferred.newlyOverdue(now);
+            if (overdue > 0) {
+                metrics.republishRequest("overdue", overdue);
+                LOG.warn("{} key(s) asked for again after a resync of this instance have waited more than {} s to be re-published"
+                                + " ({} waiting): this instance has not applied the peers' writes they wait for yet, or peers keep"
+                                + " writing them; they are re-published once both are done", overdue,
+                        DeferredRepublishes.OVERDUE_NANOS / 1_000_000_000L, deferred.size());
+            }
             long evicted = history.takeEvicted();
             if (evicted > 0) {
                 metrics.windowEvicted((int) Math.min(Integer.MAX_VALUE, evicted));
@@ -236,6 +324,44 @@ public final class Convergence implements AutoCloseable {
                         WriteHistory.DEFAULT_MAX_BYTES >> 20, WriteHistory.MAX_WRITES_PER_KEY);
             }
         }
+    }
+
+    /** The source time of the write a request names (a resync snapshot's), or when the request was made if it names none. */
+    private static long writeMillis(io.ferry.schemas.Conflict request) {
+        return request.getWrite() != null ? request.getWrite().getTimeMillis() : request.getTimeMillis().toEpochMilli();
+    }
+
+    /**
+     * The newest source time of the writes known to have made {@code key}'s value here: {@code known} (from the
+     * deferral) or the last local or peer write to it conflict detection still holds.
+     */
+    private long valueMillis(KeyId key, long known) {
+        long millis = known;
+        Write local = history.lastLocal(key);
+        if (local != null) {
+            millis = Math.max(millis, local.timeMillis());
+        }
+        Write applied = history.lastApplied(key);
+        if (applied != null) {
+            millis = Math.max(millis, applied.timeMillis());
+        }
+        return millis;
+    }
+
+    /** Queues a re-publication of {@code key}, as {@code request} asked, carrying {@code sourceTime} (0: the current time). */
+    private void republish(KeyId key, io.ferry.schemas.Conflict request, long sourceTime) {
+        Repair repair = repairs.get(key);
+        if (repair == null) {
+            repairs.put(key, repair = new Repair(null, null, sourceTime));
+        } else {
+            repair.again(sourceTime);
+        }
+        repair.republication |= ConflictType.RESYNC_GUARDED.name().equals(request.getType());
+        if (request.getWrite() != null) {
+            repair.recorded.add(new Recorded(ConflictType.valueOf(request.getType()), event(request), key,
+                    request.getWrite(), null, request.getPolicy(), self, "REPAIRED"));
+        }
+        LOG.debug("{} asks for a key in db {} again ({})", request.getApplier(), request.getDb(), request.getType());
     }
 
     /**
@@ -274,8 +400,7 @@ public final class Convergence implements AutoCloseable {
         Judged last = null;
         for (WriteHistory.Pair pair : pairs) {
             ConflictClassifier.Verdict verdict = ConflictClassifier.classify(pair.remote().commandsFor(key.key()), pair.local().commandsFor(key.key()));
-            String winner = verdict.commutes() ? null : policy.winner(new ConflictPolicy.Write(pair.local().origin(), pair.local().timeMillis()),
-                    new ConflictPolicy.Write(pair.remote().origin(), pair.remote().timeMillis()));
+            String winner = verdict.commutes() ? null : Precedence.winner(policy, pair.local(), pair.remote(), key.key());
             last = new Judged(pair, verdict, winner);
             if (!verdict.commutes()) {
                 clash = last;
@@ -305,7 +430,11 @@ public final class Convergence implements AutoCloseable {
         ConflictingWrite other = describe(local, localCommand);
         String winner = won.winner();
         boolean skip = pair.beforeApply() && remote.single() && ConflictClassifier.wholeValue(remoteCommand);
-        Write reexec = !pair.beforeApply() && local.single() && ConflictClassifier.wholeValue(localCommand) ? local : null;
+        boolean keepLosers = false; // a copy won against a partial write applied after it here: copy the value, keeping that write
+        for (WriteHistory.Pair each : pairs) {
+            keepLosers |= each.local().sameAs(local) && Precedence.keepsLoser(local, each.remote(), key.key());
+        }
+        Write reexec = !pair.beforeApply() && !keepLosers && local.single() && ConflictClassifier.wholeValue(localCommand) ? local : null;
         Repair repair = repairs.get(key);
         if (repair == null) {
             repairs.put(key, repair = new Repair(reexec, remote, local.timeMillis()));
@@ -316,6 +445,7 @@ public final class Convergence implements AutoCloseable {
             repair.loser = remote;
             repair.again(local.timeMillis());
         }
+        repair.republication |= local.republished();
         repair.recorded.add(new Recorded(verdict.type(), remote.event(), key, write, other, policy.kind().label(), winner,
                 skip ? "SKIPPED" : "REPAIRED"));
         return skip;
@@ -352,13 +482,14 @@ public final class Convergence implements AutoCloseable {
                 if (reexec != null) {
                     redis.call(new RawCommand("MULTI", List.of()));
                     redis.call(io.ferry.apply.batch.BatchBuilder.toRaw(reexec.event().getCommands().get(0)));
-                    redis.call(RawCommand.of("SET", ReplicationPolicy.REPAIR_TIME_KEY, Long.toString(repair.sourceTime)));
+                    redis.call(RawCommand.of("SET", ReplicationPolicy.sourceTimeKey(repair.republication), Long.toString(repair.sourceTime)));
                     reply = redis.call(new RawCommand("EXEC", List.of()));
                     if (reply instanceof List<?> results && !results.isEmpty()) {
                         reply = results.get(0);
                     }
-                } else if (repair.sourceTime > 0) {
-                    reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key(), repair.sourceTime)));
+                } else if (repair.sourceTime > 0 || repair.republication) {
+                    long sourceTime = repair.sourceTime > 0 ? repair.sourceTime : System.currentTimeMillis();
+                    reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key(), sourceTime, repair.republication)));
                 } else {
                     reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key())));
                 }

@@ -11,14 +11,20 @@ import java.util.List;
 /**
  * One write as conflict detection sees it: where it sits in its origin's changes topic, when its origin's
  * capture read it (what lww compares), what its origin had applied of every peer at that moment, and the
- * event itself (its commands classify the conflict and may be re-executed by a repair).
+ * event itself (its commands classify the conflict and may be re-executed by a repair). {@code republished}: the
+ * write is a re-publication after a resync, a copy of its origin's value of the key (the {@code ferry.republished}
+ * header), not a client's write.
  */
 public record Write(String origin, int partition, long offset, long timeMillis, AppliedVector applied, ChangeEvent event,
-                    long bytes) {
+                    long bytes, boolean republished) {
 
     static Write of(ChangeEvent event, int partition, long offset, AppliedVector applied) {
+        return of(event, partition, offset, applied, false);
+    }
+
+    static Write of(ChangeEvent event, int partition, long offset, AppliedVector applied, boolean republished) {
         return new Write(event.getOrigin(), partition, offset, event.getCaptureTimeMillis().toEpochMilli(), applied, event,
-                approxBytes(event));
+                approxBytes(event), republished);
     }
 
     /** Heap an event holds: its arguments and keys plus a fixed overhead (what the history's byte bound counts). */
@@ -62,6 +68,22 @@ public record Write(String origin, int partition, long offset, long timeMillis, 
             }
         }
         return touching.isEmpty() ? commands : touching;
+    }
+
+    /**
+     * True when this write changes only part of {@code key}'s value (INCR, RPUSH, HSET, EXPIRE, ...): no command of it
+     * replaces the whole value, and it is no re-publication.
+     */
+    boolean partial(byte[] key) {
+        if (republished) {
+            return false;
+        }
+        for (Command command : commandsFor(key)) {
+            if (ConflictClassifier.wholeValue(command)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** True when this write is one command on one key: it can be skipped or re-executed on its own. */

@@ -19,7 +19,9 @@ import java.util.Map;
  * last: a peer's write before it is applied ({@link #remote}), or a local write when it is read back from
  * the own changes topic ({@link #local}). Bounded by {@code maxKeys} keys and about {@code maxBytes} of
  * retained writes, and {@link #MAX_WRITES_PER_KEY} local and as many peer writes per key (least recently written keys and a
- * key's oldest writes are forgotten first, and counted).
+ * key's oldest writes are forgotten first, and counted; keys holding a re-publication after a resync last: a write
+ * concurrent with such a copy that finds no pair is replaced by it unseen, and the copy then loses that write
+ * everywhere).
  * Single-threaded.
  */
 public final class WriteHistory {
@@ -37,6 +39,8 @@ public final class WriteHistory {
         final List<Write> locals = new ArrayList<>(1);
         final List<Write> applied = new ArrayList<>(2);
         long bytes;
+        /** Re-publications among the writes held. */
+        int republications;
     }
 
     private final String self;
@@ -175,6 +179,11 @@ public final class WriteHistory {
         ownProgress = vector;
     }
 
+    /** What this instance's own stream last showed it had applied (empty until a record of it was read). */
+    public AppliedVector ownProgress() {
+        return ownProgress;
+    }
+
     /** Forgets what can no longer be part of a concurrent pair. */
     public void sweep() {
         for (Iterator<KeyWrites> it = keys.values().iterator(); it.hasNext(); ) {
@@ -241,21 +250,46 @@ public final class WriteHistory {
     private void hold(KeyWrites writes, Write write) {
         writes.bytes += write.bytes();
         bytes += write.bytes();
+        writes.republications += write.republished() ? 1 : 0;
     }
 
     private void release(KeyWrites writes, Write write) {
         writes.bytes -= write.bytes();
         bytes -= write.bytes();
+        writes.republications -= write.republished() ? 1 : 0;
     }
 
-    /** Forgets the least recently written keys while over the bounds (the key just written stays). */
+    private boolean over() {
+        return keys.size() > maxKeys || bytes > maxBytes;
+    }
+
+    /**
+     * Forgets the least recently written keys while over the bounds (the key just written stays); keys holding a
+     * re-publication only when forgetting every other key was not enough. Those passed over become the most
+     * recently used, so the next trim does not walk them again.
+     */
     private void trim() {
-        Iterator<KeyWrites> eldest = keys.values().iterator();
-        while ((keys.size() > maxKeys || bytes > maxBytes) && keys.size() > 1 && eldest.hasNext()) {
-            KeyWrites writes = eldest.next();
-            bytes -= writes.bytes;
-            eldest.remove();
-            evicted += Math.max(1, writes.locals.size() + writes.applied.size());
+        if (!over()) {
+            return;
         }
+        List<KeyId> passedOver = new ArrayList<>(0);
+        for (boolean sparing = true; over(); sparing = false) {
+            int left = keys.size() - 1; // the last entry is the key just written
+            for (Iterator<Map.Entry<KeyId, KeyWrites>> eldest = keys.entrySet().iterator(); over() && left > 0; left--) {
+                Map.Entry<KeyId, KeyWrites> entry = eldest.next();
+                KeyWrites writes = entry.getValue();
+                if (sparing && writes.republications > 0) {
+                    passedOver.add(entry.getKey());
+                    continue;
+                }
+                bytes -= writes.bytes;
+                eldest.remove();
+                evicted += Math.max(1, writes.locals.size() + writes.applied.size());
+            }
+            if (!sparing || keys.size() <= 1) {
+                break;
+            }
+        }
+        passedOver.forEach(keys::get); // access order: now among the most recently used (those evicted are gone)
     }
 }

@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * ferry_apply_dead_letters_total{reason}, ferry_apply_conflicts_total{type}, ferry_apply_latency_seconds,
  * ferry_apply_reconnects_total, ferry_apply_conflict_resolutions_total{type,resolution},
  * ferry_apply_repairs_total{outcome}, ferry_apply_causal_waits_total, ferry_apply_conflict_window_keys,
- * ferry_apply_conflict_window_evictions_total, ferry_apply_resyncs_total{outcome}, ferry_apply_resync_keys_total{action};
+ * ferry_apply_conflict_window_evictions_total, ferry_apply_resyncs_total{outcome}, ferry_apply_resync_keys_total{action},
+ * ferry_apply_republish_requests_total{outcome}, ferry_apply_republish_requests_waiting;
  * all tagged with {@code instance}, per-peer ones also with {@code peer}.
  */
 public final class ApplyMetrics {
@@ -178,6 +179,8 @@ public final class ApplyMetrics {
     private final Counter repairsFailed;
     private final Counter windowEvictions;
     private final AtomicLong windowKeys = new AtomicLong();
+    private final Map<String, Counter> republishRequests = new ConcurrentHashMap<>();
+    private final AtomicLong republishWaiting = new AtomicLong();
 
     /** @param heartbeatMillis the peers' heartbeat interval: a caught-up peer is idle, not lagging, within a few of them */
     public ApplyMetrics(MeterRegistry registry, String instance, long heartbeatMillis) {
@@ -195,6 +198,33 @@ public final class ApplyMetrics {
         Gauge.builder("ferry.apply.conflict.window.keys", windowKeys, AtomicLong::get)
                 .description("Keys whose recent writes conflict detection keeps (bounded by what the peers have not applied yet)")
                 .tags("instance", instance).register(registry);
+        Gauge.builder("ferry.apply.republish.requests.waiting", republishWaiting, AtomicLong::get)
+                .description("Requests to re-publish a key (peers that kept it when reconciling this instance's resync snapshot)"
+                        + " waiting until this instance has applied the writes they saw")
+                .tags("instance", instance).register(registry);
+        REPUBLISH_OUTCOMES.forEach(this::republishCounter);
+    }
+
+    private static final List<String> REPUBLISH_OUTCOMES = List.of("deferred", "republished", "refused", "overdue");
+
+    private Counter republishCounter(String outcome) {
+        return republishRequests.computeIfAbsent(outcome, k -> Counter.builder("ferry.apply.republish.requests")
+                .description("Requests to re-publish a key once this instance has applied what the requester saw, by outcome:"
+                        + " deferred (waiting), republished, refused (too many waiting), overdue (waited over a minute)")
+                .tags("instance", instance, "outcome", outcome).register(registry));
+    }
+
+    /** A deferred re-publication request: deferred, republished, refused or overdue. */
+    public void republishRequest(String outcome) {
+        republishRequest(outcome, 1);
+    }
+
+    public void republishRequest(String outcome, int count) {
+        republishCounter(outcome).increment(count);
+    }
+
+    public void republishWaiting(int requests) {
+        republishWaiting.set(requests);
     }
 
     private Counter repairs(String outcome) {

@@ -9,6 +9,7 @@ import io.ferry.apply.redis.RawCommand;
 import io.ferry.apply.redis.RedisTargetClient;
 import io.ferry.apply.redis.Reply;
 import io.ferry.schemas.AppliedVector;
+import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.EventKind;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.MeshConfig;
@@ -16,8 +17,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -35,9 +38,12 @@ import org.slf4j.LoggerFactory;
  * The rule: a snapshot key replaces the copy here ({@code RESTORE … REPLACE}) unless guarded; at SNAPSHOT_END
  * every key here that the snapshot did not bring and that is not guarded is deleted (the origin deleted it, or
  * never had it although it had seen every write to it). Guarded keys are left as they are: their unseen writes
- * reach the origin through its apply agent. A batch that overwrites or deletes is sent with its keys WATCHed and
- * judged again after this instance's capture has published every write made before the WATCH
- * ({@link #watchOverwrites}), so a local write made at any moment is never overwritten.
+ * reach the origin through its apply agent. The origin may also have changed a guarded key in its gap (writes
+ * never published, only in the snapshot), so each one kept because of an unseen write is handed to
+ * {@link GuardedKeys} with where those writes end: the origin's value holds both once it has applied them. A
+ * batch that overwrites or deletes is sent with its keys WATCHed and judged again after this instance's capture
+ * has published every write made before the WATCH ({@link #watchOverwrites}), so a local write made at any
+ * moment is never overwritten.
  *
  * <p>Safe, loud fallbacks: when the unseen writes cannot be bounded (more than {@link #MAX_GUARDED_KEYS} keys or
  * {@link #MAX_UNSEEN_RECORDS} records) or this instance's own capture is not caught up with its Redis (writes here
@@ -60,7 +66,19 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     private final String self;
     private final RedisTargetClient redis;
     private final ApplyMetrics metrics;
+    private final GuardedKeys guardedKeys;
     private final Map<String, Reconciliation> active = new HashMap<>();
+
+    /** Told of every key a reconciliation leaves as it is here because a write its origin had not applied touched it. */
+    @FunctionalInterface
+    public interface GuardedKeys {
+        /**
+         * @param snapshot   the snapshot's event that brought the key (its SNAPSHOT_END for a key it did not bring), at
+         *                   {@code kafkaOffset} of the origin's partition
+         * @param unseenEnds per peer partition, the offset of the last write to the key the origin had not applied
+         */
+        void kept(ChangeEvent snapshot, long kafkaOffset, int db, byte[] key, AppliedVector unseenEnds);
+    }
 
     /** One resync snapshot of one origin partition being reconciled. */
     private static final class Reconciliation {
@@ -83,6 +101,8 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         long deleted;
         /** Keys held by this snapshot and by another instance's snapshot the origin had not applied (concurrent resyncs). */
         long ambiguous;
+        /** Guarded keys already handed to {@link GuardedKeys} (a batch judged again does not hand them twice). */
+        final Set<KeyId> handed = new HashSet<>();
 
         Reconciliation(String resyncOf, UnseenWritesReader unseen) {
             this.resyncOf = resyncOf;
@@ -90,11 +110,12 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         }
     }
 
-    public ResyncReconciler(MeshConfig mesh, String self, RedisTargetClient redis, ApplyMetrics metrics) {
+    public ResyncReconciler(MeshConfig mesh, String self, RedisTargetClient redis, ApplyMetrics metrics, GuardedKeys guardedKeys) {
         this.mesh = mesh;
         this.self = self;
         this.redis = redis;
         this.metrics = metrics;
+        this.guardedKeys = guardedKeys;
     }
 
     /** Whether {@code record} belongs to a snapshot published after a full resync of a running origin. */
@@ -172,12 +193,12 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     }
 
     @Override
-    public KeyAction keyAction(PartitionState state, ConsumerRecord<byte[], byte[]> record, int db, byte[] key) {
+    public KeyAction keyAction(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, byte[] key) {
         Reconciliation r = reconciliation(state, record);
         if (r.conservative == null && System.nanoTime() - r.lastRefresh > REFRESH_NANOS) {
             readOn(state, r); // third instances' writes consumed since, this instance's writes published since
         }
-        KeyId id = new KeyId(db, key);
+        KeyId id = new KeyId(event.getDb(), key);
         if (r.conservative != null) {
             r.guarded++;
             return KeyAction.ADD_IF_MISSING;
@@ -193,7 +214,18 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
             return KeyAction.REPLACE;
         }
         r.guarded++;
-        return r.unseen.unseen(id) == UnseenWritesReader.Unseen.WRITE ? KeyAction.KEEP : KeyAction.ADD_IF_MISSING;
+        if (r.unseen.unseen(id) != UnseenWritesReader.Unseen.WRITE) {
+            return KeyAction.ADD_IF_MISSING;
+        }
+        handGuarded(r, event, record.offset(), id);
+        return KeyAction.KEEP;
+    }
+
+    /** {@code key} stays as it is here because of a write the origin had not applied: see {@link GuardedKeys}. */
+    private void handGuarded(Reconciliation r, ChangeEvent snapshot, long kafkaOffset, KeyId key) {
+        if (r.conservative == null && r.unseen.unseen(key) == UnseenWritesReader.Unseen.WRITE && r.handed.add(key)) {
+            guardedKeys.kept(snapshot, kafkaOffset, key.db(), key.key(), r.unseen.unseenEnds(key));
+        }
     }
 
     /** Whether the snapshot may overwrite (or its end delete) this instance's copy of {@code key}: see {@link #keyAction}. */
@@ -218,13 +250,13 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     }
 
     @Override
-    public Map<Integer, List<byte[]>> staleKeys(PartitionState state, ConsumerRecord<byte[], byte[]> record) {
+    public Map<Integer, List<byte[]>> staleKeys(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event) {
         Reconciliation r = reconciliation(state, record);
         r.endReached = true;
         if (r.conservative == null && !r.caughtUpForEnd) {
             conservative(state, r, "SNAPSHOT_END was reached before this instance's own writes were known to be read");
         }
-        return r.conservative == null ? absentFromSnapshot(state, r) : new TreeMap<>();
+        return r.conservative == null ? absentFromSnapshot(state, r, event, record.offset()) : new TreeMap<>();
     }
 
     /** Whether {@code batch} belongs to a reconciliation: it must be sent with {@link #watchOverwrites} and then {@link #committed}. */
@@ -264,6 +296,10 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         for (EventBatch.Overwrite overwrite : batch.overwrites()) {
             List<byte[]> kept = r.conservative != null ? List.of() : overwrite.keys().stream()
                     .filter(key -> mayOverwrite(state, r, new KeyId(overwrite.db(), key))).toList();
+            if (kept.size() < overwrite.keys().size()) {
+                EventBatch.Source source = batch.source(overwrite.line());
+                overwrite.keys().forEach(key -> handGuarded(r, source.event(), source.kafkaOffset(), new KeyId(overwrite.db(), key)));
+            }
             if (kept.size() == overwrite.keys().size()) {
                 still.add(overwrite);
             } else if (!kept.isEmpty()) {
@@ -385,8 +421,11 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         }
     }
 
-    /** Keys here, in every db, that the snapshot did not bring and that no unseen write guards. */
-    private Map<Integer, List<byte[]>> absentFromSnapshot(PartitionState state, Reconciliation r) {
+    /**
+     * Keys here, in every db, that the snapshot did not bring and that no unseen write guards; those an unseen write
+     * guards are handed to {@link GuardedKeys} as of the snapshot's {@code end}.
+     */
+    private Map<Integer, List<byte[]>> absentFromSnapshot(PartitionState state, Reconciliation r, ChangeEvent end, long endOffset) {
         byte[] snapshotKeys = ReplicationPolicy.resyncKeysKey(state.peer(), state.partition().partition());
         Map<Integer, List<byte[]>> stale = new TreeMap<>();
         try {
@@ -420,11 +459,14 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
                         if (!Long.valueOf(0).equals(flags.get(i))) {
                             continue;
                         }
-                        UnseenWritesReader.Unseen unseen = r.unseen.unseen(new KeyId(db, keys.get(i)));
+                        KeyId key = new KeyId(db, keys.get(i));
+                        UnseenWritesReader.Unseen unseen = r.unseen.unseen(key);
                         if (unseen == UnseenWritesReader.Unseen.NOTHING) {
                             stale.computeIfAbsent(db, d -> new ArrayList<>()).add(keys.get(i));
                         } else if (unseen == UnseenWritesReader.Unseen.SNAPSHOT) {
                             r.ambiguous++; // kept: the other snapshot may hold its instance's gap write
+                        } else {
+                            handGuarded(r, end, endOffset, key); // the origin may have deleted it in its gap
                         }
                     }
                 } while (!Arrays.equals(cursor, "0".getBytes(StandardCharsets.US_ASCII)));

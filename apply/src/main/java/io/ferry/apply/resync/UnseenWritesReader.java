@@ -11,6 +11,7 @@ import io.ferry.topology.KafkaEndpoint;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -29,7 +30,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * The keys of every write this instance holds, or will apply, that a resyncing origin had not applied when
  * its snapshot was taken: this instance's own writes past the origin's checkpoint of them, and every third
  * instance's writes past the origin's checkpoint of those (read from their changes topics up to their ends,
- * so writes this instance has consumed but not yet applied count too). Kept up to date by reading on from
+ * so writes this instance has consumed but not yet applied count too), each key with where its unseen writes
+ * end in every partition read ({@link #unseenEnds}). Kept up to date by reading on from
  * where the last {@link #refresh} stopped. Bounded: past {@code maxKeys} keys or {@code maxRecords} records
  * it gives up ({@link #overflowed()}), and the caller must treat every key as guarded.
  */
@@ -42,8 +44,15 @@ final class UnseenWritesReader implements AutoCloseable {
     /** One consumer per Kafka cluster: each instance's topic lives in its own (regional) Kafka. */
     private final Map<String, KafkaConsumer<byte[], byte[]>> consumers = new HashMap<>();
     private final Map<TopicPartition, KafkaConsumer<byte[], byte[]>> byPartition = new HashMap<>();
-    /** Keys a command the origin had not applied wrote. */
-    private final Set<KeyId> keys = new HashSet<>();
+    /** The partitions read, each with its index in {@link #keys}' arrays and its instance. */
+    private final Map<TopicPartition, Integer> slots = new HashMap<>();
+    private final List<String> slotInstances = new ArrayList<>();
+    private final List<Integer> slotPartitions = new ArrayList<>();
+    /**
+     * Keys a command the origin had not applied wrote, each with the offset of the last such write in every partition
+     * read (by slot; -1: none there): what the origin must have applied before its value of the key holds them all.
+     */
+    private final Map<KeyId, long[]> keys = new HashMap<>();
     /** Keys only a snapshot (another instance's full resync, or first start) holds in the unseen range. */
     private final Set<KeyId> snapshotted = new HashSet<>();
     private long records;
@@ -87,6 +96,9 @@ final class UnseenWritesReader implements AutoCloseable {
             assigned.add(partition);
             added.add(partition);
             byPartition.put(partition, consumer);
+            slots.put(partition, slots.size());
+            slotInstances.add(instance);
+            slotPartitions.add(info.partition());
         }
         consumer.assign(assigned);
         Map<TopicPartition, Long> starts = consumer.beginningOffsets(added, Duration.ofSeconds(10));
@@ -154,21 +166,48 @@ final class UnseenWritesReader implements AutoCloseable {
             add(snapshotted, event.getDb(), event.getChunk().getKey());
             return;
         }
+        Integer slot = slots.get(new TopicPartition(record.topic(), record.partition()));
         for (ByteBuffer key : event.getKeys()) {
-            add(kind == EventKind.SNAPSHOT_KEY ? snapshotted : keys, event.getDb(), key);
+            KeyId id = keyId(event.getDb(), key);
+            if (id == null) {
+                continue;
+            }
+            if (kind == EventKind.SNAPSHOT_KEY) {
+                snapshotted.add(id);
+            } else {
+                long[] ends = keys.computeIfAbsent(id, k -> newEnds());
+                ends[slot] = Math.max(ends[slot], record.offset());
+            }
+            bounded();
         }
     }
 
+    private long[] newEnds() {
+        long[] ends = new long[slots.size()];
+        Arrays.fill(ends, -1);
+        return ends;
+    }
+
     private void add(Set<KeyId> set, int db, ByteBuffer key) {
+        KeyId id = keyId(db, key);
+        if (id != null) {
+            set.add(id);
+            bounded();
+        }
+    }
+
+    /** The key as read, or null for one of Ferry's own (never a user's write). */
+    private static KeyId keyId(int db, ByteBuffer key) {
         byte[] bytes = new byte[key.remaining()];
         key.duplicate().get(bytes);
-        if (!ReplicationPolicy.isReservedKey(bytes)) {
-            set.add(new KeyId(db, bytes));
-            if (keys.size() + snapshotted.size() > maxKeys) {
-                overflowed = true;
-                keys.clear();
-                snapshotted.clear();
-            }
+        return ReplicationPolicy.isReservedKey(bytes) ? null : new KeyId(db, bytes);
+    }
+
+    private void bounded() {
+        if (keys.size() + snapshotted.size() > maxKeys) {
+            overflowed = true;
+            keys.clear();
+            snapshotted.clear();
         }
     }
 
@@ -186,10 +225,28 @@ final class UnseenWritesReader implements AutoCloseable {
     }
 
     Unseen unseen(KeyId key) {
-        if (overflowed || keys.contains(key)) {
+        if (overflowed || keys.containsKey(key)) {
             return Unseen.WRITE;
         }
         return snapshotted.contains(key) ? Unseen.SNAPSHOT : Unseen.NOTHING;
+    }
+
+    /**
+     * Where the unseen writes to {@code key} end: per partition read, the offset of the last one (the origin's
+     * value of the key holds them all once it has applied these); empty when none was read (or after an overflow).
+     */
+    AppliedVector unseenEnds(KeyId key) {
+        long[] ends = keys.get(key);
+        if (ends == null) {
+            return AppliedVector.EMPTY;
+        }
+        Map<String, Long> offsets = new HashMap<>();
+        for (int slot = 0; slot < ends.length; slot++) {
+            if (ends[slot] >= 0) {
+                offsets.put(AppliedVector.entry(slotInstances.get(slot), slotPartitions.get(slot)), ends[slot]);
+            }
+        }
+        return AppliedVector.of(offsets);
     }
 
     boolean overflowed() {

@@ -142,7 +142,7 @@ class BatchBuilderTest {
             }
 
             @Override
-            public KeyAction keyAction(PartitionState s, ConsumerRecord<byte[], byte[]> record, int db, byte[] key) {
+            public KeyAction keyAction(PartitionState s, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, byte[] key) {
                 return switch (new String(key, StandardCharsets.UTF_8)) {
                     case "guarded" -> KeyAction.KEEP;
                     case "unsure" -> KeyAction.ADD_IF_MISSING;
@@ -151,7 +151,7 @@ class BatchBuilderTest {
             }
 
             @Override
-            public Map<Integer, List<byte[]>> staleKeys(PartitionState s, ConsumerRecord<byte[], byte[]> record) {
+            public Map<Integer, List<byte[]>> staleKeys(PartitionState s, ConsumerRecord<byte[], byte[]> record, ChangeEvent event) {
                 asked.add("stale@" + record.offset());
                 return Map.of(2, List.of("gone".getBytes(StandardCharsets.UTF_8)));
             }
@@ -211,12 +211,12 @@ class BatchBuilderTest {
             }
 
             @Override
-            public KeyAction keyAction(PartitionState s, ConsumerRecord<byte[], byte[]> record, int db, byte[] key) {
+            public KeyAction keyAction(PartitionState s, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, byte[] key) {
                 return new String(key, StandardCharsets.UTF_8).equals("guarded") ? KeyAction.KEEP : KeyAction.REPLACE;
             }
 
             @Override
-            public Map<Integer, List<byte[]>> staleKeys(PartitionState s, ConsumerRecord<byte[], byte[]> record) {
+            public Map<Integer, List<byte[]>> staleKeys(PartitionState s, ConsumerRecord<byte[], byte[]> record, ChangeEvent event) {
                 return Map.of();
             }
         };

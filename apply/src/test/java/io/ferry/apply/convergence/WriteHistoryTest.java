@@ -308,6 +308,29 @@ class WriteHistoryTest {
     }
 
     @Test
+    void aFullWindowForgetsKeysHoldingARepublicationLast() {
+        WriteHistory small = new WriteHistory("b", 2, List.of("a", "c"));
+        Write plain = write("a", 1, Map.of(), K);
+        Write copy = Write.of(plain.event(), 0, 1, plain.applied(), true); // a's re-publication of K after its resync
+        remote(small, copy);
+        local(small, write("b", 1, Map.of(), J));
+        local(small, write("b", 2, Map.of(), key("m")));
+        local(small, write("b", 3, Map.of(), key("n")));
+        assertSame(copy, small.lastApplied(K), "passed over while other keys could go");
+        assertNull(small.lastLocal(J));
+        assertEquals(2, small.size());
+        Write concurrent = write("b", 4, Map.of(), K);
+        assertEquals(List.of(new Pair(K, copy, concurrent, false)), local(small, concurrent),
+                "a write concurrent with the copy still finds it");
+
+        WriteHistory one = new WriteHistory("b", 1, List.of("a", "c"));
+        remote(one, copy);
+        local(one, write("b", 1, Map.of(), J));
+        assertNull(one.lastApplied(K), "when nothing else can go, it goes too: the bounds hold");
+        assertEquals(1, one.size());
+    }
+
+    @Test
     void aForgottenLocalWriteNoLongerPairs() {
         WriteHistory small = new WriteHistory("b", 1, List.of("a", "c"));
         local(small, write("b", 1, Map.of(), K));

@@ -282,7 +282,7 @@ public final class ChangePublisher implements AutoCloseable {
                     orderAfter(event.orderAfter());
                 }
                 moveApplied(event.applied());
-                send(event.event(), event.expiries(), event.resyncOf());
+                send(event.event(), event.expiries(), event.resyncOf(), false, event.republished());
                 current = event.event().getPosition();
                 EventKind kind = event.event().getKind();
                 if (kind == EventKind.SNAPSHOT_START) {
@@ -323,7 +323,7 @@ public final class ChangePublisher implements AutoCloseable {
                 .setHeartbeat(new Heartbeat(source < 0 ? captured : Math.max(source, captured), captured))
                 .build();
         boolean alone = !inTransaction;
-        send(beat, KeyExpiries.NONE, null, retired);
+        send(beat, KeyExpiries.NONE, null, retired, false);
         lastHeartbeat = System.nanoTime();
         if (!inSnapshot) {
             pending = current;
@@ -334,11 +334,7 @@ public final class ChangePublisher implements AutoCloseable {
         }
     }
 
-    private void send(ChangeEvent event, KeyExpiries expiries, String resyncOf) {
-        send(event, expiries, resyncOf, false);
-    }
-
-    private void send(ChangeEvent event, KeyExpiries expiries, String resyncOf, boolean retired) {
+    private void send(ChangeEvent event, KeyExpiries expiries, String resyncOf, boolean retired, boolean republished) {
         if (!inTransaction) {
             producer().beginTransaction();
             inTransaction = true;
@@ -355,8 +351,11 @@ public final class ChangePublisher implements AutoCloseable {
         List<Header> headers = expiries.isEmpty() ? List.of(kindHeaders.get(0), kindHeaders.get(1), appliedHeader)
                 : List.of(kindHeaders.get(0), kindHeaders.get(1), appliedHeader,
                         new RecordHeader(ReplicationPolicy.EXPIRY_HEADER, expiries.encode()));
-        if (resyncOf != null || retired) {
+        if (resyncOf != null || retired || republished) {
             headers = new ArrayList<>(headers);
+            if (republished) {
+                headers.add(new RecordHeader(ReplicationPolicy.REPUBLISHED_HEADER, new byte[] {'1'}));
+            }
             if (resyncOf != null) {
                 headers.add(new RecordHeader(ReplicationPolicy.RESYNC_HEADER, resyncOf.getBytes(StandardCharsets.UTF_8)));
             }

@@ -32,9 +32,11 @@ public final class Outbox {
      *                   committed before it ({@code replid:offset}, the {@code ferry.resync} header); null otherwise
      * @param orderAfter entries of the instance's other partitions this event must be applied after, known once
      *                   they are committed (keys moved here from another shard: their earlier writes); null for most
+     * @param republished the event re-publishes a key's value (its block carried the repair-time marker: the
+     *                    {@code ferry.republished} header)
      */
     public record Event(ChangeEvent event, AppliedVector applied, KeyExpiries expiries, boolean resumable, int approxBytes,
-                        String resyncOf, CompletableFuture<AppliedVector> orderAfter) implements Entry {
+                        String resyncOf, CompletableFuture<AppliedVector> orderAfter, boolean republished) implements Entry {
     }
 
     /**

@@ -48,6 +48,8 @@ public final class OutboxSink implements StreamSink {
     private AppliedVector applied = AppliedVector.EMPTY;
     /** Source time of the next published event when it is a repair; 0 otherwise. */
     private long nextSourceTime;
+    /** Whether the next published event is a re-publication after a resync. */
+    private boolean nextRepublished;
     private KeyExpiries nextExpiries = KeyExpiries.NONE;
     /** What the next published event must be applied after on the instance's other partitions; null for most. */
     private CompletableFuture<AppliedVector> nextOrderAfter;
@@ -106,12 +108,13 @@ public final class OutboxSink implements StreamSink {
     }
 
     public void put(ChangeEvent event, boolean resumable) throws InterruptedException {
-        put(event, KeyExpiries.NONE, resumable, null);
+        put(event, KeyExpiries.NONE, resumable, null, false);
     }
 
-    private void put(ChangeEvent event, KeyExpiries expiries, boolean resumable, CompletableFuture<AppliedVector> orderAfter)
-            throws InterruptedException {
-        outbox.put(new Outbox.Event(event, applied, expiries, resumable, approxBytes(event), resyncOf, orderAfter), stopped);
+    private void put(ChangeEvent event, KeyExpiries expiries, boolean resumable, CompletableFuture<AppliedVector> orderAfter,
+                     boolean republished) throws InterruptedException {
+        outbox.put(new Outbox.Event(event, applied, expiries, resumable, approxBytes(event), resyncOf, orderAfter, republished),
+                stopped);
     }
 
     /**
@@ -181,13 +184,15 @@ public final class OutboxSink implements StreamSink {
             keyBuffers.add(ByteBuffer.wrap(key));
         }
         Instant time = nextSourceTime > 0 ? Instant.ofEpochMilli(nextSourceTime) : Instant.now();
+        boolean republished = nextRepublished;
         nextSourceTime = 0;
+        nextRepublished = false;
         KeyExpiries expiries = nextExpiries;
         nextExpiries = KeyExpiries.NONE;
         CompletableFuture<AppliedVector> orderAfter = nextOrderAfter;
         nextOrderAfter = null;
         ChangeEvent event = new ChangeEvent(origin, position(endOffset, endDb), kind, db, body, keyBuffers, time, null, null);
-        put(event, expiries, true, orderAfter);
+        put(event, expiries, true, orderAfter, republished);
     }
 
     /**
@@ -344,8 +349,9 @@ public final class OutboxSink implements StreamSink {
     }
 
     @Override
-    public void sourceTime(long millis) {
+    public void sourceTime(long millis, boolean republished) {
         nextSourceTime = millis;
+        nextRepublished = republished;
     }
 
     @Override

@@ -17,6 +17,7 @@ public final class CommandPolicy {
     /** Propagated by Redis but never replicated to peers (each instance owns these). */
     /** Encoded once: every published SET is compared with it. */
     private static final byte[] REPAIR_TIME_KEY = ReplicationPolicy.REPAIR_TIME_KEY.getBytes(StandardCharsets.UTF_8);
+    private static final byte[] REPUBLISH_TIME_KEY = ReplicationPolicy.REPUBLISH_TIME_KEY.getBytes(StandardCharsets.UTF_8);
 
     static final Set<String> NEVER_REPLICATED = Set.of(
             "FLUSHDB", "FLUSHALL", "PUBLISH", "SPUBLISH", "SWAPDB", "SCRIPT", "FUNCTION", "PING", "REPLCONF");
@@ -28,8 +29,11 @@ public final class CommandPolicy {
     public record Publish(byte[][] argv, List<byte[]> keys) implements Decision {
     }
 
-    /** A repair's marker: the block's event takes {@code millis} as its source time; the marker itself is not published. */
-    public record SourceTime(long millis) implements Decision {
+    /**
+     * A repair's marker: the block's event takes {@code millis} as its source time, and is marked a re-publication after a
+     * resync when {@code republished}; the marker itself is not published.
+     */
+    public record SourceTime(long millis, boolean republished) implements Decision {
     }
 
     /** Not published; counted under {@code command}. */
@@ -77,11 +81,11 @@ public final class CommandPolicy {
                 return new Echo(origin.get(), 0, -1);
             }
         }
-        if (name.equals("SET") && argv.length >= 3 && keys.size() == 1
-                && Arrays.equals(keys.get(0), REPAIR_TIME_KEY)) {
-            Long millis = Argv.number(argv[2]);
+        if (name.equals("SET") && argv.length >= 3 && keys.size() == 1) {
+            boolean republished = Arrays.equals(keys.get(0), REPUBLISH_TIME_KEY);
+            Long millis = republished || Arrays.equals(keys.get(0), REPAIR_TIME_KEY) ? Argv.number(argv[2]) : null;
             if (millis != null) {
-                return new SourceTime(millis);
+                return new SourceTime(millis, republished);
             }
         }
         if (NEVER_REPLICATED.contains(name)) {

@@ -56,6 +56,7 @@ public final class StreamMapper {
         String echoOrigin;
         boolean hasWrite;
         long sourceTime;
+        boolean republished;
 
         Block(int db, long beforeOffset) {
             this.db = db;
@@ -228,6 +229,7 @@ public final class StreamMapper {
                     block.checkpoints.add(echo);
                 } else if (decision instanceof CommandPolicy.SourceTime time) {
                     block.sourceTime = time.millis();
+                    block.republished = time.republished();
                 } else if (decision instanceof CommandPolicy.Filter filter) {
                     block.filtered.add(filter);
                 }
@@ -265,7 +267,7 @@ public final class StreamMapper {
         }
         EventKind kind = done.commands.size() == 1 ? EventKind.COMMAND : EventKind.TRANSACTION;
         if (done.sourceTime > 0) {
-            sink.sourceTime(done.sourceTime);
+            sink.sourceTime(done.sourceTime, done.republished);
         }
         sink.keyExpiries(liveExpiries(done.db, done.keys));
         if (done.spool != null) {

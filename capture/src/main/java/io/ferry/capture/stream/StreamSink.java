@@ -33,8 +33,11 @@ public interface StreamSink {
         throw new UnsupportedOperationException("this sink does not take staged blocks");
     }
 
-    /** The next {@link #publish} is a conflict repair carrying a write made at {@code millis}: its source time. */
-    void sourceTime(long millis);
+    /**
+     * The next {@link #publish} is a conflict repair carrying a write made at {@code millis}: its source time;
+     * {@code republished}: a re-publication after a resync (see {@code ReplicationPolicy.REPUBLISHED_HEADER}).
+     */
+    void sourceTime(long millis, boolean republished);
 
     /**
      * The next {@link #publish}'s commands hold arguments too big for a record: each is an empty placeholder

@@ -138,7 +138,7 @@ class BlockSpoolTest {
             }
 
             @Override
-            public void sourceTime(long millis) {
+            public void sourceTime(long millis, boolean republished) {
             }
 
             @Override

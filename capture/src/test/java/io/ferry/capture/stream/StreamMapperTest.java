@@ -28,6 +28,7 @@ class StreamMapperTest {
     private final List<String> positions = new ArrayList<>();
     private final List<String> applied = new ArrayList<>();
     private final List<Long> sourceTimes = new ArrayList<>();
+    private final List<Boolean> republications = new ArrayList<>();
     private final List<String> keyExpiries = new ArrayList<>();
     private long offset;
     private final List<String> spills = new ArrayList<>();
@@ -51,8 +52,9 @@ class StreamMapperTest {
         }
 
         @Override
-        public void sourceTime(long millis) {
+        public void sourceTime(long millis, boolean republished) {
             sourceTimes.add(millis);
+            republications.add(republished);
         }
 
         @Override
@@ -284,5 +286,14 @@ class StreamMapperTest {
         feed("MULTI", "SET k v", "SET " + ReplicationPolicy.REPAIR_TIME_KEY + " 1700000000123", "EXEC", "SET other 1");
         assertEquals(List.of("COMMAND db0 SET k v keys=k", "COMMAND db0 SET other 1 keys=other"), published);
         assertEquals(List.of(1_700_000_000_123L), sourceTimes, "only the repair's block carries a source time");
+        assertEquals(List.of(false), republications, "an ordinary repair is no re-publication after a resync");
+    }
+
+    @Test
+    void aRepublicationsTimeMarkerAlsoMarksItsBlockAsARepublication() throws InterruptedException {
+        feed("MULTI", "SET k v", "SET " + ReplicationPolicy.REPUBLISH_TIME_KEY + " 1700000000456", "EXEC", "SET other 1");
+        assertEquals(List.of("COMMAND db0 SET k v keys=k", "COMMAND db0 SET other 1 keys=other"), published);
+        assertEquals(List.of(1_700_000_000_456L), sourceTimes);
+        assertEquals(List.of(true), republications);
     }
 }

@@ -107,7 +107,7 @@ public final class RecordRenderer {
     }
 
     /**
-     * {@code CONFLICT applier= origin= class= [policy=] [winner=] resolution= key= db= pos= at=}, then both
+     * {@code CONFLICT applier= origin= class= [policy=] [winner=] resolution= [after={origin:partition=offset,…}] key= db= pos= at=}, then both
      * writes as {@code write={origin@offset pos= at= COMMAND}} and {@code other={...}}; a conflict seen
      * only in a reply (and every conflict of the previous release) has no writes, just its command.
      */
@@ -122,6 +122,9 @@ public final class RecordRenderer {
             line.append(" winner=").append(conflict.getWinner());
         }
         line.append(" resolution=").append(conflict.getResolution());
+        if (conflict.getRepublishAfter() != null) {
+            line.append(" after={").append(AppliedVector.of(conflict.getRepublishAfter())).append('}');
+        }
         if (conflict.getKey() != null) {
             line.append(" key=").append(ByteText.quote(conflict.getKey(), maxArgBytes));
         }

@@ -197,6 +197,20 @@ class RecordRendererTest {
     }
 
     @Test
+    void rendersARequestToRepublishAKeyWithWhatItsWinnerMustHaveAppliedFirst() {
+        Command restore = new Command("RESTORE", List.of(bytes("hits")));
+        Conflict conflict = Conflict.newBuilder().setApplier("b").setOrigin("a").setType("RESYNC_GUARDED").setKey(bytes("hits"))
+                .setPosition(new SourcePosition(REPLID, 7L, 0)).setCommand(restore).setTimeMillis(AT)
+                .setWrite(new ConflictingWrite("a", 40L, new SourcePosition(REPLID, 7L, 0), AT.toEpochMilli() - 20, restore))
+                .setPolicy("lww").setWinner("a").setResolution("REQUESTED")
+                .setRepublishAfter(java.util.Map.of("b:0", 812L, "c:0", 77L)).build();
+        String line = renderer.render(record("ferry.b.conflicts", 5, bytes("hits").array(), AvroSerde.conflicts().encode(conflict), null));
+        assertEquals("ferry.b.conflicts-0@5 CONFLICT applier=b origin=a class=RESYNC_GUARDED policy=lww winner=a resolution=REQUESTED"
+                + " after={b:0=812,c:0=77} key=\"hits\" db=0 pos=8c3f0a1b:7 at=2026-11-21T11:02:03.123Z"
+                + "  write={a@40 pos=8c3f0a1b:7 at=2026-11-21T11:02:03.103Z RESTORE \"hits\"}", line);
+    }
+
+    @Test
     void rendersConflictsThePreviousReleaseWrote() throws IOException {
         Map<String, Schema> v1 = ReleasedSchemas.version("v1");
         GenericRecord position = new GenericData.Record(v1.get("SourcePosition"));

@@ -66,8 +66,16 @@ public final class RepublishScript {
      * {@link ReplicationPolicy#REPAIR_TIME_KEY}): a repair then wins or loses later conflicts as that write would.
      */
     public static List<byte[]> evalArgs(byte[] key, long sourceTimeMillis) {
+        return evalArgs(key, sourceTimeMillis, false);
+    }
+
+    /**
+     * The same; {@code republication}: a re-publication after a resync of the instance it runs on (or a repair
+     * settling one), marked as such for peers (see {@link ReplicationPolicy#sourceTimeKey}).
+     */
+    public static List<byte[]> evalArgs(byte[] key, long sourceTimeMillis, boolean republication) {
         return List.of(LUA.getBytes(StandardCharsets.UTF_8), "2".getBytes(StandardCharsets.US_ASCII), key,
-                ReplicationPolicy.REPAIR_TIME_KEY.getBytes(StandardCharsets.UTF_8),
+                ReplicationPolicy.sourceTimeKey(republication).getBytes(StandardCharsets.UTF_8),
                 Long.toString(sourceTimeMillis).getBytes(StandardCharsets.US_ASCII));
     }
 }
