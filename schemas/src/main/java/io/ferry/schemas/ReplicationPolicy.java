@@ -59,11 +59,34 @@ public final class ReplicationPolicy {
     public static final String RETIRED_HEADER = "ferry.retired";
 
     /**
-     * Reserved key a conflict repair writes in the same MULTI/EXEC as the key it re-publishes: its value is
-     * the source time of the winning write the repair carries, which the capture gives the published event
-     * (so a repair does not win later conflicts merely by being recent).
+     * Reserved key a conflict repair writes in the same MULTI/EXEC (or script) as the key it re-publishes:
+     * its value is the source time of the winning write the repair carries, which the capture gives the
+     * published event (so a repair does not win later conflicts merely by being recent). It carries the hash
+     * tag {@code slotTag} of the repaired key's slot, {@code __ferry:repair-time:{<slotTag>}}, so that on a
+     * Redis Cluster both keys are in one slot (at most one such key per slot and db).
      */
-    public static final String REPAIR_TIME_KEY = "__ferry:repair-time";
+    public static byte[] repairTimeKey(String slotTag) {
+        return (REPAIR_TIME_PREFIX + "{" + requireSlotTag(slotTag) + "}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Whether {@code key} is a repair-time key: any slot's ({@link #repairTimeKey}) or the one key
+     * {@code __ferry:repair-time} that apply agents of earlier releases write.
+     */
+    public static boolean isRepairTimeKey(byte[] key) {
+        if (!isReservedKey(key)) {
+            return false;
+        }
+        String text = new String(key, StandardCharsets.UTF_8);
+        if (text.equals(LEGACY_REPAIR_TIME_KEY)) {
+            return true;
+        }
+        return text.startsWith(REPAIR_TIME_PREFIX + "{") && text.endsWith("}")
+                && isSlotTag(text.substring(REPAIR_TIME_PREFIX.length() + 1, text.length() - 1));
+    }
+
+    private static final String LEGACY_REPAIR_TIME_KEY = "__ferry:repair-time";
+    private static final String REPAIR_TIME_PREFIX = LEGACY_REPAIR_TIME_KEY + ":";
 
     /**
      * Reserved key marking a {@code ferry join} in progress in the joining instance's Redis (its value says from
@@ -202,10 +225,20 @@ public final class ReplicationPolicy {
      * the offset every slot has applied (where a restart resumes).
      */
     public static byte[] slotCheckpointKey(String origin, int partition, String slotTag) {
-        if (slotTag.isEmpty() || !slotTag.chars().allMatch(Character::isLetterOrDigit)) {
+        return (CHECKPOINT_PREFIX + "{" + requireSlotTag(slotTag) + "}:" + requireId(origin) + ":" + partition)
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A slot's hash tag (see the resp module's {@code HashSlot.tag}): letters and digits, never braces. */
+    private static String requireSlotTag(String slotTag) {
+        if (!isSlotTag(slotTag)) {
             throw new IllegalArgumentException("slot tag '" + slotTag + "' must be letters and digits");
         }
-        return (CHECKPOINT_PREFIX + "{" + slotTag + "}:" + requireId(origin) + ":" + partition).getBytes(StandardCharsets.UTF_8);
+        return slotTag;
+    }
+
+    private static boolean isSlotTag(String text) {
+        return !text.isEmpty() && text.chars().allMatch(Character::isLetterOrDigit);
     }
 
     /**

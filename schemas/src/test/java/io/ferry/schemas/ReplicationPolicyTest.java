@@ -20,6 +20,29 @@ class ReplicationPolicyTest {
     }
 
     @Test
+    void aRepairTimeKeyCarriesItsSlotsHashTagAndIsReservedButNoCheckpoint() {
+        byte[] key = ReplicationPolicy.repairTimeKey("a7");
+        assertEquals("__ferry:repair-time:{a7}", new String(key, StandardCharsets.UTF_8));
+        assertTrue(ReplicationPolicy.isReservedKey(key), "never replicated as a user key");
+        assertTrue(ReplicationPolicy.isRepairTimeKey(key));
+        assertEquals(Optional.empty(), ReplicationPolicy.checkpointOrigin(key));
+        assertThrows(IllegalArgumentException.class, () -> ReplicationPolicy.repairTimeKey("a}"));
+        assertThrows(IllegalArgumentException.class, () -> ReplicationPolicy.repairTimeKey(""));
+    }
+
+    @Test
+    void recognisesEveryRepairTimeKeyAndTheOneOfEarlierReleasesOnly() {
+        for (String key : new String[] {"__ferry:repair-time", "__ferry:repair-time:{0}", "__ferry:repair-time:{zz9}"}) {
+            assertTrue(ReplicationPolicy.isRepairTimeKey(key.getBytes(StandardCharsets.UTF_8)), key);
+        }
+        for (String key : new String[] {"__ferry:repair-time:", "__ferry:repair-time:{}", "__ferry:repair-time:{a}b",
+                "__ferry:repair-time:{a-b}", "__ferry:repair-times", "__ferry:ckpt:{a7}:eu-1:0", "repair-time:{a7}", "user"}) {
+            assertFalse(ReplicationPolicy.isRepairTimeKey(key.getBytes(StandardCharsets.UTF_8)), key);
+        }
+        assertFalse(ReplicationPolicy.isRepairTimeKey(null));
+    }
+
+    @Test
     void recognisesCheckpointKeysAsEchoesOfTheirOrigin() {
         byte[] key = ReplicationPolicy.checkpointKey("us-east", 2);
         assertTrue(ReplicationPolicy.isReservedKey(key));

@@ -5,6 +5,7 @@ import io.ferry.apply.conflict.ConflictPublisher;
 import io.ferry.apply.conflict.ConflictType;
 import io.ferry.apply.metrics.ApplyMetrics;
 import io.ferry.apply.redis.RawCommand;
+import io.ferry.apply.redis.RedisError;
 import io.ferry.apply.redis.RedisTargetClient;
 import io.ferry.apply.redis.Reply;
 import io.ferry.schemas.AppliedVector;
@@ -16,7 +17,6 @@ import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.MeshConfig;
 import io.ferry.topology.conflict.ConflictPolicy;
 import io.ferry.topology.conflict.ConflictRules;
-import io.ferry.topology.conflict.RepublishScript;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -343,30 +343,8 @@ public final class Convergence implements AutoCloseable {
             if (reexec != null && !(same(history.lastLocal(key), reexec) && same(history.lastApplied(key), repair.loser))) {
                 reexec = null; // written again since: copy the current value instead
             }
-            boolean selected = key.db() != 0;
-            if (selected) {
-                redis.call(RawCommand.of("SELECT", Integer.toString(key.db())));
-            }
-            Object reply;
-            try {
-                if (reexec != null) {
-                    redis.call(new RawCommand("MULTI", List.of()));
-                    redis.call(io.ferry.apply.batch.BatchBuilder.toRaw(reexec.event().getCommands().get(0)));
-                    redis.call(RawCommand.of("SET", ReplicationPolicy.REPAIR_TIME_KEY, Long.toString(repair.sourceTime)));
-                    reply = redis.call(new RawCommand("EXEC", List.of()));
-                    if (reply instanceof List<?> results && !results.isEmpty()) {
-                        reply = results.get(0);
-                    }
-                } else if (repair.sourceTime > 0) {
-                    reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key(), repair.sourceTime)));
-                } else {
-                    reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key())));
-                }
-            } finally {
-                if (selected) {
-                    redis.call(RawCommand.of("SELECT", "0"));
-                }
-            }
+            Object reply = run(redis, key.db(), RepairTransaction.body(key.key(),
+                    reexec != null ? reexec.event().getCommands().get(0) : null, repair.sourceTime));
             boolean ok = !Reply.isError(reply);
             metrics.repaired(ok);
             if (!ok) {
@@ -377,6 +355,25 @@ public final class Convergence implements AutoCloseable {
                         r.winner(), ok ? r.resolution() : "REPAIR_FAILED");
             }
             it.remove();
+        }
+    }
+
+    /**
+     * Runs one repair's transaction in its key's db. On a cluster it goes to the master of its slot and is
+     * sent again whole after a MOVED or ASK, like the batches; a cluster has db 0 only.
+     */
+    private static Object run(RedisTargetClient redis, int db, List<RawCommand> body) {
+        if (db == 0) {
+            return RepairTransaction.outcome(redis.execute(List.of(body)).get(0));
+        }
+        if (redis.isCluster()) {
+            return new RedisError("a Redis Cluster has db 0 only; the key is in db " + db);
+        }
+        redis.call(RawCommand.of("SELECT", Integer.toString(db)));
+        try {
+            return RepairTransaction.outcome(redis.execute(List.of(body)).get(0));
+        } finally {
+            redis.call(RawCommand.of("SELECT", "0"));
         }
     }
 
