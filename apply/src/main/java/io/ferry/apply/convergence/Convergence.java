@@ -69,30 +69,61 @@ public final class Convergence implements AutoCloseable {
     }
 
     /**
-     * What to run for one key: re-execute {@code reexec} (the winning local write, applied over by {@code loser})
-     * or re-publish the current value. It runs once the key has had no new pair for {@link #REPAIR_QUIET_NANOS}
-     * (at most {@link #REPAIR_MAX_DELAY_NANOS} after the first): a hot key written everywhere at once gets one
-     * repair for a burst of pairs, not one per pair (each repair is a write that can meet new writes).
+     * What to run for one key: re-execute {@link #reexec()} (the winning local write, when a losing peer write
+     * was applied here over it) or re-publish the current value. It runs once the key has had no new pair for
+     * {@link #REPAIR_QUIET_NANOS} (at most {@link #REPAIR_MAX_DELAY_NANOS} after the first): a hot key written
+     * everywhere at once gets one repair for a burst of pairs, not one per pair (each repair is a write that can
+     * meet new writes).
+     * <p>
+     * Copying the current value is right only when that value is the winner's or a later write's; after a loser
+     * was applied over the winner it is the loser's, and a copy stamped with the winner's time would spread it
+     * everywhere. So the winning write is dropped for a copy only when a write is seen to take effect on the key
+     * after the pair, decided here from the writes seen, never from the conflict window: the window forgets the
+     * pair's writes on its own schedule (a peer's write once this instance's own stream has passed it) while the
+     * repair waits.
      */
-    private static final class Repair {
-        Write reexec;
-        Write loser;
+    static final class Repair {
+        private Write reexec;
         long sourceTime;
         final List<Recorded> recorded = new ArrayList<>();
         private final long queuedNanos = System.nanoTime();
         long dueNanos;
 
-        Repair(Write reexec, Write loser, long sourceTime) {
+        /** The first pair won on the key: {@code reexec} as in {@link #won}. */
+        Repair(Write reexec, long sourceTime) {
             this.reexec = reexec;
-            this.loser = loser;
             this.sourceTime = sourceTime;
             touched();
         }
 
-        /** Another pair or request for the key: the repair carries the latest winning time and waits for quiet again. */
+        /**
+         * Another pair won on the key. {@code reexec}: its winning local write, when its loser was applied here
+         * over it and it can be run again alone, else null. {@code skipped}: its loser is not applied here, so
+         * the key's value is what it was.
+         */
+        void won(Write reexec, boolean skipped, long time) {
+            if (!skipped && !same(this.reexec, reexec)) {
+                this.reexec = null; // two different winning writes, or a loser applied that cannot be undone: copy the value
+            }
+            again(time);
+        }
+
+        /** Another pair or a peer's request for the key: the repair carries the latest winning time and waits for quiet again. */
         void again(long time) {
             sourceTime = Math.max(sourceTime, time);
             touched();
+        }
+
+        /** {@code write} took effect on the key here after the pair: its value, not the winner's, is the one to copy. */
+        void writtenHere(Write write) {
+            if (!same(reexec, write)) {
+                reexec = null;
+            }
+        }
+
+        /** The winning write to run again, or null to re-publish the key's current value. */
+        Write reexec() {
+            return reexec;
         }
 
         private void touched() {
@@ -156,12 +187,13 @@ public final class Convergence implements AutoCloseable {
         AppliedVector vector = vectorOf(record);
         observe(event.getOrigin(), vector);
         Write write = Write.of(event, record.partition(), record.offset(), vector);
-        List<WriteHistory.Pair> pairs = history.remote(write, keysOf(event));
-        if (pairs.isEmpty()) {
-            return true;
+        List<KeyId> keys = keysOf(event);
+        List<WriteHistory.Pair> pairs = history.remote(write, keys);
+        boolean admitted = pairs.isEmpty() || !(settleEach(pairs) && write.single()); // every pair is settled, whatever the event
+        if (admitted) {
+            writtenHere(write, keys);
         }
-        boolean skip = settleEach(pairs); // every pair is settled, whatever the event
-        return !(skip && write.single());
+        return admitted;
     }
 
     /**
@@ -170,7 +202,22 @@ public final class Convergence implements AutoCloseable {
      */
     public void replayed(ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
         Write write = Write.of(event, record.partition(), record.offset(), vectorOf(record));
-        settleEach(history.replayed(write, keysOf(event)));
+        List<KeyId> keys = keysOf(event);
+        writtenHere(write, keys); // before its own pairs: their repairs run the winner again over it
+        settleEach(history.replayed(write, keys));
+    }
+
+    /** {@code write} takes effect here on {@code keys}: the repairs waiting for them copy the value from now on. */
+    private void writtenHere(Write write, List<KeyId> keys) {
+        if (repairs.isEmpty()) {
+            return;
+        }
+        for (KeyId key : keys) {
+            Repair repair = repairs.get(key);
+            if (repair != null) {
+                repair.writtenHere(write);
+            }
+        }
     }
 
     /**
@@ -192,49 +239,66 @@ public final class Convergence implements AutoCloseable {
     /** Reads local writes that arrived in the own changes topic and settles the pairs they complete. */
     public void pollOwnWrites() {
         for (ConsumerRecord<byte[], byte[]> record : own.poll()) {
-            ChangeEvent event;
-            try {
-                event = decoder.decode(record.value());
-            } catch (SerializationException e) {
-                continue; // the peers' apply agents dead-letter it; nothing to detect
-            }
-            AppliedVector vector = vectorOf(record);
-            EventKind kind = event.getKind();
-            if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION) {
-                Write write = Write.of(event, record.partition(), record.offset(), vector);
-                settleEach(history.local(write, keysOf(event)));
-            }
-            if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION || kind == EventKind.HEARTBEAT) {
-                history.ownProgress(vector);
-            }
+            ownRecord(record);
         }
         for (io.ferry.schemas.Conflict request : requests.poll()) {
-            KeyId key = new KeyId(request.getDb(), bytes(request.getKey()));
-            long time = request.getWrite() != null ? request.getWrite().getTimeMillis() : 0;
-            Repair repair = repairs.get(key);
-            if (repair == null) {
-                repairs.put(key, repair = new Repair(null, null, time));
-            } else {
-                repair.again(time);
-            }
-            if (request.getWrite() != null) {
-                repair.recorded.add(new Recorded(ConflictType.valueOf(request.getType()), event(request), key,
-                        request.getWrite(), null, request.getPolicy(), self, "REPAIRED"));
-            }
-            LOG.debug("{} asks for a key in db {} again ({})", request.getApplier(), request.getDb(), request.getType());
+            requested(request);
         }
-        long now = System.nanoTime();
-        if (now >= nextSweep) {
-            nextSweep = now + SWEEP_NANOS;
-            history.sweep();
-            metrics.windowKeys(history.size());
-            long evicted = history.takeEvicted();
-            if (evicted > 0) {
-                metrics.windowEvicted((int) Math.min(Integer.MAX_VALUE, evicted));
-                LOG.warn("conflict detection forgot {} writes (more than {} keys, {} MiB of writes or {} writes to one key not yet"
-                        + " passed by every peer and this instance's own stream; is every instance's capture running?)", evicted, MAX_KEYS,
-                        WriteHistory.DEFAULT_MAX_BYTES >> 20, WriteHistory.MAX_WRITES_PER_KEY);
-            }
+        sweepWhenDue(System.nanoTime());
+    }
+
+    /** One record of the own changes topic: a local write settles the pairs it completes; any record shows progress. */
+    void ownRecord(ConsumerRecord<byte[], byte[]> record) {
+        ChangeEvent event;
+        try {
+            event = decoder.decode(record.value());
+        } catch (SerializationException e) {
+            return; // the peers' apply agents dead-letter it; nothing to detect
+        }
+        AppliedVector vector = vectorOf(record);
+        EventKind kind = event.getKind();
+        if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION) {
+            Write write = Write.of(event, record.partition(), record.offset(), vector);
+            List<KeyId> keys = keysOf(event);
+            settleEach(history.local(write, keys));
+            writtenHere(write, keys);
+        }
+        if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION || kind == EventKind.HEARTBEAT) {
+            history.ownProgress(vector);
+        }
+    }
+
+    /** A peer's request to re-publish a key this instance holds (see {@link #requestFromOrigin}). */
+    private void requested(io.ferry.schemas.Conflict request) {
+        KeyId key = new KeyId(request.getDb(), bytes(request.getKey()));
+        long time = request.getWrite() != null ? request.getWrite().getTimeMillis() : 0;
+        Repair repair = repairs.get(key);
+        if (repair == null) {
+            repairs.put(key, repair = new Repair(null, time));
+        } else {
+            repair.again(time);
+        }
+        if (request.getWrite() != null) {
+            repair.recorded.add(new Recorded(ConflictType.valueOf(request.getType()), event(request), key,
+                    request.getWrite(), null, request.getPolicy(), self, "REPAIRED"));
+        }
+        LOG.debug("{} asks for a key in db {} again ({})", request.getApplier(), request.getDb(), request.getType());
+    }
+
+    /** Forgets, about once a second, what the conflict window no longer needs. */
+    void sweepWhenDue(long now) {
+        if (now - nextSweep < 0) {
+            return;
+        }
+        nextSweep = now + SWEEP_NANOS;
+        history.sweep();
+        metrics.windowKeys(history.size());
+        long evicted = history.takeEvicted();
+        if (evicted > 0) {
+            metrics.windowEvicted((int) Math.min(Integer.MAX_VALUE, evicted));
+            LOG.warn("conflict detection forgot {} writes (more than {} keys, {} MiB of writes or {} writes to one key not yet"
+                    + " passed by every peer and this instance's own stream; is every instance's capture running?)", evicted, MAX_KEYS,
+                    WriteHistory.DEFAULT_MAX_BYTES >> 20, WriteHistory.MAX_WRITES_PER_KEY);
         }
     }
 
@@ -308,13 +372,9 @@ public final class Convergence implements AutoCloseable {
         Write reexec = !pair.beforeApply() && local.single() && ConflictClassifier.wholeValue(localCommand) ? local : null;
         Repair repair = repairs.get(key);
         if (repair == null) {
-            repairs.put(key, repair = new Repair(reexec, remote, local.timeMillis()));
+            repairs.put(key, repair = new Repair(reexec, local.timeMillis()));
         } else {
-            if (repair.reexec != reexec) {
-                repair.reexec = null; // two different winning writes: copy the value instead
-            }
-            repair.loser = remote;
-            repair.again(local.timeMillis());
+            repair.won(reexec, skip, local.timeMillis());
         }
         repair.recorded.add(new Recorded(verdict.type(), remote.event(), key, write, other, policy.kind().label(), winner,
                 skip ? "SKIPPED" : "REPAIRED"));
@@ -339,10 +399,7 @@ public final class Convergence implements AutoCloseable {
             if (repair.dueNanos - now > 0) {
                 continue;
             }
-            Write reexec = repair.reexec;
-            if (reexec != null && !(same(history.lastLocal(key), reexec) && same(history.lastApplied(key), repair.loser))) {
-                reexec = null; // written again since: copy the current value instead
-            }
+            Write reexec = repair.reexec();
             Object reply = run(redis, key.db(), RepairTransaction.body(key.key(),
                     reexec != null ? reexec.event().getCommands().get(0) : null, repair.sourceTime));
             boolean ok = !Reply.isError(reply);
