@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.e2e.mesh.MeshUnderTest;
+import io.ferry.localmesh.Await;
 import io.ferry.localmesh.RedisClusterServers;
 import io.ferry.localmesh.TestServers;
 import io.ferry.resp.cluster.HashSlot;
@@ -31,8 +32,9 @@ import org.junit.jupiter.api.Test;
  * Conflict repairs on a Redis Cluster target: standalone instances A and C and instance B on a 3-master
  * cluster, every agent running, keys settled by {@code lww} ({@code prio:*} by priority with B first).
  * The same keys are written on A and on the cluster concurrently (first with replication into both paused,
- * then by two writers at once): all three instances end identical, with the winner's values, and B's apply
- * agent repairs the pairs it wins on the cluster, each repair in its key's slot.
+ * then with B's writes applied on A before A's own concurrent later writes are read back, then by two writers
+ * at once): all three instances end identical, with the winner's values, and B's apply agent repairs the pairs
+ * it wins on the cluster, each repair in its key's slot.
  */
 class ClusterTargetRepairsTest {
 
@@ -110,6 +112,34 @@ class ClusterTargetRepairsTest {
                 assertTrue(repairedOnB.stream().anyMatch(k -> k.startsWith("prio:list:")) && repairedOnB.stream().anyMatch(k -> k.startsWith("lww:")),
                         "B won pairs and repaired them on the cluster: " + repairedOnB);
                 assertTrue(mesh.metric("B", "apply", "ferry_apply_repairs_total", "outcome=\"ok\"") > 0);
+                assertEquals(0.0, mesh.metric("B", "apply", "ferry_apply_repairs_total", "outcome=\"failed\""));
+
+                // B's writes applied on A over A's concurrent later writes before A's own stream has them (A's
+                // capture down meanwhile): the pairs are found only when A's writes are read back, and A's repairs
+                // must run its writes again, not copy the values A holds then (B's), whatever A's conflict window
+                // has forgotten by the time they run
+                pauseApply(mesh, "A", "B");
+                mesh.capture("A").stop();
+                for (int i = 0; i < KEYS; i++) {
+                    b.set("late:str:" + i, "B" + i);
+                }
+                for (int i = 0; i < KEYS; i++) {
+                    a.set("late:str:" + i, "A" + i); // read by A's capture only after its restart: the later capture time
+                }
+                mesh.startApply("A");
+                mesh.awaitReady("A", "apply");
+                Await.equal(SETTLE, "B's writes applied on A over A's own", "B" + (KEYS - 1), () -> a.get("late:str:" + (KEYS - 1)));
+                for (int i = 0; i < KEYS; i++) {
+                    assertEquals("B" + i, a.get("late:str:" + i), "applied on A before A's capture restarted");
+                }
+                mesh.startCapture("A");
+                mesh.startApply("B");
+                mesh.awaitReady("A", "capture");
+                mesh.awaitReady("B", "apply");
+                Snapshot late = awaitIdentical(mesh, replicas, "late:", "losers applied before the winners were read back");
+                for (int i = 0; i < KEYS; i++) {
+                    assertEquals("A" + i, late.keys().get("late:str:" + i).content(), "A's later write of late:str:" + i + " everywhere");
+                }
                 assertEquals(0.0, mesh.metric("B", "apply", "ferry_apply_repairs_total", "outcome=\"failed\""));
 
                 // two writers at once on the same keys, one on A and one on the cluster

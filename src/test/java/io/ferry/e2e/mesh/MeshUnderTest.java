@@ -173,7 +173,7 @@ public final class MeshUnderTest implements AutoCloseable {
         return mesh.config().instance(id(name));
     }
 
-    void startCapture(String name) {
+    public void startCapture(String name) {
         captures.put(name, JvmProcess.start("capture-" + name, dir.resolve("capture-" + name + ".log"), FerryCli.class, agentJvm,
                 "capture", "--config", agentConfig.toString(), "--instance", id(name)));
     }
@@ -221,7 +221,7 @@ public final class MeshUnderTest implements AutoCloseable {
         return applies.get(name);
     }
 
-    JvmProcess capture(String name) {
+    public JvmProcess capture(String name) {
         return captures.get(name);
     }
 
