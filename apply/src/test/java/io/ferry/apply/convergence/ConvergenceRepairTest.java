@@ -109,6 +109,15 @@ class ConvergenceRepairTest {
         assertEquals("A21", get(K));
     }
 
+    @Test
+    void aLoserAppliedBeforeARestartAndReadAgainIsUndoneByTheWinnerRunAgain() throws Exception {
+        convergence.ownRecord(own(10, Map.of(), "k", "A21", WINNER_TIME));
+        redis.call(new RawCommand("SET", List.of(K, utf8("B21")))); // applied by the agent before this one started
+        convergence.replayed(set("b", 5, "k", "B21", LOSER_TIME), record("b", 5, Map.of(), null));
+        runRepairs();
+        assertEquals("A21", get(K), "the replayed loser is the pair's own, not a write after it");
+    }
+
     /** b's SET of k at {@code offset}, admitted and applied here as the apply loop does. */
     private void appliedFromB(long offset, Map<String, Long> applied, String value, long time) {
         ChangeEvent event = set("b", offset, "k", value, time);
