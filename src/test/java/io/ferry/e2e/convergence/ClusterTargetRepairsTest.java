@@ -20,6 +20,7 @@ import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -32,9 +33,10 @@ import org.junit.jupiter.api.Test;
  * Conflict repairs on a Redis Cluster target: standalone instances A and C and instance B on a 3-master
  * cluster, every agent running, keys settled by {@code lww} ({@code prio:*} by priority with B first).
  * The same keys are written on A and on the cluster concurrently (first with replication into both paused,
- * then with B's writes applied on A before A's own concurrent later writes are read back, then by two writers
- * at once): all three instances end identical, with the winner's values, and B's apply agent repairs the pairs
- * it wins on the cluster, each repair in its key's slot.
+ * then with B's writes applied on A before A's own concurrent later writes are read back, then while the slot
+ * of the keys B repairs moves between masters, then by two writers at once): all three instances end
+ * identical, with the winner's values, and B's apply agent repairs the pairs it wins on the cluster, each
+ * repair in its key's slot.
  */
 class ClusterTargetRepairsTest {
 
@@ -98,14 +100,7 @@ class ClusterTargetRepairsTest {
                 for (ConflictLog.Entry entry : recorded) {
                     assertFalse("REPAIR_FAILED".equals(entry.resolution()), entry.toString());
                 }
-                for (int i = 0; i < KEYS; i++) {
-                    String key = "lww:str:" + i;
-                    Set<String> winners = new HashSet<>();
-                    recorded.stream().filter(e -> e.key().equals(key) && e.winner() != null).forEach(e -> winners.add(e.winner()));
-                    assertEquals(1, winners.size(), key + " has one winner, recorded alike by both sides: " + winners);
-                    String winner = winners.iterator().next().equals(mesh.id("A")) ? "A" : "B";
-                    assertEquals(winner + i, lww.keys().get(key).content(), "the lww winner's value of " + key + " everywhere");
-                }
+                assertTheRecordedWinnersValues(mesh, log, lww, "lww:str:");
                 Set<String> repairedOnB = new HashSet<>();
                 recorded.stream().filter(e -> e.applier().equals(mesh.id("B")) && mesh.id("B").equals(e.winner())
                         && "REPAIRED".equals(e.resolution())).forEach(e -> repairedOnB.add(e.key()));
@@ -142,6 +137,39 @@ class ClusterTargetRepairsTest {
                 }
                 assertEquals(0.0, mesh.metric("B", "apply", "ferry_apply_repairs_total", "outcome=\"failed\""));
 
+                // repairs on the cluster while the one slot of the keys they repair moves to another master, as
+                // redis-cli --cluster reshard moves it: half its keys moved before the agents resume, the rest a
+                // moment later; B's repairs and A's writes applied on B follow ASK, TRYAGAIN and then MOVED
+                String tagged = "move:{mv}:";
+                int slot = HashSlot.of(tagged.getBytes(StandardCharsets.UTF_8));
+                int from = cluster.ownerOf(slot);
+                int to = (from + 1) % 3;
+                pauseApply(mesh, "A", "B");
+                List<String> moving = new ArrayList<>();
+                for (int i = 0; i < KEYS; i++) {
+                    a.set(tagged + i, "A" + i);
+                    moving.add(tagged + i);
+                }
+                Thread.sleep(20);
+                for (int i = 0; i < KEYS; i++) {
+                    b.set(tagged + i, "B" + i); // later: B wins the pairs under lww and repairs them on the cluster
+                }
+                cluster.beginSlotMove(slot, from, to);
+                cluster.migrateKeys(from, to, moving.subList(0, KEYS / 2));
+                resumeApply(mesh, "A", "B");
+                Thread.sleep(2_000);
+                List<String> left;
+                while (!(left = cluster.admin(from, redis -> redis.clusterGetKeysInSlot(slot, 1000))).isEmpty()) {
+                    cluster.migrateKeys(from, to, left);
+                }
+                cluster.finishSlotMove(slot, to);
+                Snapshot moved = awaitIdentical(mesh, replicas, "move:", "repairs while their slot moved");
+                assertEquals(to, cluster.ownerOf(slot));
+                assertTheRecordedWinnersValues(mesh, log, moved, tagged);
+                assertTrue(mesh.metric("B", "apply", "ferry_apply_repairs_total", "outcome=\"ok\"") > 0,
+                        "B repaired keys of the moving slot (its counter restarted with the agent)");
+                assertEquals(0.0, mesh.metric("B", "apply", "ferry_apply_repairs_total", "outcome=\"failed\""));
+
                 // two writers at once on the same keys, one on A and one on the cluster
                 AtomicBoolean stop = new AtomicBoolean();
                 CompletableFuture<Void> writerA = CompletableFuture.runAsync(() -> write("A", a, stop));
@@ -159,6 +187,27 @@ class ClusterTargetRepairsTest {
             } finally {
                 clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
             }
+        }
+    }
+
+    /**
+     * Every key {@code prefix<i>} (a SET on A and one on B) has one winner in the conflict records, both sides
+     * agreeing, and holds its value ({@code A<i>} or {@code B<i>}) everywhere.
+     */
+    private static void assertTheRecordedWinnersValues(MeshUnderTest mesh, ConflictLog log, Snapshot snapshot, String prefix) {
+        Await.until(SETTLE, "conflict records with a winner for every " + prefix + "<i>", () -> {
+            Set<String> recordedKeys = new HashSet<>();
+            log.read(e -> e.key().startsWith(prefix) && e.winner() != null).forEach(e -> recordedKeys.add(e.key()));
+            return recordedKeys.size() == KEYS;
+        });
+        List<ConflictLog.Entry> recorded = log.read(e -> e.key().startsWith(prefix) && e.winner() != null);
+        for (int i = 0; i < KEYS; i++) {
+            String key = prefix + i;
+            Set<String> winners = new HashSet<>();
+            recorded.stream().filter(e -> e.key().equals(key)).forEach(e -> winners.add(e.winner()));
+            assertEquals(1, winners.size(), key + " has one winner, recorded alike by both sides: " + winners);
+            String winner = winners.iterator().next().equals(mesh.id("A")) ? "A" : "B";
+            assertEquals(winner + i, snapshot.keys().get(key).content(), "the lww winner's value of " + key + " everywhere");
         }
     }
 
