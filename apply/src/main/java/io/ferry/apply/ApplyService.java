@@ -25,8 +25,6 @@ import io.ferry.topology.KafkaAccess;
 import io.ferry.topology.KafkaEndpoint;
 import io.ferry.topology.FerryAgent;
 import io.ferry.topology.MeshConfig;
-import io.ferry.topology.conflict.ConflictPolicy;
-import io.ferry.topology.conflict.ConflictRules;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -113,10 +111,6 @@ public final class ApplyService implements FerryAgent {
         if (thread != null) {
             throw new IllegalStateException("already started");
         }
-        String unsupported = clusterTargetProblem(mesh, self);
-        if (unsupported != null) {
-            throw new IllegalStateException(unsupported);
-        }
         InstanceConfig own = mesh.instance(self);
         int findingsLimit = FindingsTopics.recordLimit(CaptureSettings.recordLimit(mesh.capture().maxRecordBytes()));
         findingsTopics = new FindingsTopics(own.kafka(), self, findingsLimit);
@@ -159,30 +153,6 @@ public final class ApplyService implements FerryAgent {
         thread = new Thread(this::run, "ferry-apply-" + self);
         thread.start();
         LOG.info("apply agent for '{}' started: applying {} into {}", self, mesh.peerTopicsOf(self), mesh.instance(self).redis());
-    }
-
-    /**
-     * Why {@code instance}'s apply agent cannot run on its Redis Cluster target with this mesh file, or null.
-     * Conflict repairs write the repaired key and Ferry's repair-time key in one MULTI/EXEC, which a cluster
-     * cannot run across slots: on a cluster target conflicts are detected and reported, not repaired.
-     */
-    public static String clusterTargetProblem(MeshConfig mesh, String instance) {
-        if (!mesh.instance(instance).redis().cluster()) {
-            return null;
-        }
-        boolean reportAll = false;
-        for (ConflictRules.Rule rule : mesh.conflicts().rules()) {
-            if (rule.policy().kind() != ConflictPolicy.Kind.REPORT) {
-                break;
-            }
-            if (rule.match().glob().chars().allMatch(c -> c == '*')) {
-                reportAll = true;
-                break;
-            }
-        }
-        return reportAll ? null : "instance '" + instance + "' applies to a Redis Cluster, where Ferry does not repair conflicts yet"
-                + " (a repair's MULTI/EXEC spans slots): its mesh file must settle every key with policy report, i.e. end"
-                + " the conflicts list with {match: \"*\", policy: report} and have no lww or priority entry before it";
     }
 
     /** Null when ready; otherwise why not (starting, Redis unreachable, reading checkpoints, stopped). */

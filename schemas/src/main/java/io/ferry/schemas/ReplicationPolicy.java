@@ -59,30 +59,67 @@ public final class ReplicationPolicy {
     public static final String RETIRED_HEADER = "ferry.retired";
 
     /**
-     * Reserved key a conflict repair writes in the same MULTI/EXEC as the key it re-publishes: its value is
-     * the source time of the winning write the repair carries, which the capture gives the published event
-     * (so a repair does not win later conflicts merely by being recent).
+     * Reserved key a conflict repair writes in the same MULTI/EXEC (or script) as the key it re-publishes:
+     * its value is the source time of the winning write the repair carries, which the capture gives the
+     * published event (so a repair does not win later conflicts merely by being recent). It carries the hash
+     * tag {@code slotTag} of the repaired key's slot, {@code __ferry:repair-time:{<slotTag>}}, so that on a
+     * Redis Cluster both keys are in one slot (at most one such key per slot and db).
      */
-    public static final String REPAIR_TIME_KEY = "__ferry:repair-time";
+    public static byte[] repairTimeKey(String slotTag) {
+        return (REPAIR_TIME_PREFIX + "{" + requireSlotTag(slotTag) + "}").getBytes(StandardCharsets.UTF_8);
+    }
 
     /**
-     * Reserved key written, instead of {@link #REPAIR_TIME_KEY} and with the same meaning, by the re-publication of a
+     * Whether {@code key} is a repair-time key: any slot's ({@link #repairTimeKey}) or the one key
+     * {@code __ferry:repair-time} that apply agents of earlier releases write.
+     */
+    public static boolean isRepairTimeKey(byte[] key) {
+        if (!isReservedKey(key)) {
+            return false;
+        }
+        String text = new String(key, StandardCharsets.UTF_8);
+        if (text.equals(LEGACY_REPAIR_TIME_KEY)) {
+            return true;
+        }
+        return isSlotKey(text, REPAIR_TIME_PREFIX);
+    }
+
+    /** {@code <prefix>{<slot tag>}}. */
+    private static boolean isSlotKey(String text, String prefix) {
+        return text.startsWith(prefix + "{") && text.endsWith("}") && isSlotTag(text.substring(prefix.length() + 1, text.length() - 1));
+    }
+
+    private static final String LEGACY_REPAIR_TIME_KEY = "__ferry:repair-time";
+    private static final String REPAIR_TIME_PREFIX = LEGACY_REPAIR_TIME_KEY + ":";
+
+    /**
+     * Reserved key written, instead of the repair-time key and with the same meaning, by the re-publication of a
      * key a peer kept when it reconciled this instance's resync snapshot (and by the repairs that settle such a
-     * re-publication's concurrent writes): the capture also marks the event {@link #REPUBLISHED_HEADER}.
+     * re-publication's concurrent writes), {@code __ferry:republish-time:{<slotTag>}}: the capture also marks the
+     * event {@link #REPUBLISHED_HEADER}.
      */
-    public static final String REPUBLISH_TIME_KEY = "__ferry:republish-time";
+    public static byte[] republishTimeKey(String slotTag) {
+        return (REPUBLISH_TIME_PREFIX + "{" + requireSlotTag(slotTag) + "}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Whether {@code key} is a re-publication's time key ({@link #republishTimeKey}) of any slot. */
+    public static boolean isRepublishTimeKey(byte[] key) {
+        return isReservedKey(key) && isSlotKey(new String(key, StandardCharsets.UTF_8), REPUBLISH_TIME_PREFIX);
+    }
+
+    private static final String REPUBLISH_TIME_PREFIX = "__ferry:republish-time:";
 
     /**
-     * Header (value "1") of a change event whose block carried {@link #REPUBLISH_TIME_KEY}: a re-publication after a
+     * Header (value "1") of a change event whose block carried {@link #republishTimeKey}: a re-publication after a
      * resync, a copy of its origin's whole value of a key that holds the origin's gap writes, not a client's write.
      * Conflict detection lets such a copy win against a concurrent write that changes only part of the value (INCR,
      * RPUSH, HSET, ...), which is then applied on top of it, instead of either erasing the other's effect.
      */
     public static final String REPUBLISHED_HEADER = "ferry.republished";
 
-    /** The marker key giving a repair its source time: {@link #REPUBLISH_TIME_KEY} for a re-publication after a resync. */
-    public static String sourceTimeKey(boolean republication) {
-        return republication ? REPUBLISH_TIME_KEY : REPAIR_TIME_KEY;
+    /** The marker key giving a repair its source time in the slot tagged {@code slotTag}: a re-publication's or a repair's. */
+    public static byte[] sourceTimeKey(String slotTag, boolean republication) {
+        return republication ? republishTimeKey(slotTag) : repairTimeKey(slotTag);
     }
 
     /**
@@ -222,10 +259,20 @@ public final class ReplicationPolicy {
      * the offset every slot has applied (where a restart resumes).
      */
     public static byte[] slotCheckpointKey(String origin, int partition, String slotTag) {
-        if (slotTag.isEmpty() || !slotTag.chars().allMatch(Character::isLetterOrDigit)) {
+        return (CHECKPOINT_PREFIX + "{" + requireSlotTag(slotTag) + "}:" + requireId(origin) + ":" + partition)
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A slot's hash tag (see the resp module's {@code HashSlot.tag}): letters and digits, never braces. */
+    private static String requireSlotTag(String slotTag) {
+        if (!isSlotTag(slotTag)) {
             throw new IllegalArgumentException("slot tag '" + slotTag + "' must be letters and digits");
         }
-        return (CHECKPOINT_PREFIX + "{" + slotTag + "}:" + requireId(origin) + ":" + partition).getBytes(StandardCharsets.UTF_8);
+        return slotTag;
+    }
+
+    private static boolean isSlotTag(String text) {
+        return !text.isEmpty() && text.chars().allMatch(Character::isLetterOrDigit);
     }
 
     /**

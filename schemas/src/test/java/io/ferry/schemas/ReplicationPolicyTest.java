@@ -1,5 +1,6 @@
 package io.ferry.schemas;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,6 +18,41 @@ class ReplicationPolicyTest {
         assertEquals("ferry.eu-1.changes", ReplicationPolicy.changesTopic("eu-1"));
         assertEquals("ferry.eu-1.offsets", ReplicationPolicy.offsetsTopic("eu-1"));
         assertEquals("ferry.eu-1.deadletters", ReplicationPolicy.deadLetterTopic("eu-1"));
+    }
+
+    @Test
+    void aRepairTimeKeyCarriesItsSlotsHashTagAndIsReservedButNoCheckpoint() {
+        byte[] key = ReplicationPolicy.repairTimeKey("a7");
+        assertEquals("__ferry:repair-time:{a7}", new String(key, StandardCharsets.UTF_8));
+        assertTrue(ReplicationPolicy.isReservedKey(key), "never replicated as a user key");
+        assertTrue(ReplicationPolicy.isRepairTimeKey(key));
+        assertEquals(Optional.empty(), ReplicationPolicy.checkpointOrigin(key));
+        assertThrows(IllegalArgumentException.class, () -> ReplicationPolicy.repairTimeKey("a}"));
+        assertThrows(IllegalArgumentException.class, () -> ReplicationPolicy.repairTimeKey(""));
+    }
+
+    @Test
+    void aRepublicationHasItsOwnTimeKeyPerSlotDistinctFromTheRepairs() {
+        byte[] key = ReplicationPolicy.sourceTimeKey("a7", true);
+        assertEquals("__ferry:republish-time:{a7}", new String(key, StandardCharsets.UTF_8));
+        assertTrue(ReplicationPolicy.isRepublishTimeKey(key));
+        assertFalse(ReplicationPolicy.isRepairTimeKey(key));
+        assertTrue(ReplicationPolicy.isReservedKey(key));
+        assertArrayEquals(ReplicationPolicy.repairTimeKey("a7"), ReplicationPolicy.sourceTimeKey("a7", false));
+        assertFalse(ReplicationPolicy.isRepublishTimeKey(ReplicationPolicy.repairTimeKey("a7")));
+        assertFalse(ReplicationPolicy.isRepublishTimeKey("__ferry:republish-time:{a}b}".getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void recognisesEveryRepairTimeKeyAndTheOneOfEarlierReleasesOnly() {
+        for (String key : new String[] {"__ferry:repair-time", "__ferry:repair-time:{0}", "__ferry:repair-time:{zz9}"}) {
+            assertTrue(ReplicationPolicy.isRepairTimeKey(key.getBytes(StandardCharsets.UTF_8)), key);
+        }
+        for (String key : new String[] {"__ferry:repair-time:", "__ferry:repair-time:{}", "__ferry:repair-time:{a}b",
+                "__ferry:repair-time:{a-b}", "__ferry:repair-times", "__ferry:ckpt:{a7}:eu-1:0", "repair-time:{a7}", "user"}) {
+            assertFalse(ReplicationPolicy.isRepairTimeKey(key.getBytes(StandardCharsets.UTF_8)), key);
+        }
+        assertFalse(ReplicationPolicy.isRepairTimeKey(null));
     }
 
     @Test

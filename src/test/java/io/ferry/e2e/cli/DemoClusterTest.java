@@ -15,6 +15,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,8 +55,10 @@ class DemoClusterTest {
             }
             assertEquals(List.of("a", "b"), List.copyOf(seeds.keySet()), demo.output());
             assertEquals(3, masters.get("b").size(), demo.output());
-            assertTrue(demo.lines().stream().anyMatch(line -> line.matches("\\s+conflict policy\\s+report .*")),
-                    "the demo says which conflict policy it runs:\n" + demo.output());
+            String meshFile = demo.lines().stream().filter(line -> line.matches("\\s+mesh file\\s+.*")).findFirst()
+                    .orElseThrow(() -> new AssertionError("the demo names its mesh file:\n" + demo.output())).replaceFirst("\\s+mesh file\\s+", "");
+            assertFalse(Files.readString(Path.of(meshFile)).contains("conflicts:"),
+                    "a cluster demo settles conflicts by the default policy (lww), as a standalone one does");
             assertTrue(demo.lines().stream().anyMatch(line -> line.matches("\\s+\"\\{demo:a\\}:counter\" \\[slot \\d+\\]\\s+string \"42\"")),
                     "the MULTI block's keys share a hash tag and converge:\n" + demo.output());
             assertTrue(demo.lines().stream().anyMatch(line -> line.contains("redis-cli -c -p " + seeds.get("a") + " SET hello world")),

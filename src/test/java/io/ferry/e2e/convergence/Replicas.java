@@ -1,30 +1,53 @@
 package io.ferry.e2e.convergence;
 
 import io.ferry.e2e.mesh.MeshUnderTest;
+import io.ferry.localmesh.RedisClusterServers;
+import io.ferry.localmesh.RedisServer;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
  * Every instance's Redis as a test reads it to judge convergence: one connection of its own per
- * instance (writers keep theirs), snapshots under a key prefix, and a poll until they agree.
+ * instance (writers keep theirs), snapshots under a key prefix, and a poll until they agree. An instance
+ * on a Redis Cluster is read from each of its nodes (a key is on the master of its slot).
  */
 final class Replicas implements AutoCloseable {
 
     private final Map<String, RedisClient> clients = new LinkedHashMap<>();
     private final Map<String, StatefulRedisConnection<String, String>> connections = new LinkedHashMap<>();
+    private final Map<String, List<StatefulRedisConnection<String, String>>> clusterNodes = new LinkedHashMap<>();
 
     Replicas(MeshUnderTest mesh) {
+        this(mesh, Map.of());
+    }
+
+    /** @param clusters the instances whose Redis is a Redis Cluster of masters only (no slot moving while they are read) */
+    Replicas(MeshUnderTest mesh, Map<String, RedisClusterServers> clusters) {
         for (String name : mesh.names()) {
-            RedisClient client = mesh.newClient(name);
-            clients.put(name, client);
-            connections.put(name, client.connect());
+            RedisClusterServers cluster = clusters.get(name);
+            if (cluster == null) {
+                RedisClient client = mesh.newClient(name);
+                clients.put(name, client);
+                connections.put(name, client.connect());
+                continue;
+            }
+            List<StatefulRedisConnection<String, String>> nodes = new ArrayList<>();
+            for (RedisServer node : cluster.nodes()) {
+                RedisClient client = RedisClient.create(node.uri());
+                clients.put(name + "@" + node.port(), client);
+                nodes.add(client.connect());
+            }
+            clusterNodes.put(name, nodes);
         }
     }
 
+    /** The connection to a standalone instance. */
     StatefulRedisConnection<String, String> connection(String name) {
         return connections.get(name);
     }
@@ -32,6 +55,11 @@ final class Replicas implements AutoCloseable {
     Map<String, Snapshot> snapshots(String prefix) {
         Map<String, Snapshot> snapshots = new LinkedHashMap<>();
         connections.forEach((name, connection) -> snapshots.put(name, Snapshot.of(connection, prefix)));
+        clusterNodes.forEach((name, nodes) -> {
+            Map<String, Snapshot.Value> keys = new java.util.TreeMap<>();
+            nodes.forEach(node -> keys.putAll(Snapshot.of(node, prefix).keys()));
+            snapshots.put(name, new Snapshot(keys));
+        });
         return snapshots;
     }
 
@@ -110,6 +138,7 @@ final class Replicas implements AutoCloseable {
     @Override
     public void close() {
         connections.values().forEach(StatefulRedisConnection::close);
+        clusterNodes.values().forEach(nodes -> nodes.forEach(StatefulRedisConnection::close));
         clients.values().forEach(c -> c.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
     }
 }

@@ -23,7 +23,7 @@ class ClusterLeaveTest {
         Path dir = TestServers.tempDir("cluster-leave");
         try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "conflicts: [{match: \"*\", policy: report}]\n", "A", "B", "C");
              RedisClusterServers cluster = RedisClusterServers.start(TestServers.redis70(), dir, 3)) {
-            Path withCluster = ClusterTargetTest.meshFileWithClusterTarget(mesh, cluster, dir);
+            Path withCluster = mesh.meshFileWithCluster("B", cluster, "");
             mesh.agentsUse(withCluster);
             mesh.startCapture("C");
             mesh.startApply("B");

@@ -15,7 +15,6 @@ import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,7 +42,7 @@ class ClusterTargetTest {
         Path dir = TestServers.tempDir("cluster-target");
         try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "conflicts: [{match: \"*\", policy: report}]\n", "A", "B");
              RedisClusterServers cluster = RedisClusterServers.start(TestServers.redis70(), dir, 3)) {
-            Path clusterMesh = meshFileWithClusterTarget(mesh, cluster, dir);
+            Path clusterMesh = mesh.meshFileWithCluster("B", cluster, "");
             mesh.agentsUse(clusterMesh);
             mesh.startCapture("A");
             mesh.startApply("B");
@@ -150,17 +149,6 @@ class ClusterTargetTest {
             }
             System.out.printf("cluster target test took %d s%n", (System.nanoTime() - began) / 1_000_000_000L);
         }
-    }
-
-    /** The servers' mesh file with B's Redis replaced by the cluster (seed: its first node). */
-    static Path meshFileWithClusterTarget(MeshUnderTest mesh, RedisClusterServers cluster, Path dir) throws Exception {
-        String yaml = Files.readString(mesh.local().configFile());
-        String standalone = "{uri: \"" + mesh.local().redis(mesh.id("B")).uri() + "\"}";
-        assertTrue(yaml.contains(standalone), yaml);
-        yaml = yaml.replace(standalone, "{uri: \"redis://127.0.0.1:" + cluster.node(0).port() + "\", cluster: true}");
-        Path file = dir.resolve("mesh-cluster-target.yaml");
-        Files.writeString(file, yaml);
-        return file;
     }
 
     private static byte[] utf8(String text) {

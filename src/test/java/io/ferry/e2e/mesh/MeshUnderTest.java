@@ -5,6 +5,7 @@ import io.ferry.localmesh.Await;
 import io.ferry.localmesh.JvmProcess;
 import io.ferry.localmesh.KafkaCluster;
 import io.ferry.localmesh.LocalMesh;
+import io.ferry.localmesh.RedisClusterServers;
 import io.ferry.localmesh.TestServers;
 import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.ChangeEvent;
@@ -89,8 +90,28 @@ public final class MeshUnderTest implements AutoCloseable {
     }
 
     /** Agents started from now on read {@code config} (for example one whose addresses are proxies'). */
-    void agentsUse(Path config) {
+    public void agentsUse(Path config) {
         agentConfig = config;
+    }
+
+    /**
+     * A copy of the servers' mesh file in which {@code name}'s Redis is {@code cluster} (its first node as seed)
+     * instead of its redis-server, with {@code extraYaml} appended (may be empty).
+     */
+    public Path meshFileWithCluster(String name, RedisClusterServers cluster, String extraYaml) {
+        try {
+            String yaml = java.nio.file.Files.readString(mesh.configFile());
+            String standalone = "{uri: \"" + mesh.redis(id(name)).uri() + "\"}";
+            if (!yaml.contains(standalone)) {
+                throw new IllegalStateException("no " + standalone + " in the mesh file:\n" + yaml);
+            }
+            yaml = yaml.replace(standalone, "{uri: \"redis://127.0.0.1:" + cluster.node(0).port() + "\", cluster: true}") + extraYaml;
+            Path file = dir.resolve("mesh-cluster-" + name + ".yaml");
+            java.nio.file.Files.writeString(file, yaml);
+            return file;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** Servers only; start agents with {@link #startAgents()} or one by one. */
@@ -152,7 +173,7 @@ public final class MeshUnderTest implements AutoCloseable {
         return mesh.config().instance(id(name));
     }
 
-    void startCapture(String name) {
+    public void startCapture(String name) {
         captures.put(name, JvmProcess.start("capture-" + name, dir.resolve("capture-" + name + ".log"), FerryCli.class, agentJvm,
                 "capture", "--config", agentConfig.toString(), "--instance", id(name)));
     }
@@ -200,7 +221,7 @@ public final class MeshUnderTest implements AutoCloseable {
         return applies.get(name);
     }
 
-    JvmProcess capture(String name) {
+    public JvmProcess capture(String name) {
         return captures.get(name);
     }
 
@@ -248,7 +269,7 @@ public final class MeshUnderTest implements AutoCloseable {
     }
 
     /** Sum of a metric's samples on an agent's /metrics whose labels contain every {@code label="value"} given. */
-    double metric(String name, String role, String metric, String... labels) {
+    public double metric(String name, String role, String metric, String... labels) {
         return metricSum(httpGet(name, role, "/metrics"), metric, labels);
     }
 

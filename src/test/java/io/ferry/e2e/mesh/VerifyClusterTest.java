@@ -45,8 +45,8 @@ class VerifyClusterTest {
         try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), null, "A", "B");
              RedisClusterServers cluster = RedisClusterServers.start(TestServers.redis70(), dir, 3)) {
             try {
-                // the agents refuse a cluster instance unless every key's policy is report (the agents' own conflict
-                // repairs would span slots), so they run from that file and verify --repair from one with priorities
+                // the agents run from a file that only reports and verify --repair from one with priorities: which
+                // copy wins comes from verify's file alone
                 mesh.agentsUse(meshFileWithClusterB(mesh, cluster, dir, """
                         conflicts: [{match: "*", policy: report}]
                         """));

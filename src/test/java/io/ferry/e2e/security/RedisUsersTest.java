@@ -130,7 +130,7 @@ class RedisUsersTest {
         String source = "a-" + suffix;
         String target = "b-" + suffix;
         List<JvmProcess> agents = new ArrayList<>();
-        // a cluster target applies with the report policy only (README: repairs span slots)
+        // report: this test is about permissions; conflict repairs on a cluster are ClusterTargetRepairsTest's
         try (LocalMesh mesh = LocalMesh.startClusters(TestServers.tempDir("redis-users-cluster"), List.of(source, target),
                 TestServers.redis70(), TestServers.kafka(), "conflicts: [{match: \"*\", policy: report}]\n", 3)) {
             for (String id : List.of(source, target)) {

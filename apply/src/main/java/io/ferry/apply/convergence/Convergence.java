@@ -5,6 +5,7 @@ import io.ferry.apply.conflict.ConflictPublisher;
 import io.ferry.apply.conflict.ConflictType;
 import io.ferry.apply.metrics.ApplyMetrics;
 import io.ferry.apply.redis.RawCommand;
+import io.ferry.apply.redis.RedisError;
 import io.ferry.apply.redis.RedisTargetClient;
 import io.ferry.apply.redis.Reply;
 import io.ferry.schemas.AppliedVector;
@@ -17,7 +18,6 @@ import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.MeshConfig;
 import io.ferry.topology.conflict.ConflictPolicy;
 import io.ferry.topology.conflict.ConflictRules;
-import io.ferry.topology.conflict.RepublishScript;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -74,14 +74,21 @@ public final class Convergence implements AutoCloseable {
     }
 
     /**
-     * What to run for one key: re-execute {@code reexec} (the winning local write, applied over by {@code loser})
-     * or re-publish the current value. It runs once the key has had no new pair for {@link #REPAIR_QUIET_NANOS}
-     * (at most {@link #REPAIR_MAX_DELAY_NANOS} after the first): a hot key written everywhere at once gets one
-     * repair for a burst of pairs, not one per pair (each repair is a write that can meet new writes).
+     * What to run for one key: re-execute {@link #reexec()} (the winning local write, when a losing peer write
+     * was applied here over it) or re-publish the current value. It runs once the key has had no new pair for
+     * {@link #REPAIR_QUIET_NANOS} (at most {@link #REPAIR_MAX_DELAY_NANOS} after the first): a hot key written
+     * everywhere at once gets one repair for a burst of pairs, not one per pair (each repair is a write that can
+     * meet new writes).
+     * <p>
+     * Copying the current value is right only when that value is the winner's or a later write's; after a loser
+     * was applied over the winner it is the loser's, and a copy stamped with the winner's time would spread it
+     * everywhere. So the winning write is dropped for a copy only when a write is seen to take effect on the key
+     * after the pair, decided here from the writes seen, never from the conflict window: the window forgets the
+     * pair's writes on its own schedule (a peer's write once this instance's own stream has passed it) while the
+     * repair waits.
      */
-    private static final class Repair {
-        Write reexec;
-        Write loser;
+    static final class Repair {
+        private Write reexec;
         long sourceTime;
         /**
          * A re-publication after a resync of this instance, or a repair settling one's concurrent writes: marked for
@@ -92,17 +99,41 @@ public final class Convergence implements AutoCloseable {
         private final long queuedNanos = System.nanoTime();
         long dueNanos;
 
-        Repair(Write reexec, Write loser, long sourceTime) {
+        /** The first pair won on the key: {@code reexec} as in {@link #won}. */
+        Repair(Write reexec, long sourceTime) {
             this.reexec = reexec;
-            this.loser = loser;
             this.sourceTime = sourceTime;
             touched();
         }
 
-        /** Another pair or request for the key: the repair carries the latest winning time and waits for quiet again. */
+        /**
+         * Another pair won on the key. {@code reexec}: its winning local write, when its loser was applied here
+         * over it and it can be run again alone, else null. {@code skipped}: its loser is not applied here, so
+         * the key's value is what it was.
+         */
+        void won(Write reexec, boolean skipped, long time) {
+            if (!skipped && !same(this.reexec, reexec)) {
+                this.reexec = null; // two different winning writes, or a loser applied that cannot be undone: copy the value
+            }
+            again(time);
+        }
+
+        /** Another pair or a peer's request for the key: the repair carries the latest winning time and waits for quiet again. */
         void again(long time) {
             sourceTime = Math.max(sourceTime, time);
             touched();
+        }
+
+        /** {@code write} took effect on the key here after the pair: its value, not the winner's, is the one to copy. */
+        void writtenHere(Write write) {
+            if (!same(reexec, write)) {
+                reexec = null;
+            }
+        }
+
+        /** The winning write to run again, or null to re-publish the key's current value. */
+        Write reexec() {
+            return reexec;
         }
 
         private void touched() {
@@ -169,11 +200,11 @@ public final class Convergence implements AutoCloseable {
         List<KeyId> keys = keysOf(event);
         peerWrote(write, keys);
         List<WriteHistory.Pair> pairs = history.remote(write, keys);
-        if (pairs.isEmpty()) {
-            return true;
+        boolean admitted = pairs.isEmpty() || !(settleEach(pairs) && write.single()); // every pair is settled, whatever the event
+        if (admitted) {
+            writtenHere(write, keys);
         }
-        boolean skip = settleEach(pairs); // every pair is settled, whatever the event
-        return !(skip && write.single());
+        return admitted;
     }
 
     /**
@@ -184,6 +215,7 @@ public final class Convergence implements AutoCloseable {
         Write write = writeOf(event, record, vectorOf(record));
         List<KeyId> keys = keysOf(event);
         peerWrote(write, keys);
+        writtenHere(write, keys); // before its own pairs: their repairs run the winner again over it
         settleEach(history.replayed(write, keys));
     }
 
@@ -225,6 +257,19 @@ public final class Convergence implements AutoCloseable {
         }
     }
 
+    /** {@code write} takes effect here on {@code keys}: the repairs waiting for them copy the value from now on. */
+    private void writtenHere(Write write, List<KeyId> keys) {
+        if (repairs.isEmpty()) {
+            return;
+        }
+        for (KeyId key : keys) {
+            Repair repair = repairs.get(key);
+            if (repair != null) {
+                repair.writtenHere(write);
+            }
+        }
+    }
+
     /**
      * A peer's write that took effect on its origin did nothing here (reply 0: a TTL change or SMOVE on a
      * key that already expired here): the origin holds the value, so under lww or priority it is asked to
@@ -261,34 +306,11 @@ public final class Convergence implements AutoCloseable {
     /** Reads local writes that arrived in the own changes topic and settles the pairs they complete. */
     public void pollOwnWrites() {
         for (ConsumerRecord<byte[], byte[]> record : own.poll()) {
-            ChangeEvent event;
-            try {
-                event = decoder.decode(record.value());
-            } catch (SerializationException e) {
-                continue; // the peers' apply agents dead-letter it; nothing to detect
-            }
-            AppliedVector vector = vectorOf(record);
-            EventKind kind = event.getKind();
-            if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION) {
-                Write write = writeOf(event, record, vector);
-                settleEach(history.local(write, keysOf(event)));
-            }
-            if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION || kind == EventKind.HEARTBEAT) {
-                history.ownProgress(vector);
-            }
+            ownRecord(record);
         }
         long now = System.nanoTime();
         for (io.ferry.schemas.Conflict request : requests.poll()) {
-            KeyId key = new KeyId(request.getDb(), bytes(request.getKey()));
-            AppliedVector after = request.getRepublishAfter() == null ? AppliedVector.EMPTY : AppliedVector.of(request.getRepublishAfter());
-            if (after.isEmpty()) {
-                republish(key, request, request.getWrite() != null ? request.getWrite().getTimeMillis() : 0);
-            } else if (deferred.offer(key, after, request, request.getTimeMillis().toEpochMilli(), writeMillis(request), now)) {
-                metrics.republishRequest("deferred");
-            } else {
-                metrics.republishRequest("refused");
-                refusedSinceSweep++;
-            }
+            requested(request, now);
         }
         for (DeferredRepublishes.Due due : deferred.due(history.ownProgress(), now)) {
             // with the time of the newest write in the value, not the current one: a concurrent write made after
@@ -298,31 +320,75 @@ public final class Convergence implements AutoCloseable {
             metrics.republishRequest("republished");
         }
         metrics.republishWaiting(deferred.size());
-        if (now >= nextSweep) {
-            nextSweep = now + SWEEP_NANOS;
-            history.sweep();
-            metrics.windowKeys(history.size());
-            if (refusedSinceSweep > 0) {
-                LOG.warn("{} request(s) to re-publish a key after a resync of this instance refused: {} keys already wait for"
-                        + " this instance to apply what their requesters saw; those keys can stay different on the requesting"
-                        + " peers (run ferry verify --config <mesh.yaml> --repair)", refusedSinceSweep, MAX_DEFERRED_KEYS);
-                refusedSinceSweep = 0;
-            }
-            int overdue = deferred.newlyOverdue(now);
-            if (overdue > 0) {
-                metrics.republishRequest("overdue", overdue);
-                LOG.warn("{} key(s) asked for again after a resync of this instance have waited more than {} s to be re-published"
-                                + " ({} waiting): this instance has not applied the peers' writes they wait for yet, or peers keep"
-                                + " writing them; they are re-published once both are done", overdue,
-                        DeferredRepublishes.OVERDUE_NANOS / 1_000_000_000L, deferred.size());
-            }
-            long evicted = history.takeEvicted();
-            if (evicted > 0) {
-                metrics.windowEvicted((int) Math.min(Integer.MAX_VALUE, evicted));
-                LOG.warn("conflict detection forgot {} writes (more than {} keys, {} MiB of writes or {} writes to one key not yet"
-                        + " passed by every peer and this instance's own stream; is every instance's capture running?)", evicted, MAX_KEYS,
-                        WriteHistory.DEFAULT_MAX_BYTES >> 20, WriteHistory.MAX_WRITES_PER_KEY);
-            }
+        sweepWhenDue(now);
+    }
+
+    /** One record of the own changes topic: a local write settles the pairs it completes; any record shows progress. */
+    void ownRecord(ConsumerRecord<byte[], byte[]> record) {
+        ChangeEvent event;
+        try {
+            event = decoder.decode(record.value());
+        } catch (SerializationException e) {
+            return; // the peers' apply agents dead-letter it; nothing to detect
+        }
+        AppliedVector vector = vectorOf(record);
+        EventKind kind = event.getKind();
+        if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION) {
+            Write write = writeOf(event, record, vector);
+            List<KeyId> keys = keysOf(event);
+            settleEach(history.local(write, keys));
+            writtenHere(write, keys);
+        }
+        if (kind == EventKind.COMMAND || kind == EventKind.TRANSACTION || kind == EventKind.HEARTBEAT) {
+            history.ownProgress(vector);
+        }
+    }
+
+    /**
+     * A peer's request to re-publish a key this instance holds (see {@link #requestFromOrigin} and
+     * {@link #requestAfterResync}): queued now, or deferred until this instance has applied what the request says.
+     */
+    private void requested(io.ferry.schemas.Conflict request, long now) {
+        KeyId key = new KeyId(request.getDb(), bytes(request.getKey()));
+        AppliedVector after = request.getRepublishAfter() == null ? AppliedVector.EMPTY : AppliedVector.of(request.getRepublishAfter());
+        if (after.isEmpty()) {
+            republish(key, request, request.getWrite() != null ? request.getWrite().getTimeMillis() : 0);
+        } else if (deferred.offer(key, after, request, request.getTimeMillis().toEpochMilli(), writeMillis(request), now)) {
+            metrics.republishRequest("deferred");
+        } else {
+            metrics.republishRequest("refused");
+            refusedSinceSweep++;
+        }
+    }
+
+    /** Forgets, about once a second, what the conflict window no longer needs. */
+    void sweepWhenDue(long now) {
+        if (now - nextSweep < 0) {
+            return;
+        }
+        nextSweep = now + SWEEP_NANOS;
+        history.sweep();
+        metrics.windowKeys(history.size());
+        if (refusedSinceSweep > 0) {
+            LOG.warn("{} request(s) to re-publish a key after a resync of this instance refused: {} keys already wait for"
+                    + " this instance to apply what their requesters saw; those keys can stay different on the requesting"
+                    + " peers (run ferry verify --config <mesh.yaml> --repair)", refusedSinceSweep, MAX_DEFERRED_KEYS);
+            refusedSinceSweep = 0;
+        }
+        int overdue = deferred.newlyOverdue(now);
+        if (overdue > 0) {
+            metrics.republishRequest("overdue", overdue);
+            LOG.warn("{} key(s) asked for again after a resync of this instance have waited more than {} s to be re-published"
+                            + " ({} waiting): this instance has not applied the peers' writes they wait for yet, or peers keep"
+                            + " writing them; they are re-published once both are done", overdue,
+                    DeferredRepublishes.OVERDUE_NANOS / 1_000_000_000L, deferred.size());
+        }
+        long evicted = history.takeEvicted();
+        if (evicted > 0) {
+            metrics.windowEvicted((int) Math.min(Integer.MAX_VALUE, evicted));
+            LOG.warn("conflict detection forgot {} writes (more than {} keys, {} MiB of writes or {} writes to one key not yet"
+                    + " passed by every peer and this instance's own stream; is every instance's capture running?)", evicted, MAX_KEYS,
+                    WriteHistory.DEFAULT_MAX_BYTES >> 20, WriteHistory.MAX_WRITES_PER_KEY);
         }
     }
 
@@ -352,7 +418,7 @@ public final class Convergence implements AutoCloseable {
     private void republish(KeyId key, io.ferry.schemas.Conflict request, long sourceTime) {
         Repair repair = repairs.get(key);
         if (repair == null) {
-            repairs.put(key, repair = new Repair(null, null, sourceTime));
+            repairs.put(key, repair = new Repair(null, sourceTime));
         } else {
             repair.again(sourceTime);
         }
@@ -437,13 +503,9 @@ public final class Convergence implements AutoCloseable {
         Write reexec = !pair.beforeApply() && !keepLosers && local.single() && ConflictClassifier.wholeValue(localCommand) ? local : null;
         Repair repair = repairs.get(key);
         if (repair == null) {
-            repairs.put(key, repair = new Repair(reexec, remote, local.timeMillis()));
+            repairs.put(key, repair = new Repair(reexec, local.timeMillis()));
         } else {
-            if (repair.reexec != reexec) {
-                repair.reexec = null; // two different winning writes: copy the value instead
-            }
-            repair.loser = remote;
-            repair.again(local.timeMillis());
+            repair.won(reexec, skip, local.timeMillis());
         }
         repair.republication |= local.republished();
         repair.recorded.add(new Recorded(verdict.type(), remote.event(), key, write, other, policy.kind().label(), winner,
@@ -469,35 +531,9 @@ public final class Convergence implements AutoCloseable {
             if (repair.dueNanos - now > 0) {
                 continue;
             }
-            Write reexec = repair.reexec;
-            if (reexec != null && !(same(history.lastLocal(key), reexec) && same(history.lastApplied(key), repair.loser))) {
-                reexec = null; // written again since: copy the current value instead
-            }
-            boolean selected = key.db() != 0;
-            if (selected) {
-                redis.call(RawCommand.of("SELECT", Integer.toString(key.db())));
-            }
-            Object reply;
-            try {
-                if (reexec != null) {
-                    redis.call(new RawCommand("MULTI", List.of()));
-                    redis.call(io.ferry.apply.batch.BatchBuilder.toRaw(reexec.event().getCommands().get(0)));
-                    redis.call(RawCommand.of("SET", ReplicationPolicy.sourceTimeKey(repair.republication), Long.toString(repair.sourceTime)));
-                    reply = redis.call(new RawCommand("EXEC", List.of()));
-                    if (reply instanceof List<?> results && !results.isEmpty()) {
-                        reply = results.get(0);
-                    }
-                } else if (repair.sourceTime > 0 || repair.republication) {
-                    long sourceTime = repair.sourceTime > 0 ? repair.sourceTime : System.currentTimeMillis();
-                    reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key(), sourceTime, repair.republication)));
-                } else {
-                    reply = redis.call(new RawCommand("EVAL", RepublishScript.evalArgs(key.key())));
-                }
-            } finally {
-                if (selected) {
-                    redis.call(RawCommand.of("SELECT", "0"));
-                }
-            }
+            Write reexec = repair.reexec();
+            Object reply = run(redis, key.db(), RepairTransaction.body(key.key(),
+                    reexec != null ? reexec.event().getCommands().get(0) : null, repair.sourceTime, repair.republication));
             boolean ok = !Reply.isError(reply);
             metrics.repaired(ok);
             if (!ok) {
@@ -508,6 +544,25 @@ public final class Convergence implements AutoCloseable {
                         r.winner(), ok ? r.resolution() : "REPAIR_FAILED");
             }
             it.remove();
+        }
+    }
+
+    /**
+     * Runs one repair's transaction in its key's db. On a cluster it goes to the master of its slot and is
+     * sent again whole after a MOVED or ASK, like the batches; a cluster has db 0 only.
+     */
+    private static Object run(RedisTargetClient redis, int db, List<RawCommand> body) {
+        if (db == 0) {
+            return RepairTransaction.outcome(redis.execute(List.of(body)).get(0));
+        }
+        if (redis.isCluster()) {
+            return new RedisError("a Redis Cluster has db 0 only; the key is in db " + db);
+        }
+        redis.call(RawCommand.of("SELECT", Integer.toString(db)));
+        try {
+            return RepairTransaction.outcome(redis.execute(List.of(body)).get(0));
+        } finally {
+            redis.call(RawCommand.of("SELECT", "0"));
         }
     }
 

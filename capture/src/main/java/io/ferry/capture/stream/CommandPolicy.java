@@ -1,8 +1,6 @@
 package io.ferry.capture.stream;
 
 import io.ferry.schemas.ReplicationPolicy;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -15,10 +13,6 @@ import java.util.Set;
 public final class CommandPolicy {
 
     /** Propagated by Redis but never replicated to peers (each instance owns these). */
-    /** Encoded once: every published SET is compared with it. */
-    private static final byte[] REPAIR_TIME_KEY = ReplicationPolicy.REPAIR_TIME_KEY.getBytes(StandardCharsets.UTF_8);
-    private static final byte[] REPUBLISH_TIME_KEY = ReplicationPolicy.REPUBLISH_TIME_KEY.getBytes(StandardCharsets.UTF_8);
-
     static final Set<String> NEVER_REPLICATED = Set.of(
             "FLUSHDB", "FLUSHALL", "PUBLISH", "SPUBLISH", "SWAPDB", "SCRIPT", "FUNCTION", "PING", "REPLCONF");
 
@@ -82,8 +76,8 @@ public final class CommandPolicy {
             }
         }
         if (name.equals("SET") && argv.length >= 3 && keys.size() == 1) {
-            boolean republished = Arrays.equals(keys.get(0), REPUBLISH_TIME_KEY);
-            Long millis = republished || Arrays.equals(keys.get(0), REPAIR_TIME_KEY) ? Argv.number(argv[2]) : null;
+            boolean republished = ReplicationPolicy.isRepublishTimeKey(keys.get(0));
+            Long millis = republished || ReplicationPolicy.isRepairTimeKey(keys.get(0)) ? Argv.number(argv[2]) : null;
             if (millis != null) {
                 return new SourceTime(millis, republished);
             }

@@ -283,7 +283,8 @@ class StreamMapperTest {
 
     @Test
     void aRepairsTimeMarkerGivesItsBlockTheWinningWritesSourceTimeAndIsNotPublished() throws InterruptedException {
-        feed("MULTI", "SET k v", "SET " + ReplicationPolicy.REPAIR_TIME_KEY + " 1700000000123", "EXEC", "SET other 1");
+        String marker = new String(ReplicationPolicy.repairTimeKey("x1"), StandardCharsets.UTF_8);
+        feed("MULTI", "SET k v", "SET " + marker + " 1700000000123", "EXEC", "SET other 1");
         assertEquals(List.of("COMMAND db0 SET k v keys=k", "COMMAND db0 SET other 1 keys=other"), published);
         assertEquals(List.of(1_700_000_000_123L), sourceTimes, "only the repair's block carries a source time");
         assertEquals(List.of(false), republications, "an ordinary repair is no re-publication after a resync");
@@ -291,9 +292,23 @@ class StreamMapperTest {
 
     @Test
     void aRepublicationsTimeMarkerAlsoMarksItsBlockAsARepublication() throws InterruptedException {
-        feed("MULTI", "SET k v", "SET " + ReplicationPolicy.REPUBLISH_TIME_KEY + " 1700000000456", "EXEC", "SET other 1");
+        feed("MULTI", "SET k v", "SET " + new String(ReplicationPolicy.republishTimeKey("x1"), StandardCharsets.UTF_8) + " 1700000000456", "EXEC", "SET other 1");
         assertEquals(List.of("COMMAND db0 SET k v keys=k", "COMMAND db0 SET other 1 keys=other"), published);
         assertEquals(List.of(1_700_000_000_456L), sourceTimes);
         assertEquals(List.of(true), republications);
+    }
+
+    @Test
+    void theSingleRepairTimeKeyOfEarlierApplyAgentsIsStillRecognised() throws InterruptedException {
+        feed("MULTI", "SET k v", "SET __ferry:repair-time 1700000000456", "EXEC");
+        assertEquals(List.of("COMMAND db0 SET k v keys=k"), published);
+        assertEquals(List.of(1_700_000_000_456L), sourceTimes);
+    }
+
+    @Test
+    void aReservedKeyMerelyResemblingARepairTimeKeyStampsNothing() throws InterruptedException {
+        feed("MULTI", "SET k v", "SET __ferry:repair-time:{a}b 1700000000789", "EXEC");
+        assertEquals(List.of("COMMAND db0 SET k v keys=k"), published, "still a reserved key: never published");
+        assertEquals(List.of(), sourceTimes);
     }
 }

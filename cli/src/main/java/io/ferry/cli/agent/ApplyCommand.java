@@ -1,8 +1,6 @@
 package io.ferry.cli.agent;
 
 import io.ferry.apply.ApplyService;
-import io.ferry.cli.ExitCode;
-import io.ferry.cli.OperatorException;
 import io.ferry.topology.InstanceConfig;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -39,10 +37,6 @@ public final class ApplyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         InstanceConfig instance = options.preflight(io.ferry.topology.RedisAccess.Role.APPLY);
-        String unsupported = ApplyService.clusterTargetProblem(options.config(), instance.id());
-        if (unsupported != null) {
-            throw new OperatorException(ExitCode.BAD_CONFIG, unsupported, null);
-        }
         return AgentRunner.run("apply", instance, options.httpBind, options.httpPort(instance.applyHttpPort()),
                 registry -> new ApplyService(options.config(), instance.id(), registry, memberId), spec.commandLine().getOut());
     }

@@ -51,8 +51,7 @@ public final class DemoCommand implements Callable<Integer>, io.ferry.cli.AddOnC
     int instances;
 
     @Option(names = "--cluster", description = "Make every instance a Redis Cluster of " + CLUSTER_MASTERS + " masters "
-            + "(connect with redis-cli -c). The mesh then settles every key with conflict policy report: a cluster target "
-            + "detects and records concurrent writes but does not repair them yet.")
+            + "(connect with redis-cli -c). Conflicts are settled as without it (lww), each repair on its key's slot.")
     boolean cluster;
 
     @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop by itself after this many seconds (default: run until Ctrl-C).")
@@ -75,9 +74,6 @@ public final class DemoCommand implements Callable<Integer>, io.ferry.cli.AddOnC
 
     /** Masters per instance with --cluster: the smallest cluster redis-cli --cluster create accepts. */
     static final int CLUSTER_MASTERS = 3;
-
-    /** With --cluster: Ferry's apply refuses repairing policies on a cluster target (a repair spans slots). */
-    private static final String CLUSTER_CONFLICTS = "conflicts: [{match: \"*\", policy: report}]\n";
 
     private final CountDownLatch stopRequested = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -141,16 +137,12 @@ public final class DemoCommand implements Callable<Integer>, io.ferry.cli.AddOnC
                 + (cluster ? ", each a Redis Cluster of " + CLUSTER_MASTERS + " masters," : "") + " in " + workDir);
         out.flush();
         long t0 = System.nanoTime();
-        LocalMesh mesh = cluster ? LocalMesh.startClusters(workDir, ids, binary, null, CLUSTER_CONFLICTS, CLUSTER_MASTERS)
+        LocalMesh mesh = cluster ? LocalMesh.startClusters(workDir, ids, binary, null, "", CLUSTER_MASTERS)
                 : LocalMesh.start(workDir, ids, binary, null, "");
         started.push(mesh);
         out.printf("  Kafka broker (in this JVM)  %s%n", mesh.kafka().bootstrap());
         out.printf("  redis-server                %s (%s, Redis %s)%n", binary.path(), binary.label(), mesh.redis(ids.get(0)).version());
         out.printf("  mesh file                   %s%n", mesh.configFile());
-        if (cluster) {
-            out.println("  conflict policy             report for every key (a cluster target detects and records concurrent"
-                    + " writes, it does not repair them yet)");
-        }
         out.printf("  servers up in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         out.flush();
         return mesh;

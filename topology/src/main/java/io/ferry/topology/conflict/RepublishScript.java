@@ -62,20 +62,12 @@ public final class RepublishScript {
     }
 
     /**
-     * The same, published with {@code sourceTimeMillis} as its source time (the winning write's, see
-     * {@link ReplicationPolicy#REPAIR_TIME_KEY}): a repair then wins or loses later conflicts as that write would.
+     * The same, published with {@code sourceTimeMillis} as its source time (the winning write's): the script
+     * also sets {@code timeKey}, the repair-time key of the key's slot ({@link ReplicationPolicy#repairTimeKey}),
+     * so a repair then wins or loses later conflicts as that write would.
      */
-    public static List<byte[]> evalArgs(byte[] key, long sourceTimeMillis) {
-        return evalArgs(key, sourceTimeMillis, false);
-    }
-
-    /**
-     * The same; {@code republication}: a re-publication after a resync of the instance it runs on (or a repair
-     * settling one), marked as such for peers (see {@link ReplicationPolicy#sourceTimeKey}).
-     */
-    public static List<byte[]> evalArgs(byte[] key, long sourceTimeMillis, boolean republication) {
-        return List.of(LUA.getBytes(StandardCharsets.UTF_8), "2".getBytes(StandardCharsets.US_ASCII), key,
-                ReplicationPolicy.sourceTimeKey(republication).getBytes(StandardCharsets.UTF_8),
+    public static List<byte[]> evalArgs(byte[] key, byte[] timeKey, long sourceTimeMillis) {
+        return List.of(LUA.getBytes(StandardCharsets.UTF_8), "2".getBytes(StandardCharsets.US_ASCII), key, timeKey,
                 Long.toString(sourceTimeMillis).getBytes(StandardCharsets.US_ASCII));
     }
 }
