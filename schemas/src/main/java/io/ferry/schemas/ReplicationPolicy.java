@@ -208,6 +208,13 @@ public final class ReplicationPolicy {
         return (CHECKPOINT_PREFIX + "{" + slotTag + "}:" + requireId(origin) + ":" + partition).getBytes(StandardCharsets.UTF_8);
     }
 
+    /** Whether {@code key} is a per-slot checkpoint ({@link #slotCheckpointKey}); its slot is the key's own hash slot. */
+    public static boolean isSlotCheckpointKey(byte[] key) {
+        byte[] prefix = (CHECKPOINT_PREFIX + "{").getBytes(StandardCharsets.UTF_8);
+        return key != null && key.length > prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length)
+                && checkpointName(key).isPresent();
+    }
+
     /**
      * SCAN MATCH patterns of every checkpoint of {@code origin}'s partitions: the whole partition's and, on a
      * cluster target, each slot's (Redis globs take braces literally).

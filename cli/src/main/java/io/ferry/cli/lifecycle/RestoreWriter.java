@@ -5,6 +5,7 @@ import io.ferry.apply.redis.RedisTargetClient;
 import io.ferry.apply.redis.Reply;
 import io.ferry.apply.redis.TransactionReply;
 import io.ferry.capture.snapshot.SnapshotKey;
+import io.ferry.resp.cluster.HashSlot;
 import io.ferry.topology.RedisEndpoint;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -14,7 +15,8 @@ import java.util.List;
 /**
  * Writes a copy's keys into the joining instance: {@code RESTORE key expireAt payload REPLACE ABSTTL},
  * pipelined in MULTI blocks of up to {@link #BLOCK_KEYS} keys or {@link #BLOCK_BYTES} bytes, one block in
- * Redis while the next is built. A key of any size is one RESTORE (Redis takes a payload up to its
+ * Redis while the next is built. On a Redis Cluster a block is one MULTI per slot, each sent to its slot's
+ * master (the cluster routing of {@link RedisTargetClient}). A key of any size is one RESTORE (Redis takes a payload up to its
  * {@code proto-max-bulk-len}, 512 MB by default). Any refused key stops the join: nothing is skipped.
  */
 final class RestoreWriter implements AutoCloseable {
@@ -26,9 +28,10 @@ final class RestoreWriter implements AutoCloseable {
 
     private final RedisTargetClient redis;
     private final String where;
+    private final boolean cluster;
     private final List<RawCommand> block = new ArrayList<>();
-    private final List<byte[]> blockKeys = new ArrayList<>();
-    private List<byte[]> flyingKeys = List.of();
+    private List<List<RawCommand>> flyingBlocks = List.of();
+    private final long[] keysPerSlot = new long[HashSlot.COUNT];
     private RedisTargetClient.Pending flying;
     private long blockBytes;
     private int db = -1;
@@ -38,6 +41,7 @@ final class RestoreWriter implements AutoCloseable {
     RestoreWriter(RedisEndpoint endpoint, String instance) {
         this.redis = new RedisTargetClient(endpoint, Duration.ofSeconds(60), "ferry-join-" + instance);
         this.where = instance + "'s Redis (" + endpoint + ")";
+        this.cluster = endpoint.cluster();
         redis.connect();
     }
 
@@ -48,17 +52,33 @@ final class RestoreWriter implements AutoCloseable {
         return redis.call(command);
     }
 
-    /** Runs one MULTI block outside the copy's blocks and returns EXEC's results; any error fails. */
-    List<Object> transaction(List<RawCommand> body) {
+    /**
+     * Runs {@code writes} (single-key commands of db 0) outside the copy's blocks: one MULTI/EXEC on a
+     * standalone Redis, one per slot on a cluster; any error fails.
+     */
+    void commit(List<RawCommand> writes) {
         flush();
         settle();
-        TransactionReply reply = redis.execute(List.of(body)).get(0);
-        check(reply, body.stream().map(RawCommand::firstArg).toList());
-        return reply.results();
+        List<List<RawCommand>> transactions;
+        if (cluster) {
+            transactions = bySlot(writes);
+        } else {
+            List<RawCommand> body = new ArrayList<>(writes.size() + 1);
+            body.add(RawCommand.of("SELECT", "0"));
+            body.addAll(writes);
+            transactions = List.of(body);
+            db = 0;
+        }
+        checkAll(redis.execute(transactions), transactions);
     }
 
     void restore(SnapshotKey key) {
-        if (key.db() != db) {
+        if (cluster && key.db() != 0) {
+            throw new IllegalStateException(where + " is a Redis Cluster, which has only db 0, and the peer has keys in db "
+                    + key.db() + " (key '" + new String(key.key(), StandardCharsets.UTF_8) + "'): a cluster cannot join from it;"
+                    + " the join stopped (run it again with --replace-data from a peer whose keys are all in db 0)");
+        }
+        if (!cluster && key.db() != db) {
             flush();
             settle();
             Object selected = redis.call(RawCommand.of("SELECT", Integer.toString(key.db())));
@@ -70,8 +90,8 @@ final class RestoreWriter implements AutoCloseable {
         }
         block.add(RawCommand.of("RESTORE", key.key(), Long.toString(key.expireAtMillis()).getBytes(StandardCharsets.US_ASCII),
                 key.payload(), REPLACE, ABSTTL));
-        blockKeys.add(key.key());
         blockBytes += key.key().length + key.payload().length;
+        keysPerSlot[HashSlot.of(key.key())]++;
         keys++;
         bytes += key.payload().length;
         if (block.size() >= BLOCK_KEYS || blockBytes >= BLOCK_BYTES) {
@@ -88,17 +108,34 @@ final class RestoreWriter implements AutoCloseable {
         return bytes;
     }
 
+    /** Keys handed over in {@code slots}. */
+    long keysIn(java.util.BitSet slots) {
+        long n = 0;
+        for (int slot = slots.nextSetBit(0); slot >= 0; slot = slots.nextSetBit(slot + 1)) {
+            n += keysPerSlot[slot];
+        }
+        return n;
+    }
+
+    /** {@code commands} as one MULTI per slot of their (first) keys, in their order within each slot. */
+    private static List<List<RawCommand>> bySlot(List<RawCommand> commands) {
+        java.util.Map<Integer, List<RawCommand>> slots = new java.util.LinkedHashMap<>();
+        for (RawCommand command : commands) {
+            slots.computeIfAbsent(HashSlot.of(command.firstArg()), s -> new ArrayList<>()).add(command);
+        }
+        return List.copyOf(slots.values());
+    }
+
     /** Sends the block being built (after the one in flight is settled). */
     private void flush() {
         if (block.isEmpty()) {
             return;
         }
-        List<RawCommand> body = List.copyOf(block);
+        List<List<RawCommand>> blocks = cluster ? bySlot(block) : List.of(List.copyOf(block));
         block.clear();
         settle();
-        flying = redis.submit(List.of(body));
-        flyingKeys = List.copyOf(blockKeys);
-        blockKeys.clear();
+        flying = redis.submit(blocks);
+        flyingBlocks = blocks;
         blockBytes = 0;
     }
 
@@ -112,9 +149,15 @@ final class RestoreWriter implements AutoCloseable {
         if (flying == null) {
             return;
         }
-        TransactionReply reply = redis.await(flying).get(0);
+        List<TransactionReply> replies = redis.await(flying);
         flying = null;
-        check(reply, flyingKeys);
+        checkAll(replies, flyingBlocks);
+    }
+
+    private void checkAll(List<TransactionReply> replies, List<List<RawCommand>> transactions) {
+        for (int i = 0; i < replies.size(); i++) {
+            check(replies.get(i), transactions.get(i).stream().map(RawCommand::firstArg).toList());
+        }
     }
 
     private void check(TransactionReply reply, List<byte[]> keysOfBlock) {

@@ -17,7 +17,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
-/** Group-less, read_committed reads of one changes partition that a join needs. */
+/** Group-less, read_committed reads of one changes partition that a join needs (partition 0 unless named). */
 final class TopicScan implements AutoCloseable {
 
     private final KafkaConsumer<byte[], byte[]> consumer;
@@ -25,13 +25,17 @@ final class TopicScan implements AutoCloseable {
     private final String kafka;
 
     TopicScan(KafkaEndpoint kafka, String origin) {
+        this(kafka, origin, 0);
+    }
+
+    TopicScan(KafkaEndpoint kafka, String origin, int partitionNumber) {
         Properties props = kafka.clientProperties();
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "ferry-join-" + UUID.randomUUID());
         props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 * 1024 * 1024));
         this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        this.partition = new TopicPartition(ReplicationPolicy.changesTopic(origin), 0);
+        this.partition = new TopicPartition(ReplicationPolicy.changesTopic(origin), partitionNumber);
         this.kafka = kafka.bootstrap();
         consumer.assign(List.of(partition));
     }
@@ -75,7 +79,7 @@ final class TopicScan implements AutoCloseable {
                 }
             }
         }
-        throw new OperatorException(ExitCode.NOT_READY, partition.topic() + " (Kafka " + kafka + ") has nothing past the copy's"
+        throw new OperatorException(ExitCode.NOT_READY, partition + " (Kafka " + kafka + ") has nothing past the copy's"
                 + " replication offset " + replid + ":" + copyOffset + " after " + timeout.toSeconds() + " s: the peer's capture"
                 + " must be running and caught up while it is joined from. Check it (ferry status) and run the join again.");
     }
