@@ -1,0 +1,211 @@
+package io.ferry.e2e.mesh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.localmesh.Await;
+import io.ferry.localmesh.RedisClusterServers;
+import io.ferry.localmesh.TestServers;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.EventKind;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 13 with issue 11's lifecycle: {@code ferry join} where the joining instance or the peer it copies is a
+ * 3-master Redis Cluster (instance B), while the other instances keep writing INCR/RPUSH oracles. Afterwards
+ * every instance holds the same keys and every oracle is exact (nothing lost, nothing applied twice), and the
+ * joined instance's capture published only its own writes, not the copy.
+ */
+class ClusterJoinTest {
+
+    private static final List<String> NAMES = List.of("A", "B", "C");
+    private static final String CLUSTER = "B";
+
+    @Test
+    void aClusterInstanceJoinsFromAStandalonePeerWhileTheOthersWrite() throws Exception {
+        joinUnderLoad("B", "A");
+    }
+
+    @Test
+    void aStandaloneInstanceJoinsFromAClusterPeerWhileTheOthersWrite() throws Exception {
+        joinUnderLoad("C", "B");
+    }
+
+    private static void joinUnderLoad(String joining, String peer) throws Exception {
+        Path dir = TestServers.tempDir("cluster-join");
+        try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "conflicts: [{match: \"*\", policy: report}]\n", "A", "B", "C");
+             RedisClusterServers cluster = RedisClusterServers.start(TestServers.redis70(), dir, 3);
+             Instances redis = new Instances(mesh, cluster)) {
+            try {
+                Path meshFile = ClusterTargetTest.meshFileWithClusterTarget(mesh, cluster, dir);
+                mesh.agentsUse(meshFile);
+                List<String> running = NAMES.stream().filter(n -> !n.equals(joining)).toList();
+                running.forEach(mesh::startCapture);
+                running.forEach(mesh::startApply); // the joining instance is in the mesh file: its topic is picked up once it exists
+                for (String name : running) {
+                    mesh.awaitReady(name, "capture");
+                    mesh.awaitReady(name, "apply");
+                }
+                for (String name : running) { // keys on every master of the cluster, from every running instance
+                    Map<String, String> keys = new HashMap<>();
+                    for (int i = 0; i < 300; i++) {
+                        keys.put("pre:" + name.toLowerCase() + ":" + i, "v" + i);
+                    }
+                    redis.mset(name, keys);
+                    redis.hset(name, "pre:" + name.toLowerCase() + ":hash", Map.of("f1", "1", "f2", "2"));
+                }
+                Await.until(MeshUnderTest.CONVERGE, "the running instances applied each other's keys", () -> running.stream()
+                        .allMatch(on -> running.stream().allMatch(from -> "v299".equals(redis.get(on, "pre:" + from.toLowerCase() + ":299")))));
+
+                List<CounterLoad> loads = new ArrayList<>();
+                for (String name : running) {
+                    loads.add(redis.load(name, 16_000, 20, Duration.ofSeconds(16)).start());
+                }
+                Thread.sleep(3_000); // writes of both in flight, applied on the peer while it is copied
+                assertTrue(loads.stream().noneMatch(CounterLoad::isDone), "every running instance is writing when the join starts");
+                FerryRun join = FerryRun.of("join", "-c", meshFile.toString(), "-i", mesh.id(joining), "--from", mesh.id(peer));
+                System.out.println(join);
+                assertEquals(0, join.exitCode(), join.toString());
+                assertTrue(loads.stream().noneMatch(CounterLoad::isDone), "the others kept writing through the join");
+
+                mesh.startCapture(joining);
+                mesh.startApply(joining);
+                mesh.awaitReady(joining, "capture");
+                mesh.awaitReady(joining, "apply");
+                CounterLoad own = redis.load(joining, 4_000, 10, Duration.ofSeconds(4)).start();
+                loads.forEach(CounterLoad::await);
+                own.await();
+                List<CounterLoad> all = new ArrayList<>(loads);
+                all.add(own);
+                for (String on : NAMES) {
+                    Await.until(MeshUnderTest.CONVERGE, "every load applied on " + on, () -> all.stream().allMatch(l -> redis.applied(l, on)));
+                    all.forEach(l -> redis.assertExact(l, on));
+                }
+                Await.until(MeshUnderTest.CONVERGE, "three identical keyspaces", () -> redis.identical(NAMES));
+                for (String name : running) {
+                    assertEquals("2", redis.hget(joining, "pre:" + name.toLowerCase() + ":hash", "f2"), "the copy has " + name + "'s hash");
+                }
+                String prefix = "load:" + joining.toLowerCase() + ":";
+                for (ChangeEvent event : mesh.changeEvents(joining)) {
+                    assertTrue(event.getKind() != EventKind.SNAPSHOT_KEY && event.getKind() != EventKind.SNAPSHOT_CHUNK,
+                            joining + "'s capture published the copy: " + event.getKind());
+                    for (ByteBuffer key : event.getKeys()) {
+                        String text = StandardCharsets.UTF_8.decode(key.duplicate()).toString();
+                        assertTrue(text.startsWith(prefix), joining + " published a key it did not write: " + text);
+                    }
+                }
+                for (String name : NAMES) {
+                    assertEquals(0.0, mesh.metric(name, "apply", "ferry_apply_dead_letters_total"), name + "'s dead letters");
+                }
+            } catch (Exception | AssertionError e) {
+                mesh.keepLogs("failed: " + e.getMessage());
+                throw e;
+            }
+        }
+    }
+
+    /** The instances' Redis as clients see them: B through a cluster client (and its masters one by one), the others directly. */
+    private static final class Instances implements AutoCloseable {
+        private final MeshUnderTest mesh;
+        private final RedisClusterServers cluster;
+        private final RedisClusterClient clusterClient;
+        private final StatefulRedisClusterConnection<String, String> clusterConnection;
+        private final List<RedisClient> masterClients = new ArrayList<>();
+        private final List<RedisCommands<String, String>> masters = new ArrayList<>();
+
+        Instances(MeshUnderTest mesh, RedisClusterServers cluster) {
+            this.mesh = mesh;
+            this.cluster = cluster;
+            this.clusterClient = RedisClusterClient.create(RedisURI.create("127.0.0.1", cluster.node(0).port()));
+            this.clusterConnection = clusterClient.connect();
+            for (int node = 0; node < 3; node++) {
+                RedisClient client = RedisClient.create(cluster.node(node).uri());
+                masterClients.add(client);
+                masters.add(client.connect().sync());
+            }
+        }
+
+        private RedisAdvancedClusterCommands<String, String> clusterSync() {
+            return clusterConnection.sync();
+        }
+
+        void mset(String name, Map<String, String> keys) {
+            if (name.equals(CLUSTER)) {
+                clusterSync().mset(keys);
+            } else {
+                mesh.redis(name).mset(keys);
+            }
+        }
+
+        void hset(String name, String key, Map<String, String> fields) {
+            if (name.equals(CLUSTER)) {
+                clusterSync().hset(key, fields);
+            } else {
+                mesh.redis(name).hset(key, fields);
+            }
+        }
+
+        String get(String name, String key) {
+            return name.equals(CLUSTER) ? clusterSync().get(key) : mesh.redis(name).get(key);
+        }
+
+        String hget(String name, String key, String field) {
+            return name.equals(CLUSTER) ? clusterSync().hget(key, field) : mesh.redis(name).hget(key, field);
+        }
+
+        CounterLoad load(String name, int ops, int keys, Duration minDuration) {
+            CounterLoad load = new CounterLoad(mesh, name, ops, keys, minDuration);
+            return name.equals(CLUSTER) ? load.onCluster(cluster.node(0).port()) : load;
+        }
+
+        boolean applied(CounterLoad load, String on) {
+            return on.equals(CLUSTER) ? load.appliedOn(clusterSync()) : load.appliedOn(on);
+        }
+
+        void assertExact(CounterLoad load, String on) {
+            if (on.equals(CLUSTER)) {
+                load.assertAppliedExactlyOnceOn(on, clusterSync());
+            } else {
+                load.assertAppliedExactlyOnceOn(on);
+            }
+        }
+
+        Keyspace keyspace(String name) {
+            return name.equals(CLUSTER) ? Keyspace.ofMasters(masters) : Keyspace.of(mesh.redis(name));
+        }
+
+        boolean identical(List<String> names) {
+            Keyspace first = keyspace(names.get(0));
+            for (String other : names.subList(1, names.size())) {
+                Keyspace theirs = keyspace(other);
+                List<String> differences = first.differences(theirs, 1000);
+                if (!differences.isEmpty() || !theirs.differences(first, 1000).isEmpty()) {
+                    System.out.println(names.get(0) + " vs " + other + ": " + differences.stream().limit(5).toList());
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        @Override
+        public void close() {
+            clusterConnection.close();
+            clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+            masterClients.forEach(c -> c.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
+        }
+    }
+}
