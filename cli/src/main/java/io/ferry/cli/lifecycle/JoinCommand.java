@@ -37,12 +37,14 @@ import picocli.CommandLine.Spec;
  *       connection of its apply agent to its Redis is refused) and its Redis is emptied;</li>
  *   <li>a rejoining instance's own topic has been applied by the peer to its end (what it wrote before is
  *       then in the copy);</li>
- *   <li>the peer's copy (PSYNC ? -1, an RDB at replication offset O) is restored key by key; its
- *       {@code __ferry:ckpt:*} keys say where the peer stood in every other instance's topic at O;</li>
+ *   <li>the peer's copy (PSYNC ? -1, an RDB at replication offset O; one per master of a cluster, each
+ *       at its own O) is restored key by key; its {@code __ferry:ckpt:*} keys say where the peer stood in
+ *       every other instance's topic at O, per slot on a cluster ({@link SlotCheckpoints});</li>
  *   <li>the peer's own topic is read from a record at or before O to the first record past O: the
- *       checkpoint for the peer's topic;</li>
- *   <li>every checkpoint is written in one MULTI/EXEC; the Redis's replication offset right after it is
- *       committed as the capture's position, so the capture resumes there and never publishes the copy.</li>
+ *       checkpoint for the peer's topic (per partition, each from its shard's O);</li>
+ *   <li>every checkpoint is written (one MULTI/EXEC, one per slot on a cluster); each server's replication
+ *       offset right after it is committed as its capture's position, so the capture resumes there and
+ *       never publishes the copy.</li>
  * </ol>
  */
 @Command(name = "join", mixinStandardHelpOptions = true,
@@ -54,7 +56,10 @@ import picocli.CommandLine.Spec;
                 "Before: INSTANCE is in the mesh file (peers pick up its topic by themselves), its capture and apply agent are"
                 + " stopped, PEER's agents run. After: start INSTANCE's capture, then its apply agent, then route clients to it.",
                 "A wiped instance is re-seeded the same way (with --replace-data); its capture, if it waits as 'source wiped',"
-                + " resumes by itself."})
+                + " resumes by itself.",
+                "Either may be a Redis Cluster: a cluster PEER is copied master by master and INSTANCE gets per-slot checkpoints"
+                + " where the copies of its shards stand at different points; a cluster INSTANCE gets its keys through the"
+                + " cluster routing, checkpoints on the master of every slot and a capture position per master."})
 public final class JoinCommand implements Callable<Integer> {
 
     @Spec
@@ -132,6 +137,8 @@ public final class JoinCommand implements Callable<Integer> {
                       long began) throws Exception {
         try (KafkaConnector kafka = new KafkaConnector(self.kafka())) {
             kafka.checkReachable();
+            // the offsets topic first: a cluster's shards get the partitions its stored positions name
+            TopicProvisioner.ensure(kafka.admin(), self.id(), 1, config.capture().maxRecordBytes(), self.kafka().retentionMillis());
             RedisShards targetShards = RedisShards.of(self);
             if (targetShards.unservedSlots() > 0) {
                 throw new OperatorException(ExitCode.NOT_READY, self.id() + "'s cluster (" + self.redis() + ") serves no slot of "
