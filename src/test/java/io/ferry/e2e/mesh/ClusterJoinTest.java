@@ -33,25 +33,32 @@ import org.junit.jupiter.api.Test;
 class ClusterJoinTest {
 
     private static final List<String> NAMES = List.of("A", "B", "C");
-    private static final String CLUSTER = "B";
 
     @Test
     void aClusterInstanceJoinsFromAStandalonePeerWhileTheOthersWrite() throws Exception {
-        joinUnderLoad("B", "A");
+        joinUnderLoad("B", "A", List.of("B"));
     }
 
     @Test
     void aStandaloneInstanceJoinsFromAClusterPeerWhileTheOthersWrite() throws Exception {
-        joinUnderLoad("C", "B");
+        joinUnderLoad("C", "B", List.of("B"));
     }
 
-    private static void joinUnderLoad(String joining, String peer) throws Exception {
+    @Test
+    void aClusterInstanceJoinsFromAClusterPeerWhileTheOthersWrite() throws Exception {
+        joinUnderLoad("C", "B", List.of("B", "C"));
+    }
+
+    /** {@code joining} joins from {@code peer} while the third instance and the peer write; {@code clusters} are 3-master clusters. */
+    private static void joinUnderLoad(String joining, String peer, List<String> clusters) throws Exception {
         Path dir = TestServers.tempDir("cluster-join");
-        try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "conflicts: [{match: \"*\", policy: report}]\n", "A", "B", "C");
-             RedisClusterServers cluster = RedisClusterServers.start(TestServers.redis70(), dir, 3);
-             Instances redis = new Instances(mesh, cluster)) {
-            try {
-                Path meshFile = ClusterTargetTest.meshFileWithClusterTarget(mesh, cluster, dir);
+        Map<String, RedisClusterServers> servers = new HashMap<>();
+        try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "conflicts: [{match: \"*\", policy: report}]\n", "A", "B", "C")) {
+            for (String name : clusters) {
+                servers.put(name, RedisClusterServers.start(TestServers.redis70(), dir.resolve(name), 3));
+            }
+            try (Instances redis = new Instances(mesh, servers)) {
+                Path meshFile = meshFileWithClusters(mesh, servers, dir);
                 mesh.agentsUse(meshFile);
                 List<String> running = NAMES.stream().filter(n -> !n.equals(joining)).toList();
                 running.forEach(mesh::startCapture);
@@ -73,7 +80,7 @@ class ClusterJoinTest {
 
                 List<CounterLoad> loads = new ArrayList<>();
                 for (String name : running) {
-                    loads.add(redis.load(name, 16_000, 20, Duration.ofSeconds(16)).start());
+                    loads.add(redis.load(name, 40_000, 20, Duration.ofSeconds(40)).start());
                 }
                 Thread.sleep(3_000); // writes of both in flight, applied on the peer while it is copied
                 assertTrue(loads.stream().noneMatch(CounterLoad::isDone), "every running instance is writing when the join starts");
@@ -115,77 +122,99 @@ class ClusterJoinTest {
                 mesh.keepLogs("failed: " + e.getMessage());
                 throw e;
             }
+        } finally {
+            servers.values().forEach(RedisClusterServers::close);
         }
     }
 
-    /** The instances' Redis as clients see them: B through a cluster client (and its masters one by one), the others directly. */
+    /** The mesh file with each of {@code clusters}' instances on its Redis Cluster instead of its standalone server. */
+    private static Path meshFileWithClusters(MeshUnderTest mesh, Map<String, RedisClusterServers> clusters, Path dir) throws Exception {
+        String yaml = java.nio.file.Files.readString(mesh.local().configFile());
+        for (Map.Entry<String, RedisClusterServers> cluster : clusters.entrySet()) {
+            String standalone = "{uri: \"" + mesh.local().redis(mesh.id(cluster.getKey())).uri() + "\"}";
+            assertTrue(yaml.contains(standalone), yaml);
+            yaml = yaml.replace(standalone, "{uri: \"redis://127.0.0.1:" + cluster.getValue().node(0).port() + "\", cluster: true}");
+        }
+        Path file = dir.resolve("mesh-clusters.yaml");
+        java.nio.file.Files.writeString(file, yaml);
+        return file;
+    }
+
+    /** The instances' Redis as clients see them: a cluster through a cluster client (and its masters one by one), the others directly. */
     private static final class Instances implements AutoCloseable {
         private final MeshUnderTest mesh;
-        private final RedisClusterServers cluster;
-        private final RedisClusterClient clusterClient;
-        private final StatefulRedisClusterConnection<String, String> clusterConnection;
+        private final Map<String, RedisClusterServers> clusters;
+        private final List<RedisClusterClient> clusterClients = new ArrayList<>();
+        private final Map<String, StatefulRedisClusterConnection<String, String>> clusterConnections = new HashMap<>();
         private final List<RedisClient> masterClients = new ArrayList<>();
-        private final List<RedisCommands<String, String>> masters = new ArrayList<>();
+        private final Map<String, List<RedisCommands<String, String>>> masters = new HashMap<>();
 
-        Instances(MeshUnderTest mesh, RedisClusterServers cluster) {
+        Instances(MeshUnderTest mesh, Map<String, RedisClusterServers> clusters) {
             this.mesh = mesh;
-            this.cluster = cluster;
-            this.clusterClient = RedisClusterClient.create(RedisURI.create("127.0.0.1", cluster.node(0).port()));
-            this.clusterConnection = clusterClient.connect();
-            for (int node = 0; node < 3; node++) {
-                RedisClient client = RedisClient.create(cluster.node(node).uri());
-                masterClients.add(client);
-                masters.add(client.connect().sync());
-            }
+            this.clusters = clusters;
+            clusters.forEach((name, cluster) -> {
+                RedisClusterClient clusterClient = RedisClusterClient.create(RedisURI.create("127.0.0.1", cluster.node(0).port()));
+                clusterClients.add(clusterClient);
+                clusterConnections.put(name, clusterClient.connect());
+                for (int node = 0; node < 3; node++) {
+                    RedisClient client = RedisClient.create(cluster.node(node).uri());
+                    masterClients.add(client);
+                    masters.computeIfAbsent(name, n -> new ArrayList<>()).add(client.connect().sync());
+                }
+            });
         }
 
-        private RedisAdvancedClusterCommands<String, String> clusterSync() {
-            return clusterConnection.sync();
+        private boolean isCluster(String name) {
+            return clusters.containsKey(name);
+        }
+
+        private RedisAdvancedClusterCommands<String, String> clusterSync(String name) {
+            return clusterConnections.get(name).sync();
         }
 
         void mset(String name, Map<String, String> keys) {
-            if (name.equals(CLUSTER)) {
-                clusterSync().mset(keys);
+            if (isCluster(name)) {
+                clusterSync(name).mset(keys);
             } else {
                 mesh.redis(name).mset(keys);
             }
         }
 
         void hset(String name, String key, Map<String, String> fields) {
-            if (name.equals(CLUSTER)) {
-                clusterSync().hset(key, fields);
+            if (isCluster(name)) {
+                clusterSync(name).hset(key, fields);
             } else {
                 mesh.redis(name).hset(key, fields);
             }
         }
 
         String get(String name, String key) {
-            return name.equals(CLUSTER) ? clusterSync().get(key) : mesh.redis(name).get(key);
+            return isCluster(name) ? clusterSync(name).get(key) : mesh.redis(name).get(key);
         }
 
         String hget(String name, String key, String field) {
-            return name.equals(CLUSTER) ? clusterSync().hget(key, field) : mesh.redis(name).hget(key, field);
+            return isCluster(name) ? clusterSync(name).hget(key, field) : mesh.redis(name).hget(key, field);
         }
 
         CounterLoad load(String name, int ops, int keys, Duration minDuration) {
             CounterLoad load = new CounterLoad(mesh, name, ops, keys, minDuration);
-            return name.equals(CLUSTER) ? load.onCluster(cluster.node(0).port()) : load;
+            return isCluster(name) ? load.onCluster(clusters.get(name).node(0).port()) : load;
         }
 
         boolean applied(CounterLoad load, String on) {
-            return on.equals(CLUSTER) ? load.appliedOn(clusterSync()) : load.appliedOn(on);
+            return isCluster(on) ? load.appliedOn(clusterSync(on)) : load.appliedOn(on);
         }
 
         void assertExact(CounterLoad load, String on) {
-            if (on.equals(CLUSTER)) {
-                load.assertAppliedExactlyOnceOn(on, clusterSync());
+            if (isCluster(on)) {
+                load.assertAppliedExactlyOnceOn(on, clusterSync(on));
             } else {
                 load.assertAppliedExactlyOnceOn(on);
             }
         }
 
         Keyspace keyspace(String name) {
-            return name.equals(CLUSTER) ? Keyspace.ofMasters(masters) : Keyspace.of(mesh.redis(name));
+            return isCluster(name) ? Keyspace.ofMasters(masters.get(name)) : Keyspace.of(mesh.redis(name));
         }
 
         boolean identical(List<String> names) {
@@ -203,8 +232,8 @@ class ClusterJoinTest {
 
         @Override
         public void close() {
-            clusterConnection.close();
-            clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+            clusterConnections.values().forEach(StatefulRedisClusterConnection::close);
+            clusterClients.forEach(c -> c.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
             masterClients.forEach(c -> c.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
         }
     }

@@ -6,6 +6,7 @@ import io.ferry.cli.MeshOptions;
 import io.ferry.cli.OperatorException;
 import io.ferry.cli.connect.KafkaConnector;
 import io.ferry.cli.connect.RedisConnector;
+import io.ferry.resp.cluster.HashSlot;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
@@ -304,7 +305,7 @@ public final class JoinCommand implements Callable<Integer> {
     /**
      * A rejoining instance's topic holds what it wrote before; the copy must contain all of it (it does
      * not apply its own topic). Its capture is fenced, so the end of each partition is fixed: wait until the
-     * peer's checkpoint covers it.
+     * peer's checkpoints cover it (per slot on a cluster peer, whose whole checkpoint trails by a batch).
      */
     private void awaitPeerAppliedOwnTopic(InstanceConfig peer, Duration wait, PrintWriter out) throws InterruptedException {
         List<org.apache.kafka.common.TopicPartition> partitions;
@@ -318,9 +319,10 @@ public final class JoinCommand implements Callable<Integer> {
                 byte[] key = ReplicationPolicy.checkpointKey(self.id(), partition.partition());
                 try (TopicScan scan = new TopicScan(self.kafka(), self.id(), partition.partition())) {
                     while (true) {
-                        byte[] value = redis.get(key);
-                        long checkpoint = value == null ? -1 : Long.parseLong(new String(value, StandardCharsets.US_ASCII));
-                        if (scan.appliedToEnd(checkpoint)) {
+                        long checkpoint = offset(redis.get(key));
+                        Map<Integer, Long> slots = new java.util.HashMap<>();
+                        if (scan.appliedToEnd(checkpoint, slot -> slots.computeIfAbsent(slot, s -> offset(redis.get(
+                                ReplicationPolicy.slotCheckpointKey(self.id(), partition.partition(), HashSlot.tag(s))))))) {
                             break;
                         }
                         if (System.nanoTime() > deadline) {
@@ -339,6 +341,10 @@ public final class JoinCommand implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    private static long offset(byte[] checkpoint) {
+        return checkpoint == null ? -1 : Long.parseLong(new String(checkpoint, StandardCharsets.US_ASCII));
     }
 
     /**

@@ -4,6 +4,7 @@ import io.ferry.cli.ExitCode;
 import io.ferry.cli.OperatorException;
 import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.EventKind;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.KafkaEndpoint;
 import java.time.Duration;
@@ -97,17 +98,36 @@ final class TopicScan implements AutoCloseable {
         return null;
     }
 
-    /** Whether every committed record of the partition has an offset at or below {@code checkpoint}. */
-    boolean appliedToEnd(long checkpoint) {
+    /**
+     * Whether a target has applied every committed record of the partition: those at or below its whole
+     * {@code checkpoint}, and each later one in every slot of its keys ({@code slotApplied}: the target's
+     * per-slot checkpoint, -1 where it has none; a Redis Cluster target's whole checkpoint trails its slots'
+     * by a batch). Heartbeats need no applying.
+     */
+    boolean appliedToEnd(long checkpoint, java.util.function.IntToLongFunction slotApplied) {
         long end = end();
         if (checkpoint + 1 >= end) {
             return true;
         }
+        AvroSerde<ChangeEvent> serde = AvroSerde.changeEvents();
         consumer.seek(partition, checkpoint + 1);
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (consumer.position(partition) < end && System.nanoTime() < deadline) {
-            if (!consumer.poll(Duration.ofMillis(200)).isEmpty()) {
-                return false; // committed records only (read_committed): markers alone leave it empty
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                ChangeEvent event = serde.decode(record.value());
+                if (event.getKind() == EventKind.HEARTBEAT) {
+                    continue;
+                }
+                if (event.getKeys().isEmpty()) {
+                    return false;
+                }
+                for (java.nio.ByteBuffer key : event.getKeys()) {
+                    byte[] bytes = new byte[key.remaining()];
+                    key.duplicate().get(bytes);
+                    if (slotApplied.applyAsLong(io.ferry.resp.cluster.HashSlot.of(bytes)) < record.offset()) {
+                        return false;
+                    }
+                }
             }
         }
         return consumer.position(partition) >= end;
