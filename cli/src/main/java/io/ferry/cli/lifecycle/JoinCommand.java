@@ -9,7 +9,6 @@ import io.ferry.cli.connect.RedisConnector;
 import io.ferry.resp.cluster.HashSlot;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ReplicationPolicy;
-import io.ferry.schemas.SourcePosition;
 import io.ferry.topology.AgentHttpServer;
 import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.MeshConfig;
@@ -19,11 +18,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.List;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -147,7 +150,7 @@ public final class JoinCommand implements Callable<Integer> {
             }
             int partitions = targetShards.partitions().stream().mapToInt(p -> p + 1).max().orElse(1);
             TopicProvisioner.ensure(kafka.admin(), self.id(), partitions, config.capture().maxRecordBytes(), self.kafka().retentionMillis());
-            java.util.Set<Integer> fenced = new java.util.TreeSet<>(targetShards.partitions());
+            Set<Integer> fenced = new TreeSet<>(targetShards.partitions());
             kafka.partitions(self.changesTopic()).ifPresent(list -> list.forEach(tp -> fenced.add(tp.partition())));
             try (CaptureFence fence = new CaptureFence(self.kafka().clientProperties(), self.id(), fenced);
                  RestoreWriter writer = new RestoreWriter(self.redis(), self.id());
@@ -244,7 +247,7 @@ public final class JoinCommand implements Callable<Integer> {
      */
     private static void requireEveryPeerPartitionCopied(InstanceConfig peer, RedisShards shards) {
         try (KafkaConnector kafka = new KafkaConnector(peer.kafka())) {
-            for (org.apache.kafka.common.TopicPartition partition : kafka.partitions(peer.changesTopic()).orElse(List.of())) {
+            for (TopicPartition partition : kafka.partitions(peer.changesTopic()).orElse(List.of())) {
                 if (shards.partitions().contains(partition.partition())) {
                     continue;
                 }
@@ -270,11 +273,11 @@ public final class JoinCommand implements Callable<Integer> {
                 if (other.id().equals(id) || other.id().equals(from)) {
                     continue;
                 }
-                List<org.apache.kafka.common.TopicPartition> partitions;
+                List<TopicPartition> partitions;
                 try (KafkaConnector kafka = new KafkaConnector(other.kafka())) {
                     partitions = kafka.partitions(other.changesTopic()).orElse(List.of());
                 }
-                for (org.apache.kafka.common.TopicPartition partition : partitions) {
+                for (TopicPartition partition : partitions) {
                     byte[] value = redis.get(ReplicationPolicy.checkpointKey(other.id(), partition.partition()));
                     if (value == null) {
                         continue;
@@ -308,19 +311,19 @@ public final class JoinCommand implements Callable<Integer> {
      * peer's checkpoints cover it (per slot on a cluster peer, whose whole checkpoint trails by a batch).
      */
     private void awaitPeerAppliedOwnTopic(InstanceConfig peer, Duration wait, PrintWriter out) throws InterruptedException {
-        List<org.apache.kafka.common.TopicPartition> partitions;
+        List<TopicPartition> partitions;
         try (KafkaConnector kafka = new KafkaConnector(self.kafka())) {
             partitions = kafka.partitions(self.changesTopic()).orElse(List.of());
         }
         long deadline = System.nanoTime() + wait.toNanos();
         boolean told = false;
         try (RedisConnector redis = new RedisConnector(peer)) {
-            for (org.apache.kafka.common.TopicPartition partition : partitions) {
+            for (TopicPartition partition : partitions) {
                 byte[] key = ReplicationPolicy.checkpointKey(self.id(), partition.partition());
                 try (TopicScan scan = new TopicScan(self.kafka(), self.id(), partition.partition())) {
                     while (true) {
                         long checkpoint = offset(redis.get(key));
-                        Map<Integer, Long> slots = new java.util.HashMap<>();
+                        Map<Integer, Long> slots = new HashMap<>();
                         if (scan.appliedToEnd(checkpoint, slot -> slots.computeIfAbsent(slot, s -> offset(redis.get(
                                 ReplicationPolicy.slotCheckpointKey(self.id(), partition.partition(), HashSlot.tag(s))))))) {
                             break;
@@ -356,11 +359,11 @@ public final class JoinCommand implements Callable<Integer> {
             if (other.id().equals(id) || other.id().equals(from)) {
                 continue;
             }
-            List<org.apache.kafka.common.TopicPartition> partitions;
+            List<TopicPartition> partitions;
             try (KafkaConnector kafka = new KafkaConnector(other.kafka())) {
                 partitions = kafka.partitions(other.changesTopic()).orElse(List.of()); // none yet: applied from its start
             }
-            for (org.apache.kafka.common.TopicPartition partition : partitions) {
+            for (TopicPartition partition : partitions) {
                 if (checkpoints.floor(AppliedVector.entry(other.id(), partition.partition())) >= 0) {
                     continue;
                 }

@@ -10,7 +10,10 @@ import io.ferry.topology.RedisEndpoint;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Writes a copy's keys into the joining instance: {@code RESTORE key expireAt payload REPLACE ABSTTL},
@@ -109,7 +112,7 @@ final class RestoreWriter implements AutoCloseable {
     }
 
     /** Keys handed over in {@code slots}. */
-    long keysIn(java.util.BitSet slots) {
+    long keysIn(BitSet slots) {
         long n = 0;
         for (int slot = slots.nextSetBit(0); slot >= 0; slot = slots.nextSetBit(slot + 1)) {
             n += keysPerSlot[slot];
@@ -119,7 +122,7 @@ final class RestoreWriter implements AutoCloseable {
 
     /** {@code commands} as one MULTI per slot of their (first) keys, in their order within each slot. */
     private static List<List<RawCommand>> bySlot(List<RawCommand> commands) {
-        java.util.Map<Integer, List<RawCommand>> slots = new java.util.LinkedHashMap<>();
+        Map<Integer, List<RawCommand>> slots = new LinkedHashMap<>();
         for (RawCommand command : commands) {
             slots.computeIfAbsent(HashSlot.of(command.firstArg()), s -> new ArrayList<>()).add(command);
         }

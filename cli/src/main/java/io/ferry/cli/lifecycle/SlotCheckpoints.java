@@ -10,7 +10,9 @@ import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Where the peer's copy stands in every partition it applies, per hash slot: the joined instance's
@@ -47,7 +49,7 @@ final class SlotCheckpoints {
             throw new IllegalArgumentException("two copies of the peer serve the same slot");
         }
         copied.or(shardSlots);
-        java.util.Set<String> entries = new java.util.TreeSet<>(whole.keySet());
+        Set<String> entries = new TreeSet<>(whole.keySet());
         entries.addAll(perSlot.keySet());
         entries.addAll(before.keySet());
         for (String entry : entries) {
@@ -73,8 +75,8 @@ final class SlotCheckpoints {
     }
 
     /** The partitions with an offset in some slot. */
-    java.util.Set<String> entries() {
-        java.util.Set<String> known = new java.util.TreeSet<>();
+    Set<String> entries() {
+        Set<String> known = new TreeSet<>();
         slots.forEach((entry, applied) -> {
             if (Arrays.stream(applied).anyMatch(offset -> offset >= 0)) {
                 known.add(entry);
