@@ -253,7 +253,7 @@ public final class JoinCommand implements Callable<Integer> {
                 }
                 try (TopicScan scan = new TopicScan(peer.kafka(), peer.id(), partition.partition())) {
                     if (scan.end() > 0) {
-                        throw new OperatorException(ExitCode.NOT_READY, partition + " holds " + peer.id() + "'s writes but no shard of "
+                        throw new OperatorException(ExitCode.BAD_CONFIG, partition + " holds " + peer.id() + "'s writes but no shard of "
                                 + peer.id() + " publishes to it now (a partition retired after its cluster was resharded): ferry join"
                                 + " does not support such a peer yet; join from another instance");
                     }
