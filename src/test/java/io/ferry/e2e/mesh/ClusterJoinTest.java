@@ -36,21 +36,37 @@ class ClusterJoinTest {
 
     @Test
     void aClusterInstanceJoinsFromAStandalonePeerWhileTheOthersWrite() throws Exception {
-        joinUnderLoad("B", "A", List.of("B"));
+        joinUnderLoad("B", "A", List.of("B"), false);
     }
 
     @Test
     void aStandaloneInstanceJoinsFromAClusterPeerWhileTheOthersWrite() throws Exception {
-        joinUnderLoad("C", "B", List.of("B"));
+        joinUnderLoad("C", "B", List.of("B"), false);
     }
 
     @Test
     void aClusterInstanceJoinsFromAClusterPeerWhileTheOthersWrite() throws Exception {
-        joinUnderLoad("C", "B", List.of("B", "C"));
+        joinUnderLoad("C", "B", List.of("B", "C"), false);
     }
 
-    /** {@code joining} joins from {@code peer} while the third instance and the peer write; {@code clusters} are 3-master clusters. */
-    private static void joinUnderLoad(String joining, String peer, List<String> clusters) throws Exception {
+    /** A rebuilt cluster instance is re-seeded: its writes from before are in the copy, its capture goes on from the copy. */
+    @Test
+    void aClusterInstanceRejoinsFromAStandalonePeerWithReplaceData() throws Exception {
+        joinUnderLoad("B", "A", List.of("B"), true);
+    }
+
+    /** The peer is a cluster: the join waits until it has applied the rejoining instance's topic in every slot. */
+    @Test
+    void aStandaloneInstanceRejoinsFromAClusterPeerWithReplaceData() throws Exception {
+        joinUnderLoad("C", "B", List.of("B"), true);
+    }
+
+    /**
+     * {@code joining} joins from {@code peer} while the third instance and the peer write; {@code clusters} are
+     * 3-master clusters. {@code rejoin}: {@code joining} ran and wrote first, then its agents were stopped and it
+     * is re-seeded with --replace-data.
+     */
+    private static void joinUnderLoad(String joining, String peer, List<String> clusters, boolean rejoin) throws Exception {
         Path dir = TestServers.tempDir("cluster-join");
         Map<String, RedisClusterServers> servers = new HashMap<>();
         try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "conflicts: [{match: \"*\", policy: report}]\n", "A", "B", "C")) {
@@ -60,7 +76,7 @@ class ClusterJoinTest {
             try (Instances redis = new Instances(mesh, servers)) {
                 Path meshFile = meshFileWithClusters(mesh, servers, dir);
                 mesh.agentsUse(meshFile);
-                List<String> running = NAMES.stream().filter(n -> !n.equals(joining)).toList();
+                List<String> running = NAMES.stream().filter(n -> rejoin || !n.equals(joining)).toList();
                 running.forEach(mesh::startCapture);
                 running.forEach(mesh::startApply); // the joining instance is in the mesh file: its topic is picked up once it exists
                 for (String name : running) {
@@ -78,13 +94,24 @@ class ClusterJoinTest {
                 Await.until(MeshUnderTest.CONVERGE, "the running instances applied each other's keys", () -> running.stream()
                         .allMatch(on -> running.stream().allMatch(from -> "v299".equals(redis.get(on, "pre:" + from.toLowerCase() + ":299")))));
 
+                List<CounterLoad> all = new ArrayList<>();
+                if (rejoin) {
+                    CounterLoad before = redis.load(joining, "load:" + joining.toLowerCase() + ":before", 4_000, 10, Duration.ofSeconds(2)).start();
+                    before.await();
+                    all.add(before);
+                    Await.until(MeshUnderTest.CONVERGE, joining + "'s writes applied on " + peer, () -> redis.applied(before, peer));
+                    mesh.capture(joining).stop();
+                    mesh.apply(joining).stop();
+                }
                 List<CounterLoad> loads = new ArrayList<>();
-                for (String name : running) {
+                for (String name : NAMES.stream().filter(n -> !n.equals(joining)).toList()) {
                     loads.add(redis.load(name, 40_000, 20, Duration.ofSeconds(40)).start());
                 }
                 Thread.sleep(3_000); // writes of both in flight, applied on the peer while it is copied
                 assertTrue(loads.stream().noneMatch(CounterLoad::isDone), "every running instance is writing when the join starts");
-                FerryRun join = FerryRun.of("join", "-c", meshFile.toString(), "-i", mesh.id(joining), "--from", mesh.id(peer));
+                FerryRun join = rejoin
+                        ? FerryRun.of("join", "-c", meshFile.toString(), "-i", mesh.id(joining), "--from", mesh.id(peer), "--replace-data")
+                        : FerryRun.of("join", "-c", meshFile.toString(), "-i", mesh.id(joining), "--from", mesh.id(peer));
                 System.out.println(join);
                 assertEquals(0, join.exitCode(), join.toString());
                 assertTrue(loads.stream().noneMatch(CounterLoad::isDone), "the others kept writing through the join");
@@ -96,7 +123,7 @@ class ClusterJoinTest {
                 CounterLoad own = redis.load(joining, 4_000, 10, Duration.ofSeconds(4)).start();
                 loads.forEach(CounterLoad::await);
                 own.await();
-                List<CounterLoad> all = new ArrayList<>(loads);
+                all.addAll(loads);
                 all.add(own);
                 for (String on : NAMES) {
                     Await.until(MeshUnderTest.CONVERGE, "every load applied on " + on, () -> all.stream().allMatch(l -> redis.applied(l, on)));
@@ -106,13 +133,13 @@ class ClusterJoinTest {
                 for (String name : running) {
                     assertEquals("2", redis.hget(joining, "pre:" + name.toLowerCase() + ":hash", "f2"), "the copy has " + name + "'s hash");
                 }
-                String prefix = "load:" + joining.toLowerCase() + ":";
+                List<String> ownPrefixes = List.of("load:" + joining.toLowerCase() + ":", "pre:" + joining.toLowerCase() + ":");
                 for (ChangeEvent event : mesh.changeEvents(joining)) {
                     assertTrue(event.getKind() != EventKind.SNAPSHOT_KEY && event.getKind() != EventKind.SNAPSHOT_CHUNK,
                             joining + "'s capture published the copy: " + event.getKind());
                     for (ByteBuffer key : event.getKeys()) {
                         String text = StandardCharsets.UTF_8.decode(key.duplicate()).toString();
-                        assertTrue(text.startsWith(prefix), joining + " published a key it did not write: " + text);
+                        assertTrue(ownPrefixes.stream().anyMatch(text::startsWith), joining + " published a key it did not write: " + text);
                     }
                 }
                 for (String name : NAMES) {
@@ -197,7 +224,11 @@ class ClusterJoinTest {
         }
 
         CounterLoad load(String name, int ops, int keys, Duration minDuration) {
-            CounterLoad load = new CounterLoad(mesh, name, ops, keys, minDuration);
+            return load(name, "load:" + name.toLowerCase(), ops, keys, minDuration);
+        }
+
+        CounterLoad load(String name, String prefix, int ops, int keys, Duration minDuration) {
+            CounterLoad load = new CounterLoad(mesh, name, prefix, ops, keys, minDuration);
             return isCluster(name) ? load.onCluster(clusters.get(name).node(0).port()) : load;
         }
 
