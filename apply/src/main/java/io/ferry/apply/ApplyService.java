@@ -119,7 +119,7 @@ public final class ApplyService implements FerryAgent {
         findings = new FindingsOutbox(producer, redis, self, findingsLimit);
         ConflictPublisher conflicts = new ConflictPublisher(findings, self, metrics);
         convergence = new Convergence(mesh, self, conflicts, metrics);
-        SlotSplitter slots = redis.isCluster() ? new SlotSplitter(new AppliedSlotsReader(redis)) : null;
+        SlotSplitter slots = new SlotSplitter(new AppliedSlotsReader(redis));
         applier = new BatchApplier(redis, new DeadLetterPublisher(findings, self, metrics), conflicts, metrics, convergence,
                 findings, () -> running, slots);
         Convergence settling = convergence;

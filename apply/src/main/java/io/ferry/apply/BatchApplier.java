@@ -81,12 +81,26 @@ final class BatchApplier {
     }
 
     /**
+     * A cluster target's batches split per slot; a standalone target's without what its per-slot checkpoints
+     * (left by a join from a cluster peer) cover.
+     */
+    private List<EventBatch> bySlot(List<EventBatch> batches) {
+        if (slots == null) {
+            return batches;
+        }
+        if (!redis.isCluster()) {
+            return batches.stream().map(slots::withoutApplied).toList();
+        }
+        return batches.stream().flatMap(b -> slots.split(b).stream()).toList();
+    }
+
+    /**
      * Sends the batches without waiting, so the caller can build the next round meanwhile. Nothing else
      * may be sent for these partitions before {@link #finish(InFlight)}: an EXECABORT is re-run first.
      */
     InFlight send(List<EventBatch> batches) {
         List<EventBatch> toRun = new ArrayList<>();
-        for (EventBatch batch : slots == null ? batches : batches.stream().flatMap(b -> slots.split(b).stream()).toList()) {
+        for (EventBatch batch : bySlot(batches)) {
             // Records that never became commands are reported before anything is written (at least once).
             for (Rejection rejection : batch.rejections()) {
                 deadLetter(batch, rejection);

@@ -275,6 +275,13 @@ public final class ReplicationPolicy {
         return !text.isEmpty() && text.chars().allMatch(Character::isLetterOrDigit);
     }
 
+    /** Whether {@code key} is a per-slot checkpoint ({@link #slotCheckpointKey}); its slot is the key's own hash slot. */
+    public static boolean isSlotCheckpointKey(byte[] key) {
+        byte[] prefix = (CHECKPOINT_PREFIX + "{").getBytes(StandardCharsets.UTF_8);
+        return key != null && key.length > prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length)
+                && checkpointName(key).isPresent();
+    }
+
     /**
      * SCAN MATCH patterns of every checkpoint of {@code origin}'s partitions: the whole partition's and, on a
      * cluster target, each slot's (Redis globs take braces literally).

@@ -6,8 +6,10 @@ import io.lettuce.core.LettuceFutures;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.api.async.RedisListAsyncCommands;
+import io.lettuce.core.api.async.RedisStringAsyncCommands;
+import io.lettuce.core.api.sync.RedisListCommands;
+import io.lettuce.core.api.sync.RedisStringCommands;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,6 +30,8 @@ final class CounterLoad {
     private final int keys;
     private final Duration minDuration;
     private CompletableFuture<Void> running;
+    /** Port of a Redis Cluster node when the instance is a cluster: the load goes through a cluster client. */
+    private Integer clusterPort;
 
     CounterLoad(MeshUnderTest mesh, String name, int ops, int keys, Duration minDuration) {
         this(mesh, name, "load:" + name.toLowerCase(), ops, keys, minDuration);
@@ -47,6 +51,12 @@ final class CounterLoad {
         return prefix;
     }
 
+    /** Writes through a cluster client seeded at {@code port} (the instance is a Redis Cluster); call before start. */
+    CounterLoad onCluster(int port) {
+        this.clusterPort = port;
+        return this;
+    }
+
     CounterLoad start() {
         running = CompletableFuture.runAsync(this::run);
         return this;
@@ -61,10 +71,29 @@ final class CounterLoad {
     }
 
     private void run() {
+        if (clusterPort != null) {
+            io.lettuce.core.cluster.RedisClusterClient client = io.lettuce.core.cluster.RedisClusterClient.create(
+                    io.lettuce.core.RedisURI.create("127.0.0.1", clusterPort));
+            try (var connection = client.connect()) {
+                // commands stay pipelined (async) but are written at once: with manual flushing, a command queued for a
+                // node connection still opening waits for a next flush that this load only sends after the batch
+                write(connection.async(), () -> { });
+            } finally {
+                client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+            }
+            return;
+        }
         RedisClient client = mesh.newClient(name);
         try (StatefulRedisConnection<String, String> connection = client.connect()) {
             connection.setAutoFlushCommands(false);
-            RedisAsyncCommands<String, String> async = connection.async();
+            write(connection.async(), connection::flushCommands);
+        } finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        }
+    }
+
+    private <C extends RedisStringAsyncCommands<String, String> & RedisListAsyncCommands<String, String>> void write(C async, Runnable flush) {
+        try {
             int batch = 1000;
             int batches = (ops + batch - 1) / batch;
             long perBatchNanos = minDuration.toNanos() / batches;
@@ -76,7 +105,7 @@ final class CounterLoad {
                     futures.add(i % 2 == 0 ? async.incr(prefix() + ":counter:" + k)
                             : async.rpush(prefix() + ":list:" + k, String.valueOf(i)));
                 }
-                connection.flushCommands();
+                flush.run();
                 if (!LettuceFutures.awaitAll(60, TimeUnit.SECONDS, futures.toArray(new RedisFuture[0]))) {
                     throw new IllegalStateException("writes to " + name + " timed out");
                 }
@@ -90,25 +119,31 @@ final class CounterLoad {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
-        } finally {
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
         }
     }
 
     /** Counters and list lengths {@code on} must hold once this load has been applied there. */
     boolean appliedOn(String on) {
-        return firstDifference(on) == null;
+        return appliedOn(mesh.redis(on));
+    }
+
+    /** The same read through {@code r} (a cluster client for a cluster instance). */
+    <R extends RedisStringCommands<String, String> & RedisListCommands<String, String>> boolean appliedOn(R r) {
+        return firstDifference(r) == null;
     }
 
     /** Asserts exact counters and list lengths on {@code on}, naming the first key that differs. */
     void assertAppliedExactlyOnceOn(String on) {
-        String difference = firstDifference(on);
+        assertAppliedExactlyOnceOn(on, mesh.redis(on));
+    }
+
+    <R extends RedisStringCommands<String, String> & RedisListCommands<String, String>> void assertAppliedExactlyOnceOn(String on, R r) {
+        String difference = firstDifference(r);
         assertNull(difference, on + " " + difference);
     }
 
-    /** The first key on {@code on} whose counter or list length is not this load's, with both values; null when none. */
-    String firstDifference(String on) {
-        RedisCommands<String, String> r = mesh.redis(on);
+    /** The first key whose counter or list length read through {@code r} is not this load's, with both values; null when none. */
+    <R extends RedisStringCommands<String, String> & RedisListCommands<String, String>> String firstDifference(R r) {
         for (int k = 0; k < keys; k++) {
             String counter = r.get(prefix() + ":counter:" + k);
             if (!String.valueOf(expectedIncrs(k)).equals(counter)) {

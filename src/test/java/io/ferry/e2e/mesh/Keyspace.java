@@ -50,6 +50,13 @@ record Keyspace(Map<String, Entry> keys) {
         return new Keyspace(keys);
     }
 
+    /** The keyspace of a Redis Cluster: every master's own keys (a master holds only the keys of its slots). */
+    static Keyspace ofMasters(List<RedisCommands<String, String>> masters) {
+        Map<String, Entry> keys = new TreeMap<>();
+        masters.forEach(master -> keys.putAll(of(master).keys()));
+        return new Keyspace(keys);
+    }
+
     /** Differences to {@code other}: missing keys, other types or values, expiries more than {@code ttlSlackMillis} apart. */
     List<String> differences(Keyspace other, long ttlSlackMillis) {
         List<String> problems = new ArrayList<>();

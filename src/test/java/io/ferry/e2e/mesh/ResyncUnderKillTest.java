@@ -78,7 +78,7 @@ class ResyncUnderKillTest {
                 StringBuilder oracles = new StringBuilder();
                 for (String on : NAMES) {
                     for (CounterLoad load : loads) {
-                        String difference = load.firstDifference(on);
+                        String difference = load.firstDifference(mesh.redis(on));
                         if (difference != null) {
                             oracles.append(on).append(": ").append(difference).append('\n');
                         }

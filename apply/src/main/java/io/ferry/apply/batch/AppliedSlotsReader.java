@@ -10,8 +10,9 @@ import java.util.WeakHashMap;
 
 /**
  * Reads, once per partition state (that is, after every start, rebalance or lost connection), the per-slot
- * checkpoints of a Redis Cluster target. Only slots ahead of the whole-instance checkpoint matter: the
- * partition resumes there, and what a slot had applied beyond it is skipped for that slot alone. Later
+ * checkpoints of a Redis Cluster target (or of a standalone one that {@code ferry join} seeded from a
+ * cluster peer). Only slots ahead of the whole-instance checkpoint matter: the partition resumes there, and
+ * what a slot had applied beyond it is skipped for that slot alone. Later
  * batches are all beyond every slot's checkpoint read here, so nothing needs updating while it runs.
  */
 public final class AppliedSlotsReader implements SlotSplitter.AppliedSlots {
@@ -28,6 +29,11 @@ public final class AppliedSlotsReader implements SlotSplitter.AppliedSlots {
     public long of(PartitionState state, int slot) {
         long[] slots = read.computeIfAbsent(state, this::load);
         return slots.length == 0 ? -1 : slots[slot];
+    }
+
+    @Override
+    public boolean anyAhead(PartitionState state) {
+        return read.computeIfAbsent(state, this::load).length > 0;
     }
 
     private long[] load(PartitionState state) {

@@ -36,6 +36,11 @@ public final class SlotSplitter {
     public interface AppliedSlots {
         /** Last offset of {@code state}'s partition applied to {@code slot}; -1 when none. */
         long of(PartitionState state, int slot);
+
+        /** Whether any slot has applied more of {@code state}'s partition than its whole-instance checkpoint says. */
+        default boolean anyAhead(PartitionState state) {
+            return true;
+        }
     }
 
     private static final Set<String> SPLIT_BY_KEY = Set.of("DEL", "UNLINK", "TOUCH");
@@ -50,6 +55,80 @@ public final class SlotSplitter {
 
     /** One part of a write: the command a single slot runs. */
     record Part(int slot, RawCommand command) {
+    }
+
+    /**
+     * For a standalone target: the batch, one transaction as before, without the parts of writes a slot's
+     * own checkpoint already covers. A standalone target holds per-slot checkpoints only when
+     * {@code ferry join} seeded it from a Redis Cluster peer, whose shards were copied at different moments;
+     * once the whole-instance checkpoint has passed them (the first batch after the join), nothing is left out.
+     * A write that cannot be split per slot (keys in several slots, no key) is kept.
+     */
+    public EventBatch withoutApplied(EventBatch batch) {
+        PartitionState state = batch.partition();
+        if (!applied.anyAhead(state)) {
+            return batch;
+        }
+        List<RawCommand> body = new ArrayList<>();
+        List<EventBatch.Source> kept = new ArrayList<>();
+        Map<Integer, Integer> lines = new java.util.HashMap<>();
+        int db = 0;
+        long offset = -1;
+        for (int i = 0; i < batch.body().size(); i++) {
+            RawCommand command = batch.body().get(i);
+            EventBatch.Source source = batch.source(i);
+            if (source != null) {
+                offset = source.kafkaOffset();
+            }
+            if (source == null && command.name().equals("SELECT")) {
+                db = Integer.parseInt(new String(command.firstArg(), StandardCharsets.US_ASCII));
+            }
+            List<RawCommand> commands = List.of(command);
+            if (db == 0 && offset >= 0 && !(source == null && command.name().equals("SELECT"))
+                    && !(source == null && Arrays.equals(command.firstArg(), state.checkpointKey()))) {
+                commands = notYetApplied(state, offset, command);
+            }
+            if (commands.size() == 1 && commands.get(0) == command) {
+                lines.put(i, body.size());
+            }
+            for (RawCommand part : commands) {
+                body.add(part);
+                kept.add(source);
+            }
+        }
+        if (body.size() == batch.body().size() && lines.size() == body.size()) {
+            return batch;
+        }
+        List<EventBatch.Overwrite> overwrites = new ArrayList<>();
+        for (EventBatch.Overwrite overwrite : batch.overwrites()) {
+            Integer line = lines.get(overwrite.line());
+            if (line != null) {
+                overwrites.add(new EventBatch.Overwrite(line, overwrite.db(), overwrite.keys(), overwrite.whenKept(),
+                        overwrite.whenAddedOnly()));
+            }
+        }
+        return new EventBatch(state, body, kept, batch.events(), batch.rejections(), overwrites, batch.checkpointOffset(),
+                batch.records());
+    }
+
+    /** {@code command} itself, the parts of it whose slots have not applied {@code offset} yet, or nothing. */
+    private List<RawCommand> notYetApplied(PartitionState state, long offset, RawCommand command) {
+        if (CommandKeys.of(command).stream().anyMatch(ReplicationPolicy::isReservedKey)) {
+            return List.of(command); // Ferry's own bookkeeping of the batch
+        }
+        List<Part> parts;
+        try {
+            parts = parts(command);
+        } catch (IllegalArgumentException unsplittable) {
+            return List.of(command);
+        }
+        List<RawCommand> due = new ArrayList<>(parts.size());
+        for (Part part : parts) {
+            if (offset > applied.of(state, part.slot())) {
+                due.add(part.command());
+            }
+        }
+        return due.size() == parts.size() ? List.of(command) : due;
     }
 
     public List<EventBatch> split(EventBatch batch) {

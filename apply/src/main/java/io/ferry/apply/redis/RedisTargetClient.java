@@ -265,7 +265,16 @@ public final class RedisTargetClient implements AutoCloseable {
     public List<Long> readCheckpoints(List<byte[]> keys) {
         if (!endpoint.cluster()) {
             List<Long> values = new ArrayList<>(keys.size());
-            keys.forEach(key -> values.add(readCheckpoint(key)));
+            for (int from = 0; from < keys.size(); from += 1024) { // MGET in chunks: one round trip each
+                List<byte[]> chunk = keys.subList(from, Math.min(keys.size(), from + 1024));
+                Object reply = call(new RawCommand("MGET", chunk));
+                if (!(reply instanceof List<?> items) || items.size() != chunk.size()) {
+                    throw new RedisUnavailableException("reading checkpoints answered " + Reply.describe(reply), null);
+                }
+                for (int i = 0; i < chunk.size(); i++) {
+                    values.add(checkpointValue(chunk.get(i), items.get(i)));
+                }
+            }
             return values;
         }
         List<RedisClusterClient.Routed> gets = new ArrayList<>(keys.size());

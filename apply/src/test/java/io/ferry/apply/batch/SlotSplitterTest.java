@@ -94,6 +94,24 @@ class SlotSplitterTest {
     }
 
     @Test
+    void aStandaloneTargetSkipsPerSlotWhatAJoinFromAClusterPeerLeftAppliedAndKeepsOneTransaction() {
+        PartitionState state = new PartitionState(tp, "B", 9);
+        appliedSlots.put(HashSlot.of(utf8("a")), 12L); // the copy of a's shard was taken after offset 12
+        EventBatch batch = batch(state, 10,
+                event(EventKind.COMMAND, 0, cmd("INCR", "a")),
+                event(EventKind.COMMAND, 0, cmd("RPUSH", "b", "x")),
+                event(EventKind.COMMAND, 0, cmd("DEL", "a", "b")),
+                event(EventKind.COMMAND, 0, cmd("INCR", "a")));
+        List<String> kept = lines(splitter.withoutApplied(batch));
+        assertEquals(List.of("INCR a"), kept.stream().filter(l -> l.startsWith("INCR")).toList(), "offsets 10 and 12 of a are in the copy");
+        assertTrue(kept.contains("RPUSH b x"), kept.toString());
+        assertTrue(kept.contains("DEL b") && !kept.contains("DEL a b"), "the DEL's part in a's slot is in the copy: " + kept);
+        assertTrue(kept.get(kept.size() - 1).startsWith("SET __ferry:ckpt:B:0 13"), "one transaction with the whole checkpoint: " + kept);
+        appliedSlots.clear();
+        assertEquals(lines(batch), lines(new SlotSplitter((s, slot) -> -1L).withoutApplied(batch)));
+    }
+
+    @Test
     void msetAndDelAcrossSlotsAreSplitPerSlot() {
         PartitionState state = new PartitionState(tp, "B", -1);
         List<EventBatch> parts = splitter.split(batch(state, 0,

@@ -4,6 +4,7 @@ import io.ferry.capture.publish.Outbox;
 import io.ferry.capture.snapshot.DumpPayload;
 import io.ferry.capture.snapshot.RdbKeyReader;
 import io.ferry.capture.stream.ExpiryTracker;
+import io.ferry.resp.cluster.HashSlot;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ReplicationPolicy;
 import java.io.IOException;
@@ -23,21 +24,29 @@ public final class CopyReader {
     private CopyReader() {
     }
 
-    /** The copy's keys plus its checkpoints as peer partition → offset (-1 where the value could not be read). */
-    public record Contents(long keys, Map<String, Long> checkpoints) {
+    /**
+     * The copy's keys plus its checkpoints as peer partition → offset (-1 where the value could not be read),
+     * and its per-slot checkpoints (those a Redis Cluster target's apply agent writes) as peer partition →
+     * hash slot → offset.
+     */
+    public record Contents(long keys, Map<String, Long> checkpoints, Map<String, Map<Integer, Long>> slotCheckpoints) {
 
         public WipeGuard.Copy copy() {
-            return new WipeGuard.Copy(keys, checkpoints.keySet());
+            java.util.Set<String> entries = new java.util.HashSet<>(checkpoints.keySet());
+            entries.addAll(slotCheckpoints.keySet());
+            return new WipeGuard.Copy(keys, entries);
         }
 
-        /** The applied vector the copy stands at: its readable checkpoints. */
+        /**
+         * The applied vector the copy stands at: its readable checkpoints; for a peer partition with per-slot
+         * checkpoints only (a shard of a cluster target), the furthest slot's.
+         */
         public AppliedVector applied() {
             Map<String, Long> readable = new HashMap<>();
-            checkpoints.forEach((entry, offset) -> {
-                if (offset >= 0) {
-                    readable.put(entry, offset);
-                }
-            });
+            slotCheckpoints.forEach((entry, slots) -> slots.values().stream().mapToLong(Long::longValue).max()
+                    .ifPresent(offset -> readable.put(entry, offset)));
+            checkpoints.forEach((entry, offset) -> readable.put(entry, offset));
+            readable.values().removeIf(offset -> offset < 0);
             return AppliedVector.of(readable);
         }
     }
@@ -57,13 +66,21 @@ public final class CopyReader {
                                 RdbKeyReader.KeyConsumer userKeys) throws IOException, InterruptedException {
         long[] keys = {0};
         Map<String, Long> checkpoints = new HashMap<>();
+        Map<String, Map<Integer, Long>> slotCheckpoints = new HashMap<>();
         RdbKeyReader.read(rdb, rdbVersion, key -> {
             if (closing.getAsBoolean()) {
                 throw new Outbox.OutboxClosedException();
             }
             if (ReplicationPolicy.isReservedKey(key.key())) {
                 Optional<Map.Entry<String, Integer>> partition = ReplicationPolicy.checkpointPartition(key.key());
-                partition.ifPresent(p -> checkpoints.put(AppliedVector.entry(p.getKey(), p.getValue()), integerValue(key.payload())));
+                partition.ifPresent(p -> {
+                    String entry = AppliedVector.entry(p.getKey(), p.getValue());
+                    if (ReplicationPolicy.isSlotCheckpointKey(key.key())) {
+                        slotCheckpoints.computeIfAbsent(entry, e -> new HashMap<>()).put(HashSlot.of(key.key()), integerValue(key.payload()));
+                    } else {
+                        checkpoints.put(entry, integerValue(key.payload()));
+                    }
+                });
                 return;
             }
             keys[0]++;
@@ -72,7 +89,7 @@ public final class CopyReader {
             }
             userKeys.accept(key);
         });
-        return new Contents(keys[0], checkpoints);
+        return new Contents(keys[0], checkpoints, slotCheckpoints);
     }
 
     /** The integer a key's payload holds, as below; -1 for any payload too long to be an offset's. */

@@ -6,9 +6,9 @@ import io.ferry.cli.MeshOptions;
 import io.ferry.cli.OperatorException;
 import io.ferry.cli.connect.KafkaConnector;
 import io.ferry.cli.connect.RedisConnector;
+import io.ferry.resp.cluster.HashSlot;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ReplicationPolicy;
-import io.ferry.schemas.SourcePosition;
 import io.ferry.topology.AgentHttpServer;
 import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.MeshConfig;
@@ -17,11 +17,16 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
+import java.util.ArrayList;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -36,12 +41,14 @@ import picocli.CommandLine.Spec;
  *       connection of its apply agent to its Redis is refused) and its Redis is emptied;</li>
  *   <li>a rejoining instance's own topic has been applied by the peer to its end (what it wrote before is
  *       then in the copy);</li>
- *   <li>the peer's copy (PSYNC ? -1, an RDB at replication offset O) is restored key by key; its
- *       {@code __ferry:ckpt:*} keys say where the peer stood in every other instance's topic at O;</li>
+ *   <li>the peer's copy (PSYNC ? -1, an RDB at replication offset O; one per master of a cluster, each
+ *       at its own O) is restored key by key; its {@code __ferry:ckpt:*} keys say where the peer stood in
+ *       every other instance's topic at O, per slot on a cluster ({@link SlotCheckpoints});</li>
  *   <li>the peer's own topic is read from a record at or before O to the first record past O: the
- *       checkpoint for the peer's topic;</li>
- *   <li>every checkpoint is written in one MULTI/EXEC; the Redis's replication offset right after it is
- *       committed as the capture's position, so the capture resumes there and never publishes the copy.</li>
+ *       checkpoint for the peer's topic (per partition, each from its shard's O);</li>
+ *   <li>every checkpoint is written (one MULTI/EXEC, one per slot on a cluster); each server's replication
+ *       offset right after it is committed as its capture's position, so the capture resumes there and
+ *       never publishes the copy.</li>
  * </ol>
  */
 @Command(name = "join", mixinStandardHelpOptions = true,
@@ -53,7 +60,10 @@ import picocli.CommandLine.Spec;
                 "Before: INSTANCE is in the mesh file (peers pick up its topic by themselves), its capture and apply agent are"
                 + " stopped, PEER's agents run. After: start INSTANCE's capture, then its apply agent, then route clients to it.",
                 "A wiped instance is re-seeded the same way (with --replace-data); its capture, if it waits as 'source wiped',"
-                + " resumes by itself."})
+                + " resumes by itself.",
+                "Either may be a Redis Cluster: a cluster PEER is copied master by master and INSTANCE gets per-slot checkpoints"
+                + " where the copies of its shards stand at different points; a cluster INSTANCE gets its keys through the"
+                + " cluster routing, checkpoints on the master of every slot and a capture position per master."})
 public final class JoinCommand implements Callable<Integer> {
 
     @Spec
@@ -96,13 +106,6 @@ public final class JoinCommand implements Callable<Integer> {
         if (self.id().equals(peer.id())) {
             throw new OperatorException(ExitCode.BAD_CONFIG, "--from must name another instance than --instance");
         }
-        for (InstanceConfig instance : List.of(self, peer)) {
-            if (instance.redis().cluster()) {
-                throw new OperatorException(ExitCode.BAD_CONFIG, "ferry join does not support Redis Cluster instances yet ('"
-                        + instance.id() + "' is one): copy the keys with a cluster-aware tool and let its apply agent catch up"
-                        + " from the peers' topics instead");
-            }
-        }
         PrintWriter out = spec.commandLine().getOut();
         Duration wait = Duration.ofSeconds(waitSeconds);
         Path spool = Path.of(System.getProperty("java.io.tmpdir"));
@@ -138,53 +141,159 @@ public final class JoinCommand implements Callable<Integer> {
                       long began) throws Exception {
         try (KafkaConnector kafka = new KafkaConnector(self.kafka())) {
             kafka.checkReachable();
+            // the offsets topic first: a cluster's shards get the partitions its stored positions name
             TopicProvisioner.ensure(kafka.admin(), self.id(), 1, config.capture().maxRecordBytes(), self.kafka().retentionMillis());
-            try (CaptureFence fence = new CaptureFence(self.kafka().clientProperties(), self.id());
-                 RestoreWriter writer = new RestoreWriter(self.redis(), self.id())) {
-                JoinTarget target = new JoinTarget(self, writer);
+            RedisShards targetShards = RedisShards.of(self);
+            if (targetShards.unservedSlots() > 0) {
+                throw new OperatorException(ExitCode.NOT_READY, self.id() + "'s cluster (" + self.redis() + ") serves no slot of "
+                        + targetShards.unservedSlots() + " slot(s): assign every slot before the join");
+            }
+            int partitions = targetShards.partitions().stream().mapToInt(p -> p + 1).max().orElse(1);
+            TopicProvisioner.ensure(kafka.admin(), self.id(), partitions, config.capture().maxRecordBytes(), self.kafka().retentionMillis());
+            Set<Integer> fenced = new TreeSet<>(targetShards.partitions());
+            kafka.partitions(self.changesTopic()).ifPresent(list -> list.forEach(tp -> fenced.add(tp.partition())));
+            try (CaptureFence fence = new CaptureFence(self.kafka().clientProperties(), self.id(), fenced);
+                 RestoreWriter writer = new RestoreWriter(self.redis(), self.id());
+                 JoinTarget target = new JoinTarget(self, writer, targetShards)) {
                 target.refuseRunningApply();
                 target.empty(replaceData);
                 target.ensureBacklog(spool);
-                PeerCopy.Result copy;
-                Map<String, Long> checkpoints;
-                SourcePosition start;
+                SlotCheckpoints checkpoints = new SlotCheckpoints();
+                List<JoinTarget.Start> starts;
+                List<String> copies = new ArrayList<>();
                 double copySeconds;
                 try {
                     phase = "waiting for " + peer.id() + " to apply " + self.changesTopic();
                     awaitPeerAppliedOwnTopic(peer, wait, out);
+                    RedisShards sourceShards = RedisShards.of(peer);
+                    if (sourceShards.unservedSlots() > 0) {
+                        throw new OperatorException(ExitCode.NOT_READY, peer.id() + "'s cluster (" + peer.redis() + ") serves no slot of "
+                                + sourceShards.unservedSlots() + " slot(s): its copy would miss their keys; join once every slot is served");
+                    }
+                    requireEveryPeerPartitionCopied(peer, sourceShards);
+                    Map<String, Long> before = appliedBefore(config, peer);
                     phase = "copying from " + peer.id();
                     target.progress("from " + peer.id() + ": copying (started " + Instant.now() + ")");
-                    out.println("copying " + peer.id() + " (" + peer.redis() + ") into " + self.id() + " (" + self.redis() + ")");
-                    out.flush();
                     long copyBegan = System.nanoTime();
-                    copy = PeerCopy.take(peer.redis(), spool, writer, config.capture().snapshotRdbVersion(), n -> {
-                        target.progress("from " + peer.id() + ": " + n + " keys copied");
-                        metrics.copied(n);
-                        phase = "copying from " + peer.id() + ": " + n + " keys copied";
-                        out.println("  " + n + " keys copied");
+                    long copiedBefore = 0;
+                    for (RedisShards.Shard shard : sourceShards.shards()) {
+                        out.println("copying " + peer.id() + " (" + shard.node() + ", " + shard.slots().cardinality() + " slots) into "
+                                + self.id() + " (" + self.redis() + ")");
                         out.flush();
-                    });
-                    copySeconds = (System.nanoTime() - copyBegan) / 1e9;
-                    metrics.copied(copy.keys());
-                    phase = "setting the checkpoints";
-                    checkpoints = checkpoints(config, copy);
-                    try (TopicScan scan = new TopicScan(peer.kafka(), peer.id())) {
-                        checkpoints.put(AppliedVector.entry(peer.id(), 0), scan.checkpointAt(copy.replid(), copy.offset(), wait));
+                        long base = copiedBefore;
+                        PeerCopy.Result copy = PeerCopy.take(shard.node(), spool, writer, config.capture().snapshotRdbVersion(), n -> {
+                            target.progress("from " + peer.id() + ": " + (base + n) + " keys copied");
+                            metrics.copied(base + n);
+                            phase = "copying from " + peer.id() + ": " + (base + n) + " keys copied";
+                            out.println("  " + (base + n) + " keys copied");
+                            out.flush();
+                        });
+                        copiedBefore += copy.keys();
+                        metrics.copied(copiedBefore);
+                        checkpoints.addCopy(shard.slots(), others(config, copy.checkpoints()), others(config, copy.slotCheckpoints()), before);
+                        try (TopicScan scan = new TopicScan(peer.kafka(), peer.id(), shard.partition())) {
+                            checkpoints.setAll(AppliedVector.entry(peer.id(), shard.partition()),
+                                    scan.checkpointAt(copy.replid(), copy.offset(), wait));
+                        }
+                        copies.add(copy.keys() + " keys from " + shard.node() + " at " + copy.replid() + ":" + copy.offset());
                     }
-                    start = target.finish(checkpoints);
-                    fence.commit(start, AppliedVector.of(checkpoints), copy.keys());
+                    RedisShards.of(peer).requireSameSlots(sourceShards, peer.id());
+                    copySeconds = (System.nanoTime() - copyBegan) / 1e9;
+                    phase = "setting the checkpoints";
+                    requireReachable(config, checkpoints);
+                    starts = target.finish(checkpoints);
+                    AppliedVector applied = AppliedVector.of(checkpoints.wholes());
+                    for (JoinTarget.Start start : starts) {
+                        fence.commit(start.partition(), start.position(), applied, start.keys(), start.nodeIds());
+                    }
                 } catch (Exception | Error e) {
                     failed(target, peer, e);
                     throw e;
                 }
-                out.printf("copied %d keys (%d MB of payload) from %s at %s:%d in %.1f s (%.0f keys/s)%n", copy.keys(),
-                        writer.bytes() / (1024 * 1024), peer.id(), copy.replid(), copy.offset(), copySeconds, copy.keys() / Math.max(copySeconds, 1e-3));
-                checkpoints.forEach((entry, offset) -> out.println("  checkpoint " + entry + " = " + offset));
-                out.println("capture of " + self.id() + " starts at " + start.getReplid() + ":" + start.getOffset());
+                out.printf("copied %d keys (%d MB of payload) from %s in %.1f s (%.0f keys/s)%n", writer.keys(),
+                        writer.bytes() / (1024 * 1024), peer.id(), copySeconds, writer.keys() / Math.max(copySeconds, 1e-3));
+                copies.forEach(copy -> out.println("  " + copy));
+                for (String entry : checkpoints.entries()) {
+                    long floor = checkpoints.floor(entry);
+                    long ceiling = checkpoints.ceiling(entry);
+                    out.println("  checkpoint " + entry + " = " + (floor == ceiling ? Long.toString(floor)
+                            : floor + " (per slot up to " + ceiling + ")"));
+                }
+                for (JoinTarget.Start start : starts) {
+                    out.println("capture of " + self.id() + (starts.size() > 1 ? " partition " + start.partition() : "") + " starts at "
+                            + start.position().getReplid() + ":" + start.position().getOffset());
+                }
                 out.printf("joined in %.1f s. Now start %s's capture, then its apply agent, then route clients to it.%n",
                         (System.nanoTime() - began) / 1e9, self.id());
             }
         }
+    }
+
+    /** The entries of {@code checkpoints} that name another instance of the mesh than the joined one and the peer. */
+    private <V> Map<String, V> others(MeshConfig config, Map<String, V> checkpoints) {
+        Map<String, V> kept = new TreeMap<>();
+        checkpoints.forEach((entry, value) -> {
+            String origin = entry.substring(0, entry.lastIndexOf(':'));
+            if (!origin.equals(id) && !origin.equals(from) && config.instances().containsKey(origin)) {
+                kept.put(entry, value);
+            }
+        });
+        return kept;
+    }
+
+    /**
+     * Every partition of the peer's topic must be one a shard of the peer publishes to now: a partition retired
+     * by a reshard of the peer's cluster holds writes the copy has, and nothing here says where it ends.
+     */
+    private static void requireEveryPeerPartitionCopied(InstanceConfig peer, RedisShards shards) {
+        try (KafkaConnector kafka = new KafkaConnector(peer.kafka())) {
+            for (TopicPartition partition : kafka.partitions(peer.changesTopic()).orElse(List.of())) {
+                if (shards.partitions().contains(partition.partition())) {
+                    continue;
+                }
+                try (TopicScan scan = new TopicScan(peer.kafka(), peer.id(), partition.partition())) {
+                    if (scan.end() > 0) {
+                        throw new OperatorException(ExitCode.BAD_CONFIG, partition + " holds " + peer.id() + "'s writes but no shard of "
+                                + peer.id() + " publishes to it now (a partition retired after its cluster was resharded): ferry join"
+                                + " does not support such a peer yet; join from another instance");
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The peer's whole-partition checkpoints of every other instance, read live before any copy is taken: they
+     * only grow, so each holds for every slot of every copy taken afterwards ({@link SlotCheckpoints}).
+     */
+    private Map<String, Long> appliedBefore(MeshConfig config, InstanceConfig peer) {
+        Map<String, Long> before = new TreeMap<>();
+        try (RedisConnector redis = new RedisConnector(peer)) {
+            for (InstanceConfig other : config.instances().values()) {
+                if (other.id().equals(id) || other.id().equals(from)) {
+                    continue;
+                }
+                List<TopicPartition> partitions;
+                try (KafkaConnector kafka = new KafkaConnector(other.kafka())) {
+                    partitions = kafka.partitions(other.changesTopic()).orElse(List.of());
+                }
+                for (TopicPartition partition : partitions) {
+                    byte[] value = redis.get(ReplicationPolicy.checkpointKey(other.id(), partition.partition()));
+                    if (value == null) {
+                        continue;
+                    }
+                    try {
+                        before.put(AppliedVector.entry(other.id(), partition.partition()),
+                                Long.parseLong(new String(value, StandardCharsets.US_ASCII)));
+                    } catch (NumberFormatException e) {
+                        throw new OperatorException(ExitCode.NOT_READY, from + "'s checkpoint for " + other.id() + " is not a Kafka"
+                                + " offset; check " + new String(ReplicationPolicy.checkpointKey(other.id(), partition.partition()),
+                                StandardCharsets.UTF_8) + " in " + from + "'s Redis");
+                    }
+                }
+            }
+        }
+        return before;
     }
 
     /** Leaves the failure where ferry status shows it, instead of a join that looks in progress. */
@@ -198,75 +307,75 @@ public final class JoinCommand implements Callable<Integer> {
 
     /**
      * A rejoining instance's topic holds what it wrote before; the copy must contain all of it (it does
-     * not apply its own topic). Its capture is fenced, so the topic's end is fixed: wait until the peer's
-     * checkpoint covers it.
+     * not apply its own topic). Its capture is fenced, so the end of each partition is fixed: wait until the
+     * peer's checkpoints cover it (per slot on a cluster peer, whose whole checkpoint trails by a batch).
      */
     private void awaitPeerAppliedOwnTopic(InstanceConfig peer, Duration wait, PrintWriter out) throws InterruptedException {
+        List<TopicPartition> partitions;
         try (KafkaConnector kafka = new KafkaConnector(self.kafka())) {
-            if (kafka.partitions(self.changesTopic()).isEmpty()) {
-                return;
-            }
+            partitions = kafka.partitions(self.changesTopic()).orElse(List.of());
         }
-        byte[] key = ReplicationPolicy.checkpointKey(self.id(), 0);
         long deadline = System.nanoTime() + wait.toNanos();
         boolean told = false;
-        try (TopicScan scan = new TopicScan(self.kafka(), self.id()); RedisConnector redis = new RedisConnector(peer)) {
-            while (true) {
-                byte[] value = redis.get(key);
-                long checkpoint = value == null ? -1 : Long.parseLong(new String(value, StandardCharsets.US_ASCII));
-                if (scan.appliedToEnd(checkpoint)) {
-                    return;
+        try (RedisConnector redis = new RedisConnector(peer)) {
+            for (TopicPartition partition : partitions) {
+                byte[] key = ReplicationPolicy.checkpointKey(self.id(), partition.partition());
+                try (TopicScan scan = new TopicScan(self.kafka(), self.id(), partition.partition())) {
+                    while (true) {
+                        long checkpoint = offset(redis.get(key));
+                        Map<Integer, Long> slots = new HashMap<>();
+                        if (scan.appliedToEnd(checkpoint, slot -> slots.computeIfAbsent(slot, s -> offset(redis.get(
+                                ReplicationPolicy.slotCheckpointKey(self.id(), partition.partition(), HashSlot.tag(s))))))) {
+                            break;
+                        }
+                        if (System.nanoTime() > deadline) {
+                            throw new OperatorException(ExitCode.NOT_READY, peer.id() + " has applied " + partition + " only up to"
+                                    + " offset " + checkpoint + " (it ends at " + scan.end() + "): " + self.id() + "'s writes before"
+                                    + " the join would be missing from the copy. Check " + peer.id() + "'s apply agent (ferry status) and"
+                                    + " run the join again.");
+                        }
+                        if (!told) {
+                            out.println("waiting for " + peer.id() + " to apply " + self.changesTopic() + " to its end");
+                            out.flush();
+                            told = true;
+                        }
+                        Thread.sleep(200);
+                    }
                 }
-                if (System.nanoTime() > deadline) {
-                    throw new OperatorException(ExitCode.NOT_READY, peer.id() + " has applied " + self.changesTopic() + " only up to"
-                            + " offset " + checkpoint + " (the topic ends at " + scan.end() + "): " + self.id() + "'s writes before"
-                            + " the join would be missing from the copy. Check " + peer.id() + "'s apply agent (ferry status) and"
-                            + " run the join again.");
-                }
-                if (!told) {
-                    out.println("waiting for " + peer.id() + " to apply " + self.changesTopic() + " to its end");
-                    out.flush();
-                    told = true;
-                }
-                Thread.sleep(200);
             }
         }
     }
 
+    private static long offset(byte[] checkpoint) {
+        return checkpoint == null ? -1 : Long.parseLong(new String(checkpoint, StandardCharsets.US_ASCII));
+    }
+
     /**
-     * The checkpoints the joined instance starts with for every other instance but the peer: the copy's.
-     * An instance the peer has applied nothing of can only be applied from its topic's start.
+     * A partition of another instance where some slot of the copy has applied nothing is applied from its
+     * topic's start there, as on the peer: refused when that start has been deleted.
      */
-    private Map<String, Long> checkpoints(MeshConfig config, PeerCopy.Result copy) {
-        Map<String, Long> checkpoints = new TreeMap<>();
+    private void requireReachable(MeshConfig config, SlotCheckpoints checkpoints) {
         for (InstanceConfig other : config.instances().values()) {
             if (other.id().equals(id) || other.id().equals(from)) {
                 continue;
             }
-            String entry = AppliedVector.entry(other.id(), 0);
-            Long offset = copy.checkpoints().get(entry);
-            if (offset != null && offset < 0) {
-                throw new OperatorException(ExitCode.NOT_READY, from + "'s checkpoint for " + other.id() + " is not a Kafka offset;"
-                        + " check __ferry:ckpt:" + other.id() + ":0 in " + from + "'s Redis");
-            }
-            if (offset != null) {
-                checkpoints.put(entry, offset);
-                continue;
-            }
+            List<TopicPartition> partitions;
             try (KafkaConnector kafka = new KafkaConnector(other.kafka())) {
-                if (kafka.partitions(other.changesTopic()).isEmpty()) {
-                    continue; // nothing published yet: applied from its start, as on the peer
-                }
+                partitions = kafka.partitions(other.changesTopic()).orElse(List.of()); // none yet: applied from its start
             }
-            try (TopicScan scan = new TopicScan(other.kafka(), other.id())) {
-                long start = scan.beginning();
-                if (start > 0) {
-                    throw new OperatorException(ExitCode.NOT_READY, from + " has applied nothing of " + other.id() + "'s topic, which"
-                            + " now starts at offset " + start + ": " + id + " could not get " + other.id() + "'s deleted writes."
-                            + " Join from an instance that applies " + other.id() + ".");
+            for (TopicPartition partition : partitions) {
+                if (checkpoints.floor(AppliedVector.entry(other.id(), partition.partition())) >= 0) {
+                    continue;
+                }
+                try (TopicScan scan = new TopicScan(other.kafka(), other.id(), partition.partition())) {
+                    long start = scan.beginning();
+                    if (start > 0) {
+                        throw new OperatorException(ExitCode.NOT_READY, from + " has applied nothing of " + partition + " (in some"
+                                + " slots at least), which now starts at offset " + start + ": " + id + " could not get " + other.id()
+                                + "'s deleted writes. Join from an instance that applies " + other.id() + ".");
+                    }
                 }
             }
         }
-        return checkpoints;
     }
 }

@@ -17,8 +17,11 @@ import java.util.function.LongConsumer;
  */
 final class PeerCopy implements PsyncClient.Listener {
 
-    /** The copy's point in the peer's stream, how many user keys it had and its checkpoints (peer partition → offset). */
-    record Result(String replid, long offset, long keys, Map<String, Long> checkpoints) {
+    /**
+     * The copy's point in the peer's stream, how many user keys it had, its checkpoints (peer partition →
+     * offset) and its per-slot checkpoints (peer partition → slot → offset).
+     */
+    record Result(String replid, long offset, long keys, Map<String, Long> checkpoints, Map<String, Map<Integer, Long>> slotCheckpoints) {
     }
 
     private final PsyncClient psync;
@@ -59,7 +62,7 @@ final class PeerCopy implements PsyncClient.Listener {
             }
         });
         writer.finish();
-        result = new Result(replid, offset, contents.keys(), contents.checkpoints());
+        result = new Result(replid, offset, contents.keys(), contents.checkpoints(), contents.slotCheckpoints());
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.ferry.apply.redis.RedisTargetClient;
 import io.ferry.apply.redis.Reply;
 import io.ferry.apply.redis.TransactionReply;
 import io.ferry.capture.snapshot.SnapshotKey;
+import io.ferry.resp.cluster.HashSlot;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.StagedCommand;
 import io.ferry.topology.RedisEndpoint;
@@ -12,13 +13,18 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Writes a copy's keys into the joining instance: {@code RESTORE key expireAt payload REPLACE ABSTTL},
  * pipelined in MULTI blocks of up to {@link #BLOCK_KEYS} keys or {@link #BLOCK_BYTES} bytes, one block in
- * Redis while the next is built. A key of any size is one RESTORE (Redis takes a payload up to its
- * {@code proto-max-bulk-len}, 512 MB by default). Any refused key stops the join: nothing is skipped.
+ * Redis while the next is built. On a Redis Cluster a block is one MULTI per slot, each sent to its slot's
+ * master (the cluster routing of {@link RedisTargetClient}). A payload bigger than {@link #STAGE_PIECE_BYTES} is put
+ * together in a stage key of its slot and restored from there, so no big key is held whole in this heap. Any
+ * refused key stops the join: nothing is skipped.
  */
 final class RestoreWriter implements AutoCloseable {
 
@@ -32,9 +38,10 @@ final class RestoreWriter implements AutoCloseable {
     private final RedisTargetClient redis;
     private final String where;
     private final String instance;
+    private final boolean cluster;
     private final List<RawCommand> block = new ArrayList<>();
-    private final List<byte[]> blockKeys = new ArrayList<>();
-    private List<byte[]> flyingKeys = List.of();
+    private List<List<RawCommand>> flyingBlocks = List.of();
+    private final long[] keysPerSlot = new long[HashSlot.COUNT];
     private RedisTargetClient.Pending flying;
     private long blockBytes;
     private int db = -1;
@@ -45,6 +52,7 @@ final class RestoreWriter implements AutoCloseable {
         this.redis = new RedisTargetClient(endpoint, Duration.ofSeconds(60), "ferry-join-" + instance);
         this.instance = instance;
         this.where = instance + "'s Redis (" + endpoint + ")";
+        this.cluster = endpoint.cluster();
         redis.connect();
     }
 
@@ -55,17 +63,33 @@ final class RestoreWriter implements AutoCloseable {
         return redis.call(command);
     }
 
-    /** Runs one MULTI block outside the copy's blocks and returns EXEC's results; any error fails. */
-    List<Object> transaction(List<RawCommand> body) {
+    /**
+     * Runs {@code writes} (single-key commands of db 0) outside the copy's blocks: one MULTI/EXEC on a
+     * standalone Redis, one per slot on a cluster; any error fails.
+     */
+    void commit(List<RawCommand> writes) {
         flush();
         settle();
-        TransactionReply reply = redis.execute(List.of(body)).get(0);
-        check(reply, body.stream().map(RawCommand::firstArg).toList());
-        return reply.results();
+        List<List<RawCommand>> transactions;
+        if (cluster) {
+            transactions = bySlot(writes);
+        } else {
+            List<RawCommand> body = new ArrayList<>(writes.size() + 1);
+            body.add(RawCommand.of("SELECT", "0"));
+            body.addAll(writes);
+            transactions = List.of(body);
+            db = 0;
+        }
+        checkAll(redis.execute(transactions), transactions);
     }
 
     void restore(SnapshotKey key) throws Exception {
-        if (key.db() != db) {
+        if (cluster && key.db() != 0) {
+            throw new IllegalStateException(where + " is a Redis Cluster, which has only db 0, and the peer has keys in db "
+                    + key.db() + " (key '" + new String(key.key(), StandardCharsets.UTF_8) + "'): a cluster cannot join from it;"
+                    + " the join stopped (run it again with --replace-data from a peer whose keys are all in db 0)");
+        }
+        if (!cluster && key.db() != db) {
             flush();
             settle();
             Object selected = redis.call(RawCommand.of("SELECT", Integer.toString(key.db())));
@@ -80,20 +104,20 @@ final class RestoreWriter implements AutoCloseable {
             restoreStaged(key);
         } else {
             block.add(RawCommand.of("RESTORE", key.key(), expireAt(key), key.payload().bytes(), REPLACE, ABSTTL));
-            blockKeys.add(key.key());
             blockBytes += key.key().length + length;
             if (block.size() >= BLOCK_KEYS || blockBytes >= BLOCK_BYTES) {
                 flush();
             }
         }
+        keysPerSlot[HashSlot.of(key.key())]++;
         keys++;
         bytes += length;
     }
 
     /**
-     * A big key: its payload is put together piece by piece in a reserved stage key of the joining Redis (no
-     * piece bigger than {@link #STAGE_PIECE_BYTES} in this heap), then restored from there by the script the
-     * apply agents use for staged values, which checks the stage's length and deletes it.
+     * A big key: its payload is put together piece by piece in a reserved stage key of the joining Redis (in the
+     * key's slot; no piece bigger than {@link #STAGE_PIECE_BYTES} in this heap), then restored from there by the
+     * script the apply agents use for staged values, which checks the stage's length and deletes it.
      */
     private void restoreStaged(SnapshotKey key) throws Exception {
         flush();
@@ -109,10 +133,13 @@ final class RestoreWriter implements AutoCloseable {
         });
         byte[][] restore = {"RESTORE".getBytes(StandardCharsets.US_ASCII), key.key(), expireAt(key), new byte[0], REPLACE, ABSTTL};
         byte[][] eval = StagedCommand.eval(restore, List.of(new StagedCommand.Stage(3, key.payload().length(), stageKey)));
-        Object reply = redis.call(new RawCommand("EVAL", Arrays.asList(eval).subList(1, eval.length)));
-        if (Reply.isError(reply)) {
+        // one transaction routed by the script's keys (the stage and the key share a slot), not by its first argument
+        List<RawCommand> body = List.of(new RawCommand("EVAL", Arrays.asList(eval).subList(1, eval.length)));
+        try {
+            check(redis.execute(List.of(body)).get(0), List.of(key.key()));
+        } catch (IllegalStateException e) {
             redis.call(new RawCommand("DEL", List.of(stageKey)));
-            throw refused(key.key(), reply);
+            throw e;
         }
     }
 
@@ -129,17 +156,34 @@ final class RestoreWriter implements AutoCloseable {
         return bytes;
     }
 
+    /** Keys handed over in {@code slots}. */
+    long keysIn(BitSet slots) {
+        long n = 0;
+        for (int slot = slots.nextSetBit(0); slot >= 0; slot = slots.nextSetBit(slot + 1)) {
+            n += keysPerSlot[slot];
+        }
+        return n;
+    }
+
+    /** {@code commands} as one MULTI per slot of their (first) keys, in their order within each slot. */
+    private static List<List<RawCommand>> bySlot(List<RawCommand> commands) {
+        Map<Integer, List<RawCommand>> slots = new LinkedHashMap<>();
+        for (RawCommand command : commands) {
+            slots.computeIfAbsent(HashSlot.of(command.firstArg()), s -> new ArrayList<>()).add(command);
+        }
+        return List.copyOf(slots.values());
+    }
+
     /** Sends the block being built (after the one in flight is settled). */
     private void flush() {
         if (block.isEmpty()) {
             return;
         }
-        List<RawCommand> body = List.copyOf(block);
+        List<List<RawCommand>> blocks = cluster ? bySlot(block) : List.of(List.copyOf(block));
         block.clear();
         settle();
-        flying = redis.submit(List.of(body));
-        flyingKeys = List.copyOf(blockKeys);
-        blockKeys.clear();
+        flying = redis.submit(blocks);
+        flyingBlocks = blocks;
         blockBytes = 0;
     }
 
@@ -153,9 +197,15 @@ final class RestoreWriter implements AutoCloseable {
         if (flying == null) {
             return;
         }
-        TransactionReply reply = redis.await(flying).get(0);
+        List<TransactionReply> replies = redis.await(flying);
         flying = null;
-        check(reply, flyingKeys);
+        checkAll(replies, flyingBlocks);
+    }
+
+    private void checkAll(List<TransactionReply> replies, List<List<RawCommand>> transactions) {
+        for (int i = 0; i < replies.size(); i++) {
+            check(replies.get(i), transactions.get(i).stream().map(RawCommand::firstArg).toList());
+        }
     }
 
     private void check(TransactionReply reply, List<byte[]> keysOfBlock) {

@@ -4,6 +4,7 @@ import io.ferry.cli.ExitCode;
 import io.ferry.cli.OperatorException;
 import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.EventKind;
 import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.KafkaEndpoint;
 import java.time.Duration;
@@ -17,7 +18,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
-/** Group-less, read_committed reads of one changes partition that a join needs. */
+/** Group-less, read_committed reads of one changes partition that a join needs (partition 0 unless named). */
 final class TopicScan implements AutoCloseable {
 
     private final KafkaConsumer<byte[], byte[]> consumer;
@@ -25,13 +26,17 @@ final class TopicScan implements AutoCloseable {
     private final String kafka;
 
     TopicScan(KafkaEndpoint kafka, String origin) {
+        this(kafka, origin, 0);
+    }
+
+    TopicScan(KafkaEndpoint kafka, String origin, int partitionNumber) {
         Properties props = kafka.clientProperties();
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "ferry-join-" + UUID.randomUUID());
         props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 * 1024 * 1024));
         this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        this.partition = new TopicPartition(ReplicationPolicy.changesTopic(origin), 0);
+        this.partition = new TopicPartition(ReplicationPolicy.changesTopic(origin), partitionNumber);
         this.kafka = kafka.bootstrap();
         consumer.assign(List.of(partition));
     }
@@ -75,7 +80,7 @@ final class TopicScan implements AutoCloseable {
                 }
             }
         }
-        throw new OperatorException(ExitCode.NOT_READY, partition.topic() + " (Kafka " + kafka + ") has nothing past the copy's"
+        throw new OperatorException(ExitCode.NOT_READY, partition + " (Kafka " + kafka + ") has nothing past the copy's"
                 + " replication offset " + replid + ":" + copyOffset + " after " + timeout.toSeconds() + " s: the peer's capture"
                 + " must be running and caught up while it is joined from. Check it (ferry status) and run the join again.");
     }
@@ -93,17 +98,36 @@ final class TopicScan implements AutoCloseable {
         return null;
     }
 
-    /** Whether every committed record of the partition has an offset at or below {@code checkpoint}. */
-    boolean appliedToEnd(long checkpoint) {
+    /**
+     * Whether a target has applied every committed record of the partition: those at or below its whole
+     * {@code checkpoint}, and each later one in every slot of its keys ({@code slotApplied}: the target's
+     * per-slot checkpoint, -1 where it has none; a Redis Cluster target's whole checkpoint trails its slots'
+     * by a batch). Heartbeats need no applying.
+     */
+    boolean appliedToEnd(long checkpoint, java.util.function.IntToLongFunction slotApplied) {
         long end = end();
         if (checkpoint + 1 >= end) {
             return true;
         }
+        AvroSerde<ChangeEvent> serde = AvroSerde.changeEvents();
         consumer.seek(partition, checkpoint + 1);
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (consumer.position(partition) < end && System.nanoTime() < deadline) {
-            if (!consumer.poll(Duration.ofMillis(200)).isEmpty()) {
-                return false; // committed records only (read_committed): markers alone leave it empty
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                ChangeEvent event = serde.decode(record.value());
+                if (event.getKind() == EventKind.HEARTBEAT) {
+                    continue;
+                }
+                if (event.getKeys().isEmpty()) {
+                    return false;
+                }
+                for (java.nio.ByteBuffer key : event.getKeys()) {
+                    byte[] bytes = new byte[key.remaining()];
+                    key.duplicate().get(bytes);
+                    if (slotApplied.applyAsLong(io.ferry.resp.cluster.HashSlot.of(bytes)) < record.offset()) {
+                        return false;
+                    }
+                }
             }
         }
         return consumer.position(partition) >= end;

@@ -1,0 +1,98 @@
+package io.ferry.cli.lifecycle;
+
+import io.ferry.capture.cluster.ClusterShards;
+import io.ferry.capture.cluster.ShardPartitions;
+import io.ferry.capture.position.PositionStore;
+import io.ferry.cli.ExitCode;
+import io.ferry.cli.OperatorException;
+import io.ferry.resp.cluster.HashSlot;
+import io.ferry.resp.cluster.RedisClusterClient;
+import io.ferry.resp.cluster.SlotMap;
+import io.ferry.topology.InstanceConfig;
+import io.ferry.topology.RedisEndpoint;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An instance's Redis as a join sees it: the servers that hold its keys, each with the slots it serves and
+ * the partition of the instance's changes topic its capture publishes to. A standalone Redis is one shard
+ * of every slot, partition 0; a Redis Cluster is one shard per master serving slots, partitioned as its
+ * cluster capture does it ({@link ShardPartitions}, from the node ids stored with its positions).
+ */
+record RedisShards(List<Shard> shards, SlotMap slotMap) {
+
+    private static final int TIMEOUT_MILLIS = 10_000;
+
+    /**
+     * One server: {@code node} is reached on its own (never through cluster routing); {@code nodeIds} are the
+     * shard's node ids as its capture stores them (null for a standalone server).
+     */
+    record Shard(RedisEndpoint node, BitSet slots, int partition, String nodeIds) {
+    }
+
+    static RedisShards of(InstanceConfig instance) {
+        if (!instance.redis().cluster()) {
+            BitSet all = new BitSet(HashSlot.COUNT);
+            all.set(0, HashSlot.COUNT);
+            return new RedisShards(List.of(new Shard(instance.redis(), all, 0, null)), null);
+        }
+        try {
+            ClusterShards cluster = ClusterShards.read(instance.redis(), TIMEOUT_MILLIS);
+            SlotMap slotMap;
+            try (RedisClusterClient client = RedisClusterClient.connect(List.of(instance.redis()), TIMEOUT_MILLIS)) {
+                slotMap = client.slots();
+            }
+            List<ClusterShards.Shard> serving = cluster.shards().stream().filter(s -> s.slots() > 0).toList();
+            Map<Integer, String> stored = PositionStore.shardNodes(instance.kafka().clientProperties(), instance.id(),
+                    Duration.ofSeconds(30));
+            Map<ClusterShards.Shard, Integer> partitions = ShardPartitions.assign(stored, serving);
+            List<Shard> shards = new ArrayList<>();
+            for (ClusterShards.Shard shard : serving) {
+                BitSet slots = new BitSet(HashSlot.COUNT);
+                for (int slot = 0; slot < HashSlot.COUNT; slot++) {
+                    if (shard.master().equals(slotMap.owner(slot))) {
+                        slots.set(slot);
+                    }
+                }
+                if (slots.cardinality() != shard.slots()) {
+                    throw new OperatorException(ExitCode.NOT_READY, instance.id() + "'s cluster (" + instance.redis() + ") is"
+                            + " changing its slots (CLUSTER NODES and CLUSTER SHARDS disagree on " + shard.master() + "); run the"
+                            + " join again once no slot moves");
+                }
+                shards.add(new Shard(shard.endpoint(instance.redis()), slots, partitions.get(shard), shard.nodes()));
+            }
+            return new RedisShards(List.copyOf(shards), slotMap);
+        } catch (IOException e) {
+            throw new OperatorException(ExitCode.NOT_READY, "cannot read the shards of " + instance.id() + "'s cluster ("
+                    + instance.redis() + "): " + e.getMessage());
+        }
+    }
+
+    boolean cluster() {
+        return slotMap != null;
+    }
+
+    /** The partitions of the instance's topic these shards publish to. */
+    List<Integer> partitions() {
+        return shards.stream().map(Shard::partition).sorted().toList();
+    }
+
+    /** Slots no shard serves. */
+    int unservedSlots() {
+        BitSet served = new BitSet(HashSlot.COUNT);
+        shards.forEach(shard -> served.or(shard.slots()));
+        return HashSlot.COUNT - served.cardinality();
+    }
+
+    /** Refuses when the slots moved since {@code before} was read: copies of different moments would not fit together. */
+    void requireSameSlots(RedisShards before, String instance) {
+        if (cluster() && !slotMap.equals(before.slotMap)) {
+            throw new OperatorException(ExitCode.NOT_READY, "slots of " + instance + "'s cluster moved while the join copied it;"
+                    + " run the join again once no slot moves");
+        }
+    }
+}

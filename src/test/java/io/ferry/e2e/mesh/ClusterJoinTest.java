@@ -1,0 +1,271 @@
+package io.ferry.e2e.mesh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.localmesh.Await;
+import io.ferry.localmesh.RedisClusterServers;
+import io.ferry.localmesh.TestServers;
+import io.ferry.schemas.ChangeEvent;
+import io.ferry.schemas.EventKind;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 13 with issue 11's lifecycle: {@code ferry join} where the joining instance or the peer it copies is a
+ * 3-master Redis Cluster (instance B), while the other instances keep writing INCR/RPUSH oracles. Afterwards
+ * every instance holds the same keys and every oracle is exact (nothing lost, nothing applied twice), and the
+ * joined instance's capture published only its own writes, not the copy.
+ */
+class ClusterJoinTest {
+
+    private static final List<String> NAMES = List.of("A", "B", "C");
+
+    @Test
+    void aClusterInstanceJoinsFromAStandalonePeerWhileTheOthersWrite() throws Exception {
+        joinUnderLoad("B", "A", List.of("B"), false);
+    }
+
+    @Test
+    void aStandaloneInstanceJoinsFromAClusterPeerWhileTheOthersWrite() throws Exception {
+        joinUnderLoad("C", "B", List.of("B"), false);
+    }
+
+    @Test
+    void aClusterInstanceJoinsFromAClusterPeerWhileTheOthersWrite() throws Exception {
+        joinUnderLoad("C", "B", List.of("B", "C"), false);
+    }
+
+    /** A rebuilt cluster instance is re-seeded: its writes from before are in the copy, its capture goes on from the copy. */
+    @Test
+    void aClusterInstanceRejoinsFromAStandalonePeerWithReplaceData() throws Exception {
+        joinUnderLoad("B", "A", List.of("B"), true);
+    }
+
+    /** The peer is a cluster: the join waits until it has applied the rejoining instance's topic in every slot. */
+    @Test
+    void aStandaloneInstanceRejoinsFromAClusterPeerWithReplaceData() throws Exception {
+        joinUnderLoad("C", "B", List.of("B"), true);
+    }
+
+    /**
+     * {@code joining} joins from {@code peer} while the third instance and the peer write; {@code clusters} are
+     * 3-master clusters. {@code rejoin}: {@code joining} ran and wrote first, then its agents were stopped and it
+     * is re-seeded with --replace-data.
+     */
+    private static void joinUnderLoad(String joining, String peer, List<String> clusters, boolean rejoin) throws Exception {
+        Path dir = TestServers.tempDir("cluster-join");
+        Map<String, RedisClusterServers> servers = new HashMap<>();
+        try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "conflicts: [{match: \"*\", policy: report}]\n", "A", "B", "C")) {
+            for (String name : clusters) {
+                servers.put(name, RedisClusterServers.start(TestServers.redis70(), dir.resolve(name), 3));
+            }
+            try (Instances redis = new Instances(mesh, servers)) {
+                Path meshFile = meshFileWithClusters(mesh, servers, dir);
+                mesh.agentsUse(meshFile);
+                List<String> running = NAMES.stream().filter(n -> rejoin || !n.equals(joining)).toList();
+                running.forEach(mesh::startCapture);
+                running.forEach(mesh::startApply); // the joining instance is in the mesh file: its topic is picked up once it exists
+                for (String name : running) {
+                    mesh.awaitReady(name, "capture");
+                    mesh.awaitReady(name, "apply");
+                }
+                for (String name : running) { // keys on every master of the cluster, from every running instance
+                    Map<String, String> keys = new HashMap<>();
+                    for (int i = 0; i < 300; i++) {
+                        keys.put("pre:" + name.toLowerCase() + ":" + i, "v" + i);
+                    }
+                    redis.mset(name, keys);
+                    redis.hset(name, "pre:" + name.toLowerCase() + ":hash", Map.of("f1", "1", "f2", "2"));
+                }
+                Await.until(MeshUnderTest.CONVERGE, "the running instances applied each other's keys", () -> running.stream()
+                        .allMatch(on -> running.stream().allMatch(from -> "v299".equals(redis.get(on, "pre:" + from.toLowerCase() + ":299")))));
+
+                List<CounterLoad> all = new ArrayList<>();
+                if (rejoin) {
+                    CounterLoad before = redis.load(joining, "load:" + joining.toLowerCase() + ":before", 4_000, 10, Duration.ofSeconds(2)).start();
+                    before.await();
+                    all.add(before);
+                    Await.until(MeshUnderTest.CONVERGE, joining + "'s writes applied on " + peer, () -> redis.applied(before, peer));
+                    mesh.capture(joining).stop();
+                    mesh.apply(joining).stop();
+                }
+                List<CounterLoad> loads = new ArrayList<>();
+                for (String name : NAMES.stream().filter(n -> !n.equals(joining)).toList()) {
+                    loads.add(redis.load(name, 40_000, 20, Duration.ofSeconds(40)).start());
+                }
+                Thread.sleep(3_000); // writes of both in flight, applied on the peer while it is copied
+                assertTrue(loads.stream().noneMatch(CounterLoad::isDone), "every running instance is writing when the join starts");
+                FerryRun join = rejoin
+                        ? FerryRun.of("join", "-c", meshFile.toString(), "-i", mesh.id(joining), "--from", mesh.id(peer), "--replace-data")
+                        : FerryRun.of("join", "-c", meshFile.toString(), "-i", mesh.id(joining), "--from", mesh.id(peer));
+                System.out.println(join);
+                assertEquals(0, join.exitCode(), join.toString());
+                assertTrue(loads.stream().noneMatch(CounterLoad::isDone), "the others kept writing through the join");
+
+                mesh.startCapture(joining);
+                mesh.startApply(joining);
+                mesh.awaitReady(joining, "capture");
+                mesh.awaitReady(joining, "apply");
+                CounterLoad own = redis.load(joining, 4_000, 10, Duration.ofSeconds(4)).start();
+                loads.forEach(CounterLoad::await);
+                own.await();
+                all.addAll(loads);
+                all.add(own);
+                for (String on : NAMES) {
+                    Await.until(MeshUnderTest.CONVERGE, "every load applied on " + on, () -> all.stream().allMatch(l -> redis.applied(l, on)));
+                    all.forEach(l -> redis.assertExact(l, on));
+                }
+                Await.until(MeshUnderTest.CONVERGE, "three identical keyspaces", () -> redis.identical(NAMES));
+                for (String name : running) {
+                    assertEquals("2", redis.hget(joining, "pre:" + name.toLowerCase() + ":hash", "f2"), "the copy has " + name + "'s hash");
+                }
+                List<String> ownPrefixes = List.of("load:" + joining.toLowerCase() + ":", "pre:" + joining.toLowerCase() + ":");
+                for (ChangeEvent event : mesh.changeEvents(joining)) {
+                    assertTrue(event.getKind() != EventKind.SNAPSHOT_KEY && event.getKind() != EventKind.SNAPSHOT_CHUNK,
+                            joining + "'s capture published the copy: " + event.getKind());
+                    for (ByteBuffer key : event.getKeys()) {
+                        String text = StandardCharsets.UTF_8.decode(key.duplicate()).toString();
+                        assertTrue(ownPrefixes.stream().anyMatch(text::startsWith), joining + " published a key it did not write: " + text);
+                    }
+                }
+                for (String name : NAMES) {
+                    assertEquals(0.0, mesh.metric(name, "apply", "ferry_apply_dead_letters_total"), name + "'s dead letters");
+                }
+            } catch (Exception | AssertionError e) {
+                mesh.keepLogs("failed: " + e.getMessage());
+                throw e;
+            }
+        } finally {
+            servers.values().forEach(RedisClusterServers::close);
+        }
+    }
+
+    /** The mesh file with each of {@code clusters}' instances on its Redis Cluster instead of its standalone server. */
+    private static Path meshFileWithClusters(MeshUnderTest mesh, Map<String, RedisClusterServers> clusters, Path dir) throws Exception {
+        String yaml = java.nio.file.Files.readString(mesh.local().configFile());
+        for (Map.Entry<String, RedisClusterServers> cluster : clusters.entrySet()) {
+            String standalone = "{uri: \"" + mesh.local().redis(mesh.id(cluster.getKey())).uri() + "\"}";
+            assertTrue(yaml.contains(standalone), yaml);
+            yaml = yaml.replace(standalone, "{uri: \"redis://127.0.0.1:" + cluster.getValue().node(0).port() + "\", cluster: true}");
+        }
+        Path file = dir.resolve("mesh-clusters.yaml");
+        java.nio.file.Files.writeString(file, yaml);
+        return file;
+    }
+
+    /** The instances' Redis as clients see them: a cluster through a cluster client (and its masters one by one), the others directly. */
+    private static final class Instances implements AutoCloseable {
+        private final MeshUnderTest mesh;
+        private final Map<String, RedisClusterServers> clusters;
+        private final List<RedisClusterClient> clusterClients = new ArrayList<>();
+        private final Map<String, StatefulRedisClusterConnection<String, String>> clusterConnections = new HashMap<>();
+        private final List<RedisClient> masterClients = new ArrayList<>();
+        private final Map<String, List<RedisCommands<String, String>>> masters = new HashMap<>();
+
+        Instances(MeshUnderTest mesh, Map<String, RedisClusterServers> clusters) {
+            this.mesh = mesh;
+            this.clusters = clusters;
+            clusters.forEach((name, cluster) -> {
+                RedisClusterClient clusterClient = RedisClusterClient.create(RedisURI.create("127.0.0.1", cluster.node(0).port()));
+                clusterClients.add(clusterClient);
+                clusterConnections.put(name, clusterClient.connect());
+                for (int node = 0; node < 3; node++) {
+                    RedisClient client = RedisClient.create(cluster.node(node).uri());
+                    masterClients.add(client);
+                    masters.computeIfAbsent(name, n -> new ArrayList<>()).add(client.connect().sync());
+                }
+            });
+        }
+
+        private boolean isCluster(String name) {
+            return clusters.containsKey(name);
+        }
+
+        private RedisAdvancedClusterCommands<String, String> clusterSync(String name) {
+            return clusterConnections.get(name).sync();
+        }
+
+        void mset(String name, Map<String, String> keys) {
+            if (isCluster(name)) {
+                clusterSync(name).mset(keys);
+            } else {
+                mesh.redis(name).mset(keys);
+            }
+        }
+
+        void hset(String name, String key, Map<String, String> fields) {
+            if (isCluster(name)) {
+                clusterSync(name).hset(key, fields);
+            } else {
+                mesh.redis(name).hset(key, fields);
+            }
+        }
+
+        String get(String name, String key) {
+            return isCluster(name) ? clusterSync(name).get(key) : mesh.redis(name).get(key);
+        }
+
+        String hget(String name, String key, String field) {
+            return isCluster(name) ? clusterSync(name).hget(key, field) : mesh.redis(name).hget(key, field);
+        }
+
+        CounterLoad load(String name, int ops, int keys, Duration minDuration) {
+            return load(name, "load:" + name.toLowerCase(), ops, keys, minDuration);
+        }
+
+        CounterLoad load(String name, String prefix, int ops, int keys, Duration minDuration) {
+            CounterLoad load = new CounterLoad(mesh, name, prefix, ops, keys, minDuration);
+            return isCluster(name) ? load.onCluster(clusters.get(name).node(0).port()) : load;
+        }
+
+        boolean applied(CounterLoad load, String on) {
+            return isCluster(on) ? load.appliedOn(clusterSync(on)) : load.appliedOn(on);
+        }
+
+        void assertExact(CounterLoad load, String on) {
+            if (isCluster(on)) {
+                load.assertAppliedExactlyOnceOn(on, clusterSync(on));
+            } else {
+                load.assertAppliedExactlyOnceOn(on);
+            }
+        }
+
+        Keyspace keyspace(String name) {
+            return isCluster(name) ? Keyspace.ofMasters(masters.get(name)) : Keyspace.of(mesh.redis(name));
+        }
+
+        boolean identical(List<String> names) {
+            Keyspace first = keyspace(names.get(0));
+            for (String other : names.subList(1, names.size())) {
+                Keyspace theirs = keyspace(other);
+                List<String> differences = first.differences(theirs, 1000);
+                if (!differences.isEmpty() || !theirs.differences(first, 1000).isEmpty()) {
+                    System.out.println(names.get(0) + " vs " + other + ": " + differences.stream().limit(5).toList());
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        @Override
+        public void close() {
+            clusterConnections.values().forEach(StatefulRedisClusterConnection::close);
+            clusterClients.forEach(c -> c.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
+            masterClients.forEach(c -> c.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
+        }
+    }
+}
