@@ -106,7 +106,7 @@ public final class MeshUnderTest implements AutoCloseable {
                 throw new IllegalStateException("no " + standalone + " in the mesh file:\n" + yaml);
             }
             yaml = yaml.replace(standalone, "{uri: \"redis://127.0.0.1:" + cluster.node(0).port() + "\", cluster: true}") + extraYaml;
-            Path file = dir.resolve("mesh-cluster-" + name + ".yaml");
+            Path file = java.nio.file.Files.createTempFile(dir, "mesh-cluster-" + name + "-", ".yaml"); // one per call: agents may still read an earlier one
             java.nio.file.Files.writeString(file, yaml);
             return file;
         } catch (IOException e) {

@@ -17,7 +17,6 @@ import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -47,10 +46,10 @@ class VerifyClusterTest {
             try {
                 // the agents run from a file that only reports and verify --repair from one with priorities: which
                 // copy wins comes from verify's file alone
-                mesh.agentsUse(meshFileWithClusterB(mesh, cluster, dir, """
+                mesh.agentsUse(mesh.meshFileWithCluster("B", cluster, """
                         conflicts: [{match: "*", policy: report}]
                         """));
-                verifyOnAMeshWithAClusterInstance(mesh, cluster, meshFileWithClusterB(mesh, cluster, dir, """
+                verifyOnAMeshWithAClusterInstance(mesh, cluster, mesh.meshFileWithCluster("B", cluster, """
                         conflicts:
                           - {match: "c:*", policy: priority, order: [%s, %s]}
                           - {match: "*", policy: priority, order: [%s, %s]}
@@ -156,17 +155,6 @@ class VerifyClusterTest {
     }
 
     /** The servers' mesh file with B's Redis replaced by the cluster (seed: its first node) and {@code conflicts} added. */
-    private static Path meshFileWithClusterB(MeshUnderTest mesh, RedisClusterServers cluster, Path dir, String conflicts)
-            throws java.io.IOException {
-        String yaml = Files.readString(mesh.local().configFile());
-        String standalone = "{uri: \"" + mesh.local().redis(mesh.id("B")).uri() + "\"}";
-        assertTrue(yaml.contains(standalone), yaml);
-        yaml = yaml.replace(standalone, "{uri: \"redis://127.0.0.1:" + cluster.node(0).port() + "\", cluster: true}") + conflicts;
-        Path file = Files.createTempFile(dir, "mesh-cluster-b-", ".yaml");
-        Files.writeString(file, yaml);
-        return file;
-    }
-
     /** The first key {@code prefix<n>} whose slot node {@code node} serves. */
     private static String keyOn(RedisClusterServers cluster, int node, String prefix) {
         for (int n = 0; ; n++) {
