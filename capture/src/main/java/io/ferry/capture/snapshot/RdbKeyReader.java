@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.function.Consumer;
 import java.nio.file.StandardOpenOption;
 
 /**
@@ -48,11 +49,25 @@ public final class RdbKeyReader {
      *                   in memory, by redis-replicator), 0 for the file's own
      */
     public static long read(Path rdb, int rdbVersion, KeyConsumer consumer) throws IOException, InterruptedException {
-        return read(rdb, rdbVersion, convertibleBytes(), consumer);
+        return read(rdb, rdbVersion, convertibleBytes(), null, consumer);
     }
 
-    /** The same, re-encoding values of at most {@code convertibleBytes} bytes. */
-    static long read(Path rdb, int rdbVersion, long convertibleBytes, KeyConsumer consumer) throws IOException, InterruptedException {
+    /**
+     * The same, but a value too big to re-encode is handed on as it is, in the file's own RDB version, after
+     * {@code tooBig} is told why: peers on a Redis that reads that version restore it, older ones refuse it
+     * (their apply agents dead-letter it), and the snapshot goes on.
+     */
+    public static long readSendingUnconverted(Path rdb, int rdbVersion, Consumer<String> tooBig, KeyConsumer consumer)
+            throws IOException, InterruptedException {
+        return read(rdb, rdbVersion, convertibleBytes(), tooBig, consumer);
+    }
+
+    /**
+     * The same, re-encoding values of at most {@code convertibleBytes} bytes; a bigger one stops the read with a
+     * {@link TooBigToConvertException}, or, with {@code tooBig}, is handed on as it is.
+     */
+    static long read(Path rdb, int rdbVersion, long convertibleBytes, Consumer<String> tooBig, KeyConsumer consumer)
+            throws IOException, InterruptedException {
         long[] count = {0};
         Exception[] failure = {null};
         RedisRdbReplicator replicator = new RedisRdbReplicator(rdb.toFile(), Configuration.defaultSetting());
@@ -73,7 +88,7 @@ public final class RdbKeyReader {
                         throw new IOException("key '" + printable(key) + "' in db " + db + " has a value of a kind Ferry's RDB reader"
                                 + " does not walk (" + event.getClass().getSimpleName() + "); the snapshot stops there, unfinished");
                     }
-                    DumpPayload payload = payload(file, span, rdbVersion, convertibleBytes, db, key);
+                    DumpPayload payload = payload(file, span, rdbVersion, convertibleBytes, tooBig, db, key);
                     consumer.accept(new SnapshotKey(db, key, payload, expireAt));
                     count[0]++;
                 } catch (Exception e) {
@@ -111,23 +126,34 @@ public final class RdbKeyReader {
         return Runtime.getRuntime().maxMemory() / 16;
     }
 
-    private static DumpPayload payload(FileChannel file, ValueSpanVisitor.Span span, int rdbVersion, long convertibleBytes, int db,
-                                       byte[] key)
+    private static DumpPayload payload(FileChannel file, ValueSpanVisitor.Span span, int rdbVersion, long convertibleBytes,
+                                       Consumer<String> tooBig, int db, byte[] key)
             throws IOException {
         if (rdbVersion <= 0 || ValueSpanVisitor.introducedIn(span.type()) <= rdbVersion) {
-            int version = rdbVersion > 0 ? rdbVersion : span.fileRdbVersion();
-            return span.smallValue() != null ? DumpPayload.ofValue(span.smallValue(), span.type(), version)
-                    : DumpPayload.inFile(file, span.from(), span.length(), span.type(), version);
+            return asItIs(file, span, rdbVersion > 0 ? rdbVersion : span.fileRdbVersion());
         }
         if (span.length() > convertibleBytes) {
-            throw new TooBigToConvertException("key '" + printable(key) + "' in db " + db + " has a value of " + span.length()
-                    + " bytes of RDB type " + span.type() + ", which RDB version " + rdbVersion + " (capture.snapshotRdbVersion) does"
-                    + " not have: it must be re-encoded, in memory, and that is done only for values up to " + convertibleBytes
-                    + " bytes (a sixteenth of the heap). Give this agent a bigger heap (-Xmx, at least 16 times the value), or"
-                    + " upgrade the targets to a Redis that reads RDB version " + ValueSpanVisitor.introducedIn(span.type())
-                    + " and drop capture.snapshotRdbVersion; the snapshot stops there, unfinished");
+            String what = "key '" + printable(key) + "' in db " + db + " has a value of " + span.length() + " bytes of RDB type "
+                    + span.type() + ", which RDB version " + rdbVersion + " (capture.snapshotRdbVersion) does not have: it must be"
+                    + " re-encoded, in memory, and that is done only for values up to " + convertibleBytes + " bytes (a sixteenth"
+                    + " of the heap)";
+            String remedy = "Give this agent a bigger heap (-Xmx, at least 16 times the value), or upgrade the targets to a Redis"
+                    + " that reads RDB version " + ValueSpanVisitor.introducedIn(span.type()) + " and drop capture.snapshotRdbVersion";
+            if (tooBig == null) {
+                throw new TooBigToConvertException(what + ". " + remedy + "; the snapshot stops there, unfinished");
+            }
+            tooBig.accept(what + ". It is sent as it is, in RDB version " + span.fileRdbVersion() + ": peers on an older Redis"
+                    + " refuse it and dead-letter it (reason ERR, 'DUMP payload version or checksum are wrong'). " + remedy
+                    + ", then run ferry verify --repair for this key");
+            return asItIs(file, span, span.fileRdbVersion());
         }
         return DumpPayload.of(convert(file, span, rdbVersion));
+    }
+
+    /** The value's own bytes as a DUMP payload of {@code version}, read from the file in pieces when big. */
+    private static DumpPayload asItIs(FileChannel file, ValueSpanVisitor.Span span, int version) {
+        return span.smallValue() != null ? DumpPayload.ofValue(span.smallValue(), span.type(), version)
+                : DumpPayload.inFile(file, span.from(), span.length(), span.type(), version);
     }
 
     /**

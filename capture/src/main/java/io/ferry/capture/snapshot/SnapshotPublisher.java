@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Publishes a spooled RDB as SNAPSHOT_START, one SNAPSHOT_KEY or several SNAPSHOT_CHUNKs per key, and
@@ -22,6 +24,8 @@ public final class SnapshotPublisher {
     public record Result(long keys, long skipped) {
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(SnapshotPublisher.class);
+
     private SnapshotPublisher() {
     }
 
@@ -30,7 +34,8 @@ public final class SnapshotPublisher {
             throws IOException, InterruptedException {
         sink.put(SnapshotMapper.marker(EventKind.SNAPSHOT_START, origin, position, Instant.now()), false);
         long[] skipped = {0};
-        long keys = RdbKeyReader.read(rdb, rdbVersion, key -> {
+        // one key too big to down-convert must not stop the whole instance's replication: it goes as it is
+        long keys = RdbKeyReader.readSendingUnconverted(rdb, rdbVersion, reason -> LOG.warn("{}", reason), key -> {
             if (closing.getAsBoolean()) {
                 throw new Outbox.OutboxClosedException();
             }

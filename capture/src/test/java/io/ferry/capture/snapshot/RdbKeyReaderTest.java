@@ -14,6 +14,7 @@ import io.lettuce.core.api.sync.RedisCommands;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -160,7 +161,23 @@ class RdbKeyReaderTest {
     @Test
     void aValueTooBigToReEncodeStopsTheReadWithWhatToDo() {
         RdbKeyReader.TooBigToConvertException refused = assertThrows(RdbKeyReader.TooBigToConvertException.class,
-                () -> RdbKeyReader.read(rdb, 9, 100_000, key -> { }));
+                () -> RdbKeyReader.read(rdb, 9, 100_000, null, key -> { }));
         assertTrue(refused.getMessage().contains("-Xmx") && refused.getMessage().contains("capture.snapshotRdbVersion"), refused.getMessage());
+    }
+
+    @Test
+    void aSnapshotSendsAValueTooBigToReEncodeAsItIsAndSaysSoAndGoesOn() throws Exception {
+        List<String> reasons = new ArrayList<>();
+        Map<String, Integer> versions = new TreeMap<>();
+        long keys = RdbKeyReader.read(rdb, 9, 100_000, reasons::add, key -> {
+            byte[] payload = key.payload().bytes();
+            versions.put(new String(key.key(), StandardCharsets.UTF_8), (payload[payload.length - 10] & 0xff) | (payload[payload.length - 9] & 0xff) << 8);
+        });
+        assertEquals(versions.size(), keys, "every key handed on");
+        assertTrue(!reasons.isEmpty() && reasons.stream().allMatch(r -> r.contains("sent as it is") && r.contains("-Xmx")), reasons.toString());
+        assertEquals(9, versions.get("string:plain"), "a value version 9 has is down-labelled as asked");
+        String bigList = "list:big:" + "y".repeat(30);
+        assertTrue(versions.get(bigList) > 9, "a big quicklist-2 list goes in the file's own version: " + versions.get(bigList));
+        assertTrue(reasons.stream().anyMatch(r -> r.contains(bigList)), "the list is named: " + reasons);
     }
 }
