@@ -26,10 +26,6 @@ final class CaptureFence implements AutoCloseable {
     private final String instance;
     private final Map<Integer, List<KafkaProducer<byte[], byte[]>>> lanes = new TreeMap<>();
 
-    CaptureFence(Properties kafka, String instance) {
-        this(kafka, instance, List.of(0));
-    }
-
     CaptureFence(Properties kafka, String instance, Collection<Integer> partitions) {
         this.instance = instance;
         Properties props = new Properties();

@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.admin.RemoveMembersFromConsumerGroupOptions;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -90,8 +91,12 @@ public final class LeaveCommand implements Callable<Integer> {
         for (KafkaEndpoint cluster : clusters.values()) {
             try (KafkaConnector kafka = new KafkaConnector(cluster)) {
                 if (kafka.partitions(ReplicationPolicy.offsetsTopic(id)).isPresent()) {
-                    new CaptureFence(cluster.clientProperties(), id).close();
-                    out.println("fenced " + id + "'s capture on Kafka " + cluster.bootstrap());
+                    // every partition of its changes topic: a cluster instance's capture writes one per shard
+                    List<Integer> partitions = kafka.partitions(changes).map(tps -> tps.stream().map(TopicPartition::partition).toList())
+                            .filter(p -> !p.isEmpty()).orElse(List.of(0));
+                    new CaptureFence(cluster.clientProperties(), id, partitions).close();
+                    out.println("fenced " + id + "'s capture on Kafka " + cluster.bootstrap()
+                            + (partitions.size() > 1 ? " (partitions " + partitions + ")" : ""));
                 }
             }
         }
