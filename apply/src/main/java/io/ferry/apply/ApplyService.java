@@ -124,7 +124,9 @@ public final class ApplyService implements FerryAgent {
                 findings, () -> running, slots);
         Convergence settling = convergence;
         // A cluster target has no one node to SCAN: a resync snapshot only adds the keys missing here (see README).
-        reconciler = redis.isCluster() ? null : new ResyncReconciler(mesh, self, redis, metrics, convergence::requestAfterResync);
+        ResyncReconciler.GuardedKeys guarded = mesh.apply().republishGuardedKeys() ? convergence::requestAfterResync
+                : (snapshot, offset, db, key, unseenEnds) -> { }; // kept as they are; ferry verify --repair settles them
+        reconciler = redis.isCluster() ? null : new ResyncReconciler(mesh, self, redis, metrics, guarded);
         builder = new BatchBuilder(self, new BatchBuilder.Admission() {
             @Override
             public boolean admit(io.ferry.schemas.ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {

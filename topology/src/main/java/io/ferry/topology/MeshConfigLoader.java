@@ -43,7 +43,8 @@ public final class MeshConfigLoader {
     private static final Set<String> CAPTURE_KEYS = Set.of("heartbeatMillis", "transactionMaxEvents",
             "transactionMaxMillis", "maxRecordBytes", "expiryToleranceMillis", "filterEvictions", "snapshotRdbVersion",
             "wipeGuardPercent", "backlogWarnSeconds");
-    private static final Set<String> APPLY_KEYS = Set.of("maxBatchEvents", "retryBackoffMillis", "maxBackoffMillis");
+    private static final Set<String> APPLY_KEYS = Set.of("maxBatchEvents", "retryBackoffMillis", "maxBackoffMillis",
+            "republishGuardedKeys");
 
     private final String source;
     private final Map<String, String> env;
@@ -245,7 +246,8 @@ public final class MeshConfigLoader {
         return new ApplySettings(
                 integer(body, "maxBatchEvents", "apply.maxBatchEvents", d.maxBatchEvents(), 1, 100_000),
                 integer(body, "retryBackoffMillis", "apply.retryBackoffMillis", d.retryBackoffMillis(), 1, 60_000),
-                integer(body, "maxBackoffMillis", "apply.maxBackoffMillis", d.maxBackoffMillis(), 1, 600_000));
+                integer(body, "maxBackoffMillis", "apply.maxBackoffMillis", d.maxBackoffMillis(), 1, 600_000),
+                bool(body, "republishGuardedKeys", "apply.republishGuardedKeys", d.republishGuardedKeys()));
     }
 
     /**

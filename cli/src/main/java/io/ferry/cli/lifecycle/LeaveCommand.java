@@ -182,8 +182,15 @@ public final class LeaveCommand implements Callable<Integer> {
         if (!description.members().isEmpty()) {
             // a stopped agent with a static member id stays a member until its session times out; one still running
             // only writes into the Redis of the instance that left
-            kafka.admin().removeMembersFromConsumerGroup(group, new RemoveMembersFromConsumerGroupOptions()).all()
-                    .get(30, TimeUnit.SECONDS);
+            try {
+                kafka.admin().removeMembersFromConsumerGroup(group, new RemoveMembersFromConsumerGroupOptions()).all()
+                        .get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                // the members left between the description and the removal (a stopped agent's session ran out)
+                if (!(e.getCause() instanceof IllegalArgumentException)) {
+                    throw e;
+                }
+            }
         }
         kafka.admin().deleteConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS);
         out.println("deleted consumer group " + group + " on " + kafka.bootstrap());
