@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.localmesh.Await;
-import io.ferry.localmesh.TestServers;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,17 +20,8 @@ class FullResyncTest {
 
     private static final int KEYS = 200;
 
-    /** A mesh whose apply agents ask a resynced peer to re-publish the keys they kept (apply.republishGuardedKeys). */
-    private static MeshUnderTest republishing(String... names) {
-        MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), "apply: {republishGuardedKeys: true}\n", names);
-        try {
-            mesh.startAgents();
-        } catch (RuntimeException | Error e) {
-            mesh.close();
-            throw e;
-        }
-        return mesh;
-    }
+    /** A mesh file whose apply agents ask a resynced peer to re-publish the keys they kept. */
+    private static final String REPUBLISHING = "apply: {republishGuardedKeys: true}\n";
 
     @Test
     void aFullResyncOfARunningInstanceLeavesEveryPeerWithItsStateAndKeepsTheirUnseenWrites() throws Exception {
@@ -116,7 +106,7 @@ class FullResyncTest {
      */
     @Test
     void gapWritesToKeysThePeersAlsoWroteAfterTheSnapshotReachEveryInstance() throws Exception {
-        try (MeshUnderTest mesh = republishing("A", "B", "C")) {
+        try (MeshUnderTest mesh = MeshUnderTest.startWith(REPUBLISHING, "A", "B", "C")) {
             GuardedKeys guarded = GuardedKeys.afterResyncOfA(mesh);
             mesh.startApply("A");
             mesh.awaitReady("A", "apply");
@@ -134,7 +124,7 @@ class FullResyncTest {
      */
     @Test
     void writesRacingTheRepublicationOfGuardedKeysAreKeptOrWinByTheirTime() throws Exception {
-        try (MeshUnderTest mesh = republishing("A", "B", "C")) {
+        try (MeshUnderTest mesh = MeshUnderTest.startWith(REPUBLISHING, "A", "B", "C")) {
             GuardedKeys guarded = GuardedKeys.afterResyncOfA(mesh);
             RedisCommands<String, String> b = mesh.redis("B");
             mesh.apply("B").kill(); // B applies none of A's re-publications until its writes below are made

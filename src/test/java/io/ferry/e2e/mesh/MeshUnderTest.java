@@ -121,7 +121,12 @@ public final class MeshUnderTest implements AutoCloseable {
 
     /** Servers on the JVM's shared broker and every agent running and ready. */
     static MeshUnderTest start(String... names) {
-        MeshUnderTest mesh = servers(TestServers.kafka(), null, names);
+        return startWith(null, names);
+    }
+
+    /** The same with {@code extraYaml} appended to the mesh file (may be null). */
+    static MeshUnderTest startWith(String extraYaml, String... names) {
+        MeshUnderTest mesh = servers(TestServers.kafka(), extraYaml, names);
         try {
             mesh.startAgents();
         } catch (RuntimeException | Error e) {
