@@ -135,21 +135,30 @@ class ConcurrentWorkloadTest {
             String later = replicas.awaitIdenticalQuietly(ns, LATE_CONVERGENCE)
                     .map(ms -> "they became identical " + ms + " ms later: too slow, not wrong")
                     .orElse("they still differed " + LATE_CONVERGENCE.toSeconds() + " s later");
-            AssertionError failure = new AssertionError(notConverged.getMessage() + "\n" + lag + "\n" + later, notConverged);
+            StringBuilder details = new StringBuilder();
             try {
                 Map<String, Map<String, Snapshot.Value>> diverged = replicas.differences(ns);
                 printFigures(policy.kind().label(), load, conflicts.read(e -> e.key().startsWith(ns)), diverged);
-                conflicts.read(e -> diverged.containsKey(e.key())).forEach(System.out::println);
-                System.out.print(KeyHistory.of(mesh, diverged.keySet()));
+                List<ConflictLog.Entry> onDiverged = conflicts.read(e -> diverged.containsKey(e.key()));
+                onDiverged.forEach(System.out::println);
+                String history = KeyHistory.of(mesh, diverged.keySet());
+                System.out.print(history);
+                // the end of a CI log is often all that is kept: the message carries the last of both
+                details.append("\nthe last conflict records of the diverged keys:\n");
+                onDiverged.subList(Math.max(0, onDiverged.size() - 12), onDiverged.size()).forEach(e -> details.append("  ").append(e).append('\n'));
+                details.append(KeyHistory.of(mesh, diverged.keySet().stream().limit(2).collect(Collectors.toSet()), 10));
                 for (String name : mesh.names()) {
                     for (String role : List.of("capture", "apply")) {
-                        System.out.printf("warnings of %s %s:%n%s%n", role, name, mesh.warnings(role, name, 40));
+                        String warnings = mesh.warnings(role, name, 40);
+                        System.out.printf("warnings of %s %s:%n%s%n", role, name, warnings);
+                        details.append("\nlast warnings of ").append(role).append(' ').append(name).append(":\n")
+                                .append(warnings.lines().skip(Math.max(0, warnings.lines().count() - 3)).collect(Collectors.joining("\n")));
                     }
                 }
             } catch (RuntimeException | AssertionError e) {
-                failure.addSuppressed(e);
+                details.append("\n(collecting the details failed: ").append(e).append(')');
             }
-            throw failure;
+            throw new AssertionError(notConverged.getMessage() + "\n" + lag + "\n" + later + details, notConverged);
         }
         List<ConflictLog.Entry> recorded = conflicts.read(e -> e.key().startsWith(ns));
         Map<String, Map<String, Snapshot.Value>> after = replicas.differences(ns);

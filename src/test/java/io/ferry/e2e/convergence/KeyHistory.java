@@ -27,12 +27,18 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  */
 final class KeyHistory {
 
-    private static final int MAX_LINES_PER_ORIGIN = 25;
+    /** The tail of each origin's writes a report shows; -Dferry.convergence.historyLines=N shows more. */
+    private static final int MAX_LINES_PER_ORIGIN = Integer.getInteger("ferry.convergence.historyLines", 25);
 
     private KeyHistory() {
     }
 
     static String of(MeshUnderTest mesh, Set<String> keys) {
+        return of(mesh, keys, MAX_LINES_PER_ORIGIN);
+    }
+
+    /** The last {@code linesPerOrigin} writes of each origin to each of {@code keys}, with their applied vectors. */
+    static String of(MeshUnderTest mesh, Set<String> keys, int linesPerOrigin) {
         Map<String, List<String>> lines = keys.stream().collect(Collectors.toMap(k -> k, k -> new ArrayList<>()));
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, mesh.local().kafka().bootstrap());
@@ -71,14 +77,14 @@ final class KeyHistory {
                 // the last writes of each origin matter: keep its tail only
                 lines.forEach((key, list) -> {
                     int from = before.get(key);
-                    int keep = Math.max(from, list.size() - MAX_LINES_PER_ORIGIN);
+                    int keep = Math.max(from, list.size() - linesPerOrigin);
                     list.subList(from, keep).clear();
                 });
             }
         }
         StringBuilder out = new StringBuilder();
         lines.forEach((key, list) -> {
-            out.append("  writes to ").append(key).append(" (the last ").append(MAX_LINES_PER_ORIGIN).append(" of each origin):\n");
+            out.append("  writes to ").append(key).append(" (the last ").append(linesPerOrigin).append(" of each origin):\n");
             list.forEach(l -> out.append(l).append('\n'));
         });
         return out.toString();

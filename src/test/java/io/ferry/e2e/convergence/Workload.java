@@ -32,7 +32,8 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class Workload {
 
-    static final int KEYS_PER_FAMILY = 40;
+    /** Keys per family; fewer (-Dferry.convergence.keysPerFamily=N) make concurrent writes to one key more frequent. */
+    static final int KEYS_PER_FAMILY = Integer.getInteger("ferry.convergence.keysPerFamily", 40);
     static final int CLASH_KEYS = 5;
     private static final String LUA_TWO_WRITES =
             "redis.call('SET', KEYS[1], ARGV[1]); redis.call('SADD', KEYS[2], ARGV[2]); return 1";

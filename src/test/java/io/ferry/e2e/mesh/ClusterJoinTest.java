@@ -105,7 +105,7 @@ class ClusterJoinTest {
                 }
                 List<CounterLoad> loads = new ArrayList<>();
                 for (String name : NAMES.stream().filter(n -> !n.equals(joining)).toList()) {
-                    loads.add(redis.load(name, 20_000, 20, Duration.ofSeconds(20)).start()); // a join takes 2-5 s here
+                    loads.add(redis.load(name, 15_000, 20, Duration.ofSeconds(15)).start()); // a join takes 2-5 s here
                 }
                 Thread.sleep(3_000); // writes of both in flight, applied on the peer while it is copied
                 assertTrue(loads.stream().noneMatch(CounterLoad::isDone), "every running instance is writing when the join starts");
