@@ -105,6 +105,17 @@ final class ClusterSourceMesh implements AutoCloseable {
         capture.kill();
     }
 
+    void killApply() {
+        apply.kill();
+    }
+
+    /** A string key on B. */
+    String targetGet(String key) {
+        try (StatefulRedisConnection<String, String> connection = client.connect(RedisURI.create(target.uri()))) {
+            return connection.sync().get(key);
+        }
+    }
+
     Path captureLog(int run) {
         return dir.resolve("capture-" + run + ".log");
     }

@@ -170,7 +170,7 @@ public final class JoinCommand implements Callable<Integer> {
                         throw new OperatorException(ExitCode.NOT_READY, peer.id() + "'s cluster (" + peer.redis() + ") serves no slot of "
                                 + sourceShards.unservedSlots() + " slot(s): its copy would miss their keys; join once every slot is served");
                     }
-                    requireEveryPeerPartitionCopied(peer, sourceShards);
+                    Map<Integer, Long> retired = retiredPartitions(peer, sourceShards);
                     Map<String, Long> before = appliedBefore(config, peer);
                     phase = "copying from " + peer.id();
                     target.progress("from " + peer.id() + ": copying (started " + Instant.now() + ")");
@@ -198,6 +198,8 @@ public final class JoinCommand implements Callable<Integer> {
                         copies.add(copy.keys() + " keys from " + shard.node() + " at " + copy.replid() + ":" + copy.offset());
                     }
                     RedisShards.of(peer).requireSameSlots(sourceShards, peer.id());
+                    // the copy holds every write of a retired partition: its keys moved to the shards copied
+                    retired.forEach((partition, last) -> checkpoints.setAll(AppliedVector.entry(peer.id(), partition), last));
                     copySeconds = (System.nanoTime() - copyBegan) / 1e9;
                     phase = "setting the checkpoints";
                     requireReachable(config, checkpoints);
@@ -242,24 +244,34 @@ public final class JoinCommand implements Callable<Integer> {
     }
 
     /**
-     * Every partition of the peer's topic must be one a shard of the peer publishes to now: a partition retired
-     * by a reshard of the peer's cluster holds writes the copy has, and nothing here says where it ends.
+     * The partitions of the peer's topic no shard of the peer publishes to now, each with the offset the joined
+     * instance has applied of it: its end. Such a partition was retired by a reshard of the peer's cluster; its
+     * last record says so, and its writes are in the keys its shard handed on to the shards copied. A partition
+     * with records but without that last record is refused: nothing says where its writes end.
      */
-    private static void requireEveryPeerPartitionCopied(InstanceConfig peer, RedisShards shards) {
+    private static Map<Integer, Long> retiredPartitions(InstanceConfig peer, RedisShards shards) {
+        Map<Integer, Long> retired = new TreeMap<>();
         try (KafkaConnector kafka = new KafkaConnector(peer.kafka())) {
             for (TopicPartition partition : kafka.partitions(peer.changesTopic()).orElse(List.of())) {
                 if (shards.partitions().contains(partition.partition())) {
                     continue;
                 }
                 try (TopicScan scan = new TopicScan(peer.kafka(), peer.id(), partition.partition())) {
-                    if (scan.end() > 0) {
-                        throw new OperatorException(ExitCode.BAD_CONFIG, partition + " holds " + peer.id() + "'s writes but no shard of "
-                                + peer.id() + " publishes to it now (a partition retired after its cluster was resharded): ferry join"
-                                + " does not support such a peer yet; join from another instance");
+                    long end = scan.end();
+                    if (end == 0) {
+                        continue;
                     }
+                    if (!scan.endsRetired()) {
+                        throw new OperatorException(ExitCode.NOT_READY, partition + " holds " + peer.id() + "'s writes but no shard of "
+                                + peer.id() + " publishes to it now, and its last record does not mark it retired (the capture of "
+                                + peer.id() + " marks a partition retired once its shard has left the cluster and everything it read"
+                                + " is published). Start or let " + peer.id() + "'s capture catch up (ferry status), then run the join again");
+                    }
+                    retired.put(partition.partition(), end - 1);
                 }
             }
         }
+        return retired;
     }
 
     /**

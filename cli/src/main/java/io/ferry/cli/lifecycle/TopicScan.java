@@ -49,6 +49,22 @@ final class TopicScan implements AutoCloseable {
         return consumer.endOffsets(List.of(partition), Duration.ofSeconds(30)).get(partition);
     }
 
+    /** Whether the partition's last committed record marks it retired ({@link ReplicationPolicy#RETIRED_HEADER}). */
+    boolean endsRetired() {
+        long begin = beginning();
+        long end = end();
+        // the mark is the last record; commit markers after it take an offset each
+        consumer.seek(partition, Math.max(begin, end - 64));
+        ConsumerRecord<byte[], byte[]> last = null;
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (consumer.position(partition) < end && System.nanoTime() < deadline) {
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200)).records(partition)) {
+                last = record;
+            }
+        }
+        return last != null && last.headers().lastHeader(ReplicationPolicy.RETIRED_HEADER) != null;
+    }
+
     /**
      * The checkpoint matching a copy of the topic's origin taken at {@code replid:copyOffset}; waits up to
      * {@code timeout} for the origin's capture to publish past it. Reads backwards from the end in growing
