@@ -15,7 +15,6 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -56,25 +55,20 @@ class RdbKeyReaderTest {
         random.nextBytes(big);
         raw.set(bytes("string:big-random"), big);
         r.rpush("list:small", "a", "b", "c");
-        for (int i = 0; i < 40_000; i++) {
-            r.rpush("list:big:" + "y".repeat(30), "element-" + i + "-" + "z".repeat(i % 50));
-        }
+        // the big keys are filled by scripts: one round trip instead of one per element
+        r.eval("for i = 0, 39999 do redis.call('RPUSH', KEYS[1], 'element-' .. i .. '-' .. string.rep('z', i % 50)) end",
+                io.lettuce.core.ScriptOutputType.STATUS, "list:big:" + "y".repeat(30));
         r.sadd("set:small", "x", "y", "z");
         r.sadd("set:intset", "1", "2", "3");
-        Map<String, String> bigHash = new HashMap<>();
-        for (int i = 0; i < 30_000; i++) {
-            r.sadd("set:big", "member-" + i);
-            r.zadd("zset:big", i * 1.5, "member-" + i);
-            bigHash.put("field-" + i, "value-" + i + "-" + "v".repeat(i % 70));
-        }
-        r.hset("hash:big", bigHash);
+        r.eval("for i = 0, 29999 do redis.call('SADD', KEYS[1], 'member-' .. i); redis.call('ZADD', KEYS[2], i * 1.5, 'member-' .. i);"
+                        + " redis.call('HSET', KEYS[3], 'field-' .. i, 'value-' .. i .. '-' .. string.rep('v', i % 70)) end",
+                io.lettuce.core.ScriptOutputType.STATUS, "set:big", "zset:big", "hash:big");
         r.hset("hash:small", Map.of("a", "1", "b", "2"));
         r.zadd("zset:small", 1.0, "one");
         r.zadd("zset:small", 2.5, "two");
         r.xadd("stream:small", Map.of("f", "v"));
-        for (int i = 0; i < 20_000; i++) {
-            r.xadd("stream:big", Map.of("field", "value-" + i, "n", Integer.toString(i)));
-        }
+        r.eval("for i = 0, 19999 do redis.call('XADD', KEYS[1], '*', 'field', 'value-' .. i, 'n', tostring(i)) end",
+                io.lettuce.core.ScriptOutputType.STATUS, "stream:big");
         r.xgroupCreate(io.lettuce.core.XReadArgs.StreamOffset.from("stream:big", "0"), "group");
         r.xreadgroup(io.lettuce.core.Consumer.from("group", "reader"), io.lettuce.core.XReadArgs.Builder.count(5),
                 io.lettuce.core.XReadArgs.StreamOffset.lastConsumed("stream:big"));
