@@ -387,8 +387,30 @@ public final class Convergence implements AutoCloseable {
         if (evicted > 0) {
             metrics.windowEvicted((int) Math.min(Integer.MAX_VALUE, evicted));
             LOG.warn("conflict detection forgot {} writes (more than {} keys, {} MiB of writes or {} writes to one key not yet"
-                    + " passed by every peer and this instance's own stream; is every instance's capture running?)", evicted, MAX_KEYS,
+                    + " passed by every peer and this instance's own stream; is every instance's capture running?); a key that"
+                    + " forgot writes of its own is re-published from here once nothing of it is pending", evicted, MAX_KEYS,
                     WriteHistory.DEFAULT_MAX_BYTES >> 20, WriteHistory.MAX_WRITES_PER_KEY);
+        }
+        republishDrainedOverflows();
+    }
+
+    /**
+     * Re-publishes, with the current time, each key that forgot writes to the per-key bound once nothing of it is
+     * pending: a concurrent pair with a forgotten write may have gone unseen here, and this copy, applied everywhere
+     * after everything this instance has seen, leaves one value (later concurrent writes are paired with it as usual).
+     */
+    private void republishDrainedOverflows() {
+        List<KeyId> drained = history.takeDrainedOverflows();
+        for (KeyId key : drained) {
+            repairs.computeIfAbsent(key, k -> new Repair(null, 0));
+        }
+        if (!drained.isEmpty()) {
+            LOG.info("{} key(s) whose conflict detection forgot writes re-published, so every instance ends with one value", drained.size());
+        }
+        long notKept = history.takeOverflowsNotKept();
+        if (notKept > 0) {
+            LOG.warn("{} key(s) forgot writes while {} others already wait to be re-published: they are not; run ferry verify"
+                    + " --config <mesh.yaml> --repair once the load is over", notKept, WriteHistory.MAX_OVERFLOWED_KEYS);
         }
     }
 

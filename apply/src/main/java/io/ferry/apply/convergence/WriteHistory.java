@@ -6,8 +6,10 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The recent writes conflict detection needs, per key, on one instance ({@code self}): the local writes
@@ -31,7 +33,9 @@ public final class WriteHistory {
     }
 
     /** Local writes, and peer writes, kept per key while they can still be part of a pair. */
-    static final int MAX_WRITES_PER_KEY = 64;
+    static final int MAX_WRITES_PER_KEY = 256;
+    /** Keys that lost writes to {@link #MAX_WRITES_PER_KEY} remembered at once until they are re-published. */
+    static final int MAX_OVERFLOWED_KEYS = 100_000;
     public static final long DEFAULT_MAX_BYTES = 64L * 1024 * 1024;
 
     private static final class KeyWrites {
@@ -58,6 +62,13 @@ public final class WriteHistory {
     private int ownPartitions = 1;
     private AppliedVector ownProgress = AppliedVector.EMPTY;
     private long evicted;
+    /**
+     * Keys that forgot writes to {@link #MAX_WRITES_PER_KEY} (a peer or this instance's own stream far behind on a
+     * hot key): a pair with a forgotten write goes unseen here, and if this instance's write won it nobody repairs
+     * it. Each is re-published from here once nothing of it is pending any more (see {@link #takeDrainedOverflows}).
+     */
+    private final Set<KeyId> overflowed = new LinkedHashSet<>();
+    private long overflowedNotKept;
 
     public WriteHistory(String self, int maxKeys, Iterable<String> peers) {
         this(self, maxKeys, DEFAULT_MAX_BYTES, peers);
@@ -83,7 +94,7 @@ public final class WriteHistory {
                     pairs.add(new Pair(key, write, local, true));
                 }
             }
-            add(writes, writes.applied, write);
+            add(key, writes, writes.applied, write);
         }
         trim();
         return pairs;
@@ -107,7 +118,7 @@ public final class WriteHistory {
                     pairs.add(new Pair(key, write, local, false));
                 }
             }
-            add(writes, writes.applied, write);
+            add(key, writes, writes.applied, write);
         }
         trim();
         return pairs;
@@ -130,7 +141,7 @@ public final class WriteHistory {
                     release(writes, applied);
                 }
             }
-            add(writes, writes.locals, write);
+            add(key, writes, writes.locals, write);
         }
         trim();
         return pairs;
@@ -238,13 +249,43 @@ public final class WriteHistory {
         return false;
     }
 
-    private void add(KeyWrites writes, List<Write> list, Write write) {
+    private void add(KeyId key, KeyWrites writes, List<Write> list, Write write) {
         list.add(write);
         hold(writes, write);
         if (list.size() > MAX_WRITES_PER_KEY) {
             release(writes, list.remove(0));
             evicted++;
+            if (overflowed.size() < MAX_OVERFLOWED_KEYS) {
+                overflowed.add(key);
+            } else if (!overflowed.contains(key)) {
+                overflowedNotKept++;
+            }
         }
+    }
+
+    /**
+     * Keys that forgot writes to the per-key bound and have nothing pending here any more (every peer has applied
+     * their local writes, this instance's own stream has passed their peers' writes), each returned once: a copy of
+     * the value re-published now is applied everywhere after every write this instance has seen, so a pair missed
+     * here cannot leave the instances different.
+     */
+    public List<KeyId> takeDrainedOverflows() {
+        List<KeyId> drained = new ArrayList<>(0);
+        for (Iterator<KeyId> it = overflowed.iterator(); it.hasNext(); ) {
+            KeyId key = it.next();
+            if (!keys.containsKey(key)) { // containsKey leaves the access order as it is
+                drained.add(key);
+                it.remove();
+            }
+        }
+        return drained;
+    }
+
+    /** Keys that overflowed but could not be remembered for re-publication since the last call. */
+    public long takeOverflowsNotKept() {
+        long n = overflowedNotKept;
+        overflowedNotKept = 0;
+        return n;
     }
 
     private void hold(KeyWrites writes, Write write) {

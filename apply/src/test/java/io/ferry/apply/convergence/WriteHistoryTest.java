@@ -119,8 +119,9 @@ class WriteHistoryTest {
         for (int i = 0; i < 500; i++) {
             local(history, write("b", i, Map.of(), K));
         }
-        assertEquals(500 - 64, history.takeEvicted());
-        assertEquals(64, remote(history, write("a", 1, Map.of(), K)).size(), "the 64 latest local writes still pair");
+        int bound = WriteHistory.MAX_WRITES_PER_KEY;
+        assertEquals(500 - bound, history.takeEvicted());
+        assertEquals(bound, remote(history, write("a", 1, Map.of(), K)).size(), "the latest local writes up to the bound still pair");
     }
 
     @Test
@@ -299,12 +300,31 @@ class WriteHistoryTest {
     }
 
     @Test
+    void aHotKeyThatForgotWritesIsHandedOnceForRePublicationWhenNothingOfItIsPendingAnyMore() {
+        int writes = WriteHistory.MAX_WRITES_PER_KEY + 10;
+        for (int i = 0; i < writes; i++) {
+            local(history, write("b", i, Map.of(), K));
+        }
+        local(history, write("b", writes, Map.of(), J));
+        history.sweep();
+        assertEquals(List.of(), history.takeDrainedOverflows(), "its writes are still pending: its peers have not applied them");
+        history.peerApplied("a", acked(writes));
+        history.peerApplied("c", acked(writes - 2));
+        history.sweep();
+        assertEquals(List.of(), history.takeDrainedOverflows(), "c has not applied K's last write yet");
+        history.peerApplied("c", acked(writes));
+        history.sweep();
+        assertEquals(List.of(K), history.takeDrainedOverflows(), "K, not J, which forgot nothing");
+        assertEquals(List.of(), history.takeDrainedOverflows(), "once");
+    }
+
+    @Test
     void oneHotKeyKeepsABoundedNumberOfPeerWrites() {
         for (int i = 0; i < 500; i++) {
             remote(history, write("a", i, Map.of(), K));
         }
-        assertTrue(history.bytes() < 64 * 1_000, "bytes held: " + history.bytes());
-        assertEquals(500 - 64, history.takeEvicted());
+        assertTrue(history.bytes() < WriteHistory.MAX_WRITES_PER_KEY * 1_000, "bytes held: " + history.bytes());
+        assertEquals(500 - WriteHistory.MAX_WRITES_PER_KEY, history.takeEvicted());
     }
 
     @Test
