@@ -6,10 +6,8 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The recent writes conflict detection needs, per key, on one instance ({@code self}): the local writes
@@ -64,10 +62,12 @@ public final class WriteHistory {
     private long evicted;
     /**
      * Keys that forgot writes to {@link #MAX_WRITES_PER_KEY} (a peer or this instance's own stream far behind on a
-     * hot key): a pair with a forgotten write goes unseen here, and if this instance's write won it nobody repairs
-     * it. Each is re-published from here once nothing of it is pending any more (see {@link #takeDrainedOverflows}).
+     * hot key), each with whether this instance wrote it meanwhile: a pair of such a local write with a forgotten
+     * write goes unseen here, and if the local write won it nobody repairs it. Those are re-published from here
+     * once nothing of them is pending any more (see {@link #takeDrainedOverflows}); a key only peers wrote has no
+     * pair to miss here, and a copy of it from here could only lose their concurrent partial writes.
      */
-    private final Set<KeyId> overflowed = new LinkedHashSet<>();
+    private final Map<KeyId, Boolean> overflowed = new LinkedHashMap<>();
     private long overflowedNotKept;
 
     public WriteHistory(String self, int maxKeys, Iterable<String> peers) {
@@ -141,6 +141,7 @@ public final class WriteHistory {
                     release(writes, applied);
                 }
             }
+            overflowed.computeIfPresent(key, (k, wrote) -> true);
             add(key, writes, writes.locals, write);
         }
         trim();
@@ -255,26 +256,32 @@ public final class WriteHistory {
         if (list.size() > MAX_WRITES_PER_KEY) {
             release(writes, list.remove(0));
             evicted++;
-            if (overflowed.size() < MAX_OVERFLOWED_KEYS) {
-                overflowed.add(key);
-            } else if (!overflowed.contains(key)) {
+            boolean wrote = !writes.locals.isEmpty();
+            if (overflowed.containsKey(key)) {
+                overflowed.put(key, overflowed.get(key) || wrote);
+            } else if (overflowed.size() < MAX_OVERFLOWED_KEYS) {
+                overflowed.put(key, wrote);
+            } else {
                 overflowedNotKept++;
             }
         }
     }
 
     /**
-     * Keys that forgot writes to the per-key bound and have nothing pending here any more (every peer has applied
-     * their local writes, this instance's own stream has passed their peers' writes), each returned once: a copy of
+     * Keys this instance wrote that forgot writes to the per-key bound and have nothing pending here any more (every
+     * peer has applied their local writes, this instance's own stream has passed their peers' writes), each returned
+     * once: a copy of
      * the value re-published now is applied everywhere after every write this instance has seen, so a pair missed
      * here cannot leave the instances different.
      */
     public List<KeyId> takeDrainedOverflows() {
         List<KeyId> drained = new ArrayList<>(0);
-        for (Iterator<KeyId> it = overflowed.iterator(); it.hasNext(); ) {
-            KeyId key = it.next();
-            if (!keys.containsKey(key)) { // containsKey leaves the access order as it is
-                drained.add(key);
+        for (Iterator<Map.Entry<KeyId, Boolean>> it = overflowed.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<KeyId, Boolean> entry = it.next();
+            if (!keys.containsKey(entry.getKey())) { // containsKey leaves the access order as it is
+                if (entry.getValue()) {
+                    drained.add(entry.getKey());
+                }
                 it.remove();
             }
         }

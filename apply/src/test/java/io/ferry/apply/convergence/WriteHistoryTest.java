@@ -319,6 +319,16 @@ class WriteHistoryTest {
     }
 
     @Test
+    void aHotKeyOnlyPeersWroteIsNotRePublishedFromHereWhenItForgotTheirWrites() {
+        for (int i = 0; i < WriteHistory.MAX_WRITES_PER_KEY + 10; i++) {
+            remote(history, write("a", i, Map.of(), K));
+        }
+        history.ownProgress(AppliedVector.EMPTY.with("a", 0, 10_000));
+        history.sweep();
+        assertEquals(List.of(), history.takeDrainedOverflows(), "no local write of K could have missed its pair");
+    }
+
+    @Test
     void oneHotKeyKeepsABoundedNumberOfPeerWrites() {
         for (int i = 0; i < 500; i++) {
             remote(history, write("a", i, Map.of(), K));
