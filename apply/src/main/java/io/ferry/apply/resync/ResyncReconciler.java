@@ -53,8 +53,9 @@ import org.slf4j.LoggerFactory;
  * capture must have published every master's stream (one partition per shard, told apart by replication id).
  *
  * <p>Safe, loud fallbacks: when the unseen writes cannot be bounded (more than {@link #MAX_GUARDED_KEYS} keys or
- * {@link #MAX_UNSEEN_RECORDS} records) or this instance's own capture is not caught up with its Redis (writes here
- * not yet published could be overwritten), every key is guarded: the snapshot only adds missing keys and nothing is
+ * {@link #MAX_UNSEEN_RECORDS} records), this instance's own capture is not caught up with its Redis (writes here
+ * not yet published could be overwritten) or the snapshot is one shard's of a Redis Cluster origin (it does not
+ * hold the origin's other keys), every key is guarded: the snapshot only adds missing keys and nothing is
  * deleted, with a WARN saying to run {@code ferry verify --repair}. Runs on the apply thread with nothing in flight.
  */
 public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseable {
@@ -463,6 +464,9 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         if (vector == null) {
             problem = "the snapshot records carry no readable applied vector";
             vector = AppliedVector.EMPTY;
+        } else if (mesh.instance(state.peer()).redis().cluster()) {
+            // its partition carries one shard: keys here of its other shards are not in this snapshot, yet not deleted there
+            problem = "it is the copy of one shard of a Redis Cluster, so which keys here " + state.peer() + " no longer has is unknown";
         }
         UnseenWritesReader unseen = new UnseenWritesReader(self, mesh.instance(self), mesh.peersOf(self), state.peer(), vector,
                 MAX_GUARDED_KEYS, MAX_UNSEEN_RECORDS);
