@@ -79,10 +79,12 @@ class ClusterTargetResyncTest {
                 a.del("a:list");
                 a.rpush("a:list", "only");
                 FullResyncTest.overflowBacklog(a);
+                System.out.printf("gap written after %d ms%n", (System.nanoTime() - began) / 1_000_000);
                 FullResyncTest.restartCaptureWithFullResync(mesh, "A");
 
                 Await.until(MeshUnderTest.CONVERGE, "B reconciled A's resync snapshot",
                         () -> mesh.metric("B", "apply", "ferry_apply_resyncs_total", "outcome=\"reconciled\"") == 1.0);
+                System.out.printf("B reconciled A's resync snapshot after %d ms%n", (System.nanoTime() - began) / 1_000_000);
                 for (int i = 0; i < KEYS; i++) {
                     assertEquals(i < REVIVED ? "b-revived" : null, b.get("a:gone:" + i), "a:gone:" + i + " on B");
                     assertEquals("new" + i, b.get("a:change:" + i), "a:change:" + i + " on B");
@@ -105,6 +107,7 @@ class ClusterTargetResyncTest {
                 onB.await();
                 Await.until(MeshUnderTest.CONVERGE, "both loads applied on both instances and the keyspaces identical",
                         () -> onA.appliedOn("A") && onB.appliedOn("A") && onA.appliedOn(b) && onB.appliedOn(b) && identical(a, masters));
+                System.out.printf("converged after %d ms%n", (System.nanoTime() - began) / 1_000_000);
                 onA.assertAppliedExactlyOnceOn("A");
                 onB.assertAppliedExactlyOnceOn("A");
                 onA.assertAppliedExactlyOnceOn("B", b);

@@ -221,13 +221,12 @@ public final class BatchBuilder {
      */
     private int resyncRecord(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, List<RawCommand> body,
                              List<EventBatch.Source> sources, List<Rejection> rejections, List<EventBatch.Overwrite> overwrites, int db) {
-        List<byte[]> snapshotKeys = resync.broughtKeysKeys(state);
         long offset = record.offset();
         switch (event.getKind()) {
             case SNAPSHOT_START -> {
                 resync.started(state, record);
                 db = select(body, sources, db, 0);
-                body.add(new RawCommand("DEL", snapshotKeys));
+                body.add(new RawCommand("DEL", resync.broughtKeysKeys(state)));
                 sources.add(null);
             }
             case SNAPSHOT_KEY -> {
@@ -261,7 +260,7 @@ public final class BatchBuilder {
                     }
                 }
                 db = select(body, sources, db, 0);
-                body.add(new RawCommand("DEL", snapshotKeys));
+                body.add(new RawCommand("DEL", resync.broughtKeysKeys(state)));
                 sources.add(null);
             }
             default -> {

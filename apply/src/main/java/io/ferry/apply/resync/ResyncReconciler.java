@@ -74,6 +74,8 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     private final ApplyMetrics metrics;
     private final GuardedKeys guardedKeys;
     private final Map<String, Reconciliation> active = new HashMap<>();
+    /** Per peer partition, every slot's set of {@link #broughtKeysKeys} (16384 names, built once). */
+    private final Map<String, List<byte[]>> allSlotSets = new HashMap<>();
 
     /** Told of every key a reconciliation leaves as it is here because a write its origin had not applied touched it. */
     @FunctionalInterface
@@ -425,11 +427,13 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         if (!redis.isCluster()) {
             return BatchBuilder.Resync.super.broughtKeysKeys(state);
         }
-        List<byte[]> sets = new ArrayList<>(HashSlot.COUNT);
-        for (int slot = 0; slot < HashSlot.COUNT; slot++) {
-            sets.add(slotSet(state, slot));
-        }
-        return sets;
+        return allSlotSets.computeIfAbsent(AppliedVector.entry(state.peer(), state.partition().partition()), entry -> {
+            List<byte[]> sets = new ArrayList<>(HashSlot.COUNT);
+            for (int slot = 0; slot < HashSlot.COUNT; slot++) {
+                sets.add(slotSet(state, slot));
+            }
+            return List.copyOf(sets);
+        });
     }
 
     private static byte[] slotSet(PartitionState state, int slot) {
