@@ -60,6 +60,8 @@ public final class ApplyService implements FerryAgent {
     private static final long MAX_CAUSAL_WAIT_NANOS = 10_000_000_000L;
     /** Times a resync batch is judged again after writes here aborted it, before starting over from the checkpoint. */
     private static final int MAX_WATCH_ATTEMPTS = 20;
+    /** How long a resync batch waits for a slot of its keys to finish moving, before starting over from its checkpoint. */
+    private static final long MAX_SLOT_MOVE_WAIT_NANOS = 30_000_000_000L;
 
     private final MeshConfig mesh;
     private final String self;
@@ -123,10 +125,9 @@ public final class ApplyService implements FerryAgent {
         applier = new BatchApplier(redis, new DeadLetterPublisher(findings, self, metrics), conflicts, metrics, convergence,
                 findings, () -> running, slots);
         Convergence settling = convergence;
-        // A cluster target has no one node to SCAN: a resync snapshot only adds the keys missing here (see README).
         ResyncReconciler.GuardedKeys guarded = mesh.apply().republishGuardedKeys() ? convergence::requestAfterResync
                 : (snapshot, offset, db, key, unseenEnds) -> { }; // kept as they are; ferry verify --repair settles them
-        reconciler = redis.isCluster() ? null : new ResyncReconciler(mesh, self, redis, metrics, guarded);
+        reconciler = new ResyncReconciler(mesh, self, redis, metrics, guarded);
         builder = new BatchBuilder(self, new BatchBuilder.Admission() {
             @Override
             public boolean admit(io.ferry.schemas.ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
@@ -293,22 +294,58 @@ public final class ApplyService implements FerryAgent {
     }
 
     /**
-     * Applies a batch of a resync snapshot alone, its overwritten keys watched: a write made here after they were
-     * judged aborts it, and it is judged and sent again.
+     * Applies a batch of a resync snapshot alone (as one transaction per slot on a cluster target), its overwritten keys
+     * watched: a transaction that a write made here after its keys were judged aborts, or that its slot's move turns
+     * away, is judged and sent again. Its other transactions stay applied: each moves only its own slot's checkpoint.
      */
     private void applyReconciling(EventBatch batch) {
-        for (int attempt = 1; ; attempt++) {
-            EventBatch judged = reconciler.watchOverwrites(batch);
-            if (applier.applyWatched(judged)) {
-                reconciler.committed(judged);
-                return;
+        List<EventBatch> due = applier.transactions(batch);
+        List<EventBatch> committed = new ArrayList<>();
+        long movingSince = 0;
+        for (int attempt = 1; !due.isEmpty(); ) {
+            ResyncReconciler.Round round = reconciler.watchOverwrites(due);
+            List<EventBatch> notRun = null;
+            try {
+                notRun = applier.applyWatched(round.send(), round.watches());
+            } finally {
+                if (notRun == null) {
+                    redis.release(round.watches()); // not run (Kafka or Redis failed): free what holds the WATCHes
+                }
             }
-            if (attempt == MAX_WATCH_ATTEMPTS) {
-                throw new RedisUnavailableException("writes here aborted a resync batch of " + batch.partition().partition()
-                        + " " + attempt + " times; starting over from its checkpoint", null);
+            for (EventBatch sent : round.send()) {
+                if (!notRun.contains(sent)) {
+                    committed.add(sent);
+                }
             }
-            LOG.debug("a key of a resync batch of {} was written here before it ran; judging it again", batch.partition().partition());
-            batch = judged.rewritten(Map.of(), judged.overwrites());
+            if (!notRun.isEmpty()) {
+                if (attempt++ == MAX_WATCH_ATTEMPTS) {
+                    throw new RedisUnavailableException("writes here aborted a resync batch of " + batch.partition().partition()
+                            + " " + MAX_WATCH_ATTEMPTS + " times; starting over from its checkpoint", null);
+                }
+                LOG.debug("a key of a resync batch of {} was written here before it ran; judging it again", batch.partition().partition());
+            }
+            if (round.slotMoving()) {
+                long now = System.nanoTime();
+                movingSince = movingSince == 0 ? now : movingSince;
+                if (now - movingSince > MAX_SLOT_MOVE_WAIT_NANOS) {
+                    throw new RedisUnavailableException("a slot of a resync batch of " + batch.partition().partition()
+                            + " kept moving for " + MAX_SLOT_MOVE_WAIT_NANOS / 1_000_000_000L + " s; starting over from its checkpoint", null);
+                }
+                pause(20); // a slot half migrated: its keys can be watched once the move is done
+            }
+            due = new ArrayList<>(round.later());
+            for (EventBatch aborted : notRun) {
+                due.add(aborted.rewritten(Map.of(), aborted.overwrites()));
+            }
+        }
+        reconciler.committed(committed);
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

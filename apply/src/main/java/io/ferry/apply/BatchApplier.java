@@ -101,13 +101,7 @@ final class BatchApplier {
     InFlight send(List<EventBatch> batches) {
         List<EventBatch> toRun = new ArrayList<>();
         for (EventBatch batch : bySlot(batches)) {
-            // Records that never became commands are reported before anything is written (at least once).
-            for (Rejection rejection : batch.rejections()) {
-                deadLetter(batch, rejection);
-            }
-            if (batch.isEmpty()) {
-                settled(batch);
-            } else {
+            if (prepared(batch)) {
                 toRun.add(batch);
             }
         }
@@ -115,6 +109,26 @@ final class BatchApplier {
         // before a checkpoint that passes it can be written.
         findings.awaitAcknowledged(running);
         return new InFlight(toRun, toRun.isEmpty() ? null : redis.submit(toRun.stream().map(EventBatch::body).toList()));
+    }
+
+    /** The transactions {@code batch} is sent as: one per slot on a cluster target, else one. */
+    List<EventBatch> transactions(EventBatch batch) {
+        return bySlot(List.of(batch));
+    }
+
+    /**
+     * Whether {@code batch} has something to run. Records that never became commands are reported before anything
+     * is written (at least once); an empty batch is settled at once.
+     */
+    private boolean prepared(EventBatch batch) {
+        for (Rejection rejection : batch.rejections()) {
+            deadLetter(batch, rejection);
+        }
+        if (batch.isEmpty()) {
+            settled(batch);
+            return false;
+        }
+        return true;
     }
 
     /** Reads the replies of {@code inFlight}, settles them and re-runs what an EXECABORT narrowed down. */
@@ -126,20 +140,39 @@ final class BatchApplier {
     }
 
     /**
-     * Applies one batch whose overwritten keys the caller has WATCHed; false, with nothing applied or reported,
-     * when a watched key changed before EXEC (the caller judges the keys again and sends the batch once more).
+     * Applies {@code transactions} ({@link #transactions}), each under its WATCH in {@code watches} where one is held.
+     * Returns those that did not run, with nothing of them applied or reported: a watched key changed before EXEC, or
+     * (on a cluster) their slot moved. The caller judges their keys again and sends them once more.
      */
-    boolean applyWatched(EventBatch batch) {
-        InFlight inFlight = send(List.of(batch));
-        if (inFlight.pending == null) {
-            return true;
+    List<EventBatch> applyWatched(List<EventBatch> transactions, List<RedisTargetClient.Watch> watches) {
+        List<EventBatch> sent = new ArrayList<>();
+        List<RedisTargetClient.Watch> sentWatches = new ArrayList<>();
+        for (int i = 0; i < transactions.size(); i++) {
+            if (prepared(transactions.get(i))) {
+                sent.add(transactions.get(i));
+                sentWatches.add(watches.get(i));
+            }
         }
-        List<TransactionReply> replies = redis.await(inFlight.pending);
-        if (replies.get(0).aborted()) {
-            return false;
+        findings.awaitAcknowledged(running);
+        if (sent.isEmpty()) {
+            return List.of();
         }
-        settleAll(inFlight.batches, replies);
-        return true;
+        List<TransactionReply> replies = redis.executeWatched(sent.stream().map(EventBatch::body).toList(), sentWatches);
+        List<EventBatch> ran = new ArrayList<>();
+        List<TransactionReply> ranReplies = new ArrayList<>();
+        List<EventBatch> notRun = new ArrayList<>();
+        for (int i = 0; i < sent.size(); i++) {
+            if (replies.get(i).aborted()) {
+                notRun.add(sent.get(i));
+            } else {
+                ran.add(sent.get(i));
+                ranReplies.add(replies.get(i));
+            }
+        }
+        if (!ran.isEmpty()) {
+            settleAll(ran, ranReplies);
+        }
+        return notRun;
     }
 
     private void settleAll(List<EventBatch> toRun, List<TransactionReply> replies) {

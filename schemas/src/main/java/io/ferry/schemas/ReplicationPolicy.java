@@ -139,6 +139,22 @@ public final class ReplicationPolicy {
     }
 
     /**
+     * The set of {@link #resyncKeysKey} for the keys of one Redis Cluster slot, {@code __ferry:resync:{<slotTag>}:<origin>:<partition>}:
+     * on a cluster target every MULTI/EXEC stays in one slot, so each slot records the snapshot's keys of its own.
+     */
+    public static byte[] slotResyncKeysKey(String origin, int partition, String slotTag) {
+        return (RESERVED_PREFIX + "resync:{" + requireSlotTag(slotTag) + "}:" + requireId(origin) + ":" + partition)
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** SCAN MATCH patterns of every set of keys a resync snapshot of {@code origin} brought: standalone and per slot. */
+    public static List<byte[]> resyncKeysPatterns(String origin) {
+        String id = requireId(origin);
+        return List.of((RESERVED_PREFIX + "resync:" + id + ":*").getBytes(StandardCharsets.UTF_8),
+                (RESERVED_PREFIX + "resync:{*}:" + id + ":*").getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
      * Reserved key, in a peer's Redis, where the {@code n}-th big value of one of {@code origin}'s events is
      * put together chunk by chunk before the command that carries it runs (see the capture's
      * {@code StagedCommandMapper}). It carries {@code key}'s hash tag so that both are in one Redis Cluster slot.

@@ -43,7 +43,8 @@ public final class RedisAccess {
                         probe("cluster|slots", "CLUSTER", "SLOTS")),
                 "resetkeys ~* resetchannels &" + EVICTION_CHANNELS),
         /**
-         * Peers' writes (any write command, RESTORE for snapshots), MULTI/EXEC with the checkpoint,
+         * Peers' writes (any write command, RESTORE for snapshots), MULTI/EXEC with the checkpoint (WATCH when a
+         * peer's resync snapshot replaces or deletes keys),
          * reading checkpoints and the error-record journal, the repair script (EVAL; it reads and writes
          * keys), fencing of stale replicas (CLIENT SETNAME/ID/LIST/KILL), INFO for the start-up check.
          */
@@ -53,6 +54,7 @@ public final class RedisAccess {
                 probe("select", "SELECT", "0"),
                 probe("multi", "MULTI"),
                 probe("exec", "EXEC"),
+                probe("watch", "WATCH", "k"),
                 probe("get", "GET", "__ferry:ckpt:peer:0"),
                 probe("set", "SET", "__ferry:ckpt:peer:0", "1"),
                 probe("@write", "RESTORE", "k", "0", "payload"),

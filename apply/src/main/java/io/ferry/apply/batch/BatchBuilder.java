@@ -64,6 +64,19 @@ public final class BatchBuilder {
 
         /** At SNAPSHOT_END ({@code event}): keys here, by db, that the snapshot did not bring and nothing guards; to be deleted. */
         Map<Integer, List<byte[]>> staleKeys(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event);
+
+        /**
+         * The reserved set recording that the snapshot brought {@code key}, written in the key's MULTI/EXEC: one per
+         * partition ({@link ReplicationPolicy#resyncKeysKey}), or on a Redis Cluster one per slot, in the key's slot.
+         */
+        default byte[] broughtKeysKey(PartitionState state, byte[] key) {
+            return ReplicationPolicy.resyncKeysKey(state.peer(), state.partition().partition());
+        }
+
+        /** Every set {@link #broughtKeysKey} can name: deleted at the snapshot's start and end. */
+        default List<byte[]> broughtKeysKeys(PartitionState state) {
+            return List.of(ReplicationPolicy.resyncKeysKey(state.peer(), state.partition().partition()));
+        }
     }
 
     private static final byte[] REPLACE = "REPLACE".getBytes(StandardCharsets.US_ASCII);
@@ -102,6 +115,9 @@ public final class BatchBuilder {
         List<EventBatch.Overwrite> overwrites = new ArrayList<>();
         long last = state.checkpoint();
         int consumed = 0;
+        // where each consumed record's lines begin in the body: every line is tagged with its record's offset
+        List<Integer> recordStarts = new ArrayList<>();
+        List<Long> recordOffsets = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> record : records) {
             long offset = record.offset();
             if (offset <= state.checkpoint()) {
@@ -109,6 +125,8 @@ public final class BatchBuilder {
                 continue;
             }
             consumed++;
+            recordStarts.add(body.size());
+            recordOffsets.add(offset);
             last = offset;
             ChangeEvent event;
             try {
@@ -173,29 +191,42 @@ public final class BatchBuilder {
         long checkpoint = chunks.incomplete() ? Math.min(last, chunks.firstOffset() - 1) : last;
         checkpoint = Math.max(checkpoint, state.checkpoint());
         if (!body.isEmpty() || checkpoint > state.checkpoint()) {
+            recordStarts.add(body.size());
+            recordOffsets.add(checkpoint);
             select(body, sources, db, 0);
             body.add(new RawCommand("SET", List.of(state.checkpointKey(),
                     Long.toString(checkpoint).getBytes(StandardCharsets.US_ASCII))));
             sources.add(null);
         }
-        return new EventBatch(state, body, sources, events, rejections, overwrites, checkpoint, consumed);
+        return new EventBatch(state, body, sources, lineOffsets(body.size(), recordStarts, recordOffsets), events, rejections,
+                overwrites, checkpoint, consumed);
+    }
+
+    /** Per body line, the offset of the record whose lines begin at or before it. */
+    static long[] lineOffsets(int lines, List<Integer> starts, List<Long> offsets) {
+        long[] byLine = new long[lines];
+        for (int r = 0; r < starts.size(); r++) {
+            int end = r + 1 < starts.size() ? starts.get(r + 1) : lines;
+            java.util.Arrays.fill(byLine, starts.get(r), end, offsets.get(r));
+        }
+        return byLine;
     }
 
     /**
-     * One record of a resync snapshot: SNAPSHOT_START clears the set of keys the snapshot brought (left over
-     * from an interrupted one); each key replaces the copy here unless guarded, and joins that set in the same
-     * MULTI/EXEC; SNAPSHOT_END deletes the keys here the snapshot did not bring and nothing guards, then the set.
+     * One record of a resync snapshot: SNAPSHOT_START clears the sets of keys the snapshot brought (left over
+     * from an interrupted one; {@link Resync#broughtKeysKeys}); each key replaces the copy here unless guarded, and
+     * joins its set in the same MULTI/EXEC; SNAPSHOT_END deletes the keys here the snapshot did not bring and nothing
+     * guards, then the sets.
      * Lines that replace or delete keys are added to {@code overwrites}. Returns the db selected at the end.
      */
     private int resyncRecord(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, List<RawCommand> body,
                              List<EventBatch.Source> sources, List<Rejection> rejections, List<EventBatch.Overwrite> overwrites, int db) {
-        byte[] snapshotKeys = ReplicationPolicy.resyncKeysKey(state.peer(), state.partition().partition());
         long offset = record.offset();
         switch (event.getKind()) {
             case SNAPSHOT_START -> {
                 resync.started(state, record);
                 db = select(body, sources, db, 0);
-                body.add(new RawCommand("DEL", List.of(snapshotKeys)));
+                body.add(new RawCommand("DEL", resync.broughtKeysKeys(state)));
                 sources.add(null);
             }
             case SNAPSHOT_KEY -> {
@@ -229,7 +260,7 @@ public final class BatchBuilder {
                     }
                 }
                 db = select(body, sources, db, 0);
-                body.add(new RawCommand("DEL", List.of(snapshotKeys)));
+                body.add(new RawCommand("DEL", resync.broughtKeysKeys(state)));
                 sources.add(null);
             }
             default -> {
@@ -297,9 +328,9 @@ public final class BatchBuilder {
     }
 
     /** Records, in the same MULTI/EXEC, that the resync snapshot brought {@code key} of {@code keyDb}. */
-    private static int snapshotKeyBrought(PartitionState state, int keyDb, byte[] key, List<RawCommand> body, List<EventBatch.Source> sources, int db) {
+    private int snapshotKeyBrought(PartitionState state, int keyDb, byte[] key, List<RawCommand> body, List<EventBatch.Source> sources, int db) {
         db = select(body, sources, db, 0);
-        body.add(new RawCommand("SADD", List.of(ReplicationPolicy.resyncKeysKey(state.peer(), state.partition().partition()), member(keyDb, key))));
+        body.add(new RawCommand("SADD", List.of(resync.broughtKeysKey(state, key), member(keyDb, key))));
         sources.add(null);
         return db;
     }

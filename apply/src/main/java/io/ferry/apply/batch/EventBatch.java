@@ -47,14 +47,20 @@ public final class EventBatch {
     private final List<ChangeEvent> events;
     private final List<Rejection> rejections;
     private final List<Overwrite> overwrites;
+    private final long[] lineOffsets;
     private final long checkpointOffset;
     private final int records;
 
-    EventBatch(PartitionState partition, List<RawCommand> body, List<Source> sources, List<ChangeEvent> events,
+    /** @param lineOffsets per body line, the Kafka offset of the record it was made for (the checkpoint's for its own lines) */
+    EventBatch(PartitionState partition, List<RawCommand> body, List<Source> sources, long[] lineOffsets, List<ChangeEvent> events,
                List<Rejection> rejections, List<Overwrite> overwrites, long checkpointOffset, int records) {
+        if (lineOffsets.length != body.size() || sources.size() != body.size()) {
+            throw new IllegalArgumentException("a batch needs one source and one offset per body line");
+        }
         this.partition = partition;
         this.body = body;
         this.sources = sources;
+        this.lineOffsets = lineOffsets;
         this.events = events;
         this.rejections = rejections;
         this.overwrites = overwrites;
@@ -73,6 +79,14 @@ public final class EventBatch {
     /** The source of body line {@code index}, null for Ferry's own control lines. */
     public Source source(int index) {
         return sources.get(index);
+    }
+
+    /**
+     * Kafka offset of the record body line {@code index} was made for, Ferry's own lines included (a chunk's stage
+     * write, a resync's bookkeeping): on a cluster target, a slot skips the lines of records its checkpoint covers.
+     */
+    public long offsetOf(int index) {
+        return lineOffsets[index];
     }
 
     /** Decoded events of this batch, heartbeats included, in offset order. */
@@ -131,11 +145,13 @@ public final class EventBatch {
     public EventBatch rewritten(Map<Integer, RawCommand> lines, List<Overwrite> overwrites) {
         List<RawCommand> keptBody = new ArrayList<>();
         List<Source> keptSources = new ArrayList<>();
+        long[] keptOffsets = new long[body.size()];
         Map<Integer, Integer> moved = new HashMap<>();
         for (int i = 0; i < body.size(); i++) {
             RawCommand line = lines.containsKey(i) ? lines.get(i) : body.get(i);
             if (line != null) {
                 moved.put(i, keptBody.size());
+                keptOffsets[keptBody.size()] = lineOffsets[i];
                 keptBody.add(line);
                 keptSources.add(sources.get(i));
             }
@@ -147,6 +163,7 @@ public final class EventBatch {
                 keptOverwrites.add(new Overwrite(line, overwrite.db(), overwrite.keys(), overwrite.whenKept(), overwrite.whenAddedOnly()));
             }
         }
-        return new EventBatch(partition, keptBody, keptSources, events, List.of(), keptOverwrites, checkpointOffset, records);
+        return new EventBatch(partition, keptBody, keptSources, java.util.Arrays.copyOf(keptOffsets, keptBody.size()), events, List.of(),
+                keptOverwrites, checkpointOffset, records);
     }
 }

@@ -71,6 +71,7 @@ public final class SlotSplitter {
         }
         List<RawCommand> body = new ArrayList<>();
         List<EventBatch.Source> kept = new ArrayList<>();
+        List<Long> keptOffsets = new ArrayList<>();
         Map<Integer, Integer> lines = new java.util.HashMap<>();
         int db = 0;
         long offset = -1;
@@ -94,6 +95,7 @@ public final class SlotSplitter {
             for (RawCommand part : commands) {
                 body.add(part);
                 kept.add(source);
+                keptOffsets.add(batch.offsetOf(i));
             }
         }
         if (body.size() == batch.body().size() && lines.size() == body.size()) {
@@ -107,8 +109,8 @@ public final class SlotSplitter {
                         overwrite.whenAddedOnly()));
             }
         }
-        return new EventBatch(state, body, kept, batch.events(), batch.rejections(), overwrites, batch.checkpointOffset(),
-                batch.records());
+        return new EventBatch(state, body, kept, toArray(keptOffsets), batch.events(), batch.rejections(), overwrites,
+                batch.checkpointOffset(), batch.records());
     }
 
     /** {@code command} itself, the parts of it whose slots have not applied {@code offset} yet, or nothing. */
@@ -131,13 +133,20 @@ public final class SlotSplitter {
         return due.size() == parts.size() ? List.of(command) : due;
     }
 
+    /**
+     * One batch per slot, each with that slot's checkpoint, then the whole-instance checkpoint's own. A line that
+     * overwrites on a resync's say-so stays an overwrite in its slot's batch (a DEL's part with the part's keys).
+     */
     public List<EventBatch> split(EventBatch batch) {
         PartitionState state = batch.partition();
         Map<Integer, List<RawCommand>> bodies = new LinkedHashMap<>();
         Map<Integer, List<EventBatch.Source>> sources = new LinkedHashMap<>();
+        Map<Integer, List<Long>> offsets = new LinkedHashMap<>();
+        Map<Integer, List<EventBatch.Overwrite>> overwrites = new LinkedHashMap<>();
+        Map<Integer, EventBatch.Overwrite> overwriteByLine = new java.util.HashMap<>();
+        batch.overwrites().forEach(overwrite -> overwriteByLine.put(overwrite.line(), overwrite));
         List<Rejection> rejections = new ArrayList<>(batch.rejections());
         int db = 0;
-        long offset = -1;
         List<RawCommand> body = batch.body();
         for (int i = 0; i < body.size(); i++) {
             RawCommand command = body.get(i);
@@ -149,9 +158,7 @@ public final class SlotSplitter {
             if (source == null && command.name().equals("SET") && Arrays.equals(command.firstArg(), state.checkpointKey())) {
                 continue; // replaced by the slots' checkpoints
             }
-            if (source != null) {
-                offset = source.kafkaOffset(); // Ferry's own lines (an expiry, a resync set) belong to the write before them
-            }
+            long offset = batch.offsetOf(i); // the line's record, also for Ferry's own lines (a stage write, a resync's set)
             if (db != 0) {
                 if (source != null) {
                     rejections.add(new Rejection(offset, "CLUSTER_DB", "Redis Cluster has only db 0; this write to db " + db
@@ -169,12 +176,20 @@ public final class SlotSplitter {
                 }
                 continue;
             }
+            EventBatch.Overwrite overwrite = overwriteByLine.get(i);
             for (Part part : parts) {
                 if (offset <= applied.of(state, part.slot())) {
                     continue; // this slot committed it before a restart: never twice
                 }
-                bodies.computeIfAbsent(part.slot(), s -> new ArrayList<>()).add(part.command());
+                List<RawCommand> slotBody = bodies.computeIfAbsent(part.slot(), s -> new ArrayList<>());
+                if (overwrite != null) {
+                    overwrites.computeIfAbsent(part.slot(), s -> new ArrayList<>()).add(overwrite.isDeletion()
+                            ? EventBatch.Overwrite.deletion(slotBody.size(), 0, CommandKeys.of(part.command()))
+                            : new EventBatch.Overwrite(slotBody.size(), 0, overwrite.keys(), overwrite.whenKept(), overwrite.whenAddedOnly()));
+                }
+                slotBody.add(part.command());
                 sources.computeIfAbsent(part.slot(), s -> new ArrayList<>()).add(source);
+                offsets.computeIfAbsent(part.slot(), s -> new ArrayList<>()).add(offset);
             }
         }
         byte[] checkpoint = Long.toString(batch.checkpointOffset()).getBytes(StandardCharsets.US_ASCII);
@@ -182,10 +197,13 @@ public final class SlotSplitter {
         for (Map.Entry<Integer, List<RawCommand>> slot : bodies.entrySet()) {
             List<RawCommand> slotBody = slot.getValue();
             List<EventBatch.Source> slotSources = sources.get(slot.getKey());
+            List<Long> slotOffsets = offsets.get(slot.getKey());
             slotBody.add(new RawCommand("SET", List.of(ReplicationPolicy.slotCheckpointKey(state.peer(),
                     state.partition().partition(), HashSlot.tag(slot.getKey())), checkpoint)));
             slotSources.add(null);
-            split.add(part(batch, split.isEmpty(), slotBody, slotSources, rejections));
+            slotOffsets.add(batch.checkpointOffset());
+            split.add(part(batch, split.isEmpty(), slotBody, slotSources, slotOffsets,
+                    overwrites.getOrDefault(slot.getKey(), List.of()), rejections));
         }
         // With nothing for any slot, this batch is complete once the whole-instance checkpoint says so.
         long floor = split.isEmpty() ? batch.checkpointOffset() : state.checkpoint();
@@ -195,20 +213,24 @@ public final class SlotSplitter {
                     Long.toString(floor).getBytes(StandardCharsets.US_ASCII)))));
             List<EventBatch.Source> floorSources = new ArrayList<>();
             floorSources.add(null);
-            split.add(part(batch, split.isEmpty(), floorBody, floorSources, rejections));
+            split.add(part(batch, split.isEmpty(), floorBody, floorSources, List.of(floor), List.of(), rejections));
             floorWritten.put(state, floor);
         }
         if (split.isEmpty()) {
-            split.add(part(batch, true, new ArrayList<>(), new ArrayList<>(), rejections));
+            split.add(part(batch, true, new ArrayList<>(), new ArrayList<>(), List.of(), List.of(), rejections));
         }
         return split;
     }
 
     /** A batch for one slot; the first of a split carries the events and rejections (counted once). */
     private static EventBatch part(EventBatch batch, boolean first, List<RawCommand> body, List<EventBatch.Source> sources,
-                                   List<Rejection> rejections) {
-        return new EventBatch(batch.partition(), body, sources, first ? batch.events() : List.of(), first ? rejections : List.of(), List.of(),
-                batch.checkpointOffset(), first ? batch.records() : 0);
+                                   List<Long> offsets, List<EventBatch.Overwrite> overwrites, List<Rejection> rejections) {
+        return new EventBatch(batch.partition(), body, sources, toArray(offsets), first ? batch.events() : List.of(),
+                first ? rejections : List.of(), overwrites, batch.checkpointOffset(), first ? batch.records() : 0);
+    }
+
+    private static long[] toArray(List<Long> offsets) {
+        return offsets.stream().mapToLong(Long::longValue).toArray();
     }
 
     /** {@code command} as single-slot parts; throws IllegalArgumentException with the reason when it cannot be split. */

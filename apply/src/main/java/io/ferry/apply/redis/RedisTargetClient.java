@@ -11,8 +11,13 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import javax.net.ssl.SSLSocketFactory;
 
@@ -49,6 +54,8 @@ public final class RedisTargetClient implements AutoCloseable {
             "FLUSHALL", "FLUSHDB", "CLIENT");
     /** Replies written for but not read yet: at most one {@link Pending} round may be outstanding. */
     private Pending unread;
+    /** A standalone target's connection holds a WATCH for the next transaction. */
+    private boolean watching;
 
     /** @param clientName CLIENT SETNAME of the connection; every replica of one applier uses the same name */
     public RedisTargetClient(RedisEndpoint endpoint, Duration timeout, String clientName) {
@@ -197,11 +204,13 @@ public final class RedisTargetClient implements AutoCloseable {
             connection = null;
         }
         if (cluster != null) {
+            clusterTransactions.closeLanes();
             cluster.close();
             cluster = null;
             clusterTransactions = null;
         }
         unread = null;
+        watching = false;
     }
 
     /** Runs one command and returns its reply (errors as {@link RedisError} values). */
@@ -475,6 +484,272 @@ public final class RedisTargetClient implements AutoCloseable {
             t = t.getCause();
         }
         return t.getClass().getSimpleName() + (t.getMessage() != null ? ": " + t.getMessage() : "");
+    }
+
+    /** The replies of every master to {@code command} (the one Redis of a standalone target). */
+    public List<Object> callOnEveryMaster(RawCommand command) {
+        if (!endpoint.cluster()) {
+            return List.of(call(command));
+        }
+        List<Object> replies = new ArrayList<>();
+        for (NodeAddress master : requireCluster().slots().masters()) {
+            replies.add(callOn(master, command));
+        }
+        return replies;
+    }
+
+    /**
+     * Every key of db {@code db}, page by page: SCAN of each master in turn ({@code reversed}: in the opposite order).
+     * Masters that appear meanwhile (slots moved to a new one) are scanned too. A key whose slot moves during the
+     * scan to a master scanned earlier can be missed: a caller that needs every key scans again in the other order.
+     */
+    public void scanEveryMaster(int db, boolean reversed, Consumer<List<byte[]>> pages) {
+        if (!endpoint.cluster()) {
+            scan(command -> { // pages are handed over in db 0, where Ferry's own keys are
+                selectDb(db);
+                try {
+                    return call(command);
+                } finally {
+                    selectDb(0);
+                }
+            }, pages);
+            return;
+        }
+        if (db != 0) {
+            throw new IllegalArgumentException("a Redis Cluster has only db 0");
+        }
+        Set<NodeAddress> scanned = new LinkedHashSet<>();
+        while (true) {
+            List<NodeAddress> due = new ArrayList<>(requireCluster().slots().masters());
+            due.removeAll(scanned);
+            if (due.isEmpty()) {
+                return;
+            }
+            due.sort(Comparator.comparing(NodeAddress::toString));
+            if (reversed) {
+                Collections.reverse(due);
+            }
+            for (NodeAddress master : due) {
+                scan(command -> callOn(master, command), pages);
+                scanned.add(master);
+            }
+            refreshSlots();
+        }
+    }
+
+    private static void scan(Function<RawCommand, Object> call, Consumer<List<byte[]>> pages) {
+        byte[] cursor = ZERO;
+        do {
+            Object reply = call.apply(new RawCommand("SCAN", List.of(cursor, COUNT, SCAN_COUNT)));
+            if (!(reply instanceof List<?> page) || page.size() != 2 || !(page.get(0) instanceof byte[] next)
+                    || !(page.get(1) instanceof List<?> found)) {
+                throw new IllegalStateException("SCAN answered " + Reply.describe(reply));
+            }
+            cursor = next;
+            List<byte[]> keys = new ArrayList<>(found.size());
+            for (Object key : found) {
+                if (key instanceof byte[] bytes) {
+                    keys.add(bytes);
+                }
+            }
+            if (!keys.isEmpty()) {
+                pages.accept(keys);
+            }
+        } while (!java.util.Arrays.equals(cursor, ZERO));
+    }
+
+    private static final byte[] ZERO = "0".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] COUNT = "COUNT".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SCAN_COUNT = "1000".getBytes(StandardCharsets.US_ASCII);
+
+    private void selectDb(int db) {
+        Object reply = call(new RawCommand("SELECT", List.of(Integer.toString(db).getBytes(StandardCharsets.US_ASCII))));
+        if (Reply.isError(reply)) {
+            throw new RedisUnavailableException("SELECT " + db + " answered " + reply, null);
+        }
+    }
+
+    private void refreshSlots() {
+        try {
+            requireCluster().refresh();
+        } catch (IOException | RuntimeException e) {
+            disconnect();
+            throw new RedisUnavailableException("cannot read the slot map of cluster " + endpoint + ": " + rootMessage(e), e);
+        }
+    }
+
+    /** Each command run on its first key's master (pipelined per master on a cluster), replies in order. */
+    public List<Object> callEach(List<RawCommand> commands) {
+        if (!endpoint.cluster()) {
+            return commands.stream().map(this::call).toList();
+        }
+        List<RedisClusterClient.Routed> routed = new ArrayList<>(commands.size());
+        for (RawCommand command : commands) {
+            routed.add(new RedisClusterClient.Routed(command.firstArg(), argv(command)));
+        }
+        try {
+            return requireCluster().execute(routed).stream().map(Reply::of).toList();
+        } catch (IOException | RuntimeException e) {
+            disconnect();
+            throw new RedisUnavailableException("lost cluster " + endpoint + ": " + rootMessage(e), e);
+        }
+    }
+
+    /**
+     * A WATCH taken for one transaction of {@link #executeWatched}, or why none was taken now: the keys' slot is
+     * moving (take it again shortly), or every connection that can hold one is taken (take it after the others ran).
+     */
+    public static final class Watch {
+        private static final Watch STANDALONE = new Watch(null, false);
+        private static final Watch BUSY = new Watch(null, false);
+        private static final Watch MOVING = new Watch(null, true);
+        private final ClusterTransactions.Lane lane;
+        private final boolean moving;
+
+        private Watch(ClusterTransactions.Lane lane, boolean moving) {
+            this.lane = lane;
+            this.moving = moving;
+        }
+
+        public boolean held() {
+            return this == STANDALONE || lane != null;
+        }
+
+        /** Not held because the keys' slot has moved or is moving. */
+        public boolean slotMoving() {
+            return moving;
+        }
+    }
+
+    /**
+     * WATCHes {@code keys} (by db) for one transaction: on a standalone target on this client's connection (one
+     * transaction at a time), on a cluster target on a connection of its own to the master of the keys' one slot,
+     * so that several watched transactions can run at once. A refused WATCH (NOPERM) stops the agent with what to grant.
+     */
+    public Watch watch(Map<Integer, List<byte[]>> keysByDb) {
+        if (endpoint.cluster()) {
+            if (keysByDb.keySet().stream().anyMatch(db -> db != 0)) {
+                throw new IllegalArgumentException("a Redis Cluster has only db 0");
+            }
+            try {
+                ClusterTransactions.Lane lane = requireClusterTransactions().watch(keysByDb.getOrDefault(0, List.of()));
+                return lane == ClusterTransactions.Lane.MOVING ? Watch.MOVING : lane == ClusterTransactions.Lane.BUSY ? Watch.BUSY
+                        : new Watch(lane, false);
+            } catch (IOException | RuntimeException e) {
+                throw clusterFailure(e);
+            }
+        }
+        if (watching) {
+            release(List.of()); // left by a round that never ran
+        }
+        try {
+            keysByDb.forEach((db, keys) -> {
+                selectDb(db);
+                Object reply = call(new RawCommand("WATCH", keys));
+                if (Reply.isError(reply)) {
+                    throw new IllegalStateException("Redis " + endpoint + " refuses WATCH (" + reply + "); grant the apply user"
+                            + " +watch (the README's 'Redis users')");
+                }
+            });
+        } finally {
+            selectDb(0);
+        }
+        watching = true;
+        return Watch.STANDALONE;
+    }
+
+    /**
+     * Runs the transactions, each one whose {@code watches} entry is held (null: none) under its WATCH: one a watched key's change
+     * aborted answers nil, and so does, on a cluster, one its slot's move refused (it ran nowhere and is not sent on).
+     * The others are sent as by {@link #execute}. Every watch is used up.
+     */
+    public List<TransactionReply> executeWatched(List<List<RawCommand>> transactions, List<Watch> watches) {
+        if (!endpoint.cluster()) {
+            if (watching && transactions.size() != 1) {
+                release(watches);
+                throw new IllegalArgumentException("a standalone target runs one watched transaction at a time");
+            }
+            watching = false;
+            return execute(transactions);
+        }
+        List<List<RawCommand>> watched = new ArrayList<>();
+        List<ClusterTransactions.Lane> lanes = new ArrayList<>();
+        List<List<RawCommand>> plain = new ArrayList<>();
+        for (int i = 0; i < transactions.size(); i++) {
+            if (isLane(watches.get(i))) {
+                watched.add(transactions.get(i));
+                lanes.add(watches.get(i).lane);
+            } else {
+                plain.add(transactions.get(i));
+            }
+        }
+        List<TransactionReply> watchedReplies;
+        try {
+            watchedReplies = requireClusterTransactions().executeWatched(watched, lanes);
+        } catch (IOException | RuntimeException e) {
+            throw clusterFailure(e);
+        }
+        List<TransactionReply> plainReplies = plain.isEmpty() ? List.of() : execute(plain);
+        List<TransactionReply> replies = new ArrayList<>(transactions.size());
+        int w = 0;
+        int p = 0;
+        for (Watch watch : watches) {
+            replies.add(isLane(watch) ? watchedReplies.get(w++) : plainReplies.get(p++));
+        }
+        return replies;
+    }
+
+    private static boolean isLane(Watch watch) {
+        return watch != null && watch.lane != null;
+    }
+
+    /**
+     * Drops the WATCHes of transactions that will not run (those that ran already are left alone). Never throws: a
+     * WATCH that cannot be dropped goes with its connection (this client disconnects, and the caller's next call says so).
+     */
+    public void release(List<Watch> watches) {
+        try {
+            if (!endpoint.cluster()) {
+                if (watching && isConnected()) {
+                    watching = false;
+                    call(new RawCommand("UNWATCH", List.of()));
+                }
+                return;
+            }
+            ClusterTransactions writer;
+            synchronized (this) {
+                writer = clusterTransactions;
+            }
+            List<ClusterTransactions.Lane> lanes = watches.stream().filter(RedisTargetClient::isLane).map(w -> w.lane).toList();
+            if (writer != null && !lanes.isEmpty()) {
+                writer.release(lanes);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("dropping WATCHes on {} failed ({}); disconnecting", endpoint, e.toString());
+            disconnect();
+        }
+    }
+
+    private synchronized ClusterTransactions requireClusterTransactions() {
+        if (clusterTransactions == null) {
+            throw new RedisUnavailableException("not connected to " + endpoint, null);
+        }
+        return clusterTransactions;
+    }
+
+    private RuntimeException clusterFailure(Exception e) {
+        if (e instanceof IllegalArgumentException bug) {
+            return bug;
+        }
+        if (e instanceof IllegalStateException refused) {
+            disconnect(); // retrying cannot help: the agent stops with what to grant
+            return refused;
+        }
+        if (e instanceof RedisUnavailableException unavailable) {
+            return unavailable;
+        }
+        disconnect();
+        return new RedisUnavailableException("lost cluster " + endpoint + ": " + rootMessage(e), e);
     }
 
     @Override

@@ -8,6 +8,7 @@ import io.ferry.apply.metrics.ApplyMetrics;
 import io.ferry.apply.redis.RawCommand;
 import io.ferry.apply.redis.RedisTargetClient;
 import io.ferry.apply.redis.Reply;
+import io.ferry.resp.cluster.HashSlot;
 import io.ferry.schemas.AppliedVector;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.EventKind;
@@ -15,9 +16,10 @@ import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.topology.MeshConfig;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -45,9 +47,15 @@ import org.slf4j.LoggerFactory;
  * has published every write made before the WATCH ({@link #watchOverwrites}), so a local write made at any
  * moment is never overwritten.
  *
+ * <p>On a Redis Cluster target the same holds slot by slot: the keys a snapshot brought are recorded per slot
+ * ({@link ReplicationPolicy#slotResyncKeysKey}), every batch is judged and sent per slot (each watched transaction on
+ * a connection of its own, see {@link RedisTargetClient#watch}), the end SCANs every master, and this instance's
+ * capture must have published every master's stream (one partition per shard, told apart by replication id).
+ *
  * <p>Safe, loud fallbacks: when the unseen writes cannot be bounded (more than {@link #MAX_GUARDED_KEYS} keys or
- * {@link #MAX_UNSEEN_RECORDS} records) or this instance's own capture is not caught up with its Redis (writes here
- * not yet published could be overwritten), every key is guarded: the snapshot only adds missing keys and nothing is
+ * {@link #MAX_UNSEEN_RECORDS} records), this instance's own capture is not caught up with its Redis (writes here
+ * not yet published could be overwritten) or the snapshot is one shard's of a Redis Cluster origin (it does not
+ * hold the origin's other keys), every key is guarded: the snapshot only adds missing keys and nothing is
  * deleted, with a WARN saying to run {@code ferry verify --repair}. Runs on the apply thread with nothing in flight.
  */
 public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseable {
@@ -58,9 +66,7 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     private static final long REFRESH_NANOS = 20_000_000L;
     static final long MAX_CATCH_UP_NANOS = 120_000_000_000L;
     private static final long OWN_PUBLISH_WAIT_NANOS = 10_000_000_000L;
-    private static final int SCAN_COUNT = 1000;
     private static final Pattern KEYSPACE_DB = Pattern.compile("^db(\\d+):keys=", Pattern.MULTILINE);
-    private static final Pattern REPL_OFFSET = Pattern.compile("^master_repl_offset:(\\d+)", Pattern.MULTILINE);
 
     private final MeshConfig mesh;
     private final String self;
@@ -68,6 +74,8 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     private final ApplyMetrics metrics;
     private final GuardedKeys guardedKeys;
     private final Map<String, Reconciliation> active = new HashMap<>();
+    /** Per peer partition, every slot's set of {@link #broughtKeysKeys} (16384 names, built once). */
+    private final Map<String, List<byte[]>> allSlotSets = new HashMap<>();
 
     /** Told of every key a reconciliation leaves as it is here because a write its origin had not applied touched it. */
     @FunctionalInterface
@@ -87,8 +95,8 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         /** Why every key is guarded (the fallback), or null. */
         String conservative;
         long lastRefresh;
-        /** Replication offset of this instance its own capture must have published before going on (-1: not set). */
-        long catchUpTarget = -1;
+        /** Where this instance's masters stood, which its own capture must have published before going on (null: not set). */
+        List<ReplicationPoint> catchUpTarget;
         long catchUpSince;
         boolean endTargetSet;
         boolean caughtUp;
@@ -148,8 +156,8 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
             readOn(state, r);
             return true;
         }
-        if (r.catchUpTarget < 0 || (end && !r.endTargetSet)) {
-            r.catchUpTarget = replicationOffset();
+        if (r.catchUpTarget == null || (end && !r.endTargetSet)) {
+            r.catchUpTarget = replicationPoints();
             r.catchUpSince = now;
             r.endTargetSet = end;
             r.caughtUp = false;
@@ -159,19 +167,19 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         if (!readOn(state, r)) {
             return true;
         }
-        if (r.unseen.ownPosition() >= r.catchUpTarget) {
+        if (r.unseen.ownPublished(r.catchUpTarget)) {
             r.caughtUp = true;
             r.caughtUpForEnd = end;
             return true;
         }
         if (now - r.catchUpSince > MAX_CATCH_UP_NANOS) {
-            conservative(state, r, "this instance's capture has not published its writes up to replication offset "
+            conservative(state, r, "this instance's capture has not published its writes up to replication position "
                     + r.catchUpTarget + " within " + MAX_CATCH_UP_NANOS / 1_000_000_000L + " s (is it running?)");
             return true;
         }
         if (!r.waitLogged) {
             r.waitLogged = true;
-            LOG.info("resync snapshot of {} waits until this instance's capture has published up to replication offset {}",
+            LOG.info("resync snapshot of {} waits until this instance's capture has published up to replication position {}",
                     state.peer(), r.catchUpTarget);
         }
         return false;
@@ -265,32 +273,74 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     }
 
     /**
-     * Makes the batch's overwrites (RESTORE … REPLACE, deletions at the end) safe against writes made here since
-     * its keys were judged: WATCHes their keys, waits until this instance's capture has published what its Redis
-     * holds now, reads the unseen writes on and leaves out the keys they now guard. A key written before the WATCH
-     * is then known to be guarded; one written after it makes the EXEC fail, and the caller asks again. Returns
-     * the batch to send (with the keys still watched), or the same batch applied conservatively (nothing
-     * overwritten or deleted) when this instance's writes cannot be known in time.
+     * One round of a reconciling batch's transactions (one per slot on a cluster target): {@code send}, judged, each
+     * under its WATCH in {@code watches} where it overwrites anything (null where not); {@code later}, whose keys could
+     * not be watched now, because their slot is moving ({@code slotMoving}) or no connection is free to hold the WATCH.
      */
-    public EventBatch watchOverwrites(EventBatch batch) {
-        PartitionState state = batch.partition();
+    public record Round(List<EventBatch> send, List<RedisTargetClient.Watch> watches, List<EventBatch> later, boolean slotMoving) {
+    }
+
+    /**
+     * Makes the transactions' overwrites (RESTORE … REPLACE, deletions at the end) safe against writes made here since
+     * their keys were judged: WATCHes each one's keys, waits until this instance's capture has published what its Redis
+     * holds now (every master of a cluster), reads the unseen writes on and leaves out the keys they now guard. A key
+     * written before the WATCH is then known to be guarded; one written after it makes the EXEC fail, and the caller
+     * asks again. When this instance's writes cannot be known in time, the transactions are applied conservatively
+     * (nothing overwritten or deleted).
+     */
+    public Round watchOverwrites(List<EventBatch> due) {
+        PartitionState state = due.get(0).partition();
         Reconciliation r = active.get(AppliedVector.entry(state.peer(), state.partition().partition()));
-        if (r == null || batch.overwrites().isEmpty()) {
-            return batch;
+        List<EventBatch> send = new ArrayList<>();
+        List<RedisTargetClient.Watch> watches = new ArrayList<>();
+        List<EventBatch> later = new ArrayList<>();
+        boolean moving = false;
+        try {
+            for (EventBatch batch : due) {
+                RedisTargetClient.Watch watch = r == null || r.conservative != null || batch.overwrites().isEmpty() ? null
+                        : redis.watch(keysByDb(batch.overwrites()));
+                if (watch != null && !watch.held()) {
+                    later.add(batch);
+                    moving |= watch.slotMoving();
+                } else {
+                    send.add(batch);
+                    watches.add(watch);
+                }
+            }
+            return r == null ? new Round(send, watches, later, moving) : judgedRound(state, r, send, watches, later, moving);
+        } catch (RuntimeException e) {
+            redis.release(watches);
+            throw e;
         }
-        if (r.conservative == null) {
-            watch(batch.overwrites());
-            long target = replicationOffset();
+    }
+
+    private Round judgedRound(PartitionState state, Reconciliation r, List<EventBatch> send, List<RedisTargetClient.Watch> watches,
+                         List<EventBatch> later, boolean moving) {
+        if (r.conservative == null && watches.stream().anyMatch(java.util.Objects::nonNull)) {
+            List<ReplicationPoint> target = replicationPoints();
             long deadline = System.nanoTime() + OWN_PUBLISH_WAIT_NANOS;
-            while (r.conservative == null && r.unseen.ownPosition() < target && readOn(state, r)) {
+            while (r.conservative == null && !r.unseen.ownPublished(target) && readOn(state, r)) {
                 if (System.nanoTime() > deadline) {
-                    conservative(state, r, "this instance's capture has not published its writes up to replication offset "
+                    conservative(state, r, "this instance's capture has not published its writes up to replication position "
                             + target + " within " + OWN_PUBLISH_WAIT_NANOS / 1_000_000_000L + " s, needed before overwriting anything");
                 }
                 sleep(5);
             }
             readOn(state, r);
         }
+        List<EventBatch> judged = new ArrayList<>(send.size());
+        for (EventBatch batch : send) {
+            judged.add(judged(state, r, batch));
+        }
+        if (r.conservative != null) {
+            redis.release(watches); // nothing is overwritten: the transactions need no WATCH
+            watches = new ArrayList<>(java.util.Collections.nCopies(send.size(), null));
+        }
+        return new Round(judged, watches, later, moving);
+    }
+
+    /** {@code batch} with the overwrites of keys now guarded left out (all of them when conservative). */
+    private EventBatch judged(PartitionState state, Reconciliation r, EventBatch batch) {
         Map<Integer, RawCommand> lines = new HashMap<>();
         List<EventBatch.Overwrite> still = new ArrayList<>();
         for (EventBatch.Overwrite overwrite : batch.overwrites()) {
@@ -315,36 +365,28 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
                 }
             }
         }
-        if (lines.isEmpty()) {
-            return batch;
-        }
-        if (r.conservative != null) {
-            redis.call(new RawCommand("UNWATCH", List.of()));
-        }
-        return batch.rewritten(lines, still);
+        return lines.isEmpty() ? batch : batch.rewritten(lines, still);
     }
 
-    private void watch(List<EventBatch.Overwrite> overwrites) {
+    private static Map<Integer, List<byte[]>> keysByDb(List<EventBatch.Overwrite> overwrites) {
         Map<Integer, List<byte[]>> byDb = new TreeMap<>();
         overwrites.forEach(overwrite -> byDb.computeIfAbsent(overwrite.db(), db -> new ArrayList<>()).addAll(overwrite.keys()));
-        try {
-            byDb.forEach((db, keys) -> {
-                select(db);
-                redis.call(new RawCommand("WATCH", keys));
-            });
-        } finally {
-            select(0);
-        }
+        return byDb;
     }
 
-    /** {@code batch} is in Redis: at the snapshot's end, reports what the reconciliation did and ends it. */
-    public void committed(EventBatch batch) {
-        PartitionState state = batch.partition();
+    /** {@code transactions}, one batch's, are in Redis: at the snapshot's end, reports what the reconciliation did and ends it. */
+    public void committed(List<EventBatch> transactions) {
+        if (transactions.isEmpty()) {
+            return;
+        }
+        PartitionState state = transactions.get(0).partition();
         Reconciliation r = active.get(AppliedVector.entry(state.peer(), state.partition().partition()));
         if (r == null) {
             return;
         }
-        batch.overwrites().stream().filter(EventBatch.Overwrite::isDeletion).forEach(overwrite -> r.deleted += overwrite.keys().size());
+        for (EventBatch batch : transactions) {
+            batch.overwrites().stream().filter(EventBatch.Overwrite::isDeletion).forEach(overwrite -> r.deleted += overwrite.keys().size());
+        }
         if (!r.endReached) {
             return;
         }
@@ -371,6 +413,31 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
                     state.peer());
         }
         end(state);
+    }
+
+    /** On a cluster target, the set in {@code key}'s slot ({@link ReplicationPolicy#slotResyncKeysKey}). */
+    @Override
+    public byte[] broughtKeysKey(PartitionState state, byte[] key) {
+        return redis.isCluster() ? slotSet(state, HashSlot.of(key)) : BatchBuilder.Resync.super.broughtKeysKey(state, key);
+    }
+
+    /** On a cluster target, every slot's set. */
+    @Override
+    public List<byte[]> broughtKeysKeys(PartitionState state) {
+        if (!redis.isCluster()) {
+            return BatchBuilder.Resync.super.broughtKeysKeys(state);
+        }
+        return allSlotSets.computeIfAbsent(AppliedVector.entry(state.peer(), state.partition().partition()), entry -> {
+            List<byte[]> sets = new ArrayList<>(HashSlot.COUNT);
+            for (int slot = 0; slot < HashSlot.COUNT; slot++) {
+                sets.add(slotSet(state, slot));
+            }
+            return List.copyOf(sets);
+        });
+    }
+
+    private static byte[] slotSet(PartitionState state, int slot) {
+        return ReplicationPolicy.slotResyncKeysKey(state.peer(), state.partition().partition(), HashSlot.tag(slot));
     }
 
     private static void sleep(long millis) {
@@ -401,6 +468,9 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         if (vector == null) {
             problem = "the snapshot records carry no readable applied vector";
             vector = AppliedVector.EMPTY;
+        } else if (mesh.instance(state.peer()).redis().cluster()) {
+            // its partition carries one shard: keys here of its other shards are not in this snapshot, yet not deleted there
+            problem = "it is the copy of one shard of a Redis Cluster, so which keys here " + state.peer() + " no longer has is unknown";
         }
         UnseenWritesReader unseen = new UnseenWritesReader(self, mesh.instance(self), mesh.peersOf(self), state.peer(), vector,
                 MAX_GUARDED_KEYS, MAX_UNSEEN_RECORDS);
@@ -423,84 +493,93 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
 
     /**
      * Keys here, in every db, that the snapshot did not bring and that no unseen write guards; those an unseen write
-     * guards are handed to {@link GuardedKeys} as of the snapshot's {@code end}.
+     * guards are handed to {@link GuardedKeys} as of the snapshot's {@code end}. On a cluster every master is
+     * SCANned twice, in opposite orders: a key whose slot moves during one pass to a master that pass had already
+     * scanned is found by the other (a key moves once per reshard).
      */
     private Map<Integer, List<byte[]>> absentFromSnapshot(PartitionState state, Reconciliation r, ChangeEvent end, long endOffset) {
-        byte[] snapshotKeys = ReplicationPolicy.resyncKeysKey(state.peer(), state.partition().partition());
         Map<Integer, List<byte[]>> stale = new TreeMap<>();
-        try {
-            for (int db : databases()) {
-                byte[] cursor = "0".getBytes(StandardCharsets.US_ASCII);
-                do {
-                    select(db);
-                    Object reply = redis.call(new RawCommand("SCAN", List.of(cursor, bytes("COUNT"), bytes(Integer.toString(SCAN_COUNT)))));
-                    if (!(reply instanceof List<?> page) || page.size() != 2 || !(page.get(1) instanceof List<?> found)) {
-                        throw new IllegalStateException("SCAN answered " + Reply.describe(reply));
-                    }
-                    cursor = (byte[]) page.get(0);
-                    List<byte[]> keys = new ArrayList<>(found.size());
-                    for (Object key : found) {
-                        if (key instanceof byte[] k && !ReplicationPolicy.isReservedKey(k)) {
-                            keys.add(k);
-                        }
-                    }
-                    if (keys.isEmpty()) {
-                        continue;
-                    }
-                    select(0);
-                    List<byte[]> args = new ArrayList<>(keys.size() + 1);
-                    args.add(snapshotKeys);
-                    keys.forEach(k -> args.add(BatchBuilder.member(db, k)));
-                    Object members = redis.call(new RawCommand("SMISMEMBER", args));
-                    if (!(members instanceof List<?> flags) || flags.size() != keys.size()) {
-                        throw new IllegalStateException("SMISMEMBER answered " + Reply.describe(members));
-                    }
-                    for (int i = 0; i < keys.size(); i++) {
-                        if (!Long.valueOf(0).equals(flags.get(i))) {
-                            continue;
-                        }
-                        KeyId key = new KeyId(db, keys.get(i));
+        Set<KeyId> found = new LinkedHashSet<>();
+        Set<KeyId> ambiguous = new HashSet<>();
+        for (int db : databases()) {
+            for (boolean reversed : redis.isCluster() ? List.of(false, true) : List.of(false)) {
+                redis.scanEveryMaster(db, reversed, page -> {
+                    for (KeyId key : notBrought(state, db, page)) {
                         UnseenWritesReader.Unseen unseen = r.unseen.unseen(key);
                         if (unseen == UnseenWritesReader.Unseen.NOTHING) {
-                            stale.computeIfAbsent(db, d -> new ArrayList<>()).add(keys.get(i));
+                            found.add(key);
                         } else if (unseen == UnseenWritesReader.Unseen.SNAPSHOT) {
-                            r.ambiguous++; // kept: the other snapshot may hold its instance's gap write
+                            ambiguous.add(key); // kept: the other snapshot may hold its instance's gap write
                         } else {
                             handGuarded(r, end, endOffset, key); // the origin may have deleted it in its gap
                         }
                     }
-                } while (!Arrays.equals(cursor, "0".getBytes(StandardCharsets.US_ASCII)));
+                });
             }
-        } finally {
-            select(0);
         }
+        r.ambiguous += ambiguous.size();
+        found.forEach(key -> stale.computeIfAbsent(key.db(), d -> new ArrayList<>()).add(key.key()));
         return stale;
     }
 
+    /** The keys of a SCAN page of {@code db} that the snapshot did not bring (Ferry's own left out): one SMISMEMBER per set. */
+    private List<KeyId> notBrought(PartitionState state, int db, List<byte[]> page) {
+        Map<Integer, List<byte[]>> bySet = new LinkedHashMap<>(); // by slot on a cluster: each slot has its set
+        for (byte[] key : page) {
+            if (!ReplicationPolicy.isReservedKey(key)) {
+                bySet.computeIfAbsent(redis.isCluster() ? HashSlot.of(key) : 0, s -> new ArrayList<>()).add(key);
+            }
+        }
+        List<RawCommand> asks = new ArrayList<>(bySet.size());
+        for (List<byte[]> keys : bySet.values()) {
+            List<byte[]> args = new ArrayList<>(keys.size() + 1);
+            args.add(broughtKeysKey(state, keys.get(0)));
+            keys.forEach(key -> args.add(BatchBuilder.member(db, key)));
+            asks.add(new RawCommand("SMISMEMBER", args));
+        }
+        List<Object> replies = redis.callEach(asks);
+        List<KeyId> absent = new ArrayList<>();
+        int i = 0;
+        for (List<byte[]> keys : bySet.values()) {
+            Object members = replies.get(i++);
+            if (!(members instanceof List<?> flags) || flags.size() != keys.size()) {
+                throw new IllegalStateException("SMISMEMBER answered " + Reply.describe(members));
+            }
+            for (int k = 0; k < keys.size(); k++) {
+                if (Long.valueOf(0).equals(flags.get(k))) {
+                    absent.add(new KeyId(db, keys.get(k)));
+                }
+            }
+        }
+        return absent;
+    }
+
     private List<Integer> databases() {
+        if (redis.isCluster()) {
+            return List.of(0);
+        }
         List<Integer> dbs = new ArrayList<>();
-        Matcher m = KEYSPACE_DB.matcher(info("keyspace"));
+        Matcher m = KEYSPACE_DB.matcher(text("INFO keyspace", redis.call(new RawCommand("INFO", List.of(bytes("keyspace"))))));
         while (m.find()) {
             dbs.add(Integer.parseInt(m.group(1)));
         }
         return dbs;
     }
 
-    private long replicationOffset() {
-        Matcher m = REPL_OFFSET.matcher(info("replication"));
-        return m.find() ? Long.parseLong(m.group(1)) : 0;
+    /** Where each master of this instance stands (the one Redis of a standalone instance). */
+    private List<ReplicationPoint> replicationPoints() {
+        List<ReplicationPoint> points = new ArrayList<>();
+        for (Object reply : redis.callOnEveryMaster(new RawCommand("INFO", List.of(bytes("replication"))))) {
+            points.add(ReplicationPoint.parse(text("INFO replication", reply)));
+        }
+        return points;
     }
 
-    private String info(String section) {
-        Object reply = redis.call(new RawCommand("INFO", List.of(bytes(section))));
+    private static String text(String command, Object reply) {
         if (!(reply instanceof byte[] text)) {
-            throw new IllegalStateException("INFO " + section + " answered " + Reply.describe(reply));
+            throw new IllegalStateException(command + " answered " + Reply.describe(reply));
         }
         return new String(text, StandardCharsets.UTF_8).replace("\r", "");
-    }
-
-    private void select(int db) {
-        redis.call(new RawCommand("SELECT", List.of(bytes(Integer.toString(db)))));
     }
 
     private static byte[] bytes(String text) {

@@ -57,8 +57,8 @@ final class UnseenWritesReader implements AutoCloseable {
     private final Set<KeyId> snapshotted = new HashSet<>();
     private long records;
     private boolean overflowed;
-    /** Highest source offset this instance's own capture had published, as read so far (-1: none read). */
-    private long ownPosition = -1;
+    /** Per replication id, the highest source offset this instance's own capture had published under it, as read so far. */
+    private final Map<String, Long> ownPositions = new HashMap<>();
 
     /**
      * @param origin the resyncing instance; {@code vector} its applied vector at the snapshot
@@ -156,7 +156,7 @@ final class UnseenWritesReader implements AutoCloseable {
         }
         boolean own = event.getOrigin().equals(self);
         if (own) {
-            ownPosition = Math.max(ownPosition, event.getPosition().getOffset());
+            ownPositions.merge(event.getPosition().getReplid(), event.getPosition().getOffset(), Math::max);
         }
         EventKind kind = event.getKind();
         if (kind == EventKind.HEARTBEAT || kind == EventKind.SNAPSHOT_START || kind == EventKind.SNAPSHOT_END) {
@@ -253,9 +253,12 @@ final class UnseenWritesReader implements AutoCloseable {
         return overflowed;
     }
 
-    /** The source offset up to which this instance's own capture had published, as read so far (-1: nothing read). */
-    long ownPosition() {
-        return ownPosition;
+    /**
+     * Whether this instance's own capture had published, as read so far, every master's stream up to {@code points}
+     * (a Redis Cluster's capture publishes each shard in a partition of its own, under that master's replication id).
+     */
+    boolean ownPublished(List<ReplicationPoint> points) {
+        return points.stream().allMatch(point -> point.reachedBy(replid -> ownPositions.getOrDefault(replid, -1L)));
     }
 
     int size() {

@@ -11,6 +11,7 @@ import io.ferry.schemas.AvroSerde;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.Command;
 import io.ferry.schemas.EventKind;
+import io.ferry.schemas.ReplicationPolicy;
 import io.ferry.schemas.SourcePosition;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -206,5 +207,84 @@ class SlotSplitterTest {
         assertThrows(IllegalArgumentException.class, () -> SlotSplitter.parts(RawCommand.of("EVAL", "s", "2", "a", "b")));
         assertEquals(1, SlotSplitter.parts(RawCommand.of("EVAL", "s", "2", "{t}a", "{t}b")).size());
         assertEquals(2, SlotSplitter.parts(RawCommand.of("UNLINK", "a", "b")).size());
+    }
+
+    /**
+     * A resync snapshot on a cluster target: its bookkeeping (each slot's set of the keys it brought) goes with the keys
+     * of that slot, lines that replace or delete keys stay overwrites in their slot's transaction, and Ferry's own lines
+     * at a batch's start belong to their record: a slot whose checkpoint covers the SNAPSHOT_START skips its DEL.
+     */
+    @Test
+    void aResyncSnapshotsOverwritesAndKeySetsAreSplitPerSlotWithTheirRecords() {
+        List<String> keys = List.of("k", "guarded", "gone1", "gone2");
+        BatchBuilder.Resync resync = new BatchBuilder.Resync() {
+            @Override
+            public void started(PartitionState s, ConsumerRecord<byte[], byte[]> record) {
+            }
+
+            @Override
+            public KeyAction keyAction(PartitionState s, ConsumerRecord<byte[], byte[]> record, ChangeEvent event, byte[] key) {
+                return new String(key, StandardCharsets.UTF_8).equals("guarded") ? KeyAction.KEEP : KeyAction.REPLACE;
+            }
+
+            @Override
+            public Map<Integer, List<byte[]>> staleKeys(PartitionState s, ConsumerRecord<byte[], byte[]> record, ChangeEvent event) {
+                return Map.of(0, List.of(utf8("gone1"), utf8("gone2")));
+            }
+
+            @Override
+            public byte[] broughtKeysKey(PartitionState s, byte[] key) {
+                return ReplicationPolicy.slotResyncKeysKey("B", 0, HashSlot.tag(HashSlot.of(key)));
+            }
+
+            @Override
+            public List<byte[]> broughtKeysKeys(PartitionState s) {
+                return keys.stream().map(key -> broughtKeysKey(s, utf8(key))).toList();
+            }
+        };
+        assertTrue(keys.stream().map(key -> HashSlot.of(utf8(key))).distinct().count() == keys.size(), "the test needs four slots");
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        long offset = 5;
+        for (ChangeEvent e : List.of(event(EventKind.SNAPSHOT_START, 0),
+                event(EventKind.SNAPSHOT_KEY, 0, cmd("RESTORE", "k", "0", "payload", "ABSTTL")),
+                event(EventKind.SNAPSHOT_KEY, 0, cmd("RESTORE", "guarded", "0", "payload", "ABSTTL")),
+                event(EventKind.SNAPSHOT_END, 0))) {
+            ConsumerRecord<byte[], byte[]> record = new ConsumerRecord<>(tp.topic(), 0, offset++, null, AvroSerde.changeEvents().encode(e));
+            record.headers().add(ReplicationPolicy.RESYNC_HEADER, utf8("old:42"));
+            records.add(record);
+        }
+        BatchBuilder resyncing = new BatchBuilder("A", BatchBuilder.Admission.ALL, resync);
+        List<EventBatch> parts = splitter.split(resyncing.build(new PartitionState(tp, "B", 4), records));
+        parts.forEach(SlotSplitterTest::assertSingleSlot);
+        String setOfK = new String(resync.broughtKeysKey(null, utf8("k")), StandardCharsets.UTF_8);
+        EventBatch k = partOf(parts, "k");
+        assertEquals(List.of("DEL " + setOfK, "RESTORE k 0 payload ABSTTL REPLACE", "SADD " + setOfK + " 0:k", "DEL " + setOfK,
+                slotCheckpoint("k", 8)), lines(k), "the start's DEL of the slot's set is kept although no write comes before it");
+        assertEquals(List.of("1 k"), overwrites(k));
+        assertEquals(5, k.offsetOf(0));
+        assertEquals(6, k.offsetOf(2), "the set's SADD belongs to its key's record");
+        EventBatch gone = partOf(parts, "gone1");
+        assertTrue(lines(gone).contains("DEL gone1"), lines(gone).toString());
+        assertEquals(List.of(lines(gone).indexOf("DEL gone1") + " gone1"), overwrites(gone), "each slot deletes its own stale keys under WATCH");
+        assertEquals(List.of(), overwrites(partOf(parts, "guarded")), "a kept key is not overwritten");
+
+        // restarted after the SNAPSHOT_START was committed in k's slot: that slot does not empty its set again
+        appliedSlots.put(HashSlot.of(utf8("k")), 5L);
+        List<EventBatch> again = new SlotSplitter((s, slot) -> appliedSlots.getOrDefault(slot, -1L))
+                .split(resyncing.build(new PartitionState(tp, "B", 4), records));
+        assertEquals(List.of("RESTORE k 0 payload ABSTTL REPLACE", "SADD " + setOfK + " 0:k", "DEL " + setOfK, slotCheckpoint("k", 8)),
+                lines(partOf(again, "k")));
+        assertEquals(List.of("0 k"), overwrites(partOf(again, "k")));
+    }
+
+    private static EventBatch partOf(List<EventBatch> parts, String key) {
+        int slot = HashSlot.of(utf8(key));
+        return parts.stream().filter(part -> part.body().stream().flatMap(c -> io.ferry.apply.redis.CommandKeys.of(c).stream())
+                .anyMatch(k -> HashSlot.of(k) == slot)).findFirst().orElseThrow();
+    }
+
+    private static List<String> overwrites(EventBatch part) {
+        return part.overwrites().stream().map(o -> o.line() + " " + String.join(",", o.keys().stream()
+                .map(k -> new String(k, StandardCharsets.UTF_8)).toList())).toList();
     }
 }

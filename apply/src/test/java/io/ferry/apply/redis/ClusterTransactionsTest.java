@@ -142,4 +142,59 @@ class ClusterTransactionsTest {
             assertTrue(reply.queued().get(0) instanceof RedisError error && "MOVED".equals(error.code()), reply.toString());
         }
     }
+
+    /**
+     * A resync's watched transactions: two of one master each hold their WATCH on a connection of their own (the first
+     * EXEC does not end the second's WATCH), a write after the WATCH aborts its transaction, a slot moved after the
+     * WATCH turns its transaction away unrun (not sent on to the new owner), and a WATCH of a half-migrated slot is not
+     * taken at all.
+     */
+    @Test
+    void watchedTransactionsHoldTheirOwnWatchAndASlotMoveTurnsThemAwayUnrun() {
+        try (RedisTargetClient client = client()) {
+            List<String> tags = java.util.stream.IntStream.range(0, 1000).mapToObj(i -> "w" + i)
+                    .filter(t -> cluster.ownerOf(slot(t)) == cluster.ownerOf(slot("w0"))).limit(2).toList();
+            String first = tags.get(0);
+            String second = tags.get(1);
+            client.execute(List.of(incrementAll(first, "a"), incrementAll(second, "a")));
+            RedisTargetClient.Watch firstWatch = client.watch(java.util.Map.of(0, List.of(utf8("{" + first + "}a"))));
+            RedisTargetClient.Watch secondWatch = client.watch(java.util.Map.of(0, List.of(utf8("{" + second + "}a"))));
+            assertTrue(firstWatch.held() && secondWatch.held());
+            client.call(RawCommand.of("INCR", "{" + second + "}a")); // a client's write after the WATCH
+            List<TransactionReply> replies = client.executeWatched(List.of(incrementAll(first, "a"), incrementAll(second, "a")),
+                    List.of(firstWatch, secondWatch));
+            assertTrue(replies.get(0).committed(), replies.toString());
+            assertTrue(replies.get(1).aborted(), "the write after the WATCH aborts the second: " + replies);
+            assertEquals("2", get(client, "{" + first + "}a"));
+            assertEquals("2", get(client, "{" + second + "}a"), "the client's INCR only");
+
+            RedisTargetClient.Watch beforeMove = client.watch(java.util.Map.of(0, List.of(utf8("{" + first + "}a"))));
+            int from = cluster.ownerOf(slot(first));
+            cluster.moveSlot(slot(first), from, (from + 1) % 3);
+            TransactionReply turnedAway = client.executeWatched(List.of(incrementAll(first, "a")), List.of(beforeMove)).get(0);
+            assertTrue(turnedAway.aborted(), turnedAway.toString());
+            assertEquals("2", get(client, "{" + first + "}a"), "not sent on to the new owner");
+            RedisTargetClient.Watch afterMove = client.watch(java.util.Map.of(0, List.of(utf8("{" + first + "}a"))));
+            if (!afterMove.held()) {
+                afterMove = client.watch(java.util.Map.of(0, List.of(utf8("{" + first + "}a")))); // the slot map read again
+            }
+            assertTrue(client.executeWatched(List.of(incrementAll(first, "a")), List.of(afterMove)).get(0).committed());
+            assertEquals("3", get(client, "{" + first + "}a"));
+
+            String half = "w-half";
+            client.execute(List.of(incrementAll(half, "a")));
+            int owner = cluster.ownerOf(slot(half));
+            int to = (owner + 2) % 3;
+            cluster.beginSlotMove(slot(half), owner, to);
+            cluster.migrateKeys(owner, to, List.of("{" + half + "}a"));
+            RedisTargetClient.Watch moving = client.watch(java.util.Map.of(0, List.of(utf8("{" + half + "}a"))));
+            assertTrue(!moving.held() && moving.slotMoving(), "the key has left its old owner: ASK, nothing watched");
+            cluster.migrateKeys(owner, to, List.of("__ferry:ckpt:{" + half + "}:p:0"));
+            cluster.finishSlotMove(slot(half), to);
+        }
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
 }

@@ -10,7 +10,6 @@ import io.ferry.topology.InstanceConfig;
 import io.ferry.topology.KafkaEndpoint;
 import io.ferry.topology.MeshConfig;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -100,16 +99,16 @@ public final class LeaveCommand implements Callable<Integer> {
                 }
             }
         }
-        // the key set of a resync snapshot of ID that was being reconciled when ID's agents stopped
-        byte[] resyncPattern = (new String(ReplicationPolicy.resyncKeysKey(id, 0), StandardCharsets.UTF_8).replaceAll("0$", "*"))
-                .getBytes(StandardCharsets.UTF_8);
         for (InstanceConfig remaining : config.instances().values()) {
             try (RedisConnector redis = new RedisConnector(remaining)) {
                 long deleted = 0;
                 for (byte[] pattern : ReplicationPolicy.checkpointPatterns(id)) {
                     deleted += redis.deleteMatching(pattern);
                 }
-                redis.deleteMatching(resyncPattern);
+                // the key sets of a resync snapshot of ID that was being reconciled when ID's agents stopped
+                for (byte[] pattern : ReplicationPolicy.resyncKeysPatterns(id)) {
+                    redis.deleteMatching(pattern);
+                }
                 out.println(remaining.id() + ": deleted " + deleted + " checkpoint key(s) of " + id);
             }
             try (KafkaConnector kafka = new KafkaConnector(remaining.kafka())) {

@@ -294,6 +294,15 @@ public final class RedisClusterClient implements AutoCloseable {
         return connection;
     }
 
+    /**
+     * A new connection to {@code node}, apart from the one {@link #connection} shares: for state that must hold
+     * on one connection until its transaction runs (a WATCH), while other transactions go to the same node.
+     * The caller closes it.
+     */
+    public RedisConnection openConnection(NodeAddress node) throws IOException {
+        return RedisConnection.open(node.endpoint(seeds.get(0)), timeoutMillis, tls, clientName);
+    }
+
     private void drop(NodeAddress node) {
         RedisConnection connection = connections.remove(node);
         if (connection != null) {
