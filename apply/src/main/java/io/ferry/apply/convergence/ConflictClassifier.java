@@ -83,6 +83,16 @@ public final class ConflictClassifier {
         };
     }
 
+    /** True when every command is a plain integer counter (INCR, INCRBY, DECR, DECRBY): such writes commute with each other. */
+    public static boolean counters(List<Command> commands) {
+        for (Command command : commands) {
+            if (!COUNTERS.contains(name(command))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /**
      * True when {@code command}, applied again anywhere, sets the key's whole value (and TTL) regardless of
      * what was there: re-executing the winner then reproduces its value exactly.

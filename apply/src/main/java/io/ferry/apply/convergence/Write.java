@@ -86,6 +86,11 @@ public record Write(String origin, int partition, long offset, long timeMillis, 
         return true;
     }
 
+    /** True when every command of this write on {@code key} is a plain integer counter (INCR, DECRBY, ...). */
+    boolean counting(byte[] key) {
+        return ConflictClassifier.counters(commandsFor(key));
+    }
+
     /** True when this write is one command on one key: it can be skipped or re-executed on its own. */
     boolean single() {
         return event.getCommands().size() == 1 && event.getKeys().size() == 1;

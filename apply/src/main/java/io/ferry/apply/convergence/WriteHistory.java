@@ -62,12 +62,33 @@ public final class WriteHistory {
     private long evicted;
     /**
      * Keys that forgot writes to {@link #MAX_WRITES_PER_KEY} (a peer or this instance's own stream far behind on a
-     * hot key), each with whether this instance wrote it meanwhile: a pair of such a local write with a forgotten
-     * write goes unseen here, and if the local write won it nobody repairs it. Those are re-published from here
-     * once nothing of them is pending any more (see {@link #takeDrainedOverflows}); a key only peers wrote has no
-     * pair to miss here, and a copy of it from here could only lose their concurrent partial writes.
+     * hot key), with what they saw since. A pair is found when its second write is learned, so a pair is missed only
+     * between a forgotten write and one learned after it; see {@link Overflow#due}. Those keys are re-published from
+     * here once nothing of them is pending any more (see {@link #takeDrainedOverflows}).
      */
-    private final Map<KeyId, Boolean> overflowed = new LinkedHashMap<>();
+    private final Map<KeyId, Overflow> overflowed = new LinkedHashMap<>();
+
+    /** What a key that forgot writes has seen since its first forgotten write. */
+    private static final class Overflow {
+        /** A local write was forgotten or learned since: a missed pair can have a local side. */
+        boolean wrote;
+        /** A write forgotten or learned since is not a plain counter (INCR, DECR, ...): a missed pair may not commute. */
+        boolean clashes;
+
+        void saw(Write write, byte[] key, boolean local) {
+            wrote |= local;
+            clashes |= !write.counting(key);
+        }
+
+        /**
+         * Whether a pair that needed a repair from here can have been missed: one with a local side (a key only peers
+         * wrote has none here, and a copy of it could only lose their concurrent partial writes) that does not commute
+         * (a copy racing a concurrent INCR would lose it, where the INCRs alone add up everywhere).
+         */
+        boolean due() {
+            return wrote && clashes;
+        }
+    }
     private long overflowedNotKept;
 
     public WriteHistory(String self, int maxKeys, Iterable<String> peers) {
@@ -141,7 +162,6 @@ public final class WriteHistory {
                     release(writes, applied);
                 }
             }
-            overflowed.computeIfPresent(key, (k, wrote) -> true);
             add(key, writes, writes.locals, write);
         }
         trim();
@@ -251,16 +271,21 @@ public final class WriteHistory {
     }
 
     private void add(KeyId key, KeyWrites writes, List<Write> list, Write write) {
+        Overflow overflow = overflowed.get(key);
+        if (overflow != null) {
+            overflow.saw(write, key.key(), list == writes.locals);
+        }
         list.add(write);
         hold(writes, write);
         if (list.size() > MAX_WRITES_PER_KEY) {
-            release(writes, list.remove(0));
+            Write forgotten = list.remove(0);
+            release(writes, forgotten);
             evicted++;
-            boolean wrote = !writes.locals.isEmpty();
-            if (overflowed.containsKey(key)) {
-                overflowed.put(key, overflowed.get(key) || wrote);
-            } else if (overflowed.size() < MAX_OVERFLOWED_KEYS) {
-                overflowed.put(key, wrote);
+            if (overflow == null && overflowed.size() < MAX_OVERFLOWED_KEYS) {
+                overflowed.put(key, overflow = new Overflow());
+            }
+            if (overflow != null) {
+                overflow.saw(forgotten, key.key(), list == writes.locals);
             } else {
                 overflowedNotKept++;
             }
@@ -268,7 +293,8 @@ public final class WriteHistory {
     }
 
     /**
-     * Keys this instance wrote that forgot writes to the per-key bound and have nothing pending here any more (every
+     * Keys that forgot writes to the per-key bound, may have missed a pair this instance had to repair, and have
+     * nothing pending here any more (every
      * peer has applied their local writes, this instance's own stream has passed their peers' writes), each returned
      * once: a copy of
      * the value re-published now is applied everywhere after every write this instance has seen, so a pair missed
@@ -276,10 +302,10 @@ public final class WriteHistory {
      */
     public List<KeyId> takeDrainedOverflows() {
         List<KeyId> drained = new ArrayList<>(0);
-        for (Iterator<Map.Entry<KeyId, Boolean>> it = overflowed.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<KeyId, Boolean> entry = it.next();
+        for (Iterator<Map.Entry<KeyId, Overflow>> it = overflowed.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<KeyId, Overflow> entry = it.next();
             if (!keys.containsKey(entry.getKey())) { // containsKey leaves the access order as it is
-                if (entry.getValue()) {
+                if (entry.getValue().due()) {
                     drained.add(entry.getKey());
                 }
                 it.remove();
