@@ -125,9 +125,9 @@ public final class ApplyService implements FerryAgent {
         applier = new BatchApplier(redis, new DeadLetterPublisher(findings, self, metrics), conflicts, metrics, convergence,
                 findings, () -> running, slots);
         Convergence settling = convergence;
-        ResyncReconciler.GuardedKeys guarded = mesh.apply().republishGuardedKeys() ? convergence::requestAfterResync
-                : (snapshot, offset, db, key, unseenEnds) -> { }; // kept as they are; ferry verify --repair settles them
-        reconciler = new ResyncReconciler(mesh, self, redis, metrics, guarded);
+        boolean republish = mesh.apply().republishGuardedKeys();
+        ResyncReconciler.GuardedKeys guarded = republish ? convergence::requestAfterResync : convergence::recordAfterResync;
+        reconciler = new ResyncReconciler(mesh, self, redis, metrics, guarded, republish);
         builder = new BatchBuilder(self, new BatchBuilder.Admission() {
             @Override
             public boolean admit(io.ferry.schemas.ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {

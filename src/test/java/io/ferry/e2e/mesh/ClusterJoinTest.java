@@ -34,16 +34,8 @@ class ClusterJoinTest {
 
     private static final List<String> NAMES = List.of("A", "B", "C");
 
-    @Test
-    void aClusterInstanceJoinsFromAStandalonePeerWhileTheOthersWrite() throws Exception {
-        joinUnderLoad("B", "A", List.of("B"), false);
-    }
-
-    @Test
-    void aStandaloneInstanceJoinsFromAClusterPeerWhileTheOthersWrite() throws Exception {
-        joinUnderLoad("C", "B", List.of("B"), false);
-    }
-
+    // A first join (no topic of the joining instance yet) is tested cluster to cluster here and standalone to
+    // standalone in MeshLifecycleTest; the mixed pairs run as re-joins below, which take the same copy path.
     @Test
     void aClusterInstanceJoinsFromAClusterPeerWhileTheOthersWrite() throws Exception {
         joinUnderLoad("C", "B", List.of("B", "C"), false);

@@ -93,6 +93,10 @@ class FullResyncTest {
                 System.out.printf("%s: %.0f keys deleted, %.0f guarded by writes A had not applied%n", peer, deleted, guarded);
                 assertTrue(deleted >= KEYS, peer + " deleted " + deleted);
                 assertTrue(guarded > 0, peer + " kept keys holding writes A had not applied");
+                // re-publication is off here (the default): the kept keys are named in the conflicts topic, not silent
+                double recorded = mesh.metric(peer, "apply", "ferry_apply_conflict_resolutions_total",
+                        "type=\"RESYNC_GUARDED\"", "resolution=\"RECORDED\"");
+                assertTrue(recorded > 0, peer + " recorded none of its " + guarded + " kept keys as RESYNC_GUARDED");
                 assertEquals(0.0, mesh.metric(peer, "apply", "ferry_apply_dead_letters_total"), peer + " dead letters");
             }
         }

@@ -290,9 +290,22 @@ public final class Convergence implements AutoCloseable {
      * it has applied {@code unseenEnds}: its value then holds both; under report the key is only recorded.
      */
     public void requestAfterResync(ChangeEvent snapshot, long kafkaOffset, int db, byte[] key, AppliedVector unseenEnds) {
-        ConflictingWrite write = new ConflictingWrite(snapshot.getOrigin(), kafkaOffset, snapshot.getPosition(),
+        askOrigin(ConflictType.RESYNC_GUARDED, snapshot, db, key, resyncWrite(snapshot, kafkaOffset, key), unseenEnds);
+    }
+
+    /**
+     * Such a key when re-publication is off ({@code apply.republishGuardedKeys: false}): only recorded
+     * ({@code RECORDED}), so the keys that may stay different are listed in the conflicts topic for
+     * {@code ferry verify --repair}, never asked for.
+     */
+    public void recordAfterResync(ChangeEvent snapshot, long kafkaOffset, int db, byte[] key, AppliedVector unseenEnds) {
+        conflicts.publishRequest(ConflictType.RESYNC_GUARDED, snapshot, db, key, resyncWrite(snapshot, kafkaOffset, key),
+                rules.policyFor(key).kind().label(), null, "RECORDED", unseenEnds);
+    }
+
+    private static ConflictingWrite resyncWrite(ChangeEvent snapshot, long kafkaOffset, byte[] key) {
+        return new ConflictingWrite(snapshot.getOrigin(), kafkaOffset, snapshot.getPosition(),
                 snapshot.getCaptureTimeMillis().toEpochMilli(), new Command("RESTORE", List.of(ByteBuffer.wrap(key))));
-        askOrigin(ConflictType.RESYNC_GUARDED, snapshot, db, key, write, unseenEnds);
     }
 
     /** Records {@code write}'s key and, unless its policy is report, asks {@code event}'s origin to re-publish it after {@code after}. */

@@ -73,6 +73,7 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     private final RedisTargetClient redis;
     private final ApplyMetrics metrics;
     private final GuardedKeys guardedKeys;
+    private final boolean guardedRepublished;
     private final Map<String, Reconciliation> active = new HashMap<>();
     /** Per peer partition, every slot's set of {@link #broughtKeysKeys} (16384 names, built once). */
     private final Map<String, List<byte[]>> allSlotSets = new HashMap<>();
@@ -118,12 +119,18 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         }
     }
 
-    public ResyncReconciler(MeshConfig mesh, String self, RedisTargetClient redis, ApplyMetrics metrics, GuardedKeys guardedKeys) {
+    /**
+     * @param guardedRepublished whether {@code guardedKeys} has the origin re-publish them ({@code apply.republishGuardedKeys});
+     *                           if not, a reconciliation that kept keys says they can stay different
+     */
+    public ResyncReconciler(MeshConfig mesh, String self, RedisTargetClient redis, ApplyMetrics metrics, GuardedKeys guardedKeys,
+                            boolean guardedRepublished) {
         this.mesh = mesh;
         this.self = self;
         this.redis = redis;
         this.metrics = metrics;
         this.guardedKeys = guardedKeys;
+        this.guardedRepublished = guardedRepublished;
     }
 
     /** Whether {@code record} belongs to a snapshot published after a full resync of a running origin. */
@@ -402,7 +409,13 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
                             + " keys one of them deleted are kept; the copy of the greater instance id was taken for present keys."
                             + " Run ferry verify --config <mesh.yaml> --repair", state.peer(), r.ambiguous, state.peer());
         }
-        if (r.conservative == null) {
+        if (r.conservative == null && r.guarded > 0 && !guardedRepublished) {
+            LOG.warn("resync snapshot of {} (previous position {}) reconciled: {} key(s) replaced, {} key(s) it no longer has"
+                            + " deleted, {} kept because they hold writes {} had not applied. Those of them {} also changed while its"
+                            + " capture was away stay different (each is recorded as a RESYNC_GUARDED conflict): run ferry verify"
+                            + " --config <mesh.yaml> --repair once {} has caught up, or set apply: {republishGuardedKeys: true}",
+                    state.peer(), r.resyncOf, r.replaced, r.deleted, r.guarded, state.peer(), state.peer(), state.peer());
+        } else if (r.conservative == null) {
             LOG.info("resync snapshot of {} (previous position {}) reconciled: {} key(s) replaced, {} kept because they hold"
                             + " writes {} had not applied, {} key(s) it no longer has deleted", state.peer(), r.resyncOf,
                     r.replaced, r.guarded, state.peer(), r.deleted);
