@@ -34,9 +34,10 @@ public final class JvmProcess implements AutoCloseable {
                                    java.util.Map<String, String> env, String... args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(ClassDataSharing.jvmArgs(args.length > 0 ? args[0] : mainClass.getSimpleName()));
         command.addAll(jvmArgs);
         command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
+        command.add(ClassDataSharing.classpath());
         command.add(mainClass.getName());
         command.addAll(List.of(args));
         try {
