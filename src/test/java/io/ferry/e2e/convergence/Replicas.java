@@ -77,12 +77,18 @@ final class Replicas implements AutoCloseable {
         long deadline = start + timeout.plus(stableFor).toNanos();
         long identicalSince = -1;
         Map<String, Map<String, Snapshot.Value>> diverged = Map.of();
+        Map<String, Map<String, Snapshot.Value>> lastDiverged = Map.of(); // the last reading that differed
+        long lastDivergedAt = -1;
         RuntimeException lastError = null;
         while (true) {
             Map<String, Snapshot> snapshots = null;
             try {
                 snapshots = snapshots(prefix);
                 diverged = Snapshot.differences(snapshots);
+                if (!diverged.isEmpty()) {
+                    lastDiverged = diverged;
+                    lastDivergedAt = System.nanoTime();
+                }
                 lastError = null;
             } catch (IllegalStateException e) {
                 lastError = e; // a key changed type under the reader: read again
@@ -103,6 +109,11 @@ final class Replicas implements AutoCloseable {
             if (now > deadline) {
                 String message = what + ": the instances still differ " + timeout + " after the last write; "
                         + diverged.size() + " keys diverged:" + Snapshot.describe(diverged, 40);
+                if (diverged.isEmpty() && !lastDiverged.isEmpty()) {
+                    // identical at the last reading, but not for stableFor: a repair kept changing keys until the end
+                    message += "\nidentical only since " + (now - lastDivergedAt) / 1_000_000 + " ms (less than " + stableFor
+                            + "); the last reading that differed had " + lastDiverged.size() + " keys:" + Snapshot.describe(lastDiverged, 40);
+                }
                 System.out.println(message);
                 throw new AssertionError(message, lastError);
             }
