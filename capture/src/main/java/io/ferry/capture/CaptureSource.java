@@ -42,6 +42,18 @@ public interface CaptureSource {
     }
 
     /**
+     * A key of the first snapshot of this source, about to be published (called on the reader's thread before
+     * its event). A Redis Cluster shard that joined while the capture ran holds only keys moved into it: those
+     * moved before its first PSYNC reach it in the snapshot, not as a RESTORE-ASKING in its stream, and the old
+     * shard's DEL must still be told apart from a user's (see SlotMigrations), and the key's value holds writes
+     * made on this shard before the PSYNC that its stream never carried. Returns whether peers must replace their
+     * copy of the key (ordered after the old shard's partition); false for a standalone Redis.
+     */
+    default boolean snapshotKey(byte[] key) {
+        return false;
+    }
+
+    /**
      * Checked before every PSYNC on {@code node}: throws when it must not be streamed from. A cluster shard
      * is streamed from its master only: a node that became another master's replica would forward that
      * master's stream, which another partition carries. A standalone Redis may be a replica.

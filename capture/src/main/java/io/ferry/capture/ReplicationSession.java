@@ -162,8 +162,17 @@ final class ReplicationSession implements PsyncClient.Listener, StreamSink {
         SnapshotPublisher.Result result;
         sink.resyncOf(resyncOf);
         try {
+            // a first snapshot's keys may have been moved into this shard just before its PSYNC: each replaces the
+            // peers' copy, after the old shard's partition holds the key's earlier writes (see CaptureSource#snapshotKey)
+            boolean first = from == null;
             result = SnapshotPublisher.publish(rdb, position, instance.id(), settings.maxRecordBytes(),
-                    settings.snapshotRdbVersion(), sink, expiries, closing);
+                    settings.snapshotRdbVersion(), sink, expiries, closing, key -> {
+                        if (!first || !source.snapshotKey(key)) {
+                            return false;
+                        }
+                        sink.orderNextAfter(source.movedIn());
+                        return true;
+                    });
         } finally {
             sink.resyncOf(null);
         }

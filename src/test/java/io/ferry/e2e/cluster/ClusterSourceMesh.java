@@ -120,6 +120,10 @@ final class ClusterSourceMesh implements AutoCloseable {
         return dir.resolve("capture-" + run + ".log");
     }
 
+    long capturePid() {
+        return capture.pid();
+    }
+
     String captureLogText(int run) {
         try {
             return Files.readString(captureLog(run));

@@ -137,6 +137,33 @@ class ClusterSourceTest {
     }
 
     @Test
+    void slotsMovedIntoANewShardBeforeItsCaptureConnectsLoseNothing() throws Exception {
+        // the capture is paused while a master joins and two slots move into it: their keys' RESTORE-ASKING is in the
+        // new shard's first snapshot, not its stream, and the Oracle's writes to them there before its PSYNC only in
+        // the keys' values; the old shard's DELs must not be published as users' DELs, and peers must take those values
+        try (ClusterSourceMesh mesh = new ClusterSourceMesh(0)) {
+            List<Integer> moved = Oracle.slotsWithKeys(0, 16384 / 3 - 1, 4);
+            writeAround(mesh, oracle -> {
+                signal("STOP", mesh.capturePid());
+                int[] added = new int[1];
+                try {
+                    added[0] = mesh.cluster.addMaster();
+                    mesh.cluster.moveSlot(moved.get(0), 0, added[0]);
+                    mesh.cluster.moveSlot(moved.get(1), 0, added[0]);
+                    int atMove = oracle.written();
+                    Await.until(Duration.ofSeconds(60), "writes to the moved keys on the new shard", () -> oracle.written() >= atMove + 3_000);
+                } finally {
+                    signal("CONT", mesh.capturePid());
+                }
+                Await.until(Duration.ofSeconds(30), "the capture of the new shard", () -> mesh.captureLogText(1).contains("into partition 3"));
+                moved.subList(2, moved.size()).forEach(slot -> mesh.cluster.moveSlot(slot, 0, added[0]));
+            });
+            assertTrue(mesh.captureMetric("ferry_capture_filtered_commands_total", "command=\"DEL\"",
+                    "reason=\"slot migration\"") >= 4, "the old owner's MIGRATE DELs were recognised, those of keys in the snapshot too");
+        }
+    }
+
+    @Test
     void aNodeAddedAsAMasterThenMadeAReplicaIsNotCapturedTwice() throws Exception {
         // what redis-cli --cluster add-node --cluster-slave does: the node joins as a master without slots
         // (the capture gives it a partition), then becomes a replica of a master another partition carries
@@ -231,6 +258,14 @@ class ClusterSourceTest {
         int added = mesh.cluster.addMaster();
         Await.until(Duration.ofSeconds(30), "the capture of the new shard", () -> mesh.captureLogText(1).contains("into partition 3"));
         return added;
+    }
+
+    private static void signal(String name, long pid) {
+        try {
+            new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start().waitFor();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static int count(String text, String what) {

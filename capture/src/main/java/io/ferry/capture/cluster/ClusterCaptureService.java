@@ -88,9 +88,12 @@ public final class ClusterCaptureService implements FerryAgent {
         /** Every node id seen in this shard: it only grows, so a node that changes role stays recognised. */
         private volatile String identity;
         private final CaptureService service;
+        /** Whether the shard joined the cluster while this capture ran: it holds only keys moved into it. */
+        private final boolean joined;
 
-        ShardCapture(int partition, ClusterShards.Shard shard, String stored) {
+        ShardCapture(int partition, ClusterShards.Shard shard, String stored, boolean joined) {
             this.partition = partition;
+            this.joined = joined;
             this.shard = shard;
             this.identity = union(stored, shard.nodeIds());
             this.service = new CaptureService(mesh, instance.id(), this, registry, acceptWiped);
@@ -119,6 +122,19 @@ public final class ClusterCaptureService implements FerryAgent {
         @Override
         public CompletableFuture<AppliedVector> movedIn() {
             return migrations.movedIn(this);
+        }
+
+        @Override
+        public boolean snapshotKey(byte[] key) {
+            if (joined) {
+                migrations.snapshotKey(this, key);
+            }
+            return joined;
+        }
+
+        @Override
+        public boolean hasNode(String nodeId) {
+            return List.of(identity.split(",")).contains(nodeId);
         }
 
         @Override
@@ -245,7 +261,7 @@ public final class ClusterCaptureService implements FerryAgent {
         assigned.forEach((shard, partition) -> {
             log.info("capturing shard {} (master {}, {} slots from slot {}, nodes {}) into partition {}", shard.masterId(),
                     shard.master(), shard.slots(), shard.lowestSlot(), shard.nodes(), partition);
-            ShardCapture capture = new ShardCapture(partition, shard, stored.get(partition));
+            ShardCapture capture = new ShardCapture(partition, shard, stored.get(partition), false);
             captures.put(partition, capture);
             capture.service.start();
         });
@@ -313,7 +329,7 @@ public final class ClusterCaptureService implements FerryAgent {
             }
             log.info("new shard {} (master {}, {} slots from slot {}): capturing it into partition {}", shard.masterId(),
                     shard.master(), shard.slots(), shard.lowestSlot(), partition);
-            ShardCapture capture = new ShardCapture(partition, shard, used.get(partition));
+            ShardCapture capture = new ShardCapture(partition, shard, used.get(partition), true);
             captures.put(partition, capture);
             capture.service.start();
         });

@@ -52,6 +52,16 @@ import org.slf4j.LoggerFactory;
  * it in its partition, only after applying the old partition up to there. Writes the new owner takes for a
  * slot before its first RESTORE-ASKING (keys the old owner no longer had, an empty slot) are not ordered.
  *
+ * <p>A shard that joins the cluster (a master added with {@code add-node}) gets its capture within a second,
+ * but slots may be moved into it before that capture's first PSYNC: those keys' RESTORE-ASKING is in the RDB
+ * the new shard sends, not in its stream. Each key of a joined shard's first snapshot is therefore remembered
+ * like a restore ({@link #snapshotKey}) and its snapshot event waits for the old shard's DEL like a write after
+ * a RESTORE-ASKING; that event is a {@code RESTORE ... REPLACE} command, not an add-if-missing snapshot key, since
+ * the value also holds writes made on the new shard before its PSYNC, which no stream carried. A DEL that may be
+ * a migration's first waits until every master the old shard's node table names has a capture (at most
+ * {@link #WAIT_MILLIS}), and for a shard whose capture has read nothing yet up to {@link #FIRST_SYNC_WAIT_MILLIS}. Without this the DEL was published as a user's, and a peer applying it after the
+ * snapshot's RESTORE (refused there, the key existing) lost the key's writes from before the move.
+ *
  * <p>Not covered: {@code MIGRATE ... COPY} (no DEL follows; its RESTORE-ASKING is remembered until a
  * DEL of that key on another shard, and the new shard's next write waits for it up to
  * {@link io.ferry.capture.publish.ChangePublisher#ORDER_WAIT_MILLIS}), and two shards migrating slots to
@@ -65,6 +75,11 @@ final class SlotMigrations {
 
     private static final Logger log = LoggerFactory.getLogger(SlotMigrations.class);
     static final long WAIT_MILLIS = 5_000;
+    /**
+     * How long a DEL that may be a migration's waits for a shard whose capture has read nothing yet (its first
+     * sync, of a shard that just joined, is under way): that snapshot may hold the DEL's keys.
+     */
+    static final long FIRST_SYNC_WAIT_MILLIS = 30_000;
     /** Time the old owner has, after a RESTORE-ASKING was read, to run its DEL (MIGRATE deletes once the new owner answered). */
     static final long PAIRING_MILLIS = 5_000;
     /**
@@ -83,6 +98,11 @@ final class SlotMigrations {
         /** The partition of the changes topic the shard's stream is published to. */
         int partition();
 
+        /** Whether the node with this id belongs to the shard (as far as the capture knows). */
+        default boolean hasNode(String nodeId) {
+            return false;
+        }
+
         /**
          * Marks the point the shard's reader has reached (called on its thread): completes with the offset of
          * the partition's last record before it once committed (-1: none), exceptionally if never committed.
@@ -98,7 +118,7 @@ final class SlotMigrations {
     }
 
     /** A reading of one master: its replication offset, then (in the same round trip) its view of its slots. */
-    record Sample(long nanos, long offset, BitSet served, BitSet migrating) {
+    record Sample(long nanos, long offset, BitSet served, BitSet migrating, java.util.Set<String> masters) {
         /** Whether this reading was taken after the command ending at {@code endOffset} ran. */
         boolean covers(long endOffset) {
             return offset >= endOffset;
@@ -126,11 +146,7 @@ final class SlotMigrations {
     boolean isMigration(Stream shard, byte[][] argv, long endOffset) throws IOException, InterruptedException {
         String name = Argv.name(argv);
         if (name.equals("RESTORE-ASKING") && argv.length > 1) {
-            Import imported = new Import(shard, System.nanoTime(), new CompletableFuture<>());
-            synchronized (restored) {
-                restored.computeIfAbsent(ByteBuffer.wrap(argv[1]), key -> new ArrayList<>(1)).add(imported);
-                arrived.computeIfAbsent(shard, s -> new ArrayList<>()).add(imported);
-            }
+            restoredOn(shard, argv[1]);
             return true;
         }
         if (!name.equals("DEL") || argv.length < 2) {
@@ -147,6 +163,22 @@ final class SlotMigrations {
             return false;
         }
         long deadline = System.nanoTime() + WAIT_MILLIS * 1_000_000L;
+        long firstSyncDeadline = System.nanoTime() + FIRST_SYNC_WAIT_MILLIS * 1_000_000L;
+        // the key may have moved to a master that joined the cluster a moment ago and has no capture yet: the
+        // supervisor starts one within a second, and its first snapshot names the keys moved in before its PSYNC
+        for (String master : own.masters()) {
+            while (streams.get().stream().noneMatch(s -> s.hasNode(master))) {
+                if (matched(shard, keys)) {
+                    return true;
+                }
+                if (System.nanoTime() > deadline) {
+                    log.warn("a DEL in a migrating slot on {} waited {} ms for a capture of master {} (a shard that joined the"
+                            + " cluster): deciding on what was read", shard.master(), WAIT_MILLIS, master);
+                    break;
+                }
+                Thread.sleep(10);
+            }
+        }
         for (Stream other : streams.get()) {
             if (other == shard) {
                 continue;
@@ -156,15 +188,37 @@ final class SlotMigrations {
                 if (matched(shard, keys)) {
                     return true;
                 }
-                if (System.nanoTime() > deadline) {
+                boolean firstSync = other.readOffset() < 0;
+                if (System.nanoTime() > (firstSync ? firstSyncDeadline : deadline)) {
                     log.warn("a DEL in a migrating slot on {} waited {} ms for the stream of {} (read to {}, its master at {}):"
-                            + " deciding on what was read", shard.master(), WAIT_MILLIS, other.master(), other.readOffset(), sample.offset());
+                            + " deciding on what was read", shard.master(), firstSync ? FIRST_SYNC_WAIT_MILLIS : WAIT_MILLIS,
+                            other.master(), other.readOffset(), sample.offset());
                     return matched(shard, keys);
                 }
                 Thread.sleep(1);
             }
         }
         return matched(shard, keys);
+    }
+
+    /**
+     * A key of the first snapshot of {@code shard}, a shard that joined the cluster while this capture ran: it
+     * holds only keys moved into it, and one in its snapshot was restored by MIGRATE before the shard's first
+     * PSYNC, so its RESTORE-ASKING is in the RDB, not the stream. Remembered as a restore (the old shard's DEL
+     * pairs with it and is not published), and the key's snapshot event is the shard's next write that waits
+     * ({@link #movedIn}) for the old shard's partition: otherwise the old shard's DEL was published as a user's,
+     * and a peer applying it after the snapshot's RESTORE lost the key's value from before the move.
+     */
+    void snapshotKey(Stream shard, byte[] key) {
+        restoredOn(shard, key);
+    }
+
+    private void restoredOn(Stream shard, byte[] key) {
+        Import imported = new Import(shard, System.nanoTime(), new CompletableFuture<>());
+        synchronized (restored) {
+            restored.computeIfAbsent(ByteBuffer.wrap(key), k -> new ArrayList<>(1)).add(imported);
+            arrived.computeIfAbsent(shard, s -> new ArrayList<>()).add(imported);
+        }
     }
 
     /**
@@ -362,9 +416,17 @@ final class SlotMigrations {
     static Sample parseMyself(long nanos, long offset, String clusterNodes) {
         BitSet served = new BitSet(HashSlot.COUNT);
         BitSet migrating = new BitSet(HashSlot.COUNT);
+        java.util.Set<String> masters = new java.util.TreeSet<>();
         for (String line : clusterNodes.split("\r?\n")) {
             String[] fields = line.trim().split(" ");
-            if (fields.length < 8 || !List.of(fields[2].split(",")).contains("myself")) {
+            if (fields.length < 8) {
+                continue;
+            }
+            List<String> flags = List.of(fields[2].split(","));
+            if (flags.contains("master") && !flags.contains("fail") && !flags.contains("noaddr") && !flags.contains("handshake")) {
+                masters.add(fields[0]);
+            }
+            if (!flags.contains("myself")) {
                 continue;
             }
             for (int i = 8; i < fields.length; i++) {
@@ -382,7 +444,7 @@ final class SlotMigrations {
                 served.set(first, last + 1);
             }
         }
-        return new Sample(nanos, offset, served, migrating);
+        return new Sample(nanos, offset, served, migrating, masters);
     }
 
     void close() {

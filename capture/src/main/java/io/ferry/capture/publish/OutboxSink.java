@@ -108,7 +108,9 @@ public final class OutboxSink implements StreamSink {
     }
 
     public void put(ChangeEvent event, boolean resumable) throws InterruptedException {
-        put(event, KeyExpiries.NONE, resumable, null, false);
+        CompletableFuture<AppliedVector> orderAfter = nextOrderAfter; // a snapshot key's (see orderNextAfter)
+        nextOrderAfter = null;
+        put(event, KeyExpiries.NONE, resumable, orderAfter, false);
     }
 
     private void put(ChangeEvent event, KeyExpiries expiries, boolean resumable, CompletableFuture<AppliedVector> orderAfter,

@@ -23,6 +23,7 @@ public final class SnapshotMapper {
     static final int RECORD_OVERHEAD = 1024;
 
     private static final ByteBuffer ABSTTL = ByteBuffer.wrap("ABSTTL".getBytes(StandardCharsets.US_ASCII));
+    private static final ByteBuffer REPLACE = ByteBuffer.wrap("REPLACE".getBytes(StandardCharsets.US_ASCII));
 
     private SnapshotMapper() {
     }
@@ -51,6 +52,25 @@ public final class SnapshotMapper {
             SnapshotChunk chunk = new SnapshotChunk(ByteBuffer.wrap(key.key()), index, count, key.expireAtMillis(), ByteBuffer.wrap(data));
             sink.accept(event(EventKind.SNAPSHOT_CHUNK, origin, position, key.db(), List.of(), keys, now, chunk));
         });
+    }
+
+    /**
+     * Like {@link #emit}, but a key that fits one record goes as a COMMAND {@code RESTORE key <expireAt> <payload>
+     * ABSTTL REPLACE}: peers replace their copy instead of keeping it (a key moved into a shard before that shard's
+     * first PSYNC, whose value holds writes made there that its stream never carried). False when the key is too big
+     * for one record and went as an ordinary (add-if-missing) snapshot key in chunks.
+     */
+    public static boolean emitReplacing(SnapshotKey key, String origin, SourcePosition position, Instant now, int maxRecordBytes,
+                                        EventSink sink) throws Exception {
+        if (key.payload().length() > payloadRoom(key, maxRecordBytes) - 16) {
+            emit(key, origin, position, now, maxRecordBytes, sink);
+            return false;
+        }
+        Command restore = new Command("RESTORE", List.of(ByteBuffer.wrap(key.key()),
+                ByteBuffer.wrap(Long.toString(key.expireAtMillis()).getBytes(StandardCharsets.US_ASCII)),
+                ByteBuffer.wrap(key.payload().bytes()), ABSTTL.duplicate(), REPLACE.duplicate()));
+        sink.accept(event(EventKind.COMMAND, origin, position, key.db(), List.of(restore), List.of(ByteBuffer.wrap(key.key())), now, null));
+        return true;
     }
 
     /** The events of {@code key} as a list: for keys known to be small, and tests. */

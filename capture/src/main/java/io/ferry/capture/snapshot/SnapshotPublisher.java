@@ -29,8 +29,23 @@ public final class SnapshotPublisher {
     private SnapshotPublisher() {
     }
 
+    private static String printable(byte[] key) {
+        return new String(key, 0, Math.min(key.length, 100), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     public static Result publish(Path rdb, SourcePosition position, String origin, int maxRecordBytes, int rdbVersion,
                                  OutboxSink sink, ExpiryTracker expiries, BooleanSupplier closing)
+            throws IOException, InterruptedException {
+        return publish(rdb, position, origin, maxRecordBytes, rdbVersion, sink, expiries, closing, key -> false);
+    }
+
+    /**
+     * As above; {@code beforeKey} is told each published key before its events are put into {@code sink}, and
+     * answers whether peers must replace their copy of it ({@link SnapshotMapper#emitReplacing}).
+     */
+    public static Result publish(Path rdb, SourcePosition position, String origin, int maxRecordBytes, int rdbVersion,
+                                 OutboxSink sink, ExpiryTracker expiries, BooleanSupplier closing,
+                                 java.util.function.Predicate<byte[]> beforeKey)
             throws IOException, InterruptedException {
         sink.put(SnapshotMapper.marker(EventKind.SNAPSHOT_START, origin, position, Instant.now()), false);
         long[] skipped = {0};
@@ -46,7 +61,13 @@ public final class SnapshotPublisher {
             if (key.expireAtMillis() > 0) {
                 expiries.expireAt(key.db(), key.key(), key.expireAtMillis());
             }
-            SnapshotMapper.emit(key, origin, position, Instant.now(), maxRecordBytes, event -> sink.put(event, false));
+            if (!beforeKey.test(key.key())) {
+                SnapshotMapper.emit(key, origin, position, Instant.now(), maxRecordBytes, event -> sink.put(event, false));
+            } else if (!SnapshotMapper.emitReplacing(key, origin, position, Instant.now(), maxRecordBytes, event -> sink.put(event, false))) {
+                LOG.warn("key {} moved into this shard before its first PSYNC is too big for one record: it goes as a snapshot"
+                        + " key, which a peer already holding it keeps, so writes made to it here before the PSYNC may be missing"
+                        + " there (ferry verify --repair finds them)", printable(key.key()));
+            }
         });
         sink.put(SnapshotMapper.marker(EventKind.SNAPSHOT_END, origin, position, Instant.now()), true);
         return new Result(keys - skipped[0], skipped[0]);

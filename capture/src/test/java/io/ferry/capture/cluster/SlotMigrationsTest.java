@@ -74,6 +74,28 @@ class SlotMigrationsTest {
     }
 
     @Test
+    void aKeyMovedIntoANewShardBeforeItsFirstPsyncPairsItsSnapshotKeyWithTheOldOwnersDel() throws Exception {
+        // the RESTORE-ASKING ran before the new shard's capture connected: the key is in its first snapshot, not its stream
+        migrations.snapshotKey(second, "k".getBytes(StandardCharsets.UTF_8));
+        CompletableFuture<AppliedVector> snapshotKey = migrations.movedIn(second);
+        assertFalse(snapshotKey == null || snapshotKey.isDone(), "the key's snapshot event waits for the old owner's DEL");
+
+        assertTrue(migrations.isMigration(first, argv("DEL", "k"), 500), "the old owner's DEL is the migration's, not a user's");
+        first.marks.get(0).complete(41L);
+        assertEquals(Map.of("A:0", 41L), snapshotKey.get().asMap());
+        assertEquals(0, migrations.keptRestores());
+    }
+
+    @Test
+    void aSnapshotKeyNoDelPairsIsSettledLikeAnUnpairedRestore() throws Exception {
+        migrations.snapshotKey(second, "k".getBytes(StandardCharsets.UTF_8));
+        CompletableFuture<AppliedVector> snapshotKey = migrations.movedIn(second);
+        long later = System.nanoTime() + (SlotMigrations.PAIRING_MILLIS + 1) * 1_000_000L;
+        migrations.settleUnpaired(later, Map.of(first, 0L, third, 0L));
+        assertTrue(snapshotKey.get().isEmpty(), "published without an entry once the other shards were read past it");
+    }
+
+    @Test
     void onlyTheFirstWriteAfterARestoreWaitsTheNextOnesFollowItInTheirPartition() throws Exception {
         assertTrue(migrations.isMigration(second, argv("RESTORE-ASKING", "k", "0", "payload"), 100));
         assertFalse(migrations.movedIn(second) == null);
@@ -132,6 +154,8 @@ class SlotMigrationsTest {
                 292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f 127.0.0.1:30003@31003 master - 0 1426238318243 3 connected 0-5460 10923-11999 12001-16383
                 """;
         SlotMigrations.Sample sample = SlotMigrations.parseMyself(1, 42, nodes);
+        assertEquals(java.util.Set.of("67ed2db8d677e59ec4a4cefb06858cf2a1a89fa1", "292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f"),
+                sample.masters(), "every master of the table, so a DEL can wait for a capture of each");
         assertEquals(10922 - 5461 + 1 + 1, sample.served().cardinality());
         assertTrue(sample.served().get(12000));
         assertFalse(sample.served().get(0), "another master's slots are not this node's");

@@ -35,7 +35,7 @@ class SnapshotMapperTest {
         ChangeEvent event = events.get(0);
         assertEquals(EventKind.SNAPSHOT_KEY, event.getKind());
         assertEquals(3, event.getDb());
-        assertEquals("RESTORE", event.getCommands().get(0).getName());
+        assertEquals("RESTORE", event.getCommands().get(0).getName().toString());
         List<ByteBuffer> args = event.getCommands().get(0).getArgs();
         assertArrayEquals("k".getBytes(StandardCharsets.UTF_8), bytes(args.get(0)));
         assertEquals("1800000000000", new String(bytes(args.get(1)), StandardCharsets.US_ASCII));
@@ -61,5 +61,30 @@ class SnapshotMapperTest {
             joined.writeBytes(bytes(event.getChunk().getData()));
         }
         assertArrayEquals(payload, joined.toByteArray());
+    }
+
+    @Test
+    void aKeyMovedIntoAShardBeforeItsFirstPsyncGoesAsARestoreThatReplacesThePeersCopy() throws Exception {
+        SnapshotKey key = new SnapshotKey(2, "c:14".getBytes(StandardCharsets.UTF_8), DumpPayload.of(new byte[] {1, 2, 3}), 0);
+        List<ChangeEvent> events = new java.util.ArrayList<>();
+        assertTrue(SnapshotMapper.emitReplacing(key, "eu-1", POSITION, Instant.EPOCH, LIMIT, events::add));
+        assertEquals(1, events.size());
+        ChangeEvent event = events.get(0);
+        assertEquals(EventKind.COMMAND, event.getKind(), "a peer applies it as a write, not as an add-if-missing snapshot key");
+        assertEquals(2, event.getDb());
+        assertEquals("RESTORE", event.getCommands().get(0).getName().toString());
+        List<String> args = event.getCommands().get(0).getArgs().stream().map(b -> new String(bytes(b), StandardCharsets.ISO_8859_1)).toList();
+        assertEquals(List.of("c:14", "0", "\u0001\u0002\u0003", "ABSTTL", "REPLACE"), args);
+    }
+
+    @Test
+    void aMovedKeyTooBigForOneRecordStillGoesInChunks() throws Exception {
+        byte[] payload = new byte[LIMIT * 2];
+        new Random(7).nextBytes(payload);
+        SnapshotKey key = new SnapshotKey(0, "big".getBytes(StandardCharsets.UTF_8), DumpPayload.of(payload), 0);
+        List<ChangeEvent> events = new java.util.ArrayList<>();
+        org.junit.jupiter.api.Assertions.assertFalse(SnapshotMapper.emitReplacing(key, "eu-1", POSITION, Instant.EPOCH, LIMIT, events::add));
+        assertTrue(events.size() > 1);
+        assertTrue(events.stream().allMatch(e -> e.getKind() == EventKind.SNAPSHOT_CHUNK));
     }
 }
