@@ -165,7 +165,22 @@ class ConcurrentWorkloadTest {
         printFigures(policy.kind().label(), load, recorded, after);
         System.out.printf("  keys on every instance after quiescence: %d%n", agreed.keys().size());
 
-        assertTrue(after.isEmpty(), "converged, then differed again:" + Snapshot.describe(after, 40));
+        if (!after.isEmpty()) {
+            // a write that took effect after the agreed state (a late repair?): what it was, and where it led
+            StringBuilder details = new StringBuilder("converged, then differed again:" + Snapshot.describe(after, 40));
+            details.append("\nthe last conflict records of those keys:\n");
+            List<ConflictLog.Entry> onKeys = conflicts.read(e -> after.containsKey(e.key()));
+            onKeys.subList(Math.max(0, onKeys.size() - 12), onKeys.size()).forEach(e -> details.append("  ").append(e).append('\n'));
+            details.append(KeyHistory.of(mesh, after.keySet().stream().limit(2).collect(Collectors.toSet()), 10));
+            Replicas.sleepQuietly(10_000);
+            Map<String, Map<String, Snapshot.Value>> later = replicas.differences(ns);
+            details.append("\n10 s later: ").append(later.isEmpty() ? "identical again, agreed on" + Snapshot.describe(
+                    replicas.snapshots(ns).values().iterator().next().keys().entrySet().stream().filter(e -> after.containsKey(e.getKey()))
+                            .collect(Collectors.toMap(Map.Entry::getKey, e -> Map.of("all", e.getValue()))), 40)
+                    : "still different:" + Snapshot.describe(later, 40));
+            System.out.println(details);
+            throw new AssertionError(details.toString());
+        }
         assertFalse(recorded.isEmpty(), "a load this dense on a shared keyspace always has concurrent writes; none recorded");
         for (ConflictLog.Entry entry : recorded) {
             assertTrue(recordedUnder(entry, policy.kind().label()), "policy of " + entry);
