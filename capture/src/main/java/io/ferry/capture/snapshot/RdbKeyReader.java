@@ -199,7 +199,8 @@ public final class RdbKeyReader {
         return payload[0];
     }
 
-    private static String printable(byte[] key) {
+    /** The key's first 100 bytes as text, for messages. */
+    static String printable(byte[] key) {
         String text = new String(key, 0, Math.min(key.length, 100), StandardCharsets.UTF_8);
         return text + (key.length > 100 ? "…" : "");
     }

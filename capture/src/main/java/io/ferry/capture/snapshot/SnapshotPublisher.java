@@ -29,10 +29,6 @@ public final class SnapshotPublisher {
     private SnapshotPublisher() {
     }
 
-    private static String printable(byte[] key) {
-        return new String(key, 0, Math.min(key.length, 100), java.nio.charset.StandardCharsets.UTF_8);
-    }
-
     public static Result publish(Path rdb, SourcePosition position, String origin, int maxRecordBytes, int rdbVersion,
                                  OutboxSink sink, ExpiryTracker expiries, BooleanSupplier closing)
             throws IOException, InterruptedException {
@@ -66,7 +62,7 @@ public final class SnapshotPublisher {
             } else if (!SnapshotMapper.emitReplacing(key, origin, position, Instant.now(), maxRecordBytes, event -> sink.put(event, false))) {
                 LOG.warn("key {} moved into this shard before its first PSYNC is too big for one record: it goes as a snapshot"
                         + " key, which a peer already holding it keeps, so writes made to it here before the PSYNC may be missing"
-                        + " there (ferry verify --repair finds them)", printable(key.key()));
+                        + " there (ferry verify --repair finds them)", RdbKeyReader.printable(key.key()));
             }
         });
         sink.put(SnapshotMapper.marker(EventKind.SNAPSHOT_END, origin, position, Instant.now()), true);
