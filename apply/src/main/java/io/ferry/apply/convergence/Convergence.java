@@ -62,6 +62,7 @@ public final class Convergence implements AutoCloseable {
     private final ChangeEventDecoder decoder = new ChangeEventDecoder();
     private final Map<KeyId, Repair> repairs = new LinkedHashMap<>();
     private final DeferredRepublishes deferred = new DeferredRepublishes(MAX_DEFERRED_KEYS);
+    private final AwaitedCopies awaited = new AwaitedCopies(MAX_DEFERRED_KEYS, AwaitedCopies.WAIT_NANOS);
     private byte[] lastHeader;
     private ConsumerRecord<byte[], byte[]> lastRecord;
     private AppliedVector lastVector = AppliedVector.EMPTY;
@@ -199,6 +200,9 @@ public final class Convergence implements AutoCloseable {
         Write write = writeOf(event, record, vector);
         List<KeyId> keys = keysOf(event);
         peerWrote(write, keys);
+        if (write.republished()) {
+            awaited.arrived(write.origin(), keys);
+        }
         List<WriteHistory.Pair> pairs = history.remote(write, keys);
         boolean admitted = pairs.isEmpty() || !(settleEach(pairs) && write.single()); // every pair is settled, whatever the event
         if (admitted) {
@@ -314,6 +318,9 @@ public final class Convergence implements AutoCloseable {
         boolean ask = policy.kind() != ConflictPolicy.Kind.REPORT;
         conflicts.publishRequest(type, event, db, key, write, policy.kind().label(), ask ? event.getOrigin() : null,
                 ask ? REQUESTED : "RECORDED", after);
+        if (ask && type == ConflictType.RESYNC_GUARDED) {
+            awaited.await(new KeyId(db, key), event.getOrigin(), System.nanoTime());
+        }
     }
 
     /** Reads local writes that arrived in the own changes topic and settles the pairs they complete. */
@@ -405,6 +412,14 @@ public final class Convergence implements AutoCloseable {
                     WriteHistory.DEFAULT_MAX_BYTES >> 20, WriteHistory.MAX_WRITES_PER_KEY);
         }
         republishDrainedOverflows();
+        int expired = awaited.takeExpired();
+        awaited.purge(now);
+        if (expired > 0) {
+            LOG.warn("{} key(s) kept here after a peer's full resync were not re-published by that peer within {} s: their"
+                    + " repairs run now, so a copy from here may lack that peer's writes made while its capture was away (run"
+                    + " ferry verify --config <mesh.yaml> --repair; is that peer's apply agent running?)", expired,
+                    AwaitedCopies.WAIT_NANOS / 1_000_000_000L);
+        }
     }
 
     /**
@@ -564,6 +579,10 @@ public final class Convergence implements AutoCloseable {
             KeyId key = entry.getKey();
             Repair repair = entry.getValue();
             if (repair.dueNanos - now > 0) {
+                continue;
+            }
+            if (awaited.holds(key, now)) {
+                repair.dueNanos = now + AwaitedCopies.RECHECK_NANOS;
                 continue;
             }
             Write reexec = repair.reexec();

@@ -31,7 +31,7 @@ public final class WriteHistory {
     }
 
     /** Local writes, and peer writes, kept per key while they can still be part of a pair. */
-    static final int MAX_WRITES_PER_KEY = 256;
+    static final int MAX_WRITES_PER_KEY = 4096;
     /** Keys that lost writes to {@link #MAX_WRITES_PER_KEY} remembered at once until they are re-published. */
     static final int MAX_OVERFLOWED_KEYS = 100_000;
     public static final long DEFAULT_MAX_BYTES = 64L * 1024 * 1024;
@@ -43,6 +43,8 @@ public final class WriteHistory {
         long bytes;
         /** Re-publications among the writes held. */
         int republications;
+        /** Whether the local writes held came from more than one partition of this instance's topic (their offsets are unrelated). */
+        boolean mixedPartitions;
     }
 
     private final String self;
@@ -110,7 +112,18 @@ public final class WriteHistory {
             if (holds(writes, write)) {
                 continue; // read again after a reconnect: already judged
             }
-            for (Write local : writes.locals) {
+            List<Write> locals = writes.locals;
+            int first = 0;
+            if (!writes.mixedPartitions && !locals.isEmpty()) {
+                // one partition: offsets grow along the list, so the writes the peer had not applied are a tail of it
+                long seen = write.applied().applied(self, locals.get(0).partition());
+                first = locals.size();
+                while (first > 0 && locals.get(first - 1).offset() > seen) {
+                    first--;
+                }
+            }
+            for (int i = first; i < locals.size(); i++) {
+                Write local = locals.get(i);
                 if (local.offset() > write.applied().applied(self, local.partition())) {
                     pairs.add(new Pair(key, write, local, true));
                 }
@@ -234,6 +247,7 @@ public final class WriteHistory {
                     release(writes, w);
                 }
             }
+            writes.mixedPartitions &= !writes.locals.isEmpty();
             if (writes.locals.isEmpty() && writes.applied.isEmpty()) {
                 bytes -= writes.bytes;
                 it.remove();
@@ -261,10 +275,16 @@ public final class WriteHistory {
         return keys.computeIfAbsent(key, k -> new KeyWrites());
     }
 
+    /**
+     * Whether {@code write} was judged here already: a peer partition's writes arrive in offset order, so the latest one
+     * held of its partition tells (looked up from the newest end, where it usually is).
+     */
     private static boolean holds(KeyWrites writes, Write write) {
-        for (Write applied : writes.applied) {
-            if (applied.sameAs(write)) {
-                return true;
+        List<Write> applied = writes.applied;
+        for (int i = applied.size() - 1; i >= 0; i--) {
+            Write held = applied.get(i);
+            if (held.partition() == write.partition() && held.origin().equals(write.origin())) {
+                return held.offset() >= write.offset();
             }
         }
         return false;
@@ -274,6 +294,9 @@ public final class WriteHistory {
         Overflow overflow = overflowed.get(key);
         if (overflow != null) {
             overflow.saw(write, key.key(), list == writes.locals);
+        }
+        if (list == writes.locals && !list.isEmpty() && list.get(0).partition() != write.partition()) {
+            writes.mixedPartitions = true;
         }
         list.add(write);
         hold(writes, write);

@@ -118,6 +118,27 @@ class ConvergenceRepairTest {
         assertEquals("A21", get(K), "the replayed loser is the pair's own, not a write after it");
     }
 
+    @Test
+    void aKeyKeptAfterAPeersResyncIsNotCopiedFromHereUntilThatPeersCopyArrived() throws Exception {
+        // a kept k when reconciling b's resync snapshot: b's copy holds b's writes made in its gap, a's does not
+        convergence.requestAfterResync(set("b", 3, "k", "snapshot", LOSER_TIME - 100), 3, 0, K, AppliedVector.of(Map.of("a:0", 10L)));
+        appliedFromB(5, Map.of(), "B21", LOSER_TIME);
+        convergence.ownRecord(own(10, Map.of(), "k", "A21", WINNER_TIME)); // a wins the pair: a repair from here
+        Thread.sleep(Convergence.REPAIR_MAX_DELAY_NANOS / 1_000_000 + 50);
+        findings.afterCommit(() -> convergence.runRepairs(redis));
+        assertTrue(convergence.hasRepairs(), "the repair waits for b's copy");
+        assertEquals("B21", get(K));
+        assertEquals("(nil)", get(RepairTransaction.timeKey(K, false)), "no repair ran");
+
+        ChangeEvent copy = set("b", 7, "k", "B-copy", WINNER_TIME + 1);
+        ConsumerRecord<byte[], byte[]> record = record("b", 7, Map.of("a:0", 10L), null);
+        record.headers().add(ReplicationPolicy.REPUBLISHED_HEADER, new byte[0]);
+        assertTrue(convergence.admit(copy, record), "b's re-publication had seen a's write: applied");
+        redis.call(new RawCommand("SET", List.of(K, utf8("B-copy"))));
+        runRepairs();
+        assertEquals("B-copy", get(K), "the value here now holds b's gap writes: that is what is copied");
+    }
+
     /** b's SET of k at {@code offset}, admitted and applied here as the apply loop does. */
     private void appliedFromB(long offset, Map<String, Long> applied, String value, long time) {
         ChangeEvent event = set("b", offset, "k", value, time);
