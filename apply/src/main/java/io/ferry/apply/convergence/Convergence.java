@@ -514,14 +514,25 @@ public final class Convergence implements AutoCloseable {
         Judged wonAny = null;
         Judged clash = null;
         Judged last = null;
-        for (WriteHistory.Pair pair : pairs) {
+        // newest first: one remote write is judged against the latest local write it clashes with, so the scan ends
+        // there (a hot key can hold thousands of concurrent local writes)
+        for (int i = pairs.size() - 1; i >= 0; i--) {
+            WriteHistory.Pair pair = pairs.get(i);
             ConflictClassifier.Verdict verdict = ConflictClassifier.classify(pair.remote().commandsFor(key.key()), pair.local().commandsFor(key.key()));
             String winner = verdict.commutes() ? null : Precedence.winner(policy, pair.local(), pair.remote(), key.key());
-            last = new Judged(pair, verdict, winner);
+            Judged judged = new Judged(pair, verdict, winner);
+            if (last == null) {
+                last = judged;
+            }
             if (!verdict.commutes()) {
-                clash = last;
-                if (self.equals(winner)) {
-                    wonAny = last;
+                if (clash == null) {
+                    clash = judged;
+                }
+                if (wonAny == null && self.equals(winner)) {
+                    wonAny = judged;
+                }
+                if (oneRemote) {
+                    break;
                 }
             }
         }
