@@ -127,7 +127,10 @@ public final class ApplyService implements FerryAgent {
         Convergence settling = convergence;
         boolean republish = mesh.apply().republishGuardedKeys();
         ResyncReconciler.GuardedKeys guarded = republish ? convergence::requestAfterResync : convergence::recordAfterResync;
-        reconciler = new ResyncReconciler(mesh, self, redis, metrics, guarded, republish);
+        reconciler = new ResyncReconciler(mesh, self, redis, metrics, guarded, republish, entry -> {
+            PartitionState state = statesByEntry().get(entry);
+            return state == null ? -1 : state.checkpoint();
+        }, convergence::appliedHere);
         builder = new BatchBuilder(self, new BatchBuilder.Admission() {
             @Override
             public boolean admit(io.ferry.schemas.ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {

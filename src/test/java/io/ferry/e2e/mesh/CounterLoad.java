@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Client load whose end state is known exactly: {@code ops} pipelined commands on one instance,
- * alternating {@code INCR <p>:counter:<i%keys>} and {@code RPUSH <p>:list:<i%keys> <i>}, paced to take
+ * alternating {@code INCR <p>:counter:<i%keys>} and {@code RPUSH <p>:list:<i%keys> <i>} (or INCRs only), paced to take
  * at least {@code minDuration} so faults can land in the middle of it.
  */
 final class CounterLoad {
@@ -30,6 +30,8 @@ final class CounterLoad {
     private final int keys;
     private final Duration minDuration;
     private CompletableFuture<Void> running;
+    /** Whether every op is an INCR (no list is pushed to). */
+    private boolean incrementsOnly;
     /** Port of a Redis Cluster node when the instance is a cluster: the load goes through a cluster client. */
     private Integer clusterPort;
 
@@ -49,6 +51,12 @@ final class CounterLoad {
 
     String prefix() {
         return prefix;
+    }
+
+    /** Every op increments ({@code INCR <p>:counter:<(i/2)%keys>}), none pushes; call before start. */
+    CounterLoad incrementsOnly() {
+        this.incrementsOnly = true;
+        return this;
     }
 
     /** Writes through a cluster client seeded at {@code port} (the instance is a Redis Cluster); call before start. */
@@ -102,7 +110,7 @@ final class CounterLoad {
                 List<RedisFuture<?>> futures = new ArrayList<>(batch);
                 for (int i = b * batch; i < Math.min(ops, (b + 1) * batch); i++) {
                     int k = (i / 2) % keys;
-                    futures.add(i % 2 == 0 ? async.incr(prefix() + ":counter:" + k)
+                    futures.add(i % 2 == 0 || incrementsOnly ? async.incr(prefix() + ":counter:" + k)
                             : async.rpush(prefix() + ":list:" + k, String.valueOf(i)));
                 }
                 flush.run();
@@ -157,9 +165,32 @@ final class CounterLoad {
         return null;
     }
 
+    /**
+     * For loads on several instances that write the same keys (one prefix, one key count): the first key whose counter
+     * or list length read through {@code r} is not the sum of theirs, with both values; null when none.
+     */
+    static <R extends RedisStringCommands<String, String> & RedisListCommands<String, String>> String firstDifferenceOfAll(
+            List<CounterLoad> loads, R r) {
+        CounterLoad first = loads.get(0);
+        for (int k = 0; k < first.keys; k++) {
+            int key = k;
+            long incrs = loads.stream().mapToLong(load -> load.expectedIncrs(key)).sum();
+            long pushes = loads.stream().mapToLong(load -> load.expectedPushes(key)).sum();
+            String counter = r.get(first.prefix() + ":counter:" + k);
+            if (!String.valueOf(incrs).equals(counter)) {
+                return first.prefix() + ":counter:" + k + " is " + counter + ", expected " + incrs;
+            }
+            long length = r.llen(first.prefix() + ":list:" + k);
+            if (length != pushes) {
+                return first.prefix() + ":list:" + k + " has " + length + " elements, expected " + pushes;
+            }
+        }
+        return null;
+    }
+
     private long expectedIncrs(int k) {
         long n = 0;
-        for (int i = 0; i < ops; i += 2) {
+        for (int i = 0; i < ops; i += incrementsOnly ? 1 : 2) {
             if ((i / 2) % keys == k) {
                 n++;
             }
@@ -168,6 +199,9 @@ final class CounterLoad {
     }
 
     private long expectedPushes(int k) {
+        if (incrementsOnly) {
+            return 0;
+        }
         long n = 0;
         for (int i = 1; i < ops; i += 2) {
             if ((i / 2) % keys == k) {

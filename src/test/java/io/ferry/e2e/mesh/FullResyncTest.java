@@ -90,13 +90,16 @@ class FullResyncTest {
                         peer + " reconciled A's resync snapshot");
                 double deleted = mesh.metric(peer, "apply", "ferry_apply_resync_keys_total", "action=\"deleted\"");
                 double guarded = mesh.metric(peer, "apply", "ferry_apply_resync_keys_total", "action=\"guarded\"");
-                System.out.printf("%s: %.0f keys deleted, %.0f guarded by writes A had not applied%n", peer, deleted, guarded);
+                double rebuilt = mesh.metric(peer, "apply", "ferry_apply_resync_keys_total", "action=\"rebuilt\"");
+                System.out.printf("%s: %.0f keys deleted, %.0f rebuilt from A's copy and the writes here A had not applied, %.0f"
+                        + " kept%n", peer, deleted, rebuilt, guarded);
                 assertTrue(deleted >= KEYS, peer + " deleted " + deleted);
-                assertTrue(guarded > 0, peer + " kept keys holding writes A had not applied");
-                // re-publication is off here (the default): the kept keys are named in the conflicts topic, not silent
+                // the loads' keys hold writes A had not applied (B's and C's, each run again on its own): rebuilt
+                assertTrue(rebuilt > 0, peer + " rebuilt the keys the loads wrote after A's snapshot");
+                // re-publication is off here (the default): any key kept is named in the conflicts topic, not silent
                 double recorded = mesh.metric(peer, "apply", "ferry_apply_conflict_resolutions_total",
                         "type=\"RESYNC_GUARDED\"", "resolution=\"RECORDED\"");
-                assertTrue(recorded > 0, peer + " recorded none of its " + guarded + " kept keys as RESYNC_GUARDED");
+                assertTrue(recorded >= guarded, peer + " recorded " + recorded + " of its " + guarded + " kept keys as RESYNC_GUARDED");
                 assertEquals(0.0, mesh.metric(peer, "apply", "ferry_apply_dead_letters_total"), peer + " dead letters");
             }
         }
@@ -104,32 +107,34 @@ class FullResyncTest {
 
     /**
      * Issue 11, the guarded keys' gap: A changes a counter, a list and a value in its gap (never published as writes, only
-     * in its snapshot) that B and C change too after A's snapshot was taken. B and C keep their copies (guarded: they hold
-     * writes A had not applied), so they ask A to re-publish the keys once A has applied those writes: afterwards every
-     * instance holds every increment and every pushed element, and the value B wrote last.
+     * in its snapshot) that B and C change too after A's snapshot was taken, with writes that can each be run again on
+     * their own (INCR, RPUSH, SET). B and C rebuild the keys (A's copy, then the writes A had not applied that took effect
+     * on them, in their order), which is what A holds once its apply agent has applied those writes: every instance
+     * holds every increment and every pushed element, and the value B wrote last, without any re-publication.
      */
     @Test
     void gapWritesToKeysThePeersAlsoWroteAfterTheSnapshotReachEveryInstance() throws Exception {
-        try (MeshUnderTest mesh = MeshUnderTest.startWith(REPUBLISHING, "A", "B", "C")) {
-            GuardedKeys guarded = GuardedKeys.afterResyncOfA(mesh);
+        try (MeshUnderTest mesh = MeshUnderTest.start("A", "B", "C")) {
+            GuardedKeys guarded = GuardedKeys.afterResyncOfA(mesh, true);
             mesh.startApply("A");
             mesh.awaitReady("A", "apply");
-            guarded.awaitEveryWriteEverywhere(mesh, "b-after");
+            guarded.awaitEveryWriteEverywhere(mesh, "b-after", false);
         }
     }
 
     /**
-     * The same guarded keys, and B writes them again while A's re-publications are on their way: B's apply agent is down,
-     * so B's increments, pushes and value are concurrent with A's copies (and made after the values they copy). A
-     * re-publication wins against the increments and pushes, which are applied on top of it (A applies them after its
-     * copy and re-publishes the result), and loses to the value B set after it: nothing is lost, and the value B set
-     * last is the one every instance ends with, whichever B's agent meets first when it comes back, A's copy or its own
-     * writes read back.
+     * The same keys written on B and C in MULTI blocks that also write another key (so they cannot be run again on
+     * their own: B and C keep their copies and ask A to re-publish them), and B writes them again while A's
+     * re-publications are on their way: B's apply agent is down, so B's increments, pushes and value are concurrent
+     * with A's copies (and made after the values they copy). A re-publication wins against the increments and pushes,
+     * which are applied on top of it (A applies them after its copy and re-publishes the result), and loses to the
+     * value B set after it: nothing is lost, and the value B set last is the one every instance ends with, whichever
+     * B's agent meets first when it comes back, A's copy or its own writes read back.
      */
     @Test
     void writesRacingTheRepublicationOfGuardedKeysAreKeptOrWinByTheirTime() throws Exception {
         try (MeshUnderTest mesh = MeshUnderTest.startWith(REPUBLISHING, "A", "B", "C")) {
-            GuardedKeys guarded = GuardedKeys.afterResyncOfA(mesh);
+            GuardedKeys guarded = GuardedKeys.afterResyncOfA(mesh, false);
             RedisCommands<String, String> b = mesh.redis("B");
             mesh.apply("B").kill(); // B applies none of A's re-publications until its writes below are made
             mesh.startApply("A");
@@ -144,7 +149,7 @@ class FullResyncTest {
             b.set("shared:value", "late-b");
             mesh.startApply("B");
             mesh.awaitReady("B", "apply");
-            guarded.awaitEveryWriteEverywhere(mesh, "late-b");
+            guarded.awaitEveryWriteEverywhere(mesh, "late-b", true);
         }
     }
 
@@ -158,11 +163,24 @@ class FullResyncTest {
             pushed.add(element);
         }
 
+        /** {@code write} on {@code redis}, alone, or in a MULTI block that also writes a key of its own (not run again). */
+        private static void write(RedisCommands<String, String> redis, boolean alone, Runnable write) {
+            if (alone) {
+                write.run();
+                return;
+            }
+            redis.multi();
+            write.run();
+            redis.incr("side");
+            redis.exec();
+        }
+
         /**
-         * A's capture and apply agent stop, A writes the keys and overflows its backlog, B and C write them, A's capture
-         * comes back with a full resync, and B and C reconcile its snapshot keeping the keys (A's apply agent stays down).
+         * A's capture and apply agent stop, A writes the keys and overflows its backlog, B and C write them (each write
+         * alone when {@code replayable}, else in a MULTI block with another key), A's capture comes back with a full
+         * resync, and B and C reconcile its snapshot: rebuilding the keys, or keeping them (A's apply agent stays down).
          */
-        static GuardedKeys afterResyncOfA(MeshUnderTest mesh) {
+        static GuardedKeys afterResyncOfA(MeshUnderTest mesh, boolean replayable) {
             GuardedKeys keys = new GuardedKeys();
             RedisCommands<String, String> a = mesh.redis("A");
             RedisCommands<String, String> b = mesh.redis("B");
@@ -184,12 +202,13 @@ class FullResyncTest {
             a.set("shared:value", "a-gap");
             overflowBacklog(a);
             for (int i = 1; i <= 7; i++) {
-                b.incr("shared:counter");
-                keys.push(b, "b" + i);
+                write(b, replayable, () -> b.incr("shared:counter"));
+                String element = "b" + i;
+                write(b, replayable, () -> keys.push(b, element));
             }
-            b.set("shared:value", "b-after");
+            write(b, replayable, () -> b.set("shared:value", "b-after"));
             for (int i = 1; i <= 3; i++) {
-                c.incr("shared:counter"); // a third instance's writes guard the keys on B as well
+                write(c, replayable, () -> c.incr("shared:counter")); // a third instance's writes guard the keys on B as well
             }
             keys.increments = 5 + 7 + 3;
             Await.until(MeshUnderTest.CONVERGE, "B and C hold each other's writes",
@@ -197,18 +216,33 @@ class FullResyncTest {
                             && "b-after".equals(c.get("shared:value")));
 
             restartCaptureWithFullResync(mesh, "A");
+            List<String> expected = keys.pushed.stream().sorted().toList();
             for (String peer : List.of("B", "C")) {
                 Await.until(MeshUnderTest.CONVERGE, peer + " reconciled A's resync snapshot",
                         () -> mesh.metric(peer, "apply", "ferry_apply_resyncs_total", "outcome=\"reconciled\"") == 1.0);
-                assertEquals("110", mesh.redis(peer).get("shared:counter"), peer + " kept its counter: writes A had not applied guard it");
-                assertTrue(mesh.metric(peer, "apply", "ferry_apply_conflicts_total", "type=\"RESYNC_GUARDED\"") >= 3,
-                        peer + " asked A to re-publish the counter, the list and the value");
+                RedisCommands<String, String> r = mesh.redis(peer);
+                if (replayable) {
+                    assertEquals("115", r.get("shared:counter"), peer + " rebuilt its counter: A's 105, then its own and the other"
+                            + " peer's increments A had not applied");
+                    assertEquals(expected, r.lrange("shared:list", 0, -1).stream().sorted().toList(), peer + " rebuilt shared:list");
+                    assertEquals("b-after", r.get("shared:value"), peer + " rebuilt shared:value: A's a-gap, then B's SET");
+                    assertEquals(3.0, mesh.metric(peer, "apply", "ferry_apply_resync_keys_total", "action=\"rebuilt\""), peer + " rebuilt");
+                    assertEquals(0.0, mesh.metric(peer, "apply", "ferry_apply_conflicts_total", "type=\"RESYNC_GUARDED\""),
+                            peer + " kept no key: nothing to re-publish or record");
+                } else {
+                    assertEquals("110", r.get("shared:counter"), peer + " kept its counter: writes A had not applied guard it");
+                    assertTrue(mesh.metric(peer, "apply", "ferry_apply_conflicts_total", "type=\"RESYNC_GUARDED\"") >= 3,
+                            peer + " asked A to re-publish the counter, the list and the value");
+                }
             }
             return keys;
         }
 
-        /** Every increment and pushed element once on every instance, {@code value} everywhere, keyspaces identical. */
-        void awaitEveryWriteEverywhere(MeshUnderTest mesh, String value) {
+        /**
+         * Every increment and pushed element once on every instance, {@code value} everywhere, keyspaces identical; and,
+         * when {@code republished}, A re-published the keys.
+         */
+        void awaitEveryWriteEverywhere(MeshUnderTest mesh, String value, boolean republished) {
             String total = String.valueOf(100 + increments);
             try {
                 Await.until(MeshUnderTest.CONVERGE, "every increment and every pushed element on every instance, keyspaces identical",
@@ -234,16 +268,17 @@ class FullResyncTest {
             for (String on : List.of("A", "B", "C")) {
                 assertEquals(expected, mesh.redis(on).lrange("shared:list", 0, -1).stream().sorted().toList(), on + " shared:list");
             }
-            assertTrue(mesh.metric("A", "apply", "ferry_apply_republish_requests_total", "outcome=\"republished\"") >= 3,
-                    "A re-published the keys once it had applied B's and C's writes");
-            assertEquals(0.0, mesh.metric("A", "apply", "ferry_apply_republish_requests_total", "outcome=\"refused\""));
+            if (republished) {
+                assertTrue(mesh.metric("A", "apply", "ferry_apply_republish_requests_total", "outcome=\"republished\"") >= 3,
+                        "A re-published the keys once it had applied B's and C's writes");
+                assertEquals(0.0, mesh.metric("A", "apply", "ferry_apply_republish_requests_total", "outcome=\"refused\""));
+            }
             for (String on : List.of("A", "B", "C")) {
                 assertEquals(0.0, mesh.metric(on, "apply", "ferry_apply_dead_letters_total"), on + " dead letters");
             }
         }
     }
 
-    /** Gives {@code redis} Redis's smallest replication backlog, 16 KB: a few hundred writes overflow it. */
     static void smallestBacklog(RedisCommands<String, String> redis) {
         redis.configSet("repl-backlog-size", "16kb");
     }

@@ -66,6 +66,15 @@ public final class BatchBuilder {
         Map<Integer, List<byte[]>> staleKeys(PartitionState state, ConsumerRecord<byte[], byte[]> record, ChangeEvent event);
 
         /**
+         * Asked right after {@link #staleKeys}: keys here, by db, that the snapshot did not bring but that writes its
+         * origin had not applied guard, each deleted on its own line, which is rebuilt from those writes when the batch
+         * is judged (or left out).
+         */
+        default Map<Integer, List<byte[]>> rebuiltAbsentKeys(PartitionState state) {
+            return Map.of();
+        }
+
+        /**
          * The reserved set recording that the snapshot brought {@code key}, written in the key's MULTI/EXEC: one per
          * partition ({@link ReplicationPolicy#resyncKeysKey}), or on a Redis Cluster one per slot, in the key's slot.
          */
@@ -257,6 +266,14 @@ public final class BatchBuilder {
                         overwrites.add(EventBatch.Overwrite.deletion(body.size(), db, List.copyOf(chunk)));
                         body.add(new RawCommand("DEL", new ArrayList<>(chunk)));
                         sources.add(new EventBatch.Source(event, offset, new Command("DEL", List.of(ByteBuffer.wrap(chunk.get(0))))));
+                    }
+                }
+                for (Map.Entry<Integer, List<byte[]>> entry : resync.rebuiltAbsentKeys(state).entrySet()) {
+                    for (byte[] key : entry.getValue()) {
+                        db = select(body, sources, db, entry.getKey());
+                        overwrites.add(EventBatch.Overwrite.deletion(body.size(), db, List.of(key)));
+                        body.add(new RawCommand("DEL", List.of(key)));
+                        sources.add(new EventBatch.Source(event, offset, new Command("DEL", List.of(ByteBuffer.wrap(key)))));
                     }
                 }
                 db = select(body, sources, db, 0);

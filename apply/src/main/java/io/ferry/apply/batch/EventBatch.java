@@ -29,7 +29,19 @@ public final class EventBatch {
      * replaces the line when its key must be kept after all (null: left out), {@code whenAddedOnly} when the
      * snapshot may only add missing keys (null: left out); a line over several keys (DEL) keeps the others.
      */
-    public record Overwrite(int line, int db, List<byte[]> keys, RawCommand whenKept, RawCommand whenAddedOnly) {
+    /**
+     * @param whenAddedOnly the line when the batch only adds missing keys (for a snapshot key, its RESTORE without REPLACE)
+     * @param rebuilt       the line was made a rebuild of the key when the batch was judged (see {@code ResyncReconciler})
+     */
+    public record Overwrite(int line, int db, List<byte[]> keys, RawCommand whenKept, RawCommand whenAddedOnly, boolean rebuilt) {
+
+        public Overwrite(int line, int db, List<byte[]> keys, RawCommand whenKept, RawCommand whenAddedOnly) {
+            this(line, db, keys, whenKept, whenAddedOnly, false);
+        }
+
+        public Overwrite asRebuilt() {
+            return new Overwrite(line, db, keys, whenKept, whenAddedOnly, true);
+        }
 
         /** A DEL of {@code keys}: kept keys are left out of it, and nothing is deleted when only adding. */
         public static Overwrite deletion(int line, int db, List<byte[]> keys) {
@@ -160,7 +172,8 @@ public final class EventBatch {
         for (Overwrite overwrite : overwrites) {
             Integer line = moved.get(overwrite.line());
             if (line != null) {
-                keptOverwrites.add(new Overwrite(line, overwrite.db(), overwrite.keys(), overwrite.whenKept(), overwrite.whenAddedOnly()));
+                keptOverwrites.add(new Overwrite(line, overwrite.db(), overwrite.keys(), overwrite.whenKept(), overwrite.whenAddedOnly(),
+                        overwrite.rebuilt()));
             }
         }
         return new EventBatch(partition, keptBody, keptSources, java.util.Arrays.copyOf(keptOffsets, keptBody.size()), events, List.of(),

@@ -47,6 +47,8 @@ public final class Convergence implements AutoCloseable {
     private static final long SWEEP_NANOS = 1_000_000_000L;
     public static final int MAX_KEYS = 1_000_000;
     public static final Duration LOOKBACK = Duration.ofSeconds(60);
+    /** Peer writes left out here (lost conflicts) remembered for key rebuilds after a peer's full resync. */
+    static final int MAX_SKIPPED_WRITES = 100_000;
     /** Resolution of a conflict record asking the winner (its origin) to re-publish the key. */
     public static final String REQUESTED = "REQUESTED";
     /** Re-publication requests that may wait here at once for this instance to apply what their requester saw. */
@@ -63,6 +65,7 @@ public final class Convergence implements AutoCloseable {
     private final Map<KeyId, Repair> repairs = new LinkedHashMap<>();
     private final DeferredRepublishes deferred = new DeferredRepublishes(MAX_DEFERRED_KEYS);
     private final AwaitedCopies awaited = new AwaitedCopies(MAX_DEFERRED_KEYS, AwaitedCopies.WAIT_NANOS);
+    private final SkippedWrites skipped = new SkippedWrites(MAX_SKIPPED_WRITES);
     private byte[] lastHeader;
     private ConsumerRecord<byte[], byte[]> lastRecord;
     private AppliedVector lastVector = AppliedVector.EMPTY;
@@ -205,10 +208,25 @@ public final class Convergence implements AutoCloseable {
         }
         List<WriteHistory.Pair> pairs = history.remote(write, keys);
         boolean admitted = pairs.isEmpty() || !(settleEach(pairs) && write.single()); // every pair is settled, whatever the event
+        skipped.judged(AppliedVector.entry(write.origin(), write.partition()), write.offset(),
+                admitted ? SkippedWrites.Outcome.APPLIED : SkippedWrites.Outcome.SKIPPED);
         if (admitted) {
             writtenHere(write, keys);
         }
         return admitted;
+    }
+
+    /**
+     * Whether the write at {@code offset} of peer partition {@code entry} took effect here: TRUE, FALSE (it lost a
+     * conflict here and was left out) or null when unknown (read again after a restart with a concurrent local write,
+     * judged before what this agent read again, or forgotten past {@link #MAX_SKIPPED_WRITES}).
+     */
+    public Boolean appliedHere(String entry, long offset) {
+        return switch (skipped.outcome(entry, offset)) {
+            case APPLIED -> Boolean.TRUE;
+            case SKIPPED -> Boolean.FALSE;
+            case UNKNOWN -> null;
+        };
     }
 
     /**
@@ -220,7 +238,13 @@ public final class Convergence implements AutoCloseable {
         List<KeyId> keys = keysOf(event);
         peerWrote(write, keys);
         writtenHere(write, keys); // before its own pairs: their repairs run the winner again over it
-        settleEach(history.replayed(write, keys));
+        List<WriteHistory.Pair> pairs = history.replayed(write, keys);
+        settleEach(pairs);
+        // whether it was left out when first judged is not recorded: only a single whole-value write with a concurrent
+        // local write can have been
+        boolean applied = pairs.isEmpty() || !write.single() || !ConflictClassifier.wholeValue(event.getCommands().get(0));
+        skipped.judged(AppliedVector.entry(write.origin(), write.partition()), write.offset(),
+                applied ? SkippedWrites.Outcome.APPLIED : SkippedWrites.Outcome.UNKNOWN);
     }
 
     private static Write writeOf(ChangeEvent event, ConsumerRecord<byte[], byte[]> record, AppliedVector vector) {

@@ -114,7 +114,7 @@ public final class ApplyMetrics {
             resyncCounter(outcome).increment();
         }
 
-        /** Keys of a peer's resync snapshot by what happened here: replaced, guarded (kept), deleted, ambiguous. */
+        /** Keys of a peer's resync snapshot by what happened here: replaced, rebuilt, guarded (kept), deleted, ambiguous. */
         public void resyncKeys(String action, long count) {
             resyncKeysCounter(action).increment(count);
         }
@@ -128,8 +128,8 @@ public final class ApplyMetrics {
 
         private Counter resyncKeysCounter(String action) {
             return resyncKeys.computeIfAbsent(peer + "\u0000" + action, k -> Counter.builder("ferry.apply.resync.keys")
-                    .description("Keys reconciled with a peer's resync snapshot: replaced by its copy, guarded (kept: they hold writes"
-                            + " the peer had not applied), deleted (the peer no longer has them) or ambiguous (concurrent resyncs)")
+                    .description("Keys reconciled with a peer's resync snapshot: replaced by its copy, rebuilt (its copy, then the writes"
+                            + " here it had not applied), guarded (kept: they hold writes the peer had not applied), deleted (the peer no longer has them) or ambiguous (concurrent resyncs)")
                     .tags("instance", instance, "peer", peer, "action", action).register(registry));
         }
 
@@ -163,7 +163,7 @@ public final class ApplyMetrics {
     }
 
     private static final List<String> RESYNC_OUTCOMES = List.of("reconciled", "conservative");
-    private static final List<String> RESYNC_KEY_ACTIONS = List.of("replaced", "guarded", "deleted", "ambiguous");
+    private static final List<String> RESYNC_KEY_ACTIONS = List.of("replaced", "rebuilt", "guarded", "deleted", "ambiguous");
 
     private final MeterRegistry registry;
     private final String instance;

@@ -24,6 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.BiFunction;
+import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -39,9 +41,12 @@ import org.slf4j.LoggerFactory;
  * of this instance, or a third instance's write past V's checkpoint of that instance ({@link UnseenWritesReader}).
  * The rule: a snapshot key replaces the copy here ({@code RESTORE … REPLACE}) unless guarded; at SNAPSHOT_END
  * every key here that the snapshot did not bring and that is not guarded is deleted (the origin deleted it, or
- * never had it although it had seen every write to it). Guarded keys are left as they are: their unseen writes
- * reach the origin through its apply agent. The origin may also have changed a guarded key in its gap (writes
- * never published, only in the snapshot), so each one kept because of an unseen write is handed to
+ * never had it although it had seen every write to it). A guarded key whose unseen writes that took effect here can
+ * each be run again on its own is rebuilt ({@link KeyRebuild}): the snapshot's copy, which holds the origin's gap
+ * writes, then those writes run again in the order they took effect here, which is what the origin holds once its
+ * apply agent has applied them ({@link UnseenWritesReader#replay}). Other guarded keys are left as they are: their
+ * unseen writes reach the origin through its apply agent. The origin may also have changed such a key in its gap
+ * (writes never published, only in the snapshot), so each one kept because of an unseen write is handed to
  * {@link GuardedKeys} with where those writes end: the origin's value holds both once it has applied them. A
  * batch that overwrites or deletes is sent with its keys WATCHed and judged again after this instance's capture
  * has published every write made before the WATCH ({@link #watchOverwrites}), so a local write made at any
@@ -63,6 +68,10 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     private static final Logger LOG = LoggerFactory.getLogger(ResyncReconciler.class);
     static final int MAX_GUARDED_KEYS = 1_000_000;
     static final long MAX_UNSEEN_RECORDS = 5_000_000;
+    /** Bytes of unseen writes kept to rebuild guarded keys with; keys past it are kept as they are. */
+    static final long MAX_REPLAY_BYTES = 64L << 20;
+    /** Kept keys named in the log per reconciliation (with why they were not rebuilt); the WARN at its end counts them all. */
+    private static final int KEPT_KEYS_LOGGED = 10;
     private static final long REFRESH_NANOS = 20_000_000L;
     static final long MAX_CATCH_UP_NANOS = 120_000_000_000L;
     private static final long OWN_PUBLISH_WAIT_NANOS = 10_000_000_000L;
@@ -74,6 +83,7 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     private final ApplyMetrics metrics;
     private final GuardedKeys guardedKeys;
     private final boolean guardedRepublished;
+    private final UnseenWritesReader.AppliedHere appliedHere;
     private final Map<String, Reconciliation> active = new HashMap<>();
     /** Per peer partition, every slot's set of {@link #broughtKeysKeys} (16384 names, built once). */
     private final Map<String, List<byte[]>> allSlotSets = new HashMap<>();
@@ -106,10 +116,14 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         /** SNAPSHOT_END is in the batch being built or sent: its commit ends the reconciliation. */
         boolean endReached;
         long replaced;
+        /** Guarded keys rebuilt from the snapshot's copy and this instance's writes the origin had not applied. */
+        long rebuilt;
         long guarded;
         long deleted;
         /** Keys held by this snapshot and by another instance's snapshot the origin had not applied (concurrent resyncs). */
         long ambiguous;
+        /** Guarded keys here the snapshot did not bring, to be rebuilt from their unseen writes alone ({@link #rebuiltAbsentKeys}). */
+        Map<Integer, List<byte[]>> absentRebuilt = new TreeMap<>();
         /** Guarded keys already handed to {@link GuardedKeys} (a batch judged again does not hand them twice). */
         final Set<KeyId> handed = new HashSet<>();
 
@@ -122,15 +136,30 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     /**
      * @param guardedRepublished whether {@code guardedKeys} has the origin re-publish them ({@code apply.republishGuardedKeys});
      *                           if not, a reconciliation that kept keys says they can stay different
+     * @param checkpoints        the committed checkpoint here of a peer partition ({@code <instance>:<partition>}), -1 if
+     *                           not known here; with {@code applied} (whether a peer partition's write took effect here,
+     *                           false when it lost a conflict, null if unknown), which third instances' writes a rebuilt
+     *                           key runs again
      */
     public ResyncReconciler(MeshConfig mesh, String self, RedisTargetClient redis, ApplyMetrics metrics, GuardedKeys guardedKeys,
-                            boolean guardedRepublished) {
+                            boolean guardedRepublished, ToLongFunction<String> checkpoints, BiFunction<String, Long, Boolean> applied) {
         this.mesh = mesh;
         this.self = self;
         this.redis = redis;
         this.metrics = metrics;
         this.guardedKeys = guardedKeys;
         this.guardedRepublished = guardedRepublished;
+        this.appliedHere = new UnseenWritesReader.AppliedHere() {
+            @Override
+            public long checkpoint(String entry) {
+                return checkpoints.applyAsLong(entry);
+            }
+
+            @Override
+            public Boolean applied(String entry, long offset) {
+                return applied.apply(entry, offset);
+            }
+        };
     }
 
     /** Whether {@code record} belongs to a snapshot published after a full resync of a running origin. */
@@ -224,8 +253,8 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
             // missing here is added either way, as the other side keeps it too.
             r.ambiguous++;
         }
-        if (mayOverwrite(state, r, id)) {
-            r.replaced++;
+        if (mayOverwrite(state, r, id) || rebuildable(r, id)) {
+            r.replaced++; // a rebuild is told from a replacement when the batch is judged before it is sent
             return KeyAction.REPLACE;
         }
         r.guarded++;
@@ -239,8 +268,30 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
     /** {@code key} stays as it is here because of a write the origin had not applied: see {@link GuardedKeys}. */
     private void handGuarded(Reconciliation r, ChangeEvent snapshot, long kafkaOffset, KeyId key) {
         if (r.conservative == null && r.unseen.unseen(key) == UnseenWritesReader.Unseen.WRITE && r.handed.add(key)) {
+            if (r.handed.size() <= KEPT_KEYS_LOGGED) {
+                replay(r, key);
+                LOG.info("resync snapshot of {}: key {} kept, not rebuilt: its writes {} had not applied include {}",
+                        snapshot.getOrigin(), key, snapshot.getOrigin(), r.unseen.refusal());
+            }
             guardedKeys.kept(snapshot, kafkaOffset, key.db(), key.key(), r.unseen.unseenEnds(key));
         }
+    }
+
+    /** Whether the guarded {@code key} can be rebuilt now: see {@link UnseenWritesReader#replay}. */
+    private boolean rebuildable(Reconciliation r, KeyId key) {
+        List<RawCommand> replay = replay(r, key);
+        return replay != null && !replay.isEmpty();
+    }
+
+    /** The rebuild of the guarded key of a one-key {@code overwrite} (a snapshot key, or one it did not bring); null if not possible. */
+    private RawCommand rebuild(Reconciliation r, EventBatch.Overwrite overwrite) {
+        KeyId key = new KeyId(overwrite.db(), overwrite.keys().get(0));
+        return overwrite.isDeletion() ? KeyRebuild.fromNothing(key.key(), replay(r, key))
+                : KeyRebuild.command(overwrite.whenAddedOnly(), replay(r, key));
+    }
+
+    private List<RawCommand> replay(Reconciliation r, KeyId key) {
+        return r.unseen.replay(key, appliedHere, redis.isCluster());
     }
 
     /** Whether the snapshot may overwrite (or its end delete) this instance's copy of {@code key}: see {@link #keyAction}. */
@@ -272,6 +323,12 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
             conservative(state, r, "SNAPSHOT_END was reached before this instance's own writes were known to be read");
         }
         return r.conservative == null ? absentFromSnapshot(state, r, event, record.offset()) : new TreeMap<>();
+    }
+
+    @Override
+    public Map<Integer, List<byte[]>> rebuiltAbsentKeys(PartitionState state) {
+        Reconciliation r = active.get(AppliedVector.entry(state.peer(), state.partition().partition()));
+        return r == null || r.conservative != null ? Map.of() : r.absentRebuilt;
     }
 
     /** Whether {@code batch} belongs to a reconciliation: it must be sent with {@link #watchOverwrites} and then {@link #committed}. */
@@ -346,11 +403,26 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
         return new Round(judged, watches, later, moving);
     }
 
-    /** {@code batch} with the overwrites of keys now guarded left out (all of them when conservative). */
+    /**
+     * {@code batch} with the overwrites of keys now guarded rebuilt where they can be ({@link KeyRebuild}) and left out
+     * where not (all of them left out when conservative).
+     */
     private EventBatch judged(PartitionState state, Reconciliation r, EventBatch batch) {
         Map<Integer, RawCommand> lines = new HashMap<>();
         List<EventBatch.Overwrite> still = new ArrayList<>();
         for (EventBatch.Overwrite overwrite : batch.overwrites()) {
+            RawCommand rebuild = r.conservative != null || overwrite.keys().size() != 1
+                    || mayOverwrite(state, r, new KeyId(overwrite.db(), overwrite.keys().get(0))) ? null
+                    : rebuild(r, overwrite);
+            if (rebuild != null) {
+                lines.put(overwrite.line(), rebuild); // judged again after an abort: rebuilt from the writes known then
+                if (!overwrite.rebuilt()) {
+                    r.replaced -= overwrite.isDeletion() ? 0 : 1;
+                    r.rebuilt++;
+                }
+                still.add(overwrite.asRebuilt());
+                continue;
+            }
             List<byte[]> kept = r.conservative != null ? List.of() : overwrite.keys().stream()
                     .filter(key -> mayOverwrite(state, r, new KeyId(overwrite.db(), key))).toList();
             if (kept.size() < overwrite.keys().size()) {
@@ -366,7 +438,10 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
                 still.add(EventBatch.Overwrite.deletion(overwrite.line(), overwrite.db(), kept));
             } else {
                 lines.put(overwrite.line(), r.conservative != null ? overwrite.whenAddedOnly() : overwrite.whenKept());
-                if (!overwrite.isDeletion()) {
+                if (overwrite.rebuilt()) {
+                    r.rebuilt--;
+                    r.guarded += overwrite.isDeletion() ? 0 : 1;
+                } else if (!overwrite.isDeletion()) {
                     r.replaced--;
                     r.guarded++;
                 }
@@ -392,13 +467,15 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
             return;
         }
         for (EventBatch batch : transactions) {
-            batch.overwrites().stream().filter(EventBatch.Overwrite::isDeletion).forEach(overwrite -> r.deleted += overwrite.keys().size());
+            batch.overwrites().stream().filter(overwrite -> overwrite.isDeletion() && !overwrite.rebuilt())
+                    .forEach(overwrite -> r.deleted += overwrite.keys().size());
         }
         if (!r.endReached) {
             return;
         }
         ApplyMetrics.Peer peer = metrics.peer(state.peer());
         peer.resyncKeys("replaced", r.replaced);
+        peer.resyncKeys("rebuilt", r.rebuilt);
         peer.resyncKeys("guarded", r.guarded);
         peer.resyncKeys("deleted", r.deleted);
         peer.resyncKeys("ambiguous", r.ambiguous);
@@ -410,15 +487,16 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
                             + " Run ferry verify --config <mesh.yaml> --repair", state.peer(), r.ambiguous, state.peer());
         }
         if (r.conservative == null && r.guarded > 0 && !guardedRepublished) {
-            LOG.warn("resync snapshot of {} (previous position {}) reconciled: {} key(s) replaced, {} key(s) it no longer has"
-                            + " deleted, {} kept because they hold writes {} had not applied. Those of them {} also changed while its"
+            LOG.warn("resync snapshot of {} (previous position {}) reconciled: {} key(s) replaced, {} rebuilt from its copy and"
+                            + " the writes here it had not applied, {} key(s) it no longer has deleted, {} kept because they hold"
+                            + " writes {} had not applied that cannot be run again here. Those of them {} also changed while its"
                             + " capture was away stay different (each is recorded as a RESYNC_GUARDED conflict): run ferry verify"
                             + " --config <mesh.yaml> --repair once {} has caught up, or set apply: {republishGuardedKeys: true}",
-                    state.peer(), r.resyncOf, r.replaced, r.deleted, r.guarded, state.peer(), state.peer(), state.peer());
+                    state.peer(), r.resyncOf, r.replaced, r.rebuilt, r.deleted, r.guarded, state.peer(), state.peer(), state.peer());
         } else if (r.conservative == null) {
-            LOG.info("resync snapshot of {} (previous position {}) reconciled: {} key(s) replaced, {} kept because they hold"
-                            + " writes {} had not applied, {} key(s) it no longer has deleted", state.peer(), r.resyncOf,
-                    r.replaced, r.guarded, state.peer(), r.deleted);
+            LOG.info("resync snapshot of {} (previous position {}) reconciled: {} key(s) replaced, {} rebuilt from its copy and"
+                            + " the writes here it had not applied, {} kept because they hold writes {} had not applied, {} key(s) it"
+                            + " no longer has deleted", state.peer(), r.resyncOf, r.replaced, r.rebuilt, r.guarded, state.peer(), r.deleted);
         } else {
             LOG.warn("resync snapshot of {} (previous position {}) applied conservatively: {}. Keys {} changed while its"
                             + " capture was away were only added where missing and nothing was deleted, so copies here can be"
@@ -486,11 +564,12 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
             problem = "it is the copy of one shard of a Redis Cluster, so which keys here " + state.peer() + " no longer has is unknown";
         }
         UnseenWritesReader unseen = new UnseenWritesReader(self, mesh.instance(self), mesh.peersOf(self), state.peer(), vector,
-                MAX_GUARDED_KEYS, MAX_UNSEEN_RECORDS);
+                MAX_GUARDED_KEYS, MAX_UNSEEN_RECORDS, MAX_REPLAY_BYTES);
         r = new Reconciliation(resyncOf, unseen);
         active.put(id, r);
         LOG.warn("{} had a full resync (its capture's position {} had left its Redis's replication backlog): reconciling its"
-                + " snapshot (applied vector {}) with this instance's keys", state.peer(), resyncOf, vector);
+                + " snapshot (applied vector {}, from offset {} of {}) with this instance's keys", state.peer(), resyncOf, vector,
+                record.offset(), state.partition());
         if (problem != null) {
             conservative(state, r, problem);
         }
@@ -512,6 +591,7 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
      */
     private Map<Integer, List<byte[]>> absentFromSnapshot(PartitionState state, Reconciliation r, ChangeEvent end, long endOffset) {
         Map<Integer, List<byte[]>> stale = new TreeMap<>();
+        r.absentRebuilt = new TreeMap<>(); // an end built again is judged again
         Set<KeyId> found = new LinkedHashSet<>();
         Set<KeyId> ambiguous = new HashSet<>();
         for (int db : databases()) {
@@ -523,6 +603,8 @@ public final class ResyncReconciler implements BatchBuilder.Resync, AutoCloseabl
                             found.add(key);
                         } else if (unseen == UnseenWritesReader.Unseen.SNAPSHOT) {
                             ambiguous.add(key); // kept: the other snapshot may hold its instance's gap write
+                        } else if (rebuildable(r, key)) {
+                            r.absentRebuilt.computeIfAbsent(key.db(), d -> new ArrayList<>()).add(key.key());
                         } else {
                             handGuarded(r, end, endOffset, key); // the origin may have deleted it in its gap
                         }
