@@ -25,7 +25,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * published it (origin, offset, source time, applied vector, command), so the failure report shows
  * the interleaving that led there.
  */
-final class KeyHistory {
+public final class KeyHistory {
 
     /** The tail of each origin's writes a report shows; -Dferry.convergence.historyLines=N shows more. */
     private static final int MAX_LINES_PER_ORIGIN = Integer.getInteger("ferry.convergence.historyLines", 25);
@@ -33,7 +33,7 @@ final class KeyHistory {
     private KeyHistory() {
     }
 
-    static String of(MeshUnderTest mesh, Set<String> keys) {
+    public static String of(MeshUnderTest mesh, Set<String> keys) {
         return of(mesh, keys, MAX_LINES_PER_ORIGIN);
     }
 
@@ -65,7 +65,11 @@ final class KeyHistory {
                             if (forKey != null) {
                                 Header applied = record.headers().lastHeader(ReplicationPolicy.APPLIED_HEADER);
                                 Header expiry = record.headers().lastHeader(ReplicationPolicy.EXPIRY_HEADER);
-                                forKey.add(String.format("    %s@%d t=%d applied=[%s]%s %s", name, record.offset(),
+                                Header resync = record.headers().lastHeader(ReplicationPolicy.RESYNC_HEADER);
+                                boolean republished = record.headers().lastHeader(ReplicationPolicy.REPUBLISHED_HEADER) != null;
+                                forKey.add(String.format("    %s@%d %s%s%s t=%d applied=[%s]%s %s", name, record.offset(), event.getKind(),
+                                        resync == null ? "" : " resync-of=" + new String(resync.value(), StandardCharsets.UTF_8),
+                                        republished ? " republished" : "",
                                         event.getCaptureTimeMillis().toEpochMilli(),
                                         applied == null ? "" : new String(applied.value(), StandardCharsets.UTF_8),
                                         expiry == null ? "" : " expiry=[" + new String(expiry.value(), StandardCharsets.UTF_8) + "]",

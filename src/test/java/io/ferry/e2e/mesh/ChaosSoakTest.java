@@ -3,6 +3,7 @@ package io.ferry.e2e.mesh;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.e2e.convergence.KeyHistory;
 import io.ferry.localmesh.Await;
 import io.ferry.localmesh.FreePorts;
 import io.ferry.localmesh.LocalKafka;
@@ -20,7 +21,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -56,6 +59,9 @@ class ChaosSoakTest {
      * reconciled from that snapshot.
      */
     private static final boolean HOLD_WRITES_AROUND_RESTART = Boolean.getBoolean("ferry.soak.holdWritesAroundRestart");
+    /** {@code -Dferry.soak.republishGuardedKeys=true} soaks the mesh with {@code apply.republishGuardedKeys} on. */
+    private static final String MESH_YAML = Boolean.getBoolean("ferry.soak.republishGuardedKeys")
+            ? "apply: {republishGuardedKeys: true}\n" : null;
     private static final Duration RECOVERY_LIMIT = Duration.ofSeconds(180);
     private static final List<String> NAMES = List.of("A", "B", "C");
     /**
@@ -95,7 +101,7 @@ class ChaosSoakTest {
         Map<String, TcpProxy> redisProxies = new LinkedHashMap<>();
         Map<String, SoakLoad> loads = new LinkedHashMap<>();
         try (TcpProxy brokerProxy = new TcpProxy("kafka", brokerProxyPort, kafka.proxiedListenerPort());
-                MeshUnderTest mesh = MeshUnderTest.servers(kafka, null, REDIS_AOF, NAMES.toArray(String[]::new))) {
+                MeshUnderTest mesh = MeshUnderTest.servers(kafka, MESH_YAML, REDIS_AOF, NAMES.toArray(String[]::new))) {
             for (String name : NAMES) {
                 redisProxies.put(name, new TcpProxy("redis-" + name, 0, redis(mesh, name).port()));
                 forcedResyncs.put(name, 0);
@@ -243,7 +249,8 @@ class ChaosSoakTest {
                 return missing[0].isEmpty();
             });
         } catch (AssertionError e) {
-            throw new AssertionError(e.getMessage() + "; still missing: " + missing[0], e);
+            Set<String> probes = NAMES.stream().map(ChaosSoakTest::probeKey).collect(Collectors.toSet());
+            throw new AssertionError(e.getMessage() + "; still missing: " + missing[0] + "\n" + KeyHistory.of(mesh, probes), e);
         }
         return System.nanoTime();
     }
