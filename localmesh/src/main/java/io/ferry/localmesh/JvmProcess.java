@@ -99,6 +99,20 @@ public final class JvmProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops them all as {@link #close()} does, but at once: every one gets its SIGTERM before the first is waited for,
+     * so their shutdowns (seconds each on a busy machine) overlap instead of adding up.
+     */
+    public static void closeAll(java.util.Collection<JvmProcess> processes) {
+        List<JvmProcess> alive = processes.stream().filter(JvmProcess::isAlive).toList();
+        alive.forEach(p -> p.process.destroy());
+        for (JvmProcess p : alive) {
+            if (p.waitFor(Duration.ofSeconds(30)) < 0) { // as stop(): SIGKILL after 30 s
+                p.kill();
+            }
+        }
+    }
+
     @Override
     public void close() {
         if (process.isAlive()) {

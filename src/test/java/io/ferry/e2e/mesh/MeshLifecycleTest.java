@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.localmesh.Await;
+import io.ferry.localmesh.JvmProcess;
 import io.ferry.localmesh.TestServers;
 import io.ferry.schemas.ChangeEvent;
 import io.ferry.schemas.EventKind;
@@ -195,9 +196,12 @@ class MeshLifecycleTest {
                 FerryRun consuming = FerryRun.of("leave", "-c", without.toString(), "-i", mesh.id("C"), "--wait", "2");
                 assertEquals(7, consuming.exitCode(), consuming.toString());
                 assertTrue(consuming.err().contains("still consumes"), consuming.toString());
+                // both restarted with the mesh file without C, side by side (their stops and JVM starts overlap)
+                JvmProcess.closeAll(List.of(mesh.apply("A"), mesh.apply("B")));
                 for (String name : List.of("A", "B")) {
-                    mesh.apply(name).stop();
                     mesh.startApply(name, without);
+                }
+                for (String name : List.of("A", "B")) {
                     mesh.awaitReady(name, "apply");
                 }
                 FerryRun leave = FerryRun.of("leave", "-c", without.toString(), "-i", mesh.id("C"), "--delete-topics");

@@ -371,7 +371,7 @@ public final class MeshUnderTest implements AutoCloseable {
     public void close() {
         List<JvmProcess> all = new ArrayList<>(applies.values());
         all.addAll(captures.values());
-        all.forEach(JvmProcess::close);
+        JvmProcess.closeAll(all); // at once: each apply agent takes a second or more to stop on a busy machine
         connections.values().forEach(c -> {
             try {
                 c.close();

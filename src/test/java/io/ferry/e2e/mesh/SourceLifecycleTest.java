@@ -22,16 +22,20 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 /**
  * Issue 11: a Redis restarted without its data is held back by its capture, an apply agent with no
  * checkpoints refuses a trimmed topic, and the capture measures how much outage the source's
  * replication backlog covers.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SourceLifecycleTest {
 
     private static final Duration WAIT = Duration.ofSeconds(45);
+    private MeshUnderTest capturesOnly;
 
     @Test
     void aRedisRestartedWithoutPersistenceUnderLoadIsHeldBackAndNoPeerLosesOrGetsBackAKey() throws Exception {
@@ -103,55 +107,74 @@ class SourceLifecycleTest {
 
     @Test
     void anApplyAgentWithoutCheckpointsFacingATrimmedTopicExitsSayingWhatToRun() throws Exception {
-        try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), null, "A", "B")) {
-            mesh.startCapture("A");
-            mesh.startCapture("B"); // B's apply agent reads B's own topic too
-            mesh.awaitReady("A", "capture");
-            mesh.awaitReady("B", "capture");
-            for (int i = 0; i < 50; i++) {
-                mesh.redis("A").incr("counter");
-            }
-            String topic = ReplicationPolicy.changesTopic(mesh.id("A"));
-            Await.until(WAIT, "A's writes in its topic", () -> mesh.changeEvents("A").stream()
-                    .filter(e -> e.getKind() == EventKind.COMMAND).count() >= 50);
-            long trimmedTo;
-            try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", mesh.local().kafka().bootstrap()))) {
-                TopicPartition partition = new TopicPartition(topic, 0);
-                trimmedTo = mesh.records(topic).get(20).offset();
-                admin.deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(trimmedTo))).all().get(30, TimeUnit.SECONDS);
-            }
-            mesh.startApply("B");
-            int code = mesh.apply("B").waitFor(Duration.ofSeconds(60));
-            String log = Files.readString(mesh.log("apply", "B"));
-            assertEquals(io.ferry.cli.ExitCode.FAILED, code, "a fatal stop (the exit-code table's 1: an agent stopped by itself); log:\n" + log);
-            assertTrue(log.contains("has no checkpoint for " + mesh.id("A") + "'s changes"), log);
-            assertTrue(log.contains("starts at offset " + trimmedTo), log);
-            assertTrue(log.contains("SET __ferry:ckpt:" + mesh.id("A") + ":0 " + (trimmedTo - 1)), log);
-            assertEquals(null, mesh.redis("B").get("counter"), "no tail applied");
+        MeshUnderTest mesh = capturesOnly();
+        for (int i = 0; i < 50; i++) {
+            mesh.redis("A").incr("counter");
         }
+        String topic = ReplicationPolicy.changesTopic(mesh.id("A"));
+        // counted by key: the other test on this mesh writes to A too
+        Await.until(WAIT, "A's writes in its topic", () -> mesh.changeEvents("A").stream()
+                .filter(e -> e.getKind() == EventKind.COMMAND && e.getKeys().stream()
+                        .anyMatch(k -> "counter".equals(java.nio.charset.StandardCharsets.UTF_8.decode(k.duplicate()).toString())))
+                .count() >= 50);
+        long trimmedTo;
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", mesh.local().kafka().bootstrap()))) {
+            TopicPartition partition = new TopicPartition(topic, 0);
+            trimmedTo = mesh.records(topic).get(20).offset();
+            admin.deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(trimmedTo))).all().get(30, TimeUnit.SECONDS);
+        }
+        mesh.startApply("B");
+        int code = mesh.apply("B").waitFor(Duration.ofSeconds(60));
+        String log = Files.readString(mesh.log("apply", "B"));
+        assertEquals(io.ferry.cli.ExitCode.FAILED, code, "a fatal stop (the exit-code table's 1: an agent stopped by itself); log:\n" + log);
+        assertTrue(log.contains("has no checkpoint for " + mesh.id("A") + "'s changes"), log);
+        assertTrue(log.contains("starts at offset " + trimmedTo), log);
+        assertTrue(log.contains("SET __ferry:ckpt:" + mesh.id("A") + ":0 " + (trimmedTo - 1)), log);
+        assertEquals(null, mesh.redis("B").get("counter"), "no tail applied");
     }
 
     @Test
     void theCaptureExportsHowManySecondsOfWritesTheBacklogHoldsAndWarnsWhenFew() throws Exception {
-        try (MeshUnderTest mesh = MeshUnderTest.servers(TestServers.kafka(), null, "A", "B")) {
-            RedisCommands<String, String> a = mesh.redis("A");
-            a.configSet("repl-backlog-size", "1mb");
-            mesh.startAgents();
-            try (Writer load = new Writer(mesh.newClient("A"), "load:", 2_000)) {
-                Await.until(WAIT, "load running", () -> load.written() > 300);
-                long offset0 = masterOffset(a);
-                long t0 = System.nanoTime();
-                Thread.sleep(10_000); // the span the rate is measured over: the capture's window, 10 s
-                double rate = (masterOffset(a) - offset0) * 1e9 / (System.nanoTime() - t0);
-                double expected = 1024 * 1024 / rate;
-                double headroom = mesh.metric("A", "capture", "ferry_capture_backlog_headroom_seconds");
-                System.out.printf("write rate %.0f B/s, backlog 1 MiB: expected about %.1f s of headroom, exported %.1f s%n",
-                        rate, expected, headroom);
-                assertTrue(headroom > expected / 2 && headroom < expected * 2, "headroom " + headroom + " s, expected about " + expected);
-                assertTrue(headroom < 60, "this load leaves less than a minute");
-                Await.until(WAIT, "the capture warns: less than 60 s",
-                        () -> logContains(mesh.log("capture", "A"), "holds only"));
-            }
+        MeshUnderTest mesh = capturesOnly(); // what is measured is A's capture alone: no apply agent plays a part
+        RedisCommands<String, String> a = mesh.redis("A");
+        a.configSet("repl-backlog-size", "1mb"); // the capture reads it from INFO at every reading
+        try (Writer load = new Writer(mesh.newClient("A"), "load:", 2_000)) {
+            Await.until(WAIT, "load running", () -> load.written() > 300);
+            long offset0 = masterOffset(a);
+            long t0 = System.nanoTime();
+            Thread.sleep(10_000); // the span the rate is measured over: the capture's window, 10 s
+            double rate = (masterOffset(a) - offset0) * 1e9 / (System.nanoTime() - t0);
+            double expected = 1024 * 1024 / rate;
+            double headroom = mesh.metric("A", "capture", "ferry_capture_backlog_headroom_seconds");
+            System.out.printf("write rate %.0f B/s, backlog 1 MiB: expected about %.1f s of headroom, exported %.1f s%n",
+                    rate, expected, headroom);
+            assertTrue(headroom > expected / 2 && headroom < expected * 2, "headroom " + headroom + " s, expected about " + expected);
+            assertTrue(headroom < 60, "this load leaves less than a minute");
+            Await.until(WAIT, "the capture warns: less than 60 s",
+                    () -> logContains(mesh.log("capture", "A"), "holds only"));
+        }
+    }
+
+    /**
+     * One mesh for the two tests that need only the captures of A and B running: neither stops or wipes anything the
+     * other relies on (the trimmed topic's test starts B's apply agent, which exits at once; the headroom test reads A's
+     * capture), so they share it rather than each starting its own.
+     */
+    private MeshUnderTest capturesOnly() {
+        if (capturesOnly == null) {
+            capturesOnly = MeshUnderTest.servers(TestServers.kafka(), null, "A", "B");
+            capturesOnly.startCapture("A");
+            capturesOnly.startCapture("B"); // B's apply agent reads B's own topic too
+            capturesOnly.awaitReady("A", "capture");
+            capturesOnly.awaitReady("B", "capture");
+        }
+        return capturesOnly;
+    }
+
+    @AfterAll
+    void stopSharedMesh() {
+        if (capturesOnly != null) {
+            capturesOnly.close();
         }
     }
 

@@ -104,7 +104,7 @@ class RedisUsersTest {
                 assertTrue(agent.isAlive(), agent.name() + " still running");
             }
         } finally {
-            agents.forEach(JvmProcess::close);
+            JvmProcess.closeAll(agents);
         }
     }
 
@@ -172,7 +172,7 @@ class RedisUsersTest {
                         agent.name().startsWith("capture") ? source : target));
             }
         } finally {
-            agents.forEach(JvmProcess::close);
+            JvmProcess.closeAll(agents);
         }
     }
 

@@ -98,7 +98,7 @@ class SecretsTest {
                 }
             }
         } finally {
-            agents.forEach(JvmProcess::close);
+            JvmProcess.closeAll(agents);
         }
         for (String role : List.of("capture", "apply")) {
             outputs.add(role + " log:\n" + Files.readString(dir.resolve(role + ".log")));

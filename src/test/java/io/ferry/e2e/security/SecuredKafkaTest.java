@@ -179,7 +179,7 @@ class SecuredKafkaTest {
                 assertFalse(log.contains("uthorization"), agent.name() + " was refused something:\n" + log);
             }
         } finally {
-            processes.forEach(JvmProcess::close);
+            JvmProcess.closeAll(processes);
         }
     }
 
@@ -219,7 +219,7 @@ class SecuredKafkaTest {
                     || status.output().contains("--group ferry-apply- --resource-pattern-type prefixed")), status.output());
             assertFalse(status.output().contains(passwords.get(stranger)), status.output());
         } finally {
-            processes.forEach(JvmProcess::close);
+            JvmProcess.closeAll(processes);
         }
     }
 
