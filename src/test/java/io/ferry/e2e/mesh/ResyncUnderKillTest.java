@@ -24,7 +24,7 @@ class ResyncUnderKillTest {
 
     private static final List<String> NAMES = List.of("A", "B", "C");
     private static final int MIN_KILLS = 3;
-    private static final int SHARED_OPS = 6_000;
+    private static final int SHARED_OPS = 3_000;
     private static final int SHARED_KEYS = 4;
 
     @Test
